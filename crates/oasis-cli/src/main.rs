@@ -1,0 +1,2 @@
+//! oasis-cli
+fn main() {}

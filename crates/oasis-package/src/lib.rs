@@ -1,0 +1,2 @@
+//! oasis-package (being written).
+#![deny(missing_docs)]

@@ -1,0 +1,2 @@
+//! oasis-proto (being written).
+#![deny(missing_docs)]

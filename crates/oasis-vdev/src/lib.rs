@@ -1,0 +1,2 @@
+//! oasis-vdev (being written).
+#![deny(missing_docs)]

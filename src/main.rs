@@ -1,0 +1,2 @@
+//! Oasis desktop app.
+fn main() {}
