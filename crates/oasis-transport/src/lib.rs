@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 mod error;
+pub mod enumerate;
 pub use error::{TransportError, TransportErrorKind};
 
 /// How a link delivers data: this decides how the host frames Sahara packets and Firehose
