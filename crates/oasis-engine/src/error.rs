@@ -1,0 +1,330 @@
+//! The engine's error type: what went wrong in a job, naming the command, the partition and the
+//! board's own words, and how it maps onto the [`ErrorReport`] front-ends show.
+
+use std::time::Duration;
+
+use oasis_transport::{TransportError, TransportErrorKind};
+
+use crate::event::{ErrorKind, ErrorReport, Phase};
+
+/// Hint given with every cancellation.
+pub const CANCELLED_HINT: &str = "the board is left in download mode; run the flash again";
+
+/// Why a job (or one of its steps) failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The user cancelled between two chunks.
+    #[error("cancelled by the user")]
+    Cancelled,
+    /// The board did not answer a command in time.
+    #[error("no answer to {command}{} within {:.1} s", partition_suffix(.partition), .waited.as_secs_f64())]
+    Timeout {
+        /// The command that went unanswered (`<program>`, `Sahara HELLO`, ...).
+        command: String,
+        /// The partition being handled.
+        partition: Option<String>,
+        /// How long the engine waited.
+        waited: Duration,
+    },
+    /// The link failed (unplug, I/O error, port could not be opened).
+    #[error("{source}")]
+    Transport {
+        /// The transport's own error.
+        #[source]
+        source: TransportError,
+        /// The partition being handled.
+        partition: Option<String>,
+    },
+    /// The board refused a Firehose command (NAK).
+    #[error("the board refused {command}{}{}", partition_suffix(.partition), board_words(.device_log))]
+    Nak {
+        /// The refused command.
+        command: String,
+        /// The partition being handled.
+        partition: Option<String>,
+        /// The board's last log lines before (and after) the NAK.
+        device_log: Vec<String>,
+    },
+    /// The boot ROM (Sahara) reported an error status.
+    #[error("the boot ROM reported status {status:#04x}: {explanation}")]
+    SaharaStatus {
+        /// The status code (protocols.md §1.6).
+        status: u32,
+        /// Its plain-language meaning.
+        explanation: String,
+        /// What the user can do, when known.
+        help: Option<String>,
+    },
+    /// The board said something the protocol does not allow at this point.
+    #[error("unexpected answer from the board: {what}")]
+    Protocol {
+        /// What was seen, and what was expected.
+        what: String,
+        /// The board's last log lines, if any.
+        device_log: Vec<String>,
+    },
+    /// What the board holds differs from what was sent.
+    #[error(
+        "verification failed for partition '{partition}': the board holds {got}, Oasis sent {expected}"
+    )]
+    VerifyMismatch {
+        /// The partition.
+        partition: String,
+        /// SHA-256 of what was sent (hex).
+        expected: String,
+        /// SHA-256 (or description) of what the board holds.
+        got: String,
+    },
+    /// A safety check refused the job before anything was written.
+    #[error("refused: {reason}")]
+    Refused {
+        /// What the check found.
+        reason: String,
+        /// What the user can do.
+        help: String,
+    },
+    /// The package, programmer or arguments are unusable.
+    #[error("{what}")]
+    BadInput {
+        /// What is wrong, naming the file.
+        what: String,
+        /// What the user can do.
+        help: Option<String>,
+    },
+    /// A file of the package could not be read while streaming it.
+    #[error("reading {file}: {source}")]
+    Io {
+        /// The file.
+        file: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A bug in Oasis.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn partition_suffix(p: &Option<String>) -> String {
+    p.as_deref()
+        .map(|p| format!(" for partition '{p}'"))
+        .unwrap_or_default()
+}
+
+fn board_words(log: &[String]) -> String {
+    let tail: Vec<&str> = log.iter().rev().take(3).rev().map(String::as_str).collect();
+    if tail.is_empty() {
+        String::new()
+    } else {
+        format!("; the board said: \"{}\"", tail.join(" / "))
+    }
+}
+
+impl EngineError {
+    /// A timeout naming the command and partition.
+    pub fn timeout(command: impl Into<String>, partition: Option<&str>, waited: Duration) -> Self {
+        Self::Timeout {
+            command: command.into(),
+            partition: partition.map(str::to_owned),
+            waited,
+        }
+    }
+
+    /// A transport error, turning transport timeouts into [`EngineError::Timeout`] for `command`.
+    pub fn from_transport(
+        source: TransportError,
+        command: &str,
+        partition: Option<&str>,
+        waited: Duration,
+    ) -> Self {
+        if source.is_timeout() {
+            Self::timeout(command, partition, waited)
+        } else {
+            Self::Transport {
+                source,
+                partition: partition.map(str::to_owned),
+            }
+        }
+    }
+
+    /// The kind a script branches on.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Cancelled => ErrorKind::Cancelled,
+            Self::Timeout { .. } => ErrorKind::Timeout,
+            Self::Transport { source, .. } => match source.kind {
+                TransportErrorKind::Timeout => ErrorKind::Timeout,
+                TransportErrorKind::Disconnected | TransportErrorKind::Io => {
+                    if source.op == "open" {
+                        ErrorKind::Port
+                    } else {
+                        ErrorKind::Disconnected
+                    }
+                }
+                _ => ErrorKind::Port,
+            },
+            Self::Nak { .. } | Self::SaharaStatus { .. } => ErrorKind::Nak,
+            Self::Protocol { .. } => ErrorKind::Protocol,
+            Self::VerifyMismatch { .. } => ErrorKind::VerifyMismatch,
+            Self::Refused { .. } => ErrorKind::Refused,
+            Self::BadInput { .. } | Self::Io { .. } => ErrorKind::BadInput,
+            Self::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// What to try next.
+    pub fn help(&self) -> Option<String> {
+        match self {
+            Self::Cancelled => Some(CANCELLED_HINT.to_owned()),
+            Self::Timeout { .. } => Some(
+                "the board stopped answering: check the cable, power-cycle the board into download mode (USB_BOOT) and run the flash again"
+                    .to_owned(),
+            ),
+            Self::Transport { source, .. } => source.help().map(str::to_owned),
+            Self::Nak { .. } => Some(
+                "the board's own words above say why; check that the package is made for this module (storage type, page size) and run the flash again"
+                    .to_owned(),
+            ),
+            Self::SaharaStatus { help, .. } => help.clone().or_else(|| {
+                Some("power-cycle the board into download mode and try again".to_owned())
+            }),
+            Self::Protocol { .. } => Some(
+                "power-cycle the board into download mode and run the flash again; if it repeats, save a support bundle (--bundle)"
+                    .to_owned(),
+            ),
+            Self::VerifyMismatch { .. } => Some(
+                "the flash memory may be worn or the link unreliable: run the flash again; if it repeats, the board needs service"
+                    .to_owned(),
+            ),
+            Self::Refused { help, .. } => Some(help.clone()),
+            Self::BadInput { help, .. } => help.clone(),
+            Self::Io { .. } => Some("check that the package files are readable and complete".to_owned()),
+            Self::Internal(_) => Some(
+                "this is a bug in Oasis: please report it with a support bundle (--bundle)".to_owned(),
+            ),
+        }
+    }
+
+    /// The partition the error names, if any.
+    pub fn partition(&self) -> Option<&str> {
+        match self {
+            Self::Timeout { partition, .. }
+            | Self::Transport { partition, .. }
+            | Self::Nak { partition, .. } => partition.as_deref(),
+            Self::VerifyMismatch { partition, .. } => Some(partition),
+            _ => None,
+        }
+    }
+
+    /// The board's own log lines carried by the error.
+    pub fn device_log(&self) -> &[String] {
+        match self {
+            Self::Nak { device_log, .. } | Self::Protocol { device_log, .. } => device_log,
+            _ => &[],
+        }
+    }
+
+    /// Fill in the partition if the error does not name one yet.
+    #[must_use]
+    pub fn on_partition(mut self, label: &str) -> Self {
+        match &mut self {
+            Self::Timeout { partition, .. }
+            | Self::Transport { partition, .. }
+            | Self::Nak { partition, .. } => {
+                if partition.is_none() {
+                    *partition = Some(label.to_owned());
+                }
+            }
+            _ => {}
+        }
+        self
+    }
+
+    /// The report a front-end shows, with the phase it happened in.
+    pub fn into_report(self, phase: Option<Phase>, partition: Option<&str>) -> ErrorReport {
+        let kind = self.kind();
+        let hint = self.help();
+        let partition = self.partition().or(partition).map(str::to_owned);
+        let device_log = self.device_log().to_vec();
+        let message = match phase {
+            Some(p) if kind != ErrorKind::Cancelled => format!("{}: {self}", p.title()),
+            _ => self.to_string(),
+        };
+        ErrorReport {
+            kind,
+            message,
+            hint,
+            phase,
+            partition,
+            device_log,
+        }
+    }
+}
+
+impl From<TransportError> for EngineError {
+    fn from(source: TransportError) -> Self {
+        Self::Transport {
+            source,
+            partition: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nak_message_carries_the_boards_words() {
+        let e = EngineError::Nak {
+            command: "<erase>".into(),
+            partition: Some("sbl".into()),
+            device_log: vec!["start_sector unaligned".into()],
+        };
+        let r = e.into_report(Some(Phase::Erase), None);
+        assert_eq!(r.kind, ErrorKind::Nak);
+        assert!(
+            r.message
+                .starts_with("Erasing: the board refused <erase> for partition 'sbl'")
+        );
+        assert!(
+            r.message.contains("start_sector unaligned"),
+            "{}",
+            r.message
+        );
+        assert_eq!(r.partition.as_deref(), Some("sbl"));
+        assert_eq!(r.device_log, vec!["start_sector unaligned".to_owned()]);
+    }
+
+    #[test]
+    fn timeout_names_phase_command_and_partition() {
+        let e = EngineError::timeout("<program>", Some("modem"), Duration::from_secs(120));
+        let r = e.into_report(Some(Phase::Program), None);
+        assert_eq!(r.kind, ErrorKind::Timeout);
+        assert_eq!(
+            r.message,
+            "Writing: no answer to <program> for partition 'modem' within 120.0 s"
+        );
+        assert!(r.hint.is_some());
+    }
+
+    #[test]
+    fn transport_timeout_becomes_timeout_and_unplug_disconnected() {
+        let t = TransportError::new(TransportErrorKind::Timeout, "read", "x");
+        let e = EngineError::from_transport(t, "<configure>", None, Duration::from_secs(1));
+        assert_eq!(e.kind(), ErrorKind::Timeout);
+        let d = TransportError::new(TransportErrorKind::Disconnected, "read", "x");
+        assert_eq!(EngineError::from(d).kind(), ErrorKind::Disconnected);
+        let o = TransportError::new(TransportErrorKind::NotFound, "open", "x");
+        assert_eq!(EngineError::from(o).kind(), ErrorKind::Port);
+    }
+
+    #[test]
+    fn cancel_says_board_stays_in_download_mode() {
+        let r = EngineError::Cancelled.into_report(Some(Phase::Program), Some("rootfs"));
+        assert_eq!(r.kind, ErrorKind::Cancelled);
+        assert_eq!(r.hint.as_deref(), Some(CANCELLED_HINT));
+        assert_eq!(r.partition.as_deref(), Some("rootfs"));
+    }
+}

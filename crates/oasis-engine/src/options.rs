@@ -1,0 +1,192 @@
+//! What a caller asks of a flash job: the request, its options and every timeout the engine
+//! uses (protocols.md §2.10: generous, but every read and write is bounded).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// One flash job: which package goes onto which port, and how.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct FlashRequest {
+    /// Package folder, `.zip`, or a single rawprogram XML's folder.
+    pub package: PathBuf,
+    /// Port as the user wrote it (`/dev/ttyUSB0`, `COM7`, `usb`, `usb:1-1.4`, `virtual:eg25`).
+    pub port: String,
+    /// How to flash.
+    pub options: FlashOptions,
+}
+
+impl FlashRequest {
+    /// A request with default options.
+    pub fn new(package: impl Into<PathBuf>, port: impl Into<String>) -> Self {
+        Self {
+            package: package.into(),
+            port: port.into(),
+            options: FlashOptions::default(),
+        }
+    }
+    /// The same request with other options.
+    #[must_use]
+    pub fn with_options(mut self, options: FlashOptions) -> Self {
+        self.options = options;
+        self
+    }
+}
+
+/// How to flash. `Default` is the safe choice: verify, refuse destructive steps, check md5.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct FlashOptions {
+    /// Verify every program step (SHA-256 digest on the board, or read-back). Default true.
+    pub verify: bool,
+    /// Allow steps that destroy data the package does not rewrite (whole-disk erase, EFS/NV).
+    pub allow_full_erase: bool,
+    /// Do not refuse on md5.txt mismatches.
+    pub skip_md5: bool,
+    /// Leave the board in download mode at the end (no power reset).
+    pub no_reset: bool,
+    /// AT port to confirm the new revision on after reset (not yet followed; see the verdict).
+    pub at_port: Option<String>,
+    /// The user confirmed the destructive steps the plan names.
+    pub confirm: bool,
+    /// Use this programmer instead of the package's.
+    pub programmer: Option<PathBuf>,
+    /// Use this rawprogram XML instead of the package's.
+    pub rawprogram: Option<PathBuf>,
+    /// Timeouts of every step.
+    pub timeouts: Timeouts,
+    /// Write a support bundle (transcript of the session) to this file.
+    pub bundle: Option<PathBuf>,
+}
+
+impl Default for FlashOptions {
+    fn default() -> Self {
+        Self {
+            verify: true,
+            allow_full_erase: false,
+            skip_md5: false,
+            no_reset: false,
+            at_port: None,
+            confirm: false,
+            programmer: None,
+            rawprogram: None,
+            timeouts: Timeouts::default(),
+            bundle: None,
+        }
+    }
+}
+
+/// Every timeout the engine applies. Defaults follow the most patient public host for each step
+/// (protocols.md §2.10).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct Timeouts {
+    /// First Sahara packet after opening the port.
+    pub sahara_first: Duration,
+    /// Each later Sahara packet (and each programmer write).
+    pub sahara_packet: Duration,
+    /// Quiet time after which the programmer's start-up log is considered drained.
+    pub idle_window: Duration,
+    /// Whole budget for the programmer to start and accept `configure` (retried inside).
+    pub configure: Duration,
+    /// Answer to a short command (nop, setbootable, getstorageinfo).
+    pub command: Duration,
+    /// `rawmode="true"` ACK of a program or read.
+    pub program_ack: Duration,
+    /// Each raw data chunk written.
+    pub raw_write: Duration,
+    /// Final ACK after the raw data of a program.
+    pub program_final: Duration,
+    /// An erase (a whole-partition erase gets four times this).
+    pub erase: Duration,
+    /// A patch.
+    pub patch: Duration,
+    /// A getsha256digest, per 512 MiB digested.
+    pub digest: Duration,
+    /// Each raw chunk while reading back.
+    pub read_chunk: Duration,
+    /// The ACK of a power reset.
+    pub reset: Duration,
+    /// Waiting for a module switched from normal mode to reappear as 05C6:9008.
+    pub edl_switch: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            sahara_first: Duration::from_secs(5),
+            sahara_packet: Duration::from_secs(5),
+            idle_window: Duration::from_millis(150),
+            configure: Duration::from_secs(10),
+            command: Duration::from_secs(5),
+            program_ack: Duration::from_secs(10),
+            raw_write: Duration::from_secs(15),
+            program_final: Duration::from_secs(120),
+            erase: Duration::from_secs(30),
+            patch: Duration::from_secs(15),
+            digest: Duration::from_secs(30),
+            read_chunk: Duration::from_secs(30),
+            reset: Duration::from_secs(5),
+            edl_switch: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Timeouts {
+    /// Every timeout scaled by `factor` (e.g. 0.1 for tests that inject stalls). The idle window
+    /// is kept.
+    #[must_use]
+    pub fn scaled(self, factor: f64) -> Self {
+        let s = |d: Duration| d.mul_f64(factor.max(0.0));
+        Self {
+            sahara_first: s(self.sahara_first),
+            sahara_packet: s(self.sahara_packet),
+            idle_window: self.idle_window,
+            configure: s(self.configure),
+            command: s(self.command),
+            program_ack: s(self.program_ack),
+            raw_write: s(self.raw_write),
+            program_final: s(self.program_final),
+            erase: s(self.erase),
+            patch: s(self.patch),
+            digest: s(self.digest),
+            read_chunk: s(self.read_chunk),
+            reset: s(self.reset),
+            edl_switch: s(self.edl_switch),
+        }
+    }
+
+    /// Timeout for digesting `bytes` on the board: `digest` per started 512 MiB.
+    pub fn digest_for(&self, bytes: u64) -> Duration {
+        const SLICE: u64 = 512 * 1024 * 1024;
+        let slices = bytes.div_ceil(SLICE).max(1);
+        self.digest
+            .saturating_mul(u32::try_from(slices).unwrap_or(u32::MAX))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_safe_and_bounded() {
+        let o = FlashOptions::default();
+        assert!(o.verify);
+        assert!(!o.allow_full_erase && !o.skip_md5 && !o.no_reset);
+        let t = o.timeouts;
+        assert!(t.program_final >= Duration::from_secs(60));
+        assert!(t.idle_window < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn digest_timeout_grows_with_size() {
+        let t = Timeouts::default();
+        assert_eq!(t.digest_for(0), t.digest);
+        assert_eq!(t.digest_for(512 * 1024 * 1024), t.digest);
+        assert_eq!(t.digest_for(512 * 1024 * 1024 + 1), t.digest * 2);
+        let half = t.scaled(0.5);
+        assert_eq!(half.erase, t.erase / 2);
+        assert_eq!(half.idle_window, t.idle_window);
+    }
+}
