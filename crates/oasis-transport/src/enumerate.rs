@@ -98,3 +98,16 @@ pub struct Snapshot {
     /// Why USB could not be listed, if it could not (e.g. "USB subsystem not available").
     pub usb_error: Option<String>,
 }
+
+/// What is attached now: USB devices of interest (VID 05C6 / 2C7C, or any device with an EDL
+/// interface) and serial ports.
+///
+/// On Linux everything comes from sysfs (`/sys/bus/usb/devices`), so no device is opened; only
+/// the usbfs node of an EDL device is test-opened to tell [`Accessibility::PermissionDenied`].
+/// Elsewhere libusb lists the devices and opens them to read their strings. A machine without
+/// a USB subsystem gives an empty list and [`Snapshot::usb_error`], never a panic.
+pub fn snapshot() -> Snapshot {
+    crate::scan::snapshot()
+}
+
+pub use crate::scan::libusb_devices;

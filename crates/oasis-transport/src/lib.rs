@@ -4,13 +4,59 @@
 //! (COM, ttyUSB/ttyACM, cu.*, pseudo-terminals), USB bulk endpoints through rusb, the
 //! in-process virtual device, and the recording/replay wrappers. Protocol code never names
 //! rusb or serialport. This crate must not print, draw or exit.
+//!
+//! * [`PortSpec::parse`] + [`open`]: what the user typed → a boxed [`Transport`]
+//!   ([`serial::SerialTransport`] or [`usb::UsbTransport`]).
+//! * [`enumerate::snapshot`]: what is attached, with evidence for the diagnosis.
+//! * [`lock::PortLock`]: one Oasis process per port.
+//! * [`recording::RecordingTransport`], [`replay::ReplayTransport`], [`transcript::Transcript`]:
+//!   transcripts for support bundles and `oasis-cli replay`.
+//!
+//! # Platform notes
+//!
+//! **Linux.** A board in EDL shows up as `05c6:9008` and the kernel's `qcserial` driver binds it
+//! as `/dev/ttyUSBn`. Oasis can use either: the tty as a serial port, or the USB device through
+//! libusb (`usb`), in which case it detaches `qcserial` from the interface on open and gives it
+//! back on close. libusb needs write access to `/dev/bus/usb/BBB/DDD`: install the udev rule
+//! (`packaging/linux`, e.g. `SUBSYSTEM=="usb", ATTR{idVendor}=="05c6", ATTR{idProduct}=="9008",
+//! TAG+="uaccess"`) and re-plug, or the open fails with `PermissionDenied`. A ttyUSB port needs
+//! the `dialout` (or `uucp`) group. ModemManager probes new ttys and may grab a 9008 port for a
+//! moment: it is reported as `Busy`. Machines without usbfs (containers) report
+//! `Unsupported` "USB subsystem not available". Enumeration reads sysfs only, so listing never
+//! disturbs a board.
+//!
+//! **Windows.** With Qualcomm's or Quectel's driver the board appears as "Qualcomm HS-USB
+//! QDLoader 9008 (COMn)": use it as a serial port (`COM7`). Oasis sets 115200 8N1 anyway (some
+//! driver builds refuse I/O until the DCB is set), asserts DTR and RTS and purges only the
+//! transmit buffer, because the HELLO is already waiting in the receive buffer and is sent only
+//! once. To use `usb` instead, bind WinUSB to the 9008 device with Zadig; a device held by the
+//! QDLoader driver is listed as `Busy`. A COM port opened by QPST/QFIL is `Busy` too.
+//!
+//! **macOS.** No driver is needed: libusb opens the 9008 device directly (`usb`). Serial ports
+//! are `/dev/cu.*`; they are opened without the flush serialport would otherwise do.
+//!
+//! **Link kinds.** USB keeps transfer boundaries ([`LinkKind::Packet`]): one Sahara packet or
+//! Firehose document per read. Serial links are streams ([`LinkKind::Stream`]): packets may
+//! arrive split or glued and the caller reassembles them.
 #![deny(missing_docs)]
 
 use std::time::Duration;
 
 mod error;
+mod scan;
+mod spec;
+mod sysfs;
+
 pub mod enumerate;
+pub mod lock;
+pub mod recording;
+pub mod replay;
+pub mod serial;
+pub mod transcript;
+pub mod usb;
+
 pub use error::{TransportError, TransportErrorKind};
+pub use spec::{PortSpec, UsbSelector, open};
 
 /// How a link delivers data: this decides how the host frames Sahara packets and Firehose
 /// documents.

@@ -1,0 +1,388 @@
+//! Serial-port transport (COM, ttyUSB/ttyACM, cu.*, pseudo-terminals) over the `serialport`
+//! crate: 115200 8N1, no flow control, DTR and RTS asserted, nothing flushed on open.
+//!
+//! A serial link is a byte stream ([`LinkKind::Stream`]): Sahara packets and Firehose documents
+//! may arrive split or glued; framing is the caller's business.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use serialport::{ClearBuffer, DataBits, FlowControl, Parity, SerialPort, StopBits};
+
+use crate::{LinkKind, Transport, TransportError, TransportErrorKind};
+
+/// Baud rate used for every EDL / AT serial link (the QDLoader driver ignores it, real UARTs
+/// and some driver builds need it set).
+pub const BAUD_RATE: u32 = 115_200;
+
+/// A serial port opened for Sahara/Firehose or AT traffic.
+pub struct SerialTransport {
+    port: Box<dyn SerialPort>,
+    name: String,
+}
+
+impl std::fmt::Debug for SerialTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SerialTransport")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SerialTransport {
+    /// Open a port by the name the OS uses (`COM7`, `/dev/ttyUSB0`, `/dev/pts/3`, ...).
+    ///
+    /// The receive buffer is left alone: a Sahara HELLO that arrived before the open is
+    /// delivered by the first [`Transport::read`]. On Windows only the transmit buffer is
+    /// purged, as the QDLoader driver may hold stale output.
+    pub fn open(name: &str) -> Result<Self, TransportError> {
+        let builder = serialport::new(name, open_baud_rate())
+            .data_bits(DataBits::Eight)
+            .parity(Parity::None)
+            .stop_bits(StopBits::One)
+            .flow_control(FlowControl::None)
+            .timeout(Duration::from_secs(1))
+            .dtr_on_open(true);
+        let mut port = builder.open().map_err(|e| map_open_error(&e, name))?;
+        finish_open(port.as_mut()).map_err(|e| map_open_error(&e, name))?;
+        // Best effort: ptys and some USB serial drivers refuse modem-control ioctls.
+        let _ = port.write_request_to_send(true);
+        let _ = port.write_data_terminal_ready(true);
+        Ok(Self {
+            port,
+            name: name.to_string(),
+        })
+    }
+
+    /// The port name it was opened with.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// macOS: serialport flushes both buffers when it sets a baud rate during open, which would
+/// drop a waiting HELLO. Open with rate 0 (no flush) and set the rate afterwards.
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+fn open_baud_rate() -> u32 {
+    0
+}
+#[cfg(not(any(target_os = "macos", target_os = "ios")))]
+fn open_baud_rate() -> u32 {
+    BAUD_RATE
+}
+
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+fn finish_open(port: &mut dyn SerialPort) -> serialport::Result<()> {
+    // ptys refuse IOSSIOSPEED; a pty has no baud rate to set.
+    let _ = port.set_baud_rate(BAUD_RATE);
+    Ok(())
+}
+#[cfg(windows)]
+fn finish_open(port: &mut dyn SerialPort) -> serialport::Result<()> {
+    // Purge only TX: the HELLO is usually already in the driver's RX buffer, sent once.
+    port.clear(ClearBuffer::Output)
+}
+#[cfg(not(any(target_os = "macos", target_os = "ios", windows)))]
+fn finish_open(_port: &mut dyn SerialPort) -> serialport::Result<()> {
+    let _ = ClearBuffer::Output; // nothing is purged on Linux and other Unixes
+    Ok(())
+}
+
+impl Transport for SerialTransport {
+    fn write_all(&mut self, buf: &[u8], timeout: Duration) -> Result<(), TransportError> {
+        let deadline = Instant::now() + timeout;
+        let mut io = PortIo(self.port.as_mut());
+        write_loop(&mut io, buf, deadline)
+            .map_err(|(written, e)| map_io_error(&e, "write", &self.name).with_written(written))
+    }
+
+    fn read(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, TransportError> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.port
+            .set_timeout(timeout)
+            .map_err(|e| map_open_error(&e, &self.name))?;
+        loop {
+            match self.port.read(buf) {
+                // A tty in raw mode only returns 0 after poll said readable on hang-up.
+                Ok(0) => {
+                    return Err(TransportError::new(
+                        TransportErrorKind::Disconnected,
+                        "read",
+                        self.name.clone(),
+                    )
+                    .with_detail("end of file: the other side closed the port"));
+                }
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(map_io_error(&e, "read", &self.name)),
+            }
+        }
+    }
+
+    fn link_kind(&self) -> LinkKind {
+        LinkKind::Stream
+    }
+
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+}
+
+/// The two calls the write loop needs, so it can be tested without a port.
+pub(crate) trait TimedWrite {
+    /// Write some bytes, waiting at most `timeout`.
+    fn write_some(&mut self, buf: &[u8], timeout: Duration) -> io::Result<usize>;
+}
+
+struct PortIo<'a>(&'a mut dyn SerialPort);
+
+impl TimedWrite for PortIo<'_> {
+    fn write_some(&mut self, buf: &[u8], timeout: Duration) -> io::Result<usize> {
+        self.0.set_timeout(timeout).map_err(io::Error::from)?;
+        self.0.write(buf)
+    }
+}
+
+/// Write all of `buf` before `deadline`, looping over partial writes. On failure returns how
+/// many bytes went out and the error.
+pub(crate) fn write_loop(
+    w: &mut dyn TimedWrite,
+    buf: &[u8],
+    deadline: Instant,
+) -> Result<(), (usize, io::Error)> {
+    let mut written = 0;
+    while let Some(rest) = buf.get(written..).filter(|r| !r.is_empty()) {
+        let now = Instant::now();
+        if now >= deadline && written > 0 {
+            return Err((
+                written,
+                io::Error::new(io::ErrorKind::TimedOut, "write did not complete in time"),
+            ));
+        }
+        match w.write_some(rest, deadline.saturating_duration_since(now)) {
+            Ok(0) => {
+                return Err((
+                    written,
+                    io::Error::new(io::ErrorKind::WriteZero, "the port accepted no bytes"),
+                ));
+            }
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err((written, e)),
+        }
+    }
+    Ok(())
+}
+
+/// Map an error from opening or configuring a port.
+pub(crate) fn map_open_error(e: &serialport::Error, name: &str) -> TransportError {
+    use serialport::ErrorKind as K;
+    let text = e.description.clone();
+    let lower = text.to_ascii_lowercase();
+    let kind = match e.kind() {
+        K::NoDevice if windows_access_denied(&lower) => TransportErrorKind::Busy,
+        K::NoDevice if lower.contains("lock") || lower.contains("busy") => TransportErrorKind::Busy,
+        K::NoDevice => TransportErrorKind::NotFound,
+        K::InvalidInput => TransportErrorKind::NotFound,
+        K::Io(io::ErrorKind::NotFound) => TransportErrorKind::NotFound,
+        K::Io(io::ErrorKind::PermissionDenied) => TransportErrorKind::PermissionDenied,
+        K::Io(io::ErrorKind::TimedOut) => TransportErrorKind::Timeout,
+        K::Io(_) | K::Unknown => classify_text(&lower, TransportErrorKind::NotFound),
+    };
+    let mut err = TransportError::new(kind, "open", name).with_detail(text);
+    if lower.contains("inappropriate ioctl") || lower.contains("not a typewriter") {
+        err.kind = TransportErrorKind::Io;
+        err.detail = Some(format!("{}: not a serial port", e.description));
+    }
+    err
+}
+
+fn windows_access_denied(lower: &str) -> bool {
+    cfg!(windows) && lower.contains("denied")
+}
+
+/// Map an I/O error from an open port (read, write, set timeout).
+pub(crate) fn map_io_error(e: &io::Error, op: &'static str, name: &str) -> TransportError {
+    let text = e.to_string();
+    let kind = match e.kind() {
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => TransportErrorKind::Timeout,
+        io::ErrorKind::BrokenPipe
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::ConnectionReset
+        | io::ErrorKind::NotConnected
+        | io::ErrorKind::UnexpectedEof
+        | io::ErrorKind::NotFound => TransportErrorKind::Disconnected,
+        io::ErrorKind::PermissionDenied => TransportErrorKind::PermissionDenied,
+        _ => match windows_disconnect_code(e) {
+            true => TransportErrorKind::Disconnected,
+            false => classify_text(&text.to_ascii_lowercase(), TransportErrorKind::Io),
+        },
+    };
+    TransportError::new(kind, op, name).with_detail(text)
+}
+
+/// EIO / ENXIO / ENODEV texts (as nix and libc word them) mean the device went away once the
+/// port is open; before it is open they mean there is no such device.
+fn classify_text(lower: &str, absent: TransportErrorKind) -> TransportErrorKind {
+    const GONE: [&str; 5] = [
+        "input/output error",
+        "i/o error",
+        "no such device",
+        "device not configured",
+        "broken pipe",
+    ];
+    if GONE.iter().any(|g| lower.contains(g)) {
+        match absent {
+            TransportErrorKind::Io => TransportErrorKind::Disconnected,
+            other => other,
+        }
+    } else if lower.contains("permission denied") {
+        TransportErrorKind::PermissionDenied
+    } else if lower.contains("busy") {
+        TransportErrorKind::Busy
+    } else {
+        TransportErrorKind::Io
+    }
+}
+
+/// Windows codes seen when a USB serial device is unplugged under an open handle.
+#[cfg(windows)]
+fn windows_disconnect_code(e: &io::Error) -> bool {
+    // ERROR_BAD_COMMAND, ERROR_GEN_FAILURE, ERROR_OPERATION_ABORTED, ERROR_DEVICE_NOT_CONNECTED,
+    // ERROR_ACCESS_DENIED (a vanished QDLoader port answers with it).
+    matches!(e.raw_os_error(), Some(22 | 31 | 995 | 1167 | 5))
+}
+#[cfg(not(windows))]
+fn windows_disconnect_code(_e: &io::Error) -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Accepts `step` bytes per call until `fail_after` bytes, then fails with `fail`.
+    struct Chunky {
+        step: usize,
+        fail_after: usize,
+        fail: io::ErrorKind,
+        got: Vec<u8>,
+    }
+
+    impl TimedWrite for Chunky {
+        fn write_some(&mut self, buf: &[u8], _t: Duration) -> io::Result<usize> {
+            if self.got.len() >= self.fail_after {
+                return Err(io::Error::new(self.fail, "Input/output error"));
+            }
+            let n = buf
+                .len()
+                .min(self.step)
+                .min(self.fail_after - self.got.len());
+            self.got.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn partial_writes_are_looped_until_done() {
+        let mut w = Chunky {
+            step: 7,
+            fail_after: usize::MAX,
+            fail: io::ErrorKind::Other,
+            got: vec![],
+        };
+        let data: Vec<u8> = (0..100u8).collect();
+        write_loop(&mut w, &data, Instant::now() + Duration::from_secs(5)).unwrap();
+        assert_eq!(w.got, data);
+    }
+
+    #[test]
+    fn failure_reports_bytes_written_and_maps_eio_to_disconnected() {
+        let mut w = Chunky {
+            step: 5,
+            fail_after: 12,
+            fail: io::ErrorKind::Other,
+            got: vec![],
+        };
+        let data = [0xAAu8; 40];
+        let (written, e) =
+            write_loop(&mut w, &data, Instant::now() + Duration::from_secs(5)).unwrap_err();
+        assert_eq!(written, 12);
+        let err = map_io_error(&e, "write", "/dev/ttyUSB0").with_written(written);
+        assert_eq!(err.kind, TransportErrorKind::Disconnected);
+        assert_eq!(err.written, Some(12));
+        assert!(err.to_string().contains("12 bytes were written"), "{err}");
+        assert!(err.to_string().contains("Input/output error"), "{err}");
+    }
+
+    #[test]
+    fn open_errors_map_to_kinds_keeping_os_text() {
+        use serialport::{Error, ErrorKind as K};
+        let cases = [
+            (
+                Error::new(K::Io(io::ErrorKind::NotFound), "No such file or directory"),
+                TransportErrorKind::NotFound,
+            ),
+            (
+                Error::new(K::Io(io::ErrorKind::PermissionDenied), "Permission denied"),
+                TransportErrorKind::PermissionDenied,
+            ),
+            (
+                Error::new(K::NoDevice, "Device or resource busy"),
+                TransportErrorKind::Busy,
+            ),
+            (
+                Error::new(
+                    K::NoDevice,
+                    "Unable to acquire exclusive lock on serial port",
+                ),
+                TransportErrorKind::Busy,
+            ),
+            (
+                Error::new(K::Unknown, "No such device or address"),
+                TransportErrorKind::NotFound,
+            ),
+            (
+                Error::new(K::Unknown, "Inappropriate ioctl for device"),
+                TransportErrorKind::Io,
+            ),
+        ];
+        for (e, want) in cases {
+            let got = map_open_error(&e, "/dev/ttyUSB9");
+            assert_eq!(got.kind, want, "{e:?}");
+            assert_eq!(got.op, "open");
+            assert!(
+                got.detail.as_deref().unwrap_or("").contains(&e.description),
+                "{got}"
+            );
+        }
+    }
+
+    #[test]
+    fn io_errors_after_open_map_to_kinds() {
+        let cases = [
+            (
+                io::Error::new(io::ErrorKind::TimedOut, "Operation timed out"),
+                TransportErrorKind::Timeout,
+            ),
+            (
+                io::Error::new(io::ErrorKind::BrokenPipe, "Broken pipe"),
+                TransportErrorKind::Disconnected,
+            ),
+            (
+                io::Error::other("I/O error"),
+                TransportErrorKind::Disconnected,
+            ),
+            (
+                io::Error::other("No such device or address"),
+                TransportErrorKind::Disconnected,
+            ),
+            (io::Error::other("flush failed"), TransportErrorKind::Io),
+        ];
+        for (e, want) in cases {
+            assert_eq!(map_io_error(&e, "read", "COM7").kind, want, "{e}");
+        }
+    }
+}
