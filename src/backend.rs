@@ -1,0 +1,147 @@
+//! The one seam between the window and the outside world: everything the UI asks of boards,
+//! packages and the flash engine goes through [`Backend`], and every answer comes back as a
+//! [`BackendMsg`] on a crossbeam channel.
+//!
+//! The UI thread never opens a port or blocks: a backend either answers at once (the scripted
+//! [`fake::FakeBackend`]) or from its own named worker threads ([`engine::EngineBackend`]), which
+//! call the [`Waker`] after every send so egui repaints.
+
+pub mod fake;
+mod fake_script;
+mod types;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crossbeam_channel::Receiver;
+use oasis_engine::event::{ChipIdentity, Event};
+
+pub use types::{
+    AtPortResult, BackendError, BoardInfo, BoardMode, BoardState, CompatCheck, CompatReport,
+    DiagnosisView, FlashOptions, Level, Md5Status, PackageSummary, TimelineEntry, TimelineKind,
+    UsbInterfaceView, UsbNode, Verification,
+};
+
+/// Stable identity of a board in the list (the virtual board name or the USB port path).
+pub type BoardId = String;
+
+/// Identity of one flash job, chosen by the UI.
+pub type JobId = u64;
+
+/// Wakes the UI after a worker sent a message (`egui::Context::request_repaint`).
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// A waker that does nothing (tests that poll the channel themselves).
+pub fn no_waker() -> Waker {
+    Arc::new(|| {})
+}
+
+/// A waker that repaints the given egui context.
+pub fn egui_waker(ctx: &egui::Context) -> Waker {
+    let ctx = ctx.clone();
+    Arc::new(move || ctx.request_repaint())
+}
+
+/// One flash the UI asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlashJob {
+    /// Chosen by the UI; every [`BackendMsg::Job`] of this flash carries it.
+    pub job: JobId,
+    /// Package folder or zip.
+    pub package: PathBuf,
+    /// The board to flash.
+    pub board: BoardId,
+    /// Verification and timeouts.
+    pub options: FlashOptions,
+}
+
+/// An answer from the backend.
+#[derive(Debug, Clone)]
+pub enum BackendMsg {
+    /// The current list of boards (sent whenever it changes, and on request).
+    Boards(Vec<BoardInfo>),
+    /// A package was opened (or could not be).
+    Package {
+        /// The path that was asked for.
+        path: PathBuf,
+        /// Its summary, or why it cannot be used.
+        result: Result<PackageSummary, BackendError>,
+    },
+    /// The compatibility verdict of a package against a board.
+    Compat {
+        /// The board.
+        board: BoardId,
+        /// The package.
+        package: PathBuf,
+        /// One line per check.
+        report: CompatReport,
+    },
+    /// One engine event of a flash job, in the engine's documented order.
+    Job {
+        /// The job.
+        job: JobId,
+        /// The event.
+        event: Event,
+    },
+    /// A diagnosis of one board.
+    Diagnosis {
+        /// The board.
+        board: BoardId,
+        /// What state it is in and what to do, or why it could not be diagnosed.
+        result: Result<DiagnosisView, BackendError>,
+    },
+    /// AT probe results, one entry per serial port of the board.
+    AtProbe {
+        /// The board.
+        board: BoardId,
+        /// The results.
+        result: Result<Vec<AtPortResult>, BackendError>,
+    },
+    /// The chip identity read through Sahara command mode.
+    Identity {
+        /// The board.
+        board: BoardId,
+        /// The identity.
+        result: Result<ChipIdentity, BackendError>,
+    },
+    /// Outcome of a switch to download mode.
+    Switched {
+        /// The board.
+        board: BoardId,
+        /// A plain sentence on success.
+        result: Result<String, BackendError>,
+    },
+    /// The hot-plug timeline so far (oldest first).
+    Timeline(Vec<TimelineEntry>),
+    /// A line for the log that belongs to no job.
+    Notice(String),
+}
+
+/// What the UI needs from boards, packages and the engine. Every method returns at once; the
+/// answers arrive on [`Backend::receiver`].
+pub trait Backend {
+    /// A short name for the About box ("engine + virtual boards", "scripted").
+    fn name(&self) -> String;
+    /// The channel every answer arrives on.
+    fn receiver(&self) -> Receiver<BackendMsg>;
+    /// Install the function workers call after each send.
+    fn set_waker(&mut self, waker: Waker);
+    /// Ask for a fresh board list ([`BackendMsg::Boards`]).
+    fn refresh_boards(&mut self);
+    /// Open and summarise a package folder or zip ([`BackendMsg::Package`]).
+    fn open_package(&mut self, path: &Path);
+    /// Check a package against a board ([`BackendMsg::Compat`]).
+    fn check_compat(&mut self, package: &Path, board: &str);
+    /// Start a flash ([`BackendMsg::Job`] events, ending in `Finished` or `Failed`).
+    fn start_flash(&mut self, job: FlashJob);
+    /// Ask a running job to stop at the next safe point (ends as `Failed(Cancelled)`).
+    fn cancel(&mut self, job: JobId);
+    /// Diagnose a board ([`BackendMsg::Diagnosis`]).
+    fn diagnose(&mut self, board: &str);
+    /// Probe the board's serial ports with AT identity commands ([`BackendMsg::AtProbe`]).
+    fn probe_at(&mut self, board: &str);
+    /// Read the chip identity over Sahara ([`BackendMsg::Identity`]).
+    fn read_identity(&mut self, board: &str);
+    /// Switch a board in normal mode to download mode ([`BackendMsg::Switched`]).
+    fn switch_to_download(&mut self, board: &str);
+}

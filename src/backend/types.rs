@@ -1,0 +1,519 @@
+//! Plain data the backend hands to the UI: boards, package summaries, compatibility checks,
+//! diagnoses, and the one error type of the backend seam. No I/O here.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// How a board currently shows itself on the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BoardMode {
+    /// Running its firmware (Quectel 2C7C composite, AT port).
+    Normal,
+    /// Emergency download mode, PBL Sahara waiting (05C6:9008).
+    Download,
+    /// Emergency download mode with a Firehose programmer running.
+    Programmer,
+    /// Crash / memory dump (05C6:900E).
+    MemoryDump,
+    /// Not on USB right now.
+    Absent,
+    /// Seen, but its mode is unclear.
+    Unknown,
+}
+
+impl BoardMode {
+    /// Short badge text.
+    pub fn badge(self) -> &'static str {
+        match self {
+            BoardMode::Normal => "normal",
+            BoardMode::Download => "download (9008)",
+            BoardMode::Programmer => "programmer running",
+            BoardMode::MemoryDump => "memory dump",
+            BoardMode::Absent => "absent",
+            BoardMode::Unknown => "unknown",
+        }
+    }
+}
+
+/// Verdict colour: green, amber, red.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Level {
+    /// Fine.
+    Ok,
+    /// Works, with a caveat the user should read.
+    Warn,
+    /// Will not work, or is unsafe.
+    Bad,
+}
+
+impl Level {
+    /// The word shown beside the colour, for readers who do not see colour.
+    pub fn word(self) -> &'static str {
+        match self {
+            Level::Ok => "OK",
+            Level::Warn => "Caution",
+            Level::Bad => "Blocked",
+        }
+    }
+}
+
+/// The state a diagnosis puts a board in (one picture each in assets/states/).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BoardState {
+    /// Normal mode and the AT port answers.
+    NormalAtOk,
+    /// Normal mode on USB, but no AT port answers.
+    NormalAtSilent,
+    /// Download mode, PBL Sahara waiting for a programmer.
+    EdlWaiting,
+    /// Download mode with a Firehose programmer already running.
+    EdlProgrammerRunning,
+    /// Crash / memory dump mode.
+    MemoryDump,
+    /// On USB, but another driver or program holds it.
+    ClaimedByDriver,
+    /// On USB, but the OS does not let Oasis open it.
+    NoPermission,
+    /// Not on USB at all.
+    NotOnUsb,
+    /// Appearing and disappearing repeatedly.
+    Flapping,
+    /// A Quectel module whose chip is not a Qualcomm Firehose target.
+    NotFirehoseModule,
+}
+
+impl BoardState {
+    /// Every state, in the order the diagnostics gallery shows them.
+    pub const ALL: [BoardState; 10] = [
+        BoardState::NormalAtOk,
+        BoardState::NormalAtSilent,
+        BoardState::EdlWaiting,
+        BoardState::EdlProgrammerRunning,
+        BoardState::MemoryDump,
+        BoardState::ClaimedByDriver,
+        BoardState::NoPermission,
+        BoardState::NotOnUsb,
+        BoardState::Flapping,
+        BoardState::NotFirehoseModule,
+    ];
+
+    /// The snake_case name, also the picture's file stem.
+    pub fn slug(self) -> &'static str {
+        match self {
+            BoardState::NormalAtOk => "normal_at_ok",
+            BoardState::NormalAtSilent => "normal_at_silent",
+            BoardState::EdlWaiting => "edl_waiting",
+            BoardState::EdlProgrammerRunning => "edl_programmer_running",
+            BoardState::MemoryDump => "memory_dump",
+            BoardState::ClaimedByDriver => "claimed_by_driver",
+            BoardState::NoPermission => "no_permission",
+            BoardState::NotOnUsb => "not_on_usb",
+            BoardState::Flapping => "flapping",
+            BoardState::NotFirehoseModule => "not_firehose_module",
+        }
+    }
+
+    /// Parse a snake_case name (as the engine's diagnosis states are spelled).
+    pub fn from_slug(slug: &str) -> Option<BoardState> {
+        BoardState::ALL.into_iter().find(|s| s.slug() == slug)
+    }
+
+    /// A short title for the state card and the board badge.
+    pub fn title(self) -> &'static str {
+        match self {
+            BoardState::NormalAtOk => "Running, AT port answers",
+            BoardState::NormalAtSilent => "Running, AT port silent",
+            BoardState::EdlWaiting => "Download mode, ready",
+            BoardState::EdlProgrammerRunning => "Download mode, programmer running",
+            BoardState::MemoryDump => "Crashed (memory dump mode)",
+            BoardState::ClaimedByDriver => "Held by another driver",
+            BoardState::NoPermission => "No permission to open",
+            BoardState::NotOnUsb => "Not on USB",
+            BoardState::Flapping => "Connecting and dropping",
+            BoardState::NotFirehoseModule => "Not a Firehose module",
+        }
+    }
+
+    /// How the badge is coloured.
+    pub fn level(self) -> Level {
+        match self {
+            BoardState::NormalAtOk | BoardState::EdlWaiting | BoardState::EdlProgrammerRunning => {
+                Level::Ok
+            }
+            BoardState::NormalAtSilent
+            | BoardState::MemoryDump
+            | BoardState::ClaimedByDriver
+            | BoardState::NoPermission => Level::Warn,
+            BoardState::NotOnUsb | BoardState::Flapping | BoardState::NotFirehoseModule => {
+                Level::Bad
+            }
+        }
+    }
+}
+
+/// One board in the live list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BoardInfo {
+    /// Stable identity (virtual board name, or USB port path).
+    pub id: String,
+    /// Physical USB port path (`1-1.4`), or `virtual:<n>` for virtual boards.
+    pub port_path: String,
+    /// What it is, e.g. "Quectel BG95-M3".
+    pub title: String,
+    /// How it shows on USB.
+    pub mode: BoardMode,
+    /// The diagnosed state, for the badge.
+    pub state: BoardState,
+    /// USB ids and port, e.g. "05C6:9008 on 1-1.4".
+    pub detail: String,
+    /// True for Oasis's built-in virtual boards.
+    pub is_virtual: bool,
+    /// The firmware revision the board reported over AT, if known.
+    pub revision: Option<String>,
+    /// The IMEI the board reported over AT, if known.
+    pub imei: Option<String>,
+    /// The chip serial, when the host can see it without talking to the board (9008 product
+    /// string `QUSB__BULK_SN:<serial>`).
+    pub serial: Option<String>,
+}
+
+/// Whether the package's md5.txt matched its files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Md5Status {
+    /// Every listed file present in the package matched.
+    Verified {
+        /// Files checked.
+        checked: usize,
+        /// Files listed but not in the package.
+        missing: usize,
+    },
+    /// Files whose md5 differs from md5.txt.
+    Mismatch(Vec<String>),
+    /// The package has no md5.txt.
+    NoList,
+}
+
+impl Md5Status {
+    /// One line for the package card.
+    pub fn describe(&self) -> String {
+        match self {
+            Md5Status::Verified { checked, missing: 0 } => format!("md5 OK ({checked} files)"),
+            Md5Status::Verified { checked, missing } => {
+                format!("md5 OK ({checked} files; {missing} listed files not in the package)")
+            }
+            Md5Status::Mismatch(files) => format!("md5 MISMATCH: {}", files.join(", ")),
+            Md5Status::NoList => "no md5.txt: files not checked".to_owned(),
+        }
+    }
+}
+
+/// What the package card shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackageSummary {
+    /// Where it was opened from.
+    pub path: PathBuf,
+    /// Module model, e.g. "BG95-M3".
+    pub model: String,
+    /// Firmware version / package name, e.g. "BG95M3LAR02A03_01.202.01.202".
+    pub version: String,
+    /// Storage type: nand, emmc, ufs, spinor.
+    pub storage: String,
+    /// Programmer file name.
+    pub programmer: String,
+    /// The chip the programmer is for, as far as its signature tells.
+    pub programmer_chip: String,
+    /// Signing: "unsigned", "test-signed (root cc3153a8…)", ...
+    pub signing: String,
+    /// Bytes the plan writes.
+    pub size_bytes: u64,
+    /// md5.txt check.
+    pub md5: Md5Status,
+    /// Things the user should read before flashing.
+    pub warnings: Vec<String>,
+    /// Regions the plan erases, named for the confirmation ("whole flash", "sbl", ...).
+    pub erases: Vec<String>,
+    /// Number of program steps.
+    pub programs: usize,
+}
+
+/// One line of a compatibility verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompatCheck {
+    /// What was checked ("Chip", "Signing", "Storage", "Model").
+    pub name: String,
+    /// Green, amber or red.
+    pub level: Level,
+    /// Why, in plain words.
+    pub reason: String,
+}
+
+/// A compatibility verdict: the worst check decides.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CompatReport {
+    /// The checks, in display order.
+    pub checks: Vec<CompatCheck>,
+}
+
+impl CompatReport {
+    /// The overall level (the worst check; `Warn` when there are no checks at all).
+    pub fn overall(&self) -> Level {
+        self.checks.iter().map(|c| c.level).max().unwrap_or(Level::Warn)
+    }
+}
+
+/// How written data is verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Verification {
+    /// Check every written partition on the board (SHA-256 digest or read-back, whichever the
+    /// programmer supports).
+    #[default]
+    Digest,
+    /// Trust the programmer's ACKs.
+    Off,
+}
+
+impl Verification {
+    /// All choices, for the settings combo box.
+    pub const ALL: [Verification; 2] = [Verification::Digest, Verification::Off];
+
+    /// Plain label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verification::Digest => "Verify every written partition on the board",
+            Verification::Off => "Off (trust the board's ACKs)",
+        }
+    }
+}
+
+/// Options of one flash, from the settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlashOptions {
+    /// Verification mode.
+    pub verification: Verification,
+    /// Seconds to wait for one command's answer.
+    pub command_timeout_s: u32,
+    /// Seconds to wait for the board to re-appear after a mode switch or reset.
+    pub reenumerate_timeout_s: u32,
+    /// Follow the board back to normal mode and check its revision.
+    pub confirm_after_reset: bool,
+}
+
+impl Default for FlashOptions {
+    fn default() -> Self {
+        FlashOptions {
+            verification: Verification::Digest,
+            command_timeout_s: 30,
+            reenumerate_timeout_s: 45,
+            confirm_after_reset: true,
+        }
+    }
+}
+
+/// One interface of a USB device, with the role Oasis gives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsbInterfaceView {
+    /// bInterfaceNumber.
+    pub number: u8,
+    /// Class/subclass/protocol, as "ff/ff/ff".
+    pub class: String,
+    /// Role: "AT", "DIAG", "NMEA", "Modem", "QMI net", "EDL (Sahara)".
+    pub role: String,
+    /// Kernel driver, if known.
+    pub driver: Option<String>,
+    /// Serial port it appears as, if any.
+    pub tty: Option<String>,
+}
+
+/// One USB device in the tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsbNode {
+    /// Port path.
+    pub port_path: String,
+    /// "2C7C:0700".
+    pub ids: String,
+    /// Product string or table name.
+    pub name: String,
+    /// Interfaces.
+    pub interfaces: Vec<UsbInterfaceView>,
+}
+
+/// Results of the AT probe on one serial port.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AtPortResult {
+    /// Port name.
+    pub port: String,
+    /// Role of the interface behind it.
+    pub role: String,
+    /// `(command, answer)` pairs; the answer is "(no answer)" on timeout.
+    pub answers: Vec<(String, String)>,
+    /// True when the port answered `AT` with OK.
+    pub answered: bool,
+}
+
+/// What kind of hot-plug event happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TimelineKind {
+    /// A device appeared.
+    Arrived,
+    /// A device left.
+    Left,
+}
+
+/// One hot-plug event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    /// Milliseconds since the backend started watching.
+    pub at_ms: u64,
+    /// Port path.
+    pub port_path: String,
+    /// "2C7C:0700 (normal)", "05C6:9008 (download)".
+    pub what: String,
+    /// Arrived or left.
+    pub kind: TimelineKind,
+    /// The mode it arrived in.
+    pub mode: BoardMode,
+}
+
+/// A diagnosis, as the diagnostics pane shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiagnosisView {
+    /// The state (picks the picture).
+    pub state: BoardState,
+    /// One-line title.
+    pub title: String,
+    /// A plain paragraph.
+    pub summary: String,
+    /// What was seen that led here.
+    pub evidence: Vec<String>,
+    /// What to do next, in order.
+    pub next_steps: Vec<String>,
+    /// The USB devices involved, with interface roles.
+    pub usb: Vec<UsbNode>,
+}
+
+/// Why the backend could not do what the UI asked.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum BackendError {
+    /// The package could not be opened or is not usable.
+    Package {
+        /// The path that was asked for.
+        path: PathBuf,
+        /// What the package reader said.
+        reason: String,
+    },
+    /// The board is no longer in the list.
+    NoSuchBoard {
+        /// The board asked for.
+        board: String,
+    },
+    /// The board is in a mode where the request makes no sense.
+    WrongMode {
+        /// The board.
+        board: String,
+        /// What was asked.
+        action: &'static str,
+        /// The mode it is in.
+        mode: BoardMode,
+    },
+    /// The board or port failed while answering.
+    Board {
+        /// The board.
+        board: String,
+        /// What was asked.
+        action: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+impl BackendError {
+    /// What the user can do about it.
+    pub fn help(&self) -> String {
+        match self {
+            BackendError::Package { .. } => {
+                "Pick the package folder (the one holding update/ or md5.txt) or its .zip.".into()
+            }
+            BackendError::NoSuchBoard { .. } => {
+                "Check the cable and wait for the board to show up in the list again.".into()
+            }
+            BackendError::WrongMode { mode, .. } => format!(
+                "The board is in {} mode; open Diagnostics to see which actions fit.",
+                mode.badge()
+            ),
+            BackendError::Board { .. } => {
+                "Unplug and replug the board, then run Diagnostics on it.".into()
+            }
+        }
+    }
+}
+
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BackendError::Package { path, reason } => {
+                write!(f, "cannot use package {}: {reason}", path.display())
+            }
+            BackendError::NoSuchBoard { board } => write!(f, "board {board} is not attached"),
+            BackendError::WrongMode {
+                board,
+                action,
+                mode,
+            } => write!(f, "cannot {action} board {board}: it is in {} mode", mode.badge()),
+            BackendError::Board {
+                board,
+                action,
+                reason,
+            } => write!(f, "{action} on board {board} failed: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for BackendError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_slugs_round_trip_and_are_unique() {
+        for s in BoardState::ALL {
+            assert_eq!(BoardState::from_slug(s.slug()), Some(s));
+        }
+        assert_eq!(BoardState::from_slug("nonsense"), None);
+        let json = serde_json::to_string(&BoardState::EdlProgrammerRunning).unwrap();
+        assert_eq!(json, "\"edl_programmer_running\"");
+    }
+
+    #[test]
+    fn compat_overall_is_the_worst_check() {
+        let mut r = CompatReport::default();
+        assert_eq!(r.overall(), Level::Warn);
+        r.checks.push(CompatCheck {
+            name: "Chip".into(),
+            level: Level::Ok,
+            reason: "MDM9205".into(),
+        });
+        assert_eq!(r.overall(), Level::Ok);
+        r.checks.push(CompatCheck {
+            name: "Signing".into(),
+            level: Level::Bad,
+            reason: "root differs".into(),
+        });
+        assert_eq!(r.overall(), Level::Bad);
+    }
+
+    #[test]
+    fn errors_name_what_they_saw() {
+        let e = BackendError::WrongMode {
+            board: "1-1.4".into(),
+            action: "read chip identity of",
+            mode: BoardMode::Normal,
+        };
+        assert!(e.to_string().contains("1-1.4"));
+        assert!(e.help().contains("normal"));
+    }
+}
