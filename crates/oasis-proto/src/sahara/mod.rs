@@ -4,10 +4,14 @@
 //! [`host`] the host-side state machine. Nothing here does I/O.
 
 pub mod error;
+pub mod host;
+pub mod identity;
 pub mod packet;
 pub mod status;
 
 pub use error::SaharaError;
+pub use host::{HostAction, HostGoal, Outcome, SaharaHost};
+pub use identity::Identity;
 pub use packet::SaharaPacket;
 pub use status::SaharaStatus;
 

@@ -1,0 +1,567 @@
+//! Host-side Sahara state machine (protocols.md §1.7, §1.8): bytes in, [`HostAction`]s out.
+//!
+//! It buffers input, so packets may arrive one per USB transfer, split byte by byte or glued
+//! together. The driver writes every [`HostAction::Send`], reads more and calls
+//! [`SaharaHost::feed`], and calls [`SaharaHost::on_silence`] when a read timed out.
+//!
+//! Choices (documented for the engine): a READ_DATA past the end of the image is an error
+//! ([`SaharaError::ReadPastEnd`]), as qdl does, rather than 0xFF padding as edl does.
+//! DONE_RESP PENDING is accepted for image ids 7, 13 and 21 only. On silence before any HELLO
+//! the machine sends one unsolicited HELLO_RESP (mode 0 for an upload, mode 3 when it still
+//! wants the identity), then fails with [`SaharaError::Timeout`].
+
+use super::error::SaharaError;
+use super::identity::Identity;
+use super::packet::SaharaPacket;
+use super::status::SaharaStatus;
+use super::{exec, image_id, mode};
+
+/// Largest command-mode reply accepted (identity replies are at most a few hundred bytes).
+pub const MAX_EXEC_DATA: usize = 0x1_0000;
+
+/// What the session should achieve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostGoal {
+    /// Upload the programmer right away.
+    Upload,
+    /// Read serial/HWID/PK hash in command mode, switch back, then upload.
+    IdentityThenUpload,
+    /// Read the identity, switch back to image transfer (the board re-sends HELLO and waits
+    /// for a programmer), and finish.
+    IdentityOnly,
+}
+
+/// What the driver must do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostAction {
+    /// Write these bytes to the board.
+    Send(Vec<u8>),
+    /// The board will now send this many raw bytes (no header): read at least that much.
+    ExpectRaw(usize),
+    /// The session is over; nothing follows.
+    Finished(Outcome),
+}
+
+/// How a successful session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The programmer was accepted and now runs on the same pipe.
+    Uploaded {
+        /// Identity, when it was asked for (possibly partial: see its `refused` fields).
+        identity: Option<Identity>,
+        /// Image id the board asked for (13 = Firehose programmer).
+        image_id: u64,
+        /// Bytes sent in answer to READ_DATA requests.
+        bytes_served: u64,
+        /// The board answered DONE_RESP PENDING (accepted quirk for ids 7, 13, 21).
+        pending_accepted: bool,
+        /// Bytes received after DONE_RESP (the programmer's first output, if glued).
+        trailing: Vec<u8>,
+    },
+    /// The first bytes were `<?xml`: a Firehose programmer is already running.
+    FirehoseAlreadyRunning {
+        /// Everything received so far, to be handed to the Firehose side.
+        received: Vec<u8>,
+    },
+    /// Identity read and SWITCH_MODE(0) sent; the board is waiting for a programmer.
+    IdentityRead {
+        /// What the board reported.
+        identity: Identity,
+        /// Bytes received after the last reply (e.g. the re-sent HELLO, if glued).
+        trailing: Vec<u8>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    WaitHello,
+    WaitCmdReady,
+    WaitExecResp(u32),
+    RecvExecData(u32, usize),
+    Upload,
+    WaitDoneResp,
+    WaitResetResp(&'static str, &'static str),
+    Over,
+}
+
+impl State {
+    fn describe(&self) -> &'static str {
+        match self {
+            Self::WaitHello => "waiting for HELLO",
+            Self::WaitCmdReady => "waiting for CMD_READY (command mode)",
+            Self::WaitExecResp(_) => "waiting for CMD_EXECUTE_RESP",
+            Self::RecvExecData(..) => "receiving command-mode data",
+            Self::Upload => "serving the programmer (READ_DATA)",
+            Self::WaitDoneResp => "waiting for DONE_RESP",
+            Self::WaitResetResp(..) => "waiting for RESET_RESP",
+            Self::Over => "finished",
+        }
+    }
+}
+
+/// The host side of one Sahara session.
+#[derive(Debug, Clone)]
+pub struct SaharaHost {
+    goal: HostGoal,
+    image: Option<Vec<u8>>,
+    state: State,
+    buf: Vec<u8>,
+    seen_packet: bool,
+    nudge_allowed: bool,
+    identity: Option<Identity>,
+    identity_done: bool,
+    queue: Vec<u32>,
+    image_id: u64,
+    bytes_served: u64,
+}
+
+impl SaharaHost {
+    /// A session with this goal. `programmer` is the image served on READ_DATA (ignored for
+    /// [`HostGoal::IdentityOnly`]).
+    pub fn new(goal: HostGoal, programmer: Option<Vec<u8>>) -> Self {
+        let wants_identity = goal != HostGoal::Upload;
+        Self {
+            goal,
+            image: if goal == HostGoal::IdentityOnly {
+                None
+            } else {
+                programmer
+            },
+            state: State::WaitHello,
+            buf: Vec::new(),
+            seen_packet: false,
+            nudge_allowed: true,
+            identity: wants_identity.then(Identity::default),
+            identity_done: !wants_identity,
+            queue: Vec::new(),
+            image_id: 0,
+            bytes_served: 0,
+        }
+    }
+
+    /// Bytes served so far and the image size (for progress).
+    pub fn progress(&self) -> (u64, u64) {
+        let len = self.image.as_ref().map_or(0, |i| i.len() as u64);
+        (self.bytes_served, len)
+    }
+
+    /// Identity gathered so far (None when not asked for).
+    pub fn identity(&self) -> Option<&Identity> {
+        self.identity.as_ref()
+    }
+
+    /// True once the session finished or failed.
+    pub fn is_over(&self) -> bool {
+        self.state == State::Over
+    }
+
+    /// Consume received bytes; returns the actions to perform, in order (empty = read more).
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<HostAction>, SaharaError> {
+        if self.state == State::Over {
+            return Err(SaharaError::Finished);
+        }
+        self.buf.extend_from_slice(bytes);
+        let mut actions = Vec::new();
+        match self.drain(&mut actions) {
+            Ok(()) => Ok(actions),
+            Err(e) => {
+                self.state = State::Over;
+                Err(e)
+            }
+        }
+    }
+
+    /// The driver's read timed out with nothing new.
+    pub fn on_silence(&mut self) -> Result<Vec<HostAction>, SaharaError> {
+        let waiting_for = self.state.describe();
+        let nudgeable = matches!(self.state, State::WaitHello) && self.nudge_allowed;
+        if nudgeable && self.buf.is_empty() {
+            // The HELLO may already have been consumed (Windows driver, an earlier tool).
+            self.nudge_allowed = false;
+            let m = self.hello_resp_mode(mode::IMAGE_TX_PENDING);
+            self.state = if m == mode::COMMAND {
+                State::WaitCmdReady
+            } else {
+                State::Upload
+            };
+            return Ok(vec![HostAction::Send(SaharaPacket::hello_resp(m).encode())]);
+        }
+        let err = match self.state {
+            // A RESET that never got its RESET_RESP still reports the original surprise.
+            State::WaitResetResp(state, got) => SaharaError::Unexpected { state, got },
+            _ => SaharaError::Timeout { waiting_for },
+        };
+        self.state = State::Over;
+        Err(err)
+    }
+
+    fn drain(&mut self, actions: &mut Vec<HostAction>) -> Result<(), SaharaError> {
+        loop {
+            if self.state == State::Over {
+                return Ok(());
+            }
+            if !self.seen_packet && self.check_firehose(actions) {
+                return Ok(());
+            }
+            if let State::RecvExecData(cmd, len) = self.state {
+                if self.buf.len() < len {
+                    return Ok(());
+                }
+                let data: Vec<u8> = self.buf.drain(..len).collect();
+                self.on_exec_data(cmd, &data, actions);
+                continue;
+            }
+            let Some((packet, n)) = SaharaPacket::decode(&self.buf)? else {
+                return Ok(());
+            };
+            self.buf.drain(..n);
+            self.seen_packet = true;
+            self.on_packet(packet, actions)?;
+        }
+    }
+
+    /// Detect a running Firehose programmer. Returns true when the machine must stop here
+    /// (finished, or waiting for enough bytes to decide).
+    fn check_firehose(&mut self, actions: &mut Vec<HostAction>) -> bool {
+        const XML: &[u8] = b"<?xml";
+        if self.buf.starts_with(XML) {
+            self.state = State::Over;
+            let received = std::mem::take(&mut self.buf);
+            actions.push(HostAction::Finished(Outcome::FirehoseAlreadyRunning {
+                received,
+            }));
+            return true;
+        }
+        !self.buf.is_empty() && self.buf.len() < XML.len() && XML.starts_with(&self.buf)
+    }
+
+    fn hello_resp_mode(&self, offered: u32) -> u32 {
+        if !self.identity_done {
+            mode::COMMAND
+        } else if offered == mode::COMMAND {
+            mode::IMAGE_TX_PENDING
+        } else {
+            offered
+        }
+    }
+
+    fn hello_acceptable(&self) -> bool {
+        match self.state {
+            State::WaitHello | State::WaitCmdReady => true,
+            State::Upload => self.bytes_served == 0,
+            _ => false,
+        }
+    }
+
+    fn on_packet(
+        &mut self,
+        p: SaharaPacket,
+        actions: &mut Vec<HostAction>,
+    ) -> Result<(), SaharaError> {
+        use SaharaPacket as P;
+        match (&self.state, p) {
+            // Whatever answers our RESET, the session has failed on the earlier surprise.
+            (State::WaitResetResp(state, got), _) => Err(SaharaError::Unexpected { state, got }),
+            (_, P::MemoryDebug { .. } | P::MemoryDebug64 { .. }) => {
+                Err(SaharaError::MemoryDebugMode)
+            }
+            (_, P::Hello { mode: m, .. }) if m == mode::MEMORY_DEBUG => {
+                Err(SaharaError::MemoryDebugMode)
+            }
+            (
+                _,
+                P::Hello {
+                    version,
+                    version_supported,
+                    mode: offered,
+                    ..
+                },
+            ) if self.hello_acceptable() => {
+                self.on_hello(version, version_supported, offered, actions);
+                Ok(())
+            }
+            (State::WaitCmdReady | State::WaitHello, P::CmdReady) => {
+                self.on_cmd_ready(actions);
+                Ok(())
+            }
+            (State::WaitCmdReady, P::EndImageTx { status, .. }) => {
+                self.on_command_mode_refused(SaharaStatus(status), actions);
+                Ok(())
+            }
+            (
+                State::WaitExecResp(cmd),
+                P::CmdExecuteResp {
+                    client_cmd,
+                    data_length,
+                },
+            ) => self.on_exec_resp(*cmd, client_cmd, data_length, actions),
+            (State::WaitExecResp(cmd), P::EndImageTx { status, .. }) => {
+                let cmd = *cmd;
+                self.refuse(cmd, Some(SaharaStatus(status)));
+                self.next_exec(actions);
+                Ok(())
+            }
+            (
+                State::WaitHello | State::WaitCmdReady | State::Upload,
+                P::ReadData {
+                    image_id,
+                    offset,
+                    length,
+                },
+            ) => self.serve(
+                u64::from(image_id),
+                u64::from(offset),
+                u64::from(length),
+                actions,
+            ),
+            (
+                State::WaitHello | State::WaitCmdReady | State::Upload,
+                P::ReadData64 {
+                    image_id,
+                    offset,
+                    length,
+                },
+            ) => self.serve(image_id, offset, length, actions),
+            (State::Upload | State::WaitHello, P::EndImageTx { image_id, status }) => {
+                self.on_end_image(u64::from(image_id), SaharaStatus(status), actions)
+            }
+            (State::WaitDoneResp, P::DoneResp { image_tx_status }) => {
+                self.on_done_resp(image_tx_status, actions)
+            }
+            (_, other) => {
+                self.unexpected(other.name(), actions);
+                Ok(())
+            }
+        }
+    }
+
+    fn unexpected(&mut self, got: &'static str, actions: &mut Vec<HostAction>) {
+        let was = self.state.describe();
+        actions.push(HostAction::Send(SaharaPacket::Reset.encode()));
+        self.state = State::WaitResetResp(was, got);
+    }
+
+    fn on_hello(
+        &mut self,
+        version: u32,
+        version_supported: u32,
+        offered: u32,
+        actions: &mut Vec<HostAction>,
+    ) {
+        self.nudge_allowed = false;
+        if let Some(id) = self.identity.as_mut() {
+            id.sahara_version = version;
+            id.sahara_version_supported = version_supported;
+        }
+        let m = self.hello_resp_mode(offered);
+        if m == mode::COMMAND {
+            self.queue = if version >= 3 {
+                vec![
+                    exec::GET_SOFTWARE_VERSION_SBL,
+                    exec::OEM_PK_HASH_READ,
+                    exec::READ_CHIP_ID_V3,
+                    exec::SERIAL_NUM_READ,
+                ]
+            } else {
+                vec![
+                    exec::GET_SOFTWARE_VERSION_SBL,
+                    exec::OEM_PK_HASH_READ,
+                    exec::MSM_HW_ID_READ,
+                    exec::SERIAL_NUM_READ,
+                ]
+            };
+            self.state = State::WaitCmdReady;
+        } else {
+            self.state = State::Upload;
+        }
+        actions.push(HostAction::Send(SaharaPacket::hello_resp(m).encode()));
+    }
+
+    fn on_cmd_ready(&mut self, actions: &mut Vec<HostAction>) {
+        if self.identity_done {
+            // Command mode we did not ask for: go back to image transfer.
+            self.switch_to_image_tx(actions);
+        } else {
+            self.next_exec(actions);
+        }
+    }
+
+    fn on_command_mode_refused(&mut self, status: SaharaStatus, actions: &mut Vec<HostAction>) {
+        if let Some(id) = self.identity.as_mut() {
+            id.command_mode_refused = Some(status);
+        }
+        self.identity_done = true;
+        self.queue.clear();
+        if self.goal == HostGoal::IdentityOnly {
+            self.finish_identity(actions);
+        } else {
+            self.state = State::WaitHello;
+            self.nudge_allowed = true;
+        }
+    }
+
+    fn on_exec_resp(
+        &mut self,
+        asked: u32,
+        client_cmd: u32,
+        data_length: u32,
+        actions: &mut Vec<HostAction>,
+    ) -> Result<(), SaharaError> {
+        if client_cmd != asked {
+            return Err(SaharaError::ExecuteMismatch {
+                expected: asked,
+                got: client_cmd,
+            });
+        }
+        let len = data_length as usize;
+        if len == 0 {
+            self.refuse(asked, None);
+            self.next_exec(actions);
+            return Ok(());
+        }
+        if len > MAX_EXEC_DATA {
+            return Err(SaharaError::Oversize {
+                command: client_cmd,
+                name: "CMD_EXECUTE_RESP data",
+                length: u64::from(data_length),
+                max: MAX_EXEC_DATA,
+            });
+        }
+        actions.push(HostAction::Send(
+            SaharaPacket::CmdExecuteData { client_cmd }.encode(),
+        ));
+        actions.push(HostAction::ExpectRaw(len));
+        self.state = State::RecvExecData(asked, len);
+        Ok(())
+    }
+
+    fn on_exec_data(&mut self, cmd: u32, data: &[u8], actions: &mut Vec<HostAction>) {
+        let stored = self.identity.as_mut().is_some_and(|id| id.store(cmd, data));
+        if !stored {
+            self.refuse(cmd, None);
+        }
+        self.next_exec(actions);
+    }
+
+    fn refuse(&mut self, cmd: u32, status: Option<SaharaStatus>) {
+        if let Some(id) = self.identity.as_mut() {
+            id.refused.push((cmd, status));
+        }
+    }
+
+    fn next_exec(&mut self, actions: &mut Vec<HostAction>) {
+        match self.queue.pop() {
+            Some(client_cmd) => {
+                actions.push(HostAction::Send(
+                    SaharaPacket::CmdExecute { client_cmd }.encode(),
+                ));
+                self.state = State::WaitExecResp(client_cmd);
+            }
+            None => {
+                self.identity_done = true;
+                self.switch_to_image_tx(actions);
+                if self.goal == HostGoal::IdentityOnly {
+                    self.finish_identity(actions);
+                }
+            }
+        }
+    }
+
+    fn switch_to_image_tx(&mut self, actions: &mut Vec<HostAction>) {
+        let p = SaharaPacket::CmdSwitchMode {
+            mode: mode::IMAGE_TX_PENDING,
+        };
+        actions.push(HostAction::Send(p.encode()));
+        self.state = State::WaitHello;
+        self.nudge_allowed = true;
+    }
+
+    fn finish_identity(&mut self, actions: &mut Vec<HostAction>) {
+        self.state = State::Over;
+        actions.push(HostAction::Finished(Outcome::IdentityRead {
+            identity: self.identity.clone().unwrap_or_default(),
+            trailing: std::mem::take(&mut self.buf),
+        }));
+    }
+
+    fn serve(
+        &mut self,
+        image_id: u64,
+        offset: u64,
+        length: u64,
+        actions: &mut Vec<HostAction>,
+    ) -> Result<(), SaharaError> {
+        let Some(image) = self.image.as_ref() else {
+            return Err(SaharaError::NoImage { image_id });
+        };
+        let past_end = || SaharaError::ReadPastEnd {
+            image_id,
+            offset,
+            length,
+            image_len: image.len(),
+        };
+        let start = usize::try_from(offset).map_err(|_| past_end())?;
+        let end = offset
+            .checked_add(length)
+            .and_then(|e| usize::try_from(e).ok())
+            .ok_or_else(past_end)?;
+        let chunk = image.get(start..end).ok_or_else(past_end)?;
+        if self.identity.is_some() && !self.identity_done {
+            // The board went straight to image transfer: command mode is not available.
+            self.identity_done = true;
+            self.queue.clear();
+        }
+        self.nudge_allowed = false;
+        self.image_id = image_id;
+        self.bytes_served += length;
+        self.state = State::Upload;
+        if !chunk.is_empty() {
+            actions.push(HostAction::Send(chunk.to_vec()));
+        }
+        Ok(())
+    }
+
+    fn on_end_image(
+        &mut self,
+        image_id: u64,
+        status: SaharaStatus,
+        actions: &mut Vec<HostAction>,
+    ) -> Result<(), SaharaError> {
+        if !status.is_success() {
+            return Err(SaharaError::ImageRejected { image_id, status });
+        }
+        if self.bytes_served == 0 {
+            self.unexpected("END_IMAGE_TX", actions);
+            return Ok(());
+        }
+        actions.push(HostAction::Send(SaharaPacket::Done.encode()));
+        self.state = State::WaitDoneResp;
+        Ok(())
+    }
+
+    fn on_done_resp(
+        &mut self,
+        status: u32,
+        actions: &mut Vec<HostAction>,
+    ) -> Result<(), SaharaError> {
+        let pending_accepted = match status {
+            1 => false,
+            0 if image_id::PENDING_ALLOWED.contains(&self.image_id) => true,
+            _ => {
+                return Err(SaharaError::NotComplete {
+                    image_id: self.image_id,
+                    status,
+                });
+            }
+        };
+        self.state = State::Over;
+        actions.push(HostAction::Finished(Outcome::Uploaded {
+            identity: self.identity.clone(),
+            image_id: self.image_id,
+            bytes_served: self.bytes_served,
+            pending_accepted,
+            trailing: std::mem::take(&mut self.buf),
+        }));
+        Ok(())
+    }
+}
