@@ -159,41 +159,8 @@ const ELF64: ElfLayout = ElfLayout {
 };
 
 fn locate_elf(data: &[u8]) -> Result<Located, ProgrammerError> {
+    let (layout, phoff, phentsize, phnum) = read_elf_header(data)?;
     let len = data.len() as u64;
-    let class = *data
-        .get(4)
-        .ok_or_else(|| truncated("ELF identification", 0, 16, len))?;
-    let layout = match class {
-        1 => &ELF32,
-        2 => &ELF64,
-        other => {
-            return Err(unsupported(
-                "EI_CLASS",
-                other.to_string(),
-                "1 (ELF32) or 2 (ELF64)",
-            ));
-        }
-    };
-    let endian = *data
-        .get(5)
-        .ok_or_else(|| truncated("ELF identification", 0, 16, len))?;
-    if endian != 1 {
-        return Err(unsupported(
-            "EI_DATA",
-            endian.to_string(),
-            "1 (little-endian)",
-        ));
-    }
-    if len < layout.header_len {
-        return Err(truncated("ELF header", 0, layout.header_len, len));
-    }
-    let trunc = || truncated("ELF header", 0, layout.header_len, len);
-    let phoff = match layout.container {
-        Container::Elf32 => u64::from(u32_at(data, layout.phoff_at).ok_or_else(trunc)?),
-        _ => u64_at(data, layout.phoff_at).ok_or_else(trunc)?,
-    };
-    let phentsize = u16_at(data, layout.phentsize_at).ok_or_else(trunc)?;
-    let phnum = u16_at(data, layout.phentsize_at + 2).ok_or_else(trunc)?;
     if phnum == 0 {
         return Ok(Located::Elf {
             container: layout.container,
@@ -229,6 +196,42 @@ fn locate_elf(data: &[u8]) -> Result<Located, ProgrammerError> {
         container: layout.container,
         hash_segment,
     })
+}
+
+/// Class, byte order and the program header table fields (e_phoff, e_phentsize, e_phnum).
+fn read_elf_header(data: &[u8]) -> Result<(&'static ElfLayout, u64, u16, u16), ProgrammerError> {
+    let len = data.len() as u64;
+    let ident = || truncated("ELF identification", 0, 16, len);
+    let layout = match *data.get(4).ok_or_else(ident)? {
+        1 => &ELF32,
+        2 => &ELF64,
+        other => {
+            return Err(unsupported(
+                "EI_CLASS",
+                other.to_string(),
+                "1 (ELF32) or 2 (ELF64)",
+            ));
+        }
+    };
+    let endian = *data.get(5).ok_or_else(ident)?;
+    if endian != 1 {
+        return Err(unsupported(
+            "EI_DATA",
+            endian.to_string(),
+            "1 (little-endian)",
+        ));
+    }
+    let trunc = || truncated("ELF header", 0, layout.header_len, len);
+    if len < layout.header_len {
+        return Err(trunc());
+    }
+    let phoff = match layout.container {
+        Container::Elf32 => u64::from(u32_at(data, layout.phoff_at).ok_or_else(trunc)?),
+        _ => u64_at(data, layout.phoff_at).ok_or_else(trunc)?,
+    };
+    let phentsize = u16_at(data, layout.phentsize_at).ok_or_else(trunc)?;
+    let phnum = u16_at(data, layout.phentsize_at + 2).ok_or_else(trunc)?;
+    Ok((layout, phoff, phentsize, phnum))
 }
 
 /// The first program header whose `p_flags & 0x07000000 == 0x02000000`, bounds-checked.

@@ -192,25 +192,30 @@ fn chip_check(id: &ProgrammerIdentity, board_hw_id: u64) -> FitCheck {
         );
     }
     if !both_jtag {
-        return match (chip_name(prog_msm), chip_name(board_msm)) {
-            (Some(p), Some(b)) if p == b => check(
-                "chip",
-                CheckOutcome::Pass,
-                format!("programmer MSM {prog_msm:#010x} and board {board_msm:#010x} are both {b}"),
-            ),
-            (Some(_), Some(_)) => mismatch(prog_msm, board_msm),
-            _ => check(
-                "chip",
-                CheckOutcome::Unknown,
-                format!(
-                    "cannot map programmer MSM {} and board {} to one chip family",
-                    describe_msm(prog_msm),
-                    describe_msm(board_msm)
-                ),
-            ),
-        };
+        return family_form_check(prog_msm, board_msm);
     }
     mismatch(prog_msm, board_msm)
+}
+
+/// One side is a SoC family code rather than a JTAG id: compare chip names.
+fn family_form_check(prog_msm: u32, board_msm: u32) -> FitCheck {
+    match (chip_name(prog_msm), chip_name(board_msm)) {
+        (Some(p), Some(b)) if p == b => check(
+            "chip",
+            CheckOutcome::Pass,
+            format!("programmer MSM {prog_msm:#010x} and board {board_msm:#010x} are both {b}"),
+        ),
+        (Some(_), Some(_)) => mismatch(prog_msm, board_msm),
+        _ => check(
+            "chip",
+            CheckOutcome::Unknown,
+            format!(
+                "cannot map programmer MSM {} and board {} to one chip family",
+                describe_msm(prog_msm),
+                describe_msm(board_msm)
+            ),
+        ),
+    }
 }
 
 fn mismatch(prog_msm: u32, board_msm: u32) -> FitCheck {

@@ -126,27 +126,11 @@ pub(super) fn parse_segment(
     data: &[u8],
     seg: &HashSegment,
 ) -> Result<ParsedSegment, ProgrammerError> {
-    let len = data.len() as u64;
-    let base = seg.offset;
-    let seg_end = base + seg.size;
-    let word = |i: u64, hdr_len: u64| -> Result<u32, ProgrammerError> {
-        if (i + 1) * 4 > seg.size {
-            return Err(out_of_range(
-                "MBN header",
-                base,
-                hdr_len,
-                "hash segment",
-                seg_end,
-            ));
-        }
-        u32_at(data, base + i * 4).ok_or_else(|| truncated("MBN header", base, hdr_len, len))
-    };
-    let version = word(1, 8)?;
-    let w = |i: u64| word(i, header_len_for(version));
+    let w = header_words(data, seg)?;
     let mut h = MbnHeader {
-        version,
-        image_id: w(0)?,
-        offset: base,
+        version: w[1],
+        image_id: w[0],
+        offset: seg.offset,
         header_len: 40,
         image_size: 0,
         code_size: 0,
@@ -158,33 +142,47 @@ pub(super) fn parse_segment(
         oem_metadata_size: 0,
         common_metadata_size: 0,
     };
-    match version {
-        3 | 5 | 6 => {
-            h.image_size = w(4)?;
-            h.code_size = w(5)?;
-            h.sig_size = w(7)?;
-            h.cert_chain_size = w(9)?;
-            if version >= 5 {
-                h.qti_sig_size = w(2)?;
-                h.qti_cert_chain_size = w(3)?;
-            }
-            if version == 6 {
-                h.header_len = 48;
-                h.qti_metadata_size = w(10)?;
-                h.oem_metadata_size = w(11)?;
-            }
+    if h.version >= 7 {
+        // [unconfirmed] v7/v8: 10 words then the common metadata (24 bytes in known images).
+        h.common_metadata_size = w[2];
+        h.qti_metadata_size = w[3];
+        h.oem_metadata_size = w[4];
+        h.code_size = w[5];
+        h.qti_sig_size = w[6];
+        h.qti_cert_chain_size = w[7];
+        h.sig_size = w[8];
+        h.cert_chain_size = w[9];
+    } else {
+        h.image_size = w[4];
+        h.code_size = w[5];
+        h.sig_size = w[7];
+        h.cert_chain_size = w[9];
+        if h.version >= 5 {
+            h.qti_sig_size = w[2];
+            h.qti_cert_chain_size = w[3];
         }
-        7 | 8 => {
-            // [unconfirmed] v7/v8: 10 words then the common metadata (24 bytes in known images).
-            h.common_metadata_size = w(2)?;
-            h.qti_metadata_size = w(3)?;
-            h.oem_metadata_size = w(4)?;
-            h.code_size = w(5)?;
-            h.qti_sig_size = w(6)?;
-            h.qti_cert_chain_size = w(7)?;
-            h.sig_size = w(8)?;
-            h.cert_chain_size = w(9)?;
+        if h.version == 6 {
+            h.header_len = 48;
+            h.qti_metadata_size = w[10];
+            h.oem_metadata_size = w[11];
         }
+    }
+    layout(data, seg, h)
+}
+
+/// The header words (12; v6 uses all, others 10, the rest 0) once the version is known and the
+/// header fits in the segment.
+fn header_words(data: &[u8], seg: &HashSegment) -> Result<[u32; 12], ProgrammerError> {
+    let (base, seg_end) = (seg.offset, seg.offset + seg.size);
+    let len = data.len() as u64;
+    let outside = |need: u64| out_of_range("MBN header", base, need, "hash segment", seg_end);
+    if seg.size < 8 {
+        return Err(outside(8));
+    }
+    let version = u32_at(data, base + 4).ok_or_else(|| truncated("MBN header", base, 8, len))?;
+    let count: u64 = match version {
+        3 | 5 | 7 | 8 => 10,
+        6 => 12,
         other => {
             return Err(ProgrammerError::UnsupportedMbnVersion {
                 file: None,
@@ -192,12 +190,16 @@ pub(super) fn parse_segment(
                 version: other,
             });
         }
+    };
+    if seg.size < count * 4 {
+        return Err(outside(count * 4));
     }
-    layout(data, seg, h)
-}
-
-fn header_len_for(version: u32) -> u64 {
-    if version == 6 { 48 } else { 40 }
+    let mut words = [0u32; 12];
+    for (i, w) in (0..count).zip(words.iter_mut()) {
+        *w = u32_at(data, base + i * 4)
+            .ok_or_else(|| truncated("MBN header", base, count * 4, len))?;
+    }
+    Ok(words)
 }
 
 /// Walk the body in order and bounds-check every part against the hash segment.
