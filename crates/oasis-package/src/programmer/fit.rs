@@ -70,6 +70,25 @@ impl FitVerdict {
             .iter()
             .filter(|c| c.outcome == CheckOutcome::Fail)
     }
+    /// One line for a log or status bar: the verdict and the reasons of every check that did not pass.
+    pub fn summary(&self) -> String {
+        let head = match self.level {
+            FitLevel::Fits => "programmer fits this board",
+            FitLevel::Uncertain => "programmer may not fit this board",
+            FitLevel::Mismatch => "programmer does not fit this board",
+        };
+        let notes: Vec<&str> = self
+            .checks
+            .iter()
+            .filter(|c| c.outcome != CheckOutcome::Pass)
+            .map(|c| c.reason.as_str())
+            .collect();
+        if notes.is_empty() {
+            head.to_owned()
+        } else {
+            format!("{head}: {}", notes.join("; "))
+        }
+    }
     /// The outcome of the check named `check`.
     pub fn outcome(&self, check: &str) -> Option<CheckOutcome> {
         self.checks

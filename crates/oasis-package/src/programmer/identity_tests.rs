@@ -203,6 +203,17 @@ fn oem_signed_programmer_needs_its_chip_oem_and_root() {
     assert_eq!(other_oem.failures().count(), 1);
     let other_model = lg.fits(0x0008_B0E1_0031_0007, &root256);
     assert_eq!(other_model.level, FitLevel::Uncertain);
+    assert!(
+        other_oem.summary().starts_with(
+            "programmer does not fit this board: programmer OEM_ID 0031, board OEM_ID 0004"
+        ),
+        "{}",
+        other_oem.summary()
+    );
+    assert_eq!(
+        lg.fits(board, &root256).summary(),
+        "programmer fits this board"
+    );
     let no_pk = lg.fits(board, &[0; 32]);
     assert_eq!(no_pk.outcome("pk_hash"), Some(CheckOutcome::Unknown));
 }

@@ -5,6 +5,23 @@
 //! reads all of it; [`ProgrammerIdentity::fits`] says whether a board with a given HWID and PK
 //! hash will accept it. Names like `000480e100000000_cc3153a80293939b_fhprg.bin` are ignored:
 //! they record what some device reported, not what the file contains.
+//!
+//! ```no_run
+//! use oasis_package::programmer::{ProgrammerIdentity, is_known_test_root};
+//!
+//! let id = ProgrammerIdentity::from_path("prog_nand_firehose_9x07.mbn".as_ref())?;
+//! if !id.is_firehose() {
+//!     // An NPRG/ENPRG streaming programmer: do not upload it as Firehose.
+//! }
+//! // HWID and PK hash as the board reported them through Sahara command mode.
+//! let pk = [0u8; 32];
+//! let verdict = id.fits(0x0004_80E1_0000_0000, &pk);
+//! println!("{}", verdict.summary());
+//! assert!(is_known_test_root(
+//!     "cc3153a80293939b90d02d3bf8b23e0292e452fef662c74998421adad42a380f"
+//! ).is_some());
+//! # Ok::<(), oasis_package::programmer::ProgrammerError>(())
+//! ```
 
 mod chips;
 mod container;
