@@ -8,6 +8,7 @@
 //! exactly one `Finished` or `Failed`. [`JobHandle::cancel`] stops it between two chunks.
 #![deny(missing_docs)]
 
+pub mod diag;
 pub mod error;
 pub mod event;
 mod flow;
