@@ -136,6 +136,18 @@ impl Storage {
         Ok(())
     }
 
+    /// Replace whole sectors (no NAND bit-AND): used by `<patch>`, which rewrites a page.
+    pub(crate) fn overwrite(
+        &mut self,
+        lun: u32,
+        start: u64,
+        data: &[u8],
+    ) -> Result<(), StorageFault> {
+        let count = data.len().div_ceil(self.sector_size()) as u64;
+        self.erase(lun, start, count)?;
+        self.write(lun, start, data)
+    }
+
     /// Erase `count` sectors from `start` (they read as the erased value afterwards).
     pub(crate) fn erase(&mut self, lun: u32, start: u64, count: u64) -> Result<(), StorageFault> {
         self.check(lun, start, count)?;

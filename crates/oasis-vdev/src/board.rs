@@ -1,0 +1,308 @@
+//! The in-process virtual board and its links: `VirtualBoard::new(profile, options)`,
+//! `board.connect()` → a [`Transport`], storage inspection, and what the board became after a
+//! reset.
+//!
+//! Processing is synchronous: `write_all` feeds the board, which queues its answers; `read`
+//! pops them. When nothing is queued, `read` returns `Timeout` at once (nothing can arrive
+//! later on an in-process link); answers delayed by the link model are waited for up to the
+//! read timeout, never longer.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use oasis_transport::{LinkKind, Transport, TransportError, TransportErrorKind};
+
+use crate::VdevError;
+use crate::device::{Device, Landing, Out, Phase};
+use crate::options::BoardOptions;
+use crate::profile::Profile;
+use crate::storage::WrittenRange;
+
+/// What the board is doing now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BoardState {
+    /// EDL, PBL speaking Sahara.
+    Sahara,
+    /// EDL, Firehose programmer running.
+    Firehose,
+    /// EDL, the programmer never started (nothing answers).
+    ProgrammerDead,
+    /// Normal mode, AT modem.
+    Normal,
+    /// A reboot was requested; the link goes away once the host has read the last answer.
+    Rebooting,
+    /// Off the bus (powered off, unplugged, never came back).
+    Gone,
+}
+
+/// What a board became after a reset.
+#[derive(Debug)]
+pub enum AfterReset {
+    /// Normal mode: the AT port (a byte-stream link; `RDY` is waiting).
+    Modem(VirtualLink),
+    /// Back in EDL: a new link with a fresh Sahara HELLO waiting.
+    Edl(VirtualLink),
+    /// It did not come back.
+    Gone,
+}
+
+/// A virtual board. Cloning gives another handle to the same board.
+#[derive(Debug, Clone)]
+pub struct VirtualBoard {
+    dev: Arc<Mutex<Device>>,
+}
+
+fn lock(dev: &Mutex<Device>) -> MutexGuard<'_, Device> {
+    dev.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl VirtualBoard {
+    /// A new board with this profile, in the state `options.start_in` says (EDL by default).
+    pub fn new(profile: Profile, options: BoardOptions) -> Self {
+        Self {
+            dev: Arc::new(Mutex::new(Device::new(profile, options))),
+        }
+    }
+
+    /// A link to the board as it is now: the EDL pipe (Packet framing unless the options say
+    /// Stream) or, in normal mode, the AT port (Stream).
+    pub fn connect(&self) -> VirtualLink {
+        let mut d = lock(&self.dev);
+        d.finish_reboot();
+        let kind = if d.is_normal() {
+            LinkKind::Stream
+        } else {
+            d.opts.link_kind()
+        };
+        VirtualLink {
+            dev: self.dev.clone(),
+            generation: d.generation,
+            kind,
+            name: format!(
+                "virtual {} ({})",
+                d.profile.name,
+                if d.is_normal() {
+                    "AT port"
+                } else {
+                    "05c6:9008"
+                }
+            ),
+            throughput: d.opts.model.throughput,
+            current: VecDeque::new(),
+        }
+    }
+
+    /// What the board is doing now.
+    pub fn state(&self) -> BoardState {
+        let d = lock(&self.dev);
+        match (d.gone, d.state_name(), &d.phase) {
+            (true, _, _) => BoardState::Gone,
+            (_, "rebooting", _) => BoardState::Rebooting,
+            (_, _, Phase::Sahara(_)) => BoardState::Sahara,
+            (_, _, Phase::Firehose(_)) => BoardState::Firehose,
+            (_, _, Phase::Dead) => BoardState::ProgrammerDead,
+            (_, _, Phase::Modem(_)) => BoardState::Normal,
+            (_, _, Phase::Off) => BoardState::Gone,
+        }
+    }
+
+    /// What the board became after its last reset (finishing a pending reboot first).
+    pub fn after_reset(&self) -> Result<AfterReset, VdevError> {
+        let landed = {
+            let mut d = lock(&self.dev);
+            d.finish_reboot();
+            match d.landed {
+                Some(l) => l,
+                None => {
+                    return Err(VdevError::NotReset {
+                        state: d.state_name(),
+                    });
+                }
+            }
+        };
+        Ok(match landed {
+            Landing::Modem => AfterReset::Modem(self.connect()),
+            Landing::Edl => AfterReset::Edl(self.connect()),
+            Landing::Gone => AfterReset::Gone,
+        })
+    }
+
+    /// Read sectors of physical partition `lun` (unwritten sectors read as erased).
+    pub fn read_storage(&self, lun: u32, start_sector: u64, sectors: u64) -> Vec<u8> {
+        lock(&self.dev).storage.read(lun, start_sector, sectors)
+    }
+
+    /// Put data on the board's storage directly (e.g. the firmware it shipped with).
+    pub fn write_storage(&self, lun: u32, start_sector: u64, data: &[u8]) -> Result<(), VdevError> {
+        lock(&self.dev)
+            .storage
+            .overwrite(lun, start_sector, data)
+            .map_err(|e| VdevError::BadOption {
+                option: "write_storage",
+                reason: e.to_string(),
+            })
+    }
+
+    /// Runs of written sectors, by LUN and sector.
+    pub fn written_ranges(&self) -> Vec<WrittenRange> {
+        lock(&self.dev).storage.written_ranges()
+    }
+
+    /// NAND pages programmed over data without an erase first.
+    pub fn nand_overwrites(&self) -> u64 {
+        lock(&self.dev).storage.nand_overwrites()
+    }
+
+    /// Things the host did that a careful host should not (each with the board's reason).
+    pub fn host_notes(&self) -> Vec<String> {
+        lock(&self.dev).notes.clone()
+    }
+
+    /// The firmware revision the board reports (or will report) in normal mode.
+    pub fn revision(&self) -> String {
+        lock(&self.dev).revision.clone()
+    }
+
+    /// The board's profile.
+    pub fn profile(&self) -> Profile {
+        lock(&self.dev).profile.clone()
+    }
+
+    /// How many times the board has rebooted.
+    pub fn resets(&self) -> u32 {
+        lock(&self.dev).resets
+    }
+
+    /// The negotiated Firehose payload size, when a programmer runs.
+    pub fn negotiated_payload(&self) -> Option<u64> {
+        match &lock(&self.dev).phase {
+            Phase::Firehose(f) => Some(f.payload),
+            _ => None,
+        }
+    }
+
+    /// Pull the board off the bus now (every link sees `Disconnected`).
+    pub fn unplug(&self) {
+        lock(&self.dev).unplug();
+    }
+}
+
+/// One link to a virtual board (the EDL pipe or the AT port). Implements [`Transport`].
+#[derive(Debug)]
+pub struct VirtualLink {
+    dev: Arc<Mutex<Device>>,
+    generation: u64,
+    kind: LinkKind,
+    name: String,
+    throughput: Option<u64>,
+    /// Rest of a transfer the host's buffer could not take.
+    current: VecDeque<u8>,
+}
+
+fn pace(bytes: usize, rate: Option<u64>) {
+    if let Some(r) = rate.filter(|r| *r > 0) {
+        std::thread::sleep(Duration::from_secs_f64(bytes as f64 / r as f64));
+    }
+}
+
+impl VirtualLink {
+    fn err(&self, kind: TransportErrorKind, op: &'static str) -> TransportError {
+        TransportError::new(kind, op, self.name.clone())
+    }
+
+    /// Next transfer from the board, waiting up to `deadline` for delayed ones.
+    fn next_transfer(&mut self, deadline: Instant) -> Result<Option<Vec<u8>>, TransportError> {
+        loop {
+            let out = lock(&self.dev).pop(self.generation, Instant::now());
+            match out {
+                Out::Data(d) => return Ok(Some(d)),
+                Out::Nothing => return Ok(None),
+                Out::Gone => {
+                    return Err(self
+                        .err(TransportErrorKind::Disconnected, "read")
+                        .with_detail("the virtual board left the bus"));
+                }
+                Out::NotYet(t) => {
+                    let now = Instant::now();
+                    if t > deadline {
+                        std::thread::sleep(deadline.saturating_duration_since(now));
+                        return Ok(None);
+                    }
+                    std::thread::sleep(t.saturating_duration_since(now));
+                }
+            }
+        }
+    }
+}
+
+impl Transport for VirtualLink {
+    fn write_all(&mut self, buf: &[u8], _timeout: Duration) -> Result<(), TransportError> {
+        let (taken, busy) = {
+            let mut d = lock(&self.dev);
+            if !d.accepts(self.generation) {
+                return Err(self
+                    .err(TransportErrorKind::Disconnected, "write")
+                    .with_written(0));
+            }
+            d.feed(buf, self.kind == LinkKind::Packet)
+        };
+        if !busy.is_zero() {
+            std::thread::sleep(busy);
+        }
+        pace(taken, self.throughput);
+        if taken < buf.len() {
+            return Err(self
+                .err(TransportErrorKind::Disconnected, "write")
+                .with_detail("the virtual board left the bus")
+                .with_written(taken));
+        }
+        Ok(())
+    }
+
+    fn read(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, TransportError> {
+        if buf.is_empty() {
+            return Err(self
+                .err(TransportErrorKind::Io, "read")
+                .with_detail("read into an empty buffer"));
+        }
+        let limit = lock(&self.dev)
+            .short_reads()
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let deadline = Instant::now() + timeout;
+        let mut n = 0;
+        while n < limit {
+            if self.current.is_empty() {
+                if n > 0 && self.kind == LinkKind::Packet {
+                    break;
+                }
+                match self.next_transfer(if n > 0 { Instant::now() } else { deadline }) {
+                    Ok(Some(d)) => self.current.extend(d),
+                    Ok(None) => break,
+                    Err(e) if n > 0 && e.kind == TransportErrorKind::Disconnected => break,
+                    Err(e) => return Err(e),
+                }
+            }
+            let take = self.current.len().min(limit - n);
+            for (slot, b) in buf[n..n + take].iter_mut().zip(self.current.drain(..take)) {
+                *slot = b;
+            }
+            n += take;
+        }
+        if n == 0 {
+            return Err(self.err(TransportErrorKind::Timeout, "read"));
+        }
+        pace(n, self.throughput);
+        Ok(n)
+    }
+
+    fn link_kind(&self) -> LinkKind {
+        self.kind
+    }
+
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+}

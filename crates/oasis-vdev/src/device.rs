@@ -1,0 +1,340 @@
+//! The board itself: which program runs (PBL Sahara, Firehose programmer, normal firmware),
+//! its storage, faults and outgoing queue, and what a reboot leads to. Links only move bytes
+//! in and out of a [`Device`].
+
+use std::time::{Duration, Instant};
+
+use crate::at::{AtModem, find_revision};
+use crate::fault::FaultPlan;
+use crate::firehose::FirehoseTarget;
+use crate::options::{BoardOptions, ResetBehaviour, StartIn};
+use crate::outbox::{Outbox, Pop};
+use crate::profile::Profile;
+use crate::sahara::SaharaTarget;
+use crate::storage::Storage;
+
+/// What a protocol target hands the board while handling host bytes.
+pub(crate) struct Ctx<'a> {
+    pub profile: &'a Profile,
+    pub storage: &'a mut Storage,
+    pub faults: &'a mut FaultPlan,
+    pub out: &'a mut Outbox,
+    pub notes: &'a mut Vec<String>,
+    /// The bytes being handled arrived as one USB transfer (chunking can be judged).
+    pub packet: bool,
+    /// Simulated device busy time accumulated while handling them.
+    pub busy: Duration,
+    pub nand_rate: Option<u64>,
+}
+
+impl Ctx<'_> {
+    /// Record something the host did that a real board tolerates or refuses but a careful
+    /// host should not do.
+    pub fn note(&mut self, s: String) {
+        if self.notes.len() < 1000 {
+            self.notes.push(s);
+        }
+    }
+}
+
+/// What a target asks the board to do after handling input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transition {
+    Stay,
+    /// Sahara DONE answered: the programmer starts.
+    StartProgrammer,
+    /// Reboot (Sahara RESET, `power reset`).
+    Reboot,
+    /// `power off`.
+    PowerOff,
+    /// `power reset_to_edl`.
+    RebootToEdl,
+    /// The link disappears now (unplug fault).
+    Unplug,
+}
+
+/// What runs on the board.
+#[derive(Debug)]
+pub(crate) enum Phase {
+    Sahara(Box<SaharaTarget>),
+    Firehose(Box<FirehoseTarget>),
+    /// A programmer that never started: input is swallowed, nothing comes out.
+    Dead,
+    Modem(Box<AtModem>),
+    Off,
+}
+
+/// Where a reboot leads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Landing {
+    Modem,
+    Edl,
+    Gone,
+}
+
+/// Result of a link reading from the board.
+#[derive(Debug)]
+pub(crate) enum Out {
+    Data(Vec<u8>),
+    NotYet(Instant),
+    Nothing,
+    Gone,
+}
+
+/// One virtual board.
+#[derive(Debug)]
+pub(crate) struct Device {
+    pub profile: Profile,
+    pub opts: BoardOptions,
+    pub storage: Storage,
+    pub faults: FaultPlan,
+    pub out: Outbox,
+    pub notes: Vec<String>,
+    pub phase: Phase,
+    host_bytes: u64,
+    /// Links of an older generation are disconnected.
+    pub generation: u64,
+    /// The board left the bus; links see Disconnected.
+    pub gone: bool,
+    /// A reboot is pending: when the queue drains the link goes away and `landing` boots.
+    closing: Option<Landing>,
+    /// Where the last reboot landed.
+    pub landed: Option<Landing>,
+    pub revision: String,
+    pub resets: u32,
+}
+
+impl Device {
+    pub fn new(profile: Profile, opts: BoardOptions) -> Self {
+        let mut d = Self {
+            storage: Storage::new(profile.storage.clone()),
+            faults: FaultPlan::new(opts.faults.clone()),
+            out: Outbox::default(),
+            notes: Vec::new(),
+            phase: Phase::Off,
+            host_bytes: 0,
+            generation: 0,
+            gone: false,
+            closing: None,
+            landed: None,
+            revision: profile.revision.clone(),
+            resets: 0,
+            profile,
+            opts,
+        };
+        match d.opts.start_in {
+            StartIn::Edl => d.boot_edl(),
+            StartIn::Firehose => {
+                d.phase = Phase::Firehose(Box::new(FirehoseTarget::new(&d.profile)));
+            }
+            StartIn::Normal => d.boot_normal(false),
+        }
+        d
+    }
+
+    fn ctx(&mut self, packet: bool) -> (Ctx<'_>, &mut Phase) {
+        (
+            Ctx {
+                profile: &self.profile,
+                storage: &mut self.storage,
+                faults: &mut self.faults,
+                out: &mut self.out,
+                notes: &mut self.notes,
+                packet,
+                busy: Duration::ZERO,
+                nand_rate: self.opts.model.nand_program_rate,
+            },
+            &mut self.phase,
+        )
+    }
+
+    fn boot_edl(&mut self) {
+        let (mut ctx, phase) = self.ctx(false);
+        let mut t = SaharaTarget::new(&ctx);
+        t.start(&mut ctx);
+        *phase = Phase::Sahara(Box::new(t));
+    }
+
+    fn boot_normal(&mut self, silent: bool) {
+        let mut m = AtModem::new(&self.profile, self.revision.clone());
+        if silent {
+            m = m.silent();
+        }
+        self.out.push(m.take_output());
+        self.phase = Phase::Modem(Box::new(m));
+    }
+
+    /// Whether the board currently speaks AT (normal mode) rather than EDL protocols.
+    pub fn is_normal(&self) -> bool {
+        matches!(self.phase, Phase::Modem(_))
+    }
+
+    /// Short name of the current state.
+    pub fn state_name(&self) -> &'static str {
+        if self.gone {
+            return "gone";
+        }
+        if self.closing.is_some() {
+            return "rebooting";
+        }
+        match self.phase {
+            Phase::Sahara(_) => "in EDL (Sahara)",
+            Phase::Firehose(_) => "in EDL (Firehose programmer)",
+            Phase::Dead => "in EDL (programmer not responding)",
+            Phase::Modem(_) => "in normal mode",
+            Phase::Off => "off",
+        }
+    }
+
+    /// Host bytes arrive. Returns how many were taken (fewer when the board vanished midway)
+    /// and the simulated time the board was busy.
+    pub fn feed(&mut self, data: &[u8], packet: bool) -> (usize, Duration) {
+        if self.gone || self.closing.is_some() || data.is_empty() {
+            return (0, Duration::ZERO);
+        }
+        let mut take = data.len();
+        let mut unplug = false;
+        if let Some(limit) = self.faults.unplug_at_byte() {
+            let left = limit.saturating_sub(self.host_bytes);
+            if (take as u64) >= left {
+                take = left as usize;
+                unplug = true;
+            }
+        }
+        self.host_bytes += take as u64;
+        if let Some(lat) = self.opts.model.latency {
+            self.out.ready_at = Some(Instant::now() + lat);
+        }
+        let (taken, busy, t) = self.dispatch(&data[..take], packet);
+        if unplug || t == Transition::Unplug {
+            self.unplug();
+            return (taken.min(take), busy);
+        }
+        self.transition(t);
+        (take, busy)
+    }
+
+    fn dispatch(&mut self, data: &[u8], packet: bool) -> (usize, Duration, Transition) {
+        let (mut ctx, phase) = self.ctx(packet);
+        let (taken, t) = match phase {
+            Phase::Sahara(s) => (data.len(), s.feed(&mut ctx, data)),
+            Phase::Firehose(f) => f.feed(&mut ctx, data),
+            Phase::Modem(m) => {
+                m.feed(data);
+                ctx.out.push(m.take_output());
+                (data.len(), Transition::Stay)
+            }
+            Phase::Dead | Phase::Off => (data.len(), Transition::Stay),
+        };
+        (taken, ctx.busy, t)
+    }
+
+    fn transition(&mut self, t: Transition) {
+        match t {
+            Transition::Stay | Transition::Unplug => {}
+            Transition::StartProgrammer => {
+                if self.faults.no_programmer() {
+                    self.phase = Phase::Dead;
+                    return;
+                }
+                let mut f = FirehoseTarget::new(&self.profile);
+                let (mut ctx, phase) = self.ctx(false);
+                f.start(&mut ctx);
+                *phase = Phase::Firehose(Box::new(f));
+            }
+            Transition::Reboot => self.closing = Some(self.landing_after_reset()),
+            Transition::PowerOff => self.closing = Some(Landing::Gone),
+            Transition::RebootToEdl => self.closing = Some(Landing::Edl),
+        }
+    }
+
+    fn landing_after_reset(&self) -> Landing {
+        match self.opts.after_reset {
+            ResetBehaviour::NeverComesBack => Landing::Gone,
+            ResetBehaviour::BackInEdl => Landing::Edl,
+            ResetBehaviour::Normal | ResetBehaviour::AtSilent => {
+                let magic = self.storage.read(0, 0, 1);
+                if self.opts.require_sbl && magic.get(..4) != Some(&[0xD1, 0xDC, 0x4B, 0x84]) {
+                    Landing::Edl
+                } else {
+                    Landing::Modem
+                }
+            }
+        }
+    }
+
+    /// The board leaves the bus now (unplug fault): unread output is lost.
+    pub fn unplug(&mut self) {
+        self.gone = true;
+        self.out.clear();
+        self.phase = Phase::Off;
+        self.landed = Some(Landing::Gone);
+    }
+
+    /// Finish a pending reboot: old links are cut and the board boots where it lands.
+    pub fn finish_reboot(&mut self) {
+        let Some(landing) = self.closing.take() else {
+            return;
+        };
+        self.out.clear();
+        self.generation += 1;
+        self.resets += 1;
+        self.landed = Some(landing);
+        self.faults = FaultPlan::new(Vec::new());
+        match landing {
+            Landing::Edl => self.boot_edl(),
+            Landing::Gone => {
+                self.phase = Phase::Off;
+                self.gone = true;
+            }
+            Landing::Modem => {
+                if let Some(r) = &self.opts.revision_after_reset {
+                    self.revision = r.clone();
+                } else if let Some(r) = self.scan_revision() {
+                    self.revision = r;
+                }
+                self.boot_normal(self.opts.after_reset == ResetBehaviour::AtSilent);
+            }
+        }
+    }
+
+    fn scan_revision(&self) -> Option<String> {
+        let mut found = None;
+        let model = self.profile.model.clone();
+        self.storage.for_each_run(|buf| {
+            found = find_revision(buf, &model);
+            found.is_some()
+        });
+        found
+    }
+
+    /// Next transfer for a link of generation `generation`.
+    pub fn pop(&mut self, generation: u64, now: Instant) -> Out {
+        if self.gone || generation != self.generation {
+            return Out::Gone;
+        }
+        match self.out.pop(&self.storage, now) {
+            Pop::Data(d) => Out::Data(d),
+            Pop::NotYet(t) => Out::NotYet(t),
+            Pop::Unplug => {
+                self.unplug();
+                Out::Gone
+            }
+            Pop::Empty if self.closing.is_some() => {
+                self.finish_reboot();
+                Out::Gone
+            }
+            Pop::Empty => Out::Nothing,
+        }
+    }
+
+    /// Whether a write by a link of `generation` can reach the board.
+    pub fn accepts(&self, generation: u64) -> bool {
+        !self.gone && generation == self.generation && self.closing.is_none()
+    }
+
+    /// The short-reads fault's piece size, if armed.
+    pub fn short_reads(&self) -> Option<usize> {
+        self.faults.short_reads()
+    }
+}
