@@ -8,7 +8,7 @@ use super::{DeviceView, Evidence, InterfaceView};
 use crate::diag::at::{AtProbe, SimState, UsbNet};
 use crate::diag::compat::is_test_root;
 use crate::diag::timeline::describe;
-use crate::diag::usb_table::chip_name_for_hw_id;
+use crate::diag::usb_table::{UsbMode, chip_name_for_hw_id};
 
 /// Timeline events quoted at most.
 const TIMELINE_LINES: usize = 8;
@@ -35,11 +35,15 @@ fn device_lines(v: &DeviceView, out: &mut Vec<String>) {
             head.push_str(&format!(", port {t}"));
         }
     }
-    head.push_str(&format!(
-        ": {} ({})",
-        v.identity.family,
-        v.identity.mode.describe()
-    ));
+    if v.identity.mode == UsbMode::Normal {
+        head.push_str(&format!(
+            ": {} ({})",
+            v.identity.family,
+            v.identity.mode.describe()
+        ));
+    } else {
+        head.push_str(&format!(": {}", v.identity.family));
+    }
     out.push(head);
     if let Some(chip) = &v.identity.chip {
         out.push(format!("{}: chip {chip}", v.id));

@@ -257,18 +257,25 @@ fn view(dev: &UsbDeviceInfo, identity: DeviceIdentity, state: State) -> DeviceVi
     }
 }
 
-/// Port paths the timeline last reported as flapping.
+/// The port the timeline reports as flapping (its latest flapping/settled event says
+/// flapping), with the cycles and window it reported.
 fn flapping(ev: &Evidence) -> Option<(String, usize, f64)> {
     let tl = ev.timeline.as_ref()?;
-    let last = tl.last()?.at_s;
-    tl.iter().rev().find_map(|e| match &e.kind {
-        TimelineKind::Flapping {
-            port_path,
-            cycles,
-            window_s,
-        } if last - e.at_s <= *window_s => Some((port_path.clone(), *cycles, *window_s)),
-        _ => None,
-    })
+    let mut decided: Vec<&str> = Vec::new();
+    for e in tl.iter().rev() {
+        match &e.kind {
+            TimelineKind::Flapping {
+                port_path,
+                cycles,
+                window_s,
+            } if !decided.contains(&port_path.as_str()) => {
+                return Some((port_path.clone(), *cycles, *window_s));
+            }
+            TimelineKind::Settled { port_path } => decided.push(port_path),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Diagnose the attached boards. When several are attached, the most urgent one is

@@ -126,7 +126,7 @@ fn step(text: impl Into<String>, action: Option<Action>) -> NextStep {
 }
 
 const WINDOWS_EDL_DRIVER: &str = "On Windows, the board in download mode must appear in Device Manager as \"Qualcomm HS-USB QDLoader 9008\"; if it shows a warning sign, install the Qualcomm/Quectel USB driver.";
-const POWER: &str = "Check the power: the supply must give at least 2 A peaks (the module restarts on weak power), and the module must be switched on: hold PWRKEY low for about one second, or power-cycle the board.";
+const POWER: &str = "Check the power: the supply must give at least 2 A peaks (the module restarts on weak power), and the module must be switched on: press its PWRKEY (hold it low) for about one second, or power-cycle the board.";
 const CABLE: &str = "Use a short USB data cable (not a charge-only one) straight into the computer, without a hub; try another USB socket.";
 
 /// The texts for a state.

@@ -104,6 +104,11 @@ pub enum TimelineKind {
         /// The window, in seconds.
         window_s: f64,
     },
+    /// A flapping port has been quiet for a whole window.
+    Settled {
+        /// Physical port path.
+        port_path: String,
+    },
     /// USB could not be listed (the reason as the enumeration gave it).
     UsbUnavailable {
         /// Why.
@@ -278,8 +283,10 @@ impl Timeline {
                         window_s: window,
                     });
                 }
-            } else {
-                self.flapping.remove(path);
+            } else if self.flapping.remove(path) {
+                out.push(TimelineKind::Settled {
+                    port_path: path.clone(),
+                });
             }
         }
         self.returns.retain(|_, t| !t.is_empty());
@@ -345,6 +352,9 @@ pub fn describe(ev: &TimelineEvent) -> String {
         } => format!(
             "USB port {port_path} disconnected and came back {cycles} times within {window_s:.0} s"
         ),
+        TimelineKind::Settled { port_path } => {
+            format!("USB port {port_path} is stable again")
+        }
         TimelineKind::UsbUnavailable { reason } => format!("USB could not be listed: {reason}"),
     };
     format!("{:.1} s: {body}", ev.at_s)

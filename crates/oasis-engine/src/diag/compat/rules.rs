@@ -1,135 +1,8 @@
-//! The compatibility verdict before flashing: does this package (and its programmer) fit this
-//! board? Plain structs in, a green/amber/red verdict with one reason per check and a direct
-//! answer sentence out. Pure; callers map package and board types onto the input structs.
+//! The individual compatibility rules (model, revision, chip, key, storage, programmer kind)
+//! and the helpers they share. Pure functions of the input facts.
 
-use serde::{Deserialize, Serialize};
-
-use super::at::AtProbe;
-use super::usb_table::chip_name_for_hw_id;
-use crate::event::ChipIdentity;
-
-/// Verdict colour. Ordered: `Green < Amber < Red`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    /// Fits.
-    Green,
-    /// Unknown or risky: check before flashing.
-    Amber,
-    /// Does not fit: flashing would fail or harm the board.
-    Red,
-}
-
-/// Storage technology.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Storage {
-    /// Raw NAND (nearly all Quectel modules).
-    Nand,
-    /// eMMC.
-    Emmc,
-    /// UFS.
-    Ufs,
-    /// SPI NOR.
-    Spinor,
-}
-
-/// What a programmer file is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProgrammerKind {
-    /// A Firehose programmer (what Oasis speaks).
-    Firehose,
-    /// An old streaming-download NAND programmer (NPRG / ENPRG).
-    Streaming,
-    /// Not known.
-    Unknown,
-}
-
-/// Facts about the package's programmer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProgrammerFacts {
-    /// File name, for the messages.
-    pub file: Option<String>,
-    /// What kind of programmer it is.
-    pub kind: ProgrammerKind,
-    /// HW ID it is signed for (16 hex digits; all zero = any chip), if signed.
-    pub hw_id: Option<String>,
-    /// Whether it carries a signature at all.
-    pub signed: Option<bool>,
-    /// SHA-256 of its root certificate, lower-case hex.
-    pub root_sha256: Option<String>,
-    /// SHA-384 of its root certificate, lower-case hex.
-    pub root_sha384: Option<String>,
-    /// Storage it drives, where its name or contents say.
-    pub storage: Option<Storage>,
-}
-
-/// Facts about the package.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PackageFacts {
-    /// Model the package is for, if stated (e.g. "BG95-M3").
-    pub model: Option<String>,
-    /// Package revision, e.g. `BG95M3LAR02A03_01.202.01.202` or `EG25GGBR07A08M2G`.
-    pub revision: Option<String>,
-    /// Storage the package's XML targets.
-    pub storage: Option<Storage>,
-    /// Its programmer.
-    pub programmer: Option<ProgrammerFacts>,
-}
-
-/// Facts about the board.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BoardFacts {
-    /// Model from `ATI`, e.g. "BG95-M3", "EG25".
-    pub model: Option<String>,
-    /// Revision from `AT+QGMR` (preferred) or `ATI`.
-    pub revision: Option<String>,
-    /// HW ID from Sahara (16 hex digits).
-    pub hw_id: Option<String>,
-    /// PK hash from Sahara (hex; padding is tolerated).
-    pub pk_hash: Option<String>,
-    /// Secure-boot flag from AT.
-    pub secure_boot: Option<bool>,
-    /// Storage reported by a running programmer.
-    pub storage: Option<Storage>,
-}
-
-impl BoardFacts {
-    /// Collect board facts from an AT probe and a Sahara chip identity.
-    pub fn from_evidence(probe: Option<&AtProbe>, chip: Option<&ChipIdentity>) -> Self {
-        Self {
-            model: probe.and_then(|p| p.model.clone()),
-            revision: probe.and_then(|p| p.full_revision.clone().or(p.revision.clone())),
-            hw_id: chip.and_then(|c| c.hw_id.clone()),
-            pk_hash: chip.and_then(|c| c.pk_hash.clone()),
-            secure_boot: probe.and_then(|p| p.secure_boot),
-            storage: None,
-        }
-    }
-}
-
-/// One check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Check {
-    /// What was compared ("model", "revision", "chip", "key", "storage", "programmer").
-    pub name: String,
-    /// Its verdict.
-    pub status: Level,
-    /// Why, in plain words.
-    pub reason: String,
-}
-
-/// The verdict.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Compat {
-    /// The worst check.
-    pub overall: Level,
-    /// Every check, in a fixed order.
-    pub checks: Vec<Check>,
-    /// The direct answer to "does this firmware fit this module?".
-    pub answer: String,
-}
+use super::{BoardFacts, Check, Level, PackageFacts, ProgrammerFacts, ProgrammerKind, Storage};
+use crate::diag::usb_table::chip_name_for_hw_id;
 
 /// Known Qualcomm default/test root hashes: a board reporting one is not secure-boot fused.
 pub const TEST_ROOTS: &[&str] = &[
@@ -201,7 +74,7 @@ fn base_model(m: &str) -> String {
     m.chars().take(letters + digits).collect()
 }
 
-fn verdict(name: &str, status: Level, reason: impl Into<String>) -> Check {
+pub(super) fn verdict(name: &str, status: Level, reason: impl Into<String>) -> Check {
     Check {
         name: name.to_string(),
         status,
@@ -209,7 +82,7 @@ fn verdict(name: &str, status: Level, reason: impl Into<String>) -> Check {
     }
 }
 
-fn model_check(pkg: &PackageFacts, board: &BoardFacts) -> Check {
+pub(super) fn model_check(pkg: &PackageFacts, board: &BoardFacts) -> Check {
     let pkg_hw = pkg
         .revision
         .as_deref()
@@ -269,7 +142,7 @@ fn model_check(pkg: &PackageFacts, board: &BoardFacts) -> Check {
     }
 }
 
-fn revision_check(pkg: &PackageFacts, board: &BoardFacts) -> Check {
+pub(super) fn revision_check(pkg: &PackageFacts, board: &BoardFacts) -> Check {
     let Some(pkg_rev) = &pkg.revision else {
         return verdict(
             "revision",
@@ -314,17 +187,44 @@ fn hw_parts(hw: &str) -> Option<(String, String)> {
         .then(|| (h[..8].to_string(), h[8..12].to_string()))
 }
 
-fn chip_check(prog: &ProgrammerFacts, board: &BoardFacts) -> Check {
+/// The chip family token Quectel/Qualcomm put in programmer file names: MDM9207 → `9x07`,
+/// SDX55 → `sdx55`.
+fn file_token(chip: &str) -> String {
+    let c = chip.to_ascii_lowercase();
+    match c.strip_prefix("mdm9") {
+        Some(rest) if rest.len() == 3 => format!("9x{}", &rest[1..]),
+        _ => c,
+    }
+}
+
+/// An unsigned (or unparsed) programmer names no chip inside; its file name often does.
+fn chip_by_file_name(prog: &ProgrammerFacts, board: &BoardFacts) -> Check {
+    let board_chip = board.hw_id.as_deref().and_then(chip_name_for_hw_id);
+    let file = prog.file.as_deref().unwrap_or("").to_ascii_lowercase();
+    match board_chip {
+        Some(chip) if !file.is_empty() && file.contains(&file_token(chip)) => verdict(
+            "chip",
+            Level::Green,
+            format!(
+                "the programmer names no chip inside, but its file name says {}, the family of the board's {chip}",
+                file_token(chip)
+            ),
+        ),
+        _ => verdict(
+            "chip",
+            Level::Amber,
+            "the programmer does not state which chip it is for",
+        ),
+    }
+}
+
+pub(super) fn chip_check(prog: &ProgrammerFacts, board: &BoardFacts) -> Check {
     let name = |msm: &str| {
         chip_name_for_hw_id(&format!("{msm}00000000"))
             .map_or(format!("chip {msm}"), |n| format!("{n} ({msm})"))
     };
     let Some((pm, po)) = prog.hw_id.as_deref().and_then(hw_parts) else {
-        return verdict(
-            "chip",
-            Level::Amber,
-            "the programmer does not state which chip it is for",
-        );
+        return chip_by_file_name(prog, board);
     };
     if pm == "00000000" {
         return verdict(
@@ -380,7 +280,7 @@ fn chip_check(prog: &ProgrammerFacts, board: &BoardFacts) -> Check {
     )
 }
 
-fn key_check(prog: &ProgrammerFacts, board: &BoardFacts) -> Check {
+pub(super) fn key_check(prog: &ProgrammerFacts, board: &BoardFacts) -> Check {
     let Some(pk) = board.pk_hash.as_deref().map(normalise_pk_hash) else {
         return match board.secure_boot {
             Some(false) => verdict(
@@ -441,7 +341,11 @@ fn key_check(prog: &ProgrammerFacts, board: &BoardFacts) -> Check {
     }
 }
 
-fn storage_check(pkg: &PackageFacts, prog: &ProgrammerFacts, board: &BoardFacts) -> Check {
+pub(super) fn storage_check(
+    pkg: &PackageFacts,
+    prog: &ProgrammerFacts,
+    board: &BoardFacts,
+) -> Check {
     let word = |s: Storage| format!("{s:?}").to_ascii_uppercase();
     match (pkg.storage, prog.storage, board.storage) {
         (Some(p), _, Some(b)) if p != b => verdict(
@@ -483,7 +387,7 @@ fn storage_check(pkg: &PackageFacts, prog: &ProgrammerFacts, board: &BoardFacts)
     }
 }
 
-fn programmer_check(prog: &ProgrammerFacts) -> Check {
+pub(super) fn programmer_check(prog: &ProgrammerFacts) -> Check {
     let file = prog.file.as_deref().unwrap_or("the programmer");
     match prog.kind {
         ProgrammerKind::Firehose => verdict(
@@ -506,7 +410,7 @@ fn programmer_check(prog: &ProgrammerFacts) -> Check {
     }
 }
 
-fn answer(overall: Level, checks: &[Check], board: &BoardFacts) -> String {
+pub(super) fn answer(overall: Level, checks: &[Check], board: &BoardFacts) -> String {
     let reasons = |l: Level| {
         checks
             .iter()
@@ -530,34 +434,6 @@ fn answer(overall: Level, checks: &[Check], board: &BoardFacts) -> String {
             reasons(Level::Amber)
         ),
         Level::Red => format!("No: {}.", reasons(Level::Red)),
-    }
-}
-
-/// Compare a package with a board.
-pub fn check(pkg: &PackageFacts, board: &BoardFacts) -> Compat {
-    let mut checks = vec![model_check(pkg, board), revision_check(pkg, board)];
-    match &pkg.programmer {
-        Some(prog) => {
-            checks.push(chip_check(prog, board));
-            checks.push(key_check(prog, board));
-            checks.push(storage_check(pkg, prog, board));
-            checks.push(programmer_check(prog));
-        }
-        None => checks.push(verdict(
-            "programmer",
-            Level::Red,
-            "the package has no programmer, so the board cannot be flashed with it",
-        )),
-    }
-    let overall = checks
-        .iter()
-        .map(|c| c.status)
-        .max()
-        .unwrap_or(Level::Amber);
-    Compat {
-        answer: answer(overall, &checks, board),
-        overall,
-        checks,
     }
 }
 
