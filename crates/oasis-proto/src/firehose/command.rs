@@ -256,6 +256,52 @@ fn region_attrs(el: Element, r: &Region) -> Element {
         .with("start_sector", r.start_sector.clone())
 }
 
+fn opt(el: Element, name: &str, value: Option<&impl ToString>) -> Element {
+    match value {
+        Some(v) => el.with(name, v.to_string()),
+        None => el,
+    }
+}
+
+impl Configure {
+    /// Standard attributes in QFirehose's order (extras are appended by the caller).
+    fn element(&self, el: Element) -> Element {
+        let el = el
+            .with("MemoryName", self.memory_name.clone())
+            .with("Verbose", bit(self.verbose))
+            .with("AlwaysValidate", bit(self.always_validate));
+        opt(
+            el,
+            "MaxDigestTableSizeInBytes",
+            self.max_digest_table_size.as_ref(),
+        )
+        .with(
+            "MaxPayloadSizeToTargetInBytes",
+            self.max_payload_to_target.to_string(),
+        )
+        .with("ZlpAwareHost", bit(self.zlp_aware_host))
+        .with("SkipStorageInit", bit(self.skip_storage_init))
+    }
+}
+
+impl Patch {
+    /// Attributes in the order of patch XML files.
+    fn element(&self, el: Element) -> Element {
+        let el = el
+            .with("SECTOR_SIZE_IN_BYTES", self.sector_size.to_string())
+            .with("byte_offset", self.byte_offset.to_string())
+            .with("filename", self.filename.clone())
+            .with(
+                "physical_partition_number",
+                self.physical_partition.to_string(),
+            )
+            .with("size_in_bytes", self.size_in_bytes.to_string())
+            .with("start_sector", self.start_sector.clone())
+            .with("value", self.value.clone());
+        opt(el, "what", self.what.as_ref())
+    }
+}
+
 fn bit(b: bool) -> &'static str {
     if b { "1" } else { "0" }
 }
@@ -295,23 +341,7 @@ impl Command {
     pub fn to_element(&self) -> Result<Element, FirehoseError> {
         let el = Element::new(self.tag());
         let el = match self {
-            Self::Configure(c) => {
-                let mut el = el
-                    .with("MemoryName", c.memory_name.clone())
-                    .with("Verbose", bit(c.verbose))
-                    .with("AlwaysValidate", bit(c.always_validate));
-                if let Some(n) = c.max_digest_table_size {
-                    el = el.with("MaxDigestTableSizeInBytes", n.to_string());
-                }
-                let el = el
-                    .with(
-                        "MaxPayloadSizeToTargetInBytes",
-                        c.max_payload_to_target.to_string(),
-                    )
-                    .with("ZlpAwareHost", bit(c.zlp_aware_host))
-                    .with("SkipStorageInit", bit(c.skip_storage_init));
-                with_extra(el, &c.extra)?
-            }
+            Self::Configure(c) => with_extra(c.element(el), &c.extra)?,
             Self::Program { region, extra } | Self::Read { region, extra } => {
                 with_extra(region_attrs(el, region), extra)?
             }
@@ -322,33 +352,12 @@ impl Command {
                 num_sectors,
                 extra,
             } => {
-                let mut el = el.with("SECTOR_SIZE_IN_BYTES", sector_size.to_string());
-                if let Some(n) = num_sectors {
-                    el = el.with("num_partition_sectors", n.to_string());
-                }
-                el = el.with("physical_partition_number", physical_partition.to_string());
-                if let Some(s) = start_sector {
-                    el = el.with("start_sector", s.clone());
-                }
-                with_extra(el, extra)?
+                let el = el.with("SECTOR_SIZE_IN_BYTES", sector_size.to_string());
+                let el = opt(el, "num_partition_sectors", num_sectors.as_ref())
+                    .with("physical_partition_number", physical_partition.to_string());
+                with_extra(opt(el, "start_sector", start_sector.as_ref()), extra)?
             }
-            Self::Patch(p) => {
-                let el = el
-                    .with("SECTOR_SIZE_IN_BYTES", p.sector_size.to_string())
-                    .with("byte_offset", p.byte_offset.to_string())
-                    .with("filename", p.filename.clone())
-                    .with(
-                        "physical_partition_number",
-                        p.physical_partition.to_string(),
-                    )
-                    .with("size_in_bytes", p.size_in_bytes.to_string())
-                    .with("start_sector", p.start_sector.clone())
-                    .with("value", p.value.clone());
-                match &p.what {
-                    Some(w) => el.with("what", w.clone()),
-                    None => el,
-                }
-            }
+            Self::Patch(p) => p.element(el),
             Self::GetSha256Digest { region } => region_attrs(el, region),
             Self::GetStorageInfo { physical_partition } => {
                 el.with("physical_partition_number", physical_partition.to_string())
@@ -357,13 +366,11 @@ impl Command {
             Self::Power {
                 action,
                 delay_seconds,
-            } => {
-                let el = el.with("value", action.as_str());
-                match delay_seconds {
-                    Some(d) => el.with("DelayInSeconds", d.to_string()),
-                    None => el,
-                }
-            }
+            } => opt(
+                el.with("value", action.as_str()),
+                "DelayInSeconds",
+                delay_seconds.as_ref(),
+            ),
             Self::SetBootableStorageDrive { value } => el.with("value", value.to_string()),
             Self::Vendor(v) => Element {
                 tag: v.tag.clone(),

@@ -288,47 +288,74 @@ impl SaharaHost {
                 self.on_command_mode_refused(SaharaStatus(status), actions);
                 Ok(())
             }
-            (
-                State::WaitExecResp(cmd),
-                P::CmdExecuteResp {
-                    client_cmd,
-                    data_length,
-                },
-            ) => self.on_exec_resp(*cmd, client_cmd, data_length, actions),
-            (State::WaitExecResp(cmd), P::EndImageTx { status, .. }) => {
+            (State::WaitExecResp(cmd), p) => {
                 let cmd = *cmd;
+                self.on_exec_packet(cmd, p, actions)
+            }
+            (_, p) => self.on_image_packet(p, actions),
+        }
+    }
+
+    /// Packets answering CMD_EXECUTE.
+    fn on_exec_packet(
+        &mut self,
+        cmd: u32,
+        p: SaharaPacket,
+        actions: &mut Vec<HostAction>,
+    ) -> Result<(), SaharaError> {
+        match p {
+            SaharaPacket::CmdExecuteResp {
+                client_cmd,
+                data_length,
+            } => self.on_exec_resp(cmd, client_cmd, data_length, actions),
+            SaharaPacket::EndImageTx { status, .. } => {
                 self.refuse(cmd, Some(SaharaStatus(status)));
                 self.next_exec(actions);
                 Ok(())
             }
-            (
-                State::WaitHello | State::WaitCmdReady | State::Upload,
-                P::ReadData {
-                    image_id,
-                    offset,
-                    length,
-                },
-            ) => self.serve(
+            other => {
+                self.unexpected(other.name(), actions);
+                Ok(())
+            }
+        }
+    }
+
+    /// Packets of the image-transfer phase.
+    fn on_image_packet(
+        &mut self,
+        p: SaharaPacket,
+        actions: &mut Vec<HostAction>,
+    ) -> Result<(), SaharaError> {
+        use SaharaPacket as P;
+        let serving = matches!(
+            self.state,
+            State::WaitHello | State::WaitCmdReady | State::Upload
+        );
+        match p {
+            P::ReadData {
+                image_id,
+                offset,
+                length,
+            } if serving => self.serve(
                 u64::from(image_id),
                 u64::from(offset),
                 u64::from(length),
                 actions,
             ),
-            (
-                State::WaitHello | State::WaitCmdReady | State::Upload,
-                P::ReadData64 {
-                    image_id,
-                    offset,
-                    length,
-                },
-            ) => self.serve(image_id, offset, length, actions),
-            (State::Upload | State::WaitHello, P::EndImageTx { image_id, status }) => {
+            P::ReadData64 {
+                image_id,
+                offset,
+                length,
+            } if serving => self.serve(image_id, offset, length, actions),
+            P::EndImageTx { image_id, status }
+                if matches!(self.state, State::Upload | State::WaitHello) =>
+            {
                 self.on_end_image(u64::from(image_id), SaharaStatus(status), actions)
             }
-            (State::WaitDoneResp, P::DoneResp { image_tx_status }) => {
+            P::DoneResp { image_tx_status } if self.state == State::WaitDoneResp => {
                 self.on_done_resp(image_tx_status, actions)
             }
-            (_, other) => {
+            other => {
                 self.unexpected(other.name(), actions);
                 Ok(())
             }
