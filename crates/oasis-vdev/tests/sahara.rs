@@ -92,7 +92,7 @@ fn hello_is_golden_equal_to_the_real_board_after_switch_mode_3() {
     let first = read1(&mut l).unwrap();
     assert_eq!(&first[..16], &golden[..16], "version, min, max len");
     assert_eq!(first[24..], golden[24..]);
-    assert_eq!(u32::from_le_bytes(first[12..16].try_into().unwrap()), 0x400);
+    assert_eq!(u32::from_le_bytes(first[16..20].try_into().unwrap()), 0x400);
     send(&mut l, SaharaPacket::hello_resp(mode::COMMAND));
     assert_eq!(packet(&mut l), SaharaPacket::CmdReady);
     l.write_all(&hex::decode(tx).unwrap(), T).unwrap();

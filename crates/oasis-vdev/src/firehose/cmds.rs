@@ -283,17 +283,16 @@ fn nand_open_log(t: T<'_>, ctx: &mut Ctx<'_>) {
     }
 }
 
-/// NAND start/count must be whole erase blocks. Err = the real programmer's two log lines.
+/// NAND start (and, for erase, count) must be whole erase blocks. Err = the real programmer's
+/// two log lines. The real programmer says "start_sector unaligned" also when only the count
+/// is off (EG25-G issue: start 13952 is a multiple of 128 pages, 576 is not).
 fn nand_aligned(ctx: &Ctx<'_>, start: u64, count: u64, what: &str) -> Result<(), Vec<String>> {
     let Some(ppb) = ctx.storage.kind().pages_per_block().map(u64::from) else {
         return Ok(());
     };
-    let first = format!("start_sector = {start} and num_partition_sectors =0x{count:x})");
-    if start % ppb != 0 {
+    if start % ppb != 0 || (what == "erase" && count % ppb != 0) {
+        let first = format!("start_sector = {start} and num_partition_sectors =0x{count:x})");
         return Err(vec![first, "start_sector unaligned".into()]);
-    }
-    if what == "erase" && count % ppb != 0 {
-        return Err(vec![first, "num_partition_sectors unaligned".into()]);
     }
     Ok(())
 }
