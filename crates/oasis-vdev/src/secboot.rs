@@ -4,23 +4,7 @@
 //! Run when the hash segment has arrived (a real PBL authenticates the hash table before it
 //! loads the code segments), so a rejection comes right after the hash-segment reads.
 
-struct ProgrammerIdentity; // TEMP
-impl ProgrammerIdentity {
-    fn from_bytes(_: &[u8]) -> Result<Id, ()> {
-        Err(())
-    }
-}
-struct Id {
-    signed: bool,
-}
-impl Id {
-    fn pk_hash_for_len(&self, _: usize) -> Option<&str> {
-        None
-    }
-    fn msm_id(&self) -> Option<u32> {
-        None
-    }
-}
+use oasis_package::programmer::ProgrammerIdentity;
 
 use crate::image::{ImageLoader, status};
 use crate::profile::Profile;
