@@ -63,6 +63,8 @@ pub enum EngineError {
         what: String,
         /// The board's last log lines, if any.
         device_log: Vec<String>,
+        /// What the user can do, when something specific helps.
+        help: Option<String>,
     },
     /// What the board holds differs from what was sent.
     #[error(
@@ -189,6 +191,7 @@ impl EngineError {
             Self::SaharaStatus { help, .. } => help.clone().or_else(|| {
                 Some("power-cycle the board into download mode and try again".to_owned())
             }),
+            Self::Protocol { help: Some(h), .. } => Some(h.clone()),
             Self::Protocol { .. } => Some(
                 "power-cycle the board into download mode and run the flash again; if it repeats, save a support bundle (--bundle)"
                     .to_owned(),

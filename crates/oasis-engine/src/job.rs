@@ -143,6 +143,17 @@ pub fn spawn_flash(req: FlashRequest, sink: Box<dyn FnMut(Event) + Send>) -> Job
     spawn_job(name, sink, move |em| crate::flow::flash(&req, em))
 }
 
+/// [`spawn_flash`] over a link the caller opened (`req.port` then only names the job); e.g. a
+/// `oasis_vdev::VirtualBoard` link whose storage is inspected afterwards.
+pub fn spawn_flash_on(
+    req: FlashRequest,
+    link: Box<dyn oasis_transport::Transport>,
+    sink: Box<dyn FnMut(Event) + Send>,
+) -> JobHandle {
+    let name = thread_name("flash", &req.port);
+    spawn_job(name, sink, move |em| crate::flow::flash_on(&req, link, em))
+}
+
 /// [`spawn_flash`] with the events delivered on an unbounded crossbeam channel.
 pub fn spawn_flash_channel(req: FlashRequest) -> (JobHandle, Receiver<Event>) {
     let (tx, rx) = crossbeam_channel::unbounded();

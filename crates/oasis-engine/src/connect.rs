@@ -1,0 +1,159 @@
+//! Bringing a board from "port open" to "programmer running": Sahara command mode for the chip
+//! identity first (when the board allows it), the programmer check against that identity
+//! BEFORE anything is uploaded, then the upload itself — or nothing, when a Firehose
+//! programmer already runs.
+
+use oasis_package::programmer::{CheckOutcome, ProgrammerIdentity};
+use oasis_proto::sahara::{HostGoal, Identity, Outcome};
+use oasis_transport::Transport;
+
+use crate::error::EngineError;
+use crate::event::Phase;
+use crate::options::Timeouts;
+use crate::progress::Emitter;
+use crate::sahara::{self, RunEnd, SaharaTimeouts};
+
+/// Largest programmer file Oasis uploads (real ones are 0.3–3 MiB).
+pub const MAX_PROGRAMMER: u64 = 64 * 1024 * 1024;
+
+/// The programmer to upload.
+#[derive(Debug, Clone)]
+pub struct ProgrammerImage {
+    /// File it came from (for messages).
+    pub name: String,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// What the bytes say about which boards it is for, when they could be parsed.
+    pub identity: Option<ProgrammerIdentity>,
+}
+
+/// What bring-up achieved.
+#[derive(Debug)]
+pub struct BroughtUp {
+    /// Bytes already received from the programmer (its first log lines, if glued).
+    pub pending: Vec<u8>,
+    /// True when the programmer was already running (Sahara skipped).
+    pub already_running: bool,
+}
+
+fn timeouts(t: &Timeouts) -> SaharaTimeouts {
+    SaharaTimeouts {
+        first: t.sahara_first,
+        packet: t.sahara_packet,
+    }
+}
+
+/// Run the Identify (when `identify`) and Upload phases.
+pub fn bring_up(
+    link: &mut dyn Transport,
+    programmer: &ProgrammerImage,
+    identify: bool,
+    t: &Timeouts,
+    em: &mut Emitter,
+) -> Result<BroughtUp, EngineError> {
+    let st = timeouts(t);
+    let mut pending = Vec::new();
+    if identify {
+        em.start_phase(Phase::Identify, 0);
+        let mut host = sahara::host(HostGoal::IdentityOnly, None);
+        match sahara::run(link, &mut host, &[], st, em, true, false)? {
+            RunEnd::Done(Outcome::FirehoseAlreadyRunning { received }) => {
+                return Ok(already_running(em, received));
+            }
+            RunEnd::Done(Outcome::IdentityRead {
+                identity: id,
+                trailing,
+            }) => {
+                report_identity(em, &id);
+                check_programmer(programmer, &id)?;
+                pending = trailing;
+            }
+            RunEnd::Diverted(bytes) => {
+                em.info("the board went straight to image transfer: its identity could not be read, so the programmer cannot be checked against it");
+                pending = bytes;
+            }
+            RunEnd::Done(Outcome::Uploaded { .. }) => {
+                return Err(EngineError::Internal(
+                    "identity session uploaded an image".into(),
+                ));
+            }
+        }
+    }
+    em.start_phase(Phase::Upload, programmer.bytes.len() as u64);
+    em.check_cancel()?;
+    let mut host = sahara::host(HostGoal::Upload, Some(programmer.bytes.clone()));
+    match sahara::run(link, &mut host, &pending, st, em, false, true)? {
+        RunEnd::Done(Outcome::FirehoseAlreadyRunning { received }) => {
+            Ok(already_running(em, received))
+        }
+        RunEnd::Done(Outcome::Uploaded {
+            image_id,
+            bytes_served,
+            pending_accepted,
+            trailing,
+            ..
+        }) => {
+            let quirk = if pending_accepted {
+                " (the board answered PENDING, accepted for this image id)"
+            } else {
+                ""
+            };
+            em.info(format!(
+                "programmer {} accepted as image {image_id} ({bytes_served} bytes served){quirk}",
+                programmer.name
+            ));
+            Ok(BroughtUp {
+                pending: trailing,
+                already_running: false,
+            })
+        }
+        RunEnd::Done(Outcome::IdentityRead { .. }) | RunEnd::Diverted(_) => Err(
+            EngineError::Internal("upload session ended without an upload".into()),
+        ),
+    }
+}
+
+fn already_running(em: &mut Emitter, received: Vec<u8>) -> BroughtUp {
+    em.info("a Firehose programmer is already running on the board: Sahara skipped, the programmer is not uploaded again");
+    BroughtUp {
+        pending: received,
+        already_running: true,
+    }
+}
+
+fn report_identity(em: &mut Emitter, id: &Identity) {
+    em.chip_identity(sahara::chip_identity(id));
+    if let Some(note) = sahara::refusals(id) {
+        em.info(note);
+    }
+}
+
+/// Refuse a programmer the board will reject (wrong root, wrong chip, not Firehose), using the
+/// identity the board reported. Checks that cannot be decided are not refusals.
+pub fn check_programmer(p: &ProgrammerImage, id: &Identity) -> Result<(), EngineError> {
+    let Some(pid) = &p.identity else {
+        return Ok(());
+    };
+    if id.hw_id.is_none() && id.pk_hash.is_none() {
+        return Ok(());
+    }
+    let pk = id.pk_hash.as_deref().unwrap_or_default();
+    let verdict = pid.fits(id.hw_id.unwrap_or(0), pk);
+    let failures: Vec<String> = verdict
+        .checks
+        .iter()
+        .filter(|c| c.outcome == CheckOutcome::Fail)
+        .map(|c| c.reason.clone())
+        .collect();
+    if failures.is_empty() {
+        return Ok(());
+    }
+    Err(EngineError::Refused {
+        reason: format!(
+            "the programmer {} does not fit this board: {}",
+            p.name,
+            failures.join("; ")
+        ),
+        help: "use the programmer from the vendor package made for this module (or name one with --programmer); nothing was written".to_owned(),
+    })
+}

@@ -1,0 +1,378 @@
+//! The Firehose driver: moves proto's documents over a transport with a timeout on every read
+//! and write, keeps the board's log lines (so a NAK carries the board's own words), drains the
+//! programmer's start-up log without fixed sleeps, and negotiates `configure`.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use oasis_proto::firehose::configure::initial_guess;
+use oasis_proto::firehose::logs::supported_functions;
+use oasis_proto::firehose::{
+    Command, Configure, ConfigureNegotiation, ConfigureStep, Document, FirehoseError, Negotiated,
+    Reply, StreamItem, XmlStream, parse_document,
+};
+use oasis_transport::{Transport, TransportErrorKind};
+
+use crate::error::EngineError;
+use crate::progress::Emitter;
+use crate::steps::VerifyMethod;
+
+/// How many recent board log lines are kept for error messages.
+const LOG_TAIL: usize = 12;
+/// Largest single read from the link.
+const READ_BUF: usize = 64 * 1024;
+/// Time slice for one configure attempt before it is sent again (qdl retries configure).
+const CONFIGURE_SLICE: Duration = Duration::from_millis(1500);
+
+/// What the programmer said while starting.
+#[derive(Debug, Clone, Default)]
+pub struct Startup {
+    /// Functions it lists as supported (lower-case tags); empty when it did not say.
+    pub supported: Vec<String>,
+}
+
+/// A Firehose session over a transport.
+pub struct Firehose {
+    link: Box<dyn Transport>,
+    stream: XmlStream,
+    rbuf: Vec<u8>,
+    tail: VecDeque<String>,
+    write_timeout: Duration,
+    payload: usize,
+    verify: VerifyMethod,
+}
+
+impl std::fmt::Debug for Firehose {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Firehose")
+            .field("link", &self.link.describe())
+            .finish_non_exhaustive()
+    }
+}
+
+enum Got {
+    Doc(Document),
+    Quiet,
+}
+
+impl Firehose {
+    /// Start a session; `pending` are bytes already read from the link (e.g. the `<?xml` that
+    /// told Sahara the programmer runs).
+    pub fn new(link: Box<dyn Transport>, pending: &[u8], write_timeout: Duration) -> Self {
+        let mut stream = XmlStream::new();
+        stream.push(pending);
+        Self {
+            link,
+            stream,
+            rbuf: vec![0; READ_BUF],
+            tail: VecDeque::with_capacity(LOG_TAIL),
+            write_timeout,
+            payload: 4096,
+            verify: VerifyMethod::DigestThenReadBack,
+        }
+    }
+
+    /// Record what configure agreed and how verification will read the board.
+    pub fn set_session(&mut self, payload: usize, verify: VerifyMethod) {
+        self.payload = payload.max(1);
+        self.verify = verify;
+    }
+
+    /// Raw payload per write.
+    pub fn payload(&self) -> usize {
+        self.payload
+    }
+
+    /// How verification reads the board.
+    pub fn verify_method(&self) -> VerifyMethod {
+        self.verify
+    }
+
+    /// The board's last log lines.
+    pub fn recent_logs(&self) -> Vec<String> {
+        self.tail.iter().cloned().collect()
+    }
+
+    /// Write raw bytes (program data) within `timeout`.
+    pub fn write_raw(
+        &mut self,
+        data: &[u8],
+        timeout: Duration,
+        partition: Option<&str>,
+    ) -> Result<(), EngineError> {
+        self.link
+            .write_all(data, timeout)
+            .map_err(|e| EngineError::from_transport(e, "raw data", partition, timeout))
+    }
+
+    /// Send one command document.
+    pub fn send(&mut self, cmd: &Command, partition: Option<&str>) -> Result<(), EngineError> {
+        let bytes = cmd.encode().map_err(|e| EngineError::BadInput {
+            what: format!("cannot encode <{}>: {e}", cmd.tag()),
+            help: e.help().map(str::to_owned),
+        })?;
+        let t = self.write_timeout;
+        self.link
+            .write_all(&bytes, t)
+            .map_err(|e| EngineError::from_transport(e, &format!("<{}>", cmd.tag()), partition, t))
+    }
+
+    fn note_log(&mut self, em: &mut Emitter, line: &str, into: &mut Vec<String>) {
+        em.device_log(line);
+        if self.tail.len() == LOG_TAIL {
+            self.tail.pop_front();
+        }
+        self.tail.push_back(line.to_owned());
+        into.push(line.to_owned());
+    }
+
+    /// Next document, or `Quiet` when nothing arrived before `deadline`.
+    fn next_doc(&mut self, deadline: Instant) -> Result<Got, EngineError> {
+        loop {
+            match self.stream.next_item() {
+                Ok(Some(StreamItem::Document(d))) => match parse_document(&d) {
+                    Ok(doc) => return Ok(Got::Doc(doc)),
+                    Err(e) => {
+                        return Err(EngineError::Protocol {
+                            what: format!("unreadable Firehose document: {e}"),
+                            device_log: self.recent_logs(),
+                            help: None,
+                        });
+                    }
+                },
+                Ok(Some(StreamItem::Raw(_))) => {}
+                Ok(None) => {}
+                Err(e) => {
+                    return Err(EngineError::Protocol {
+                        what: format!("{e}"),
+                        device_log: self.recent_logs(),
+                        help: e.help().map(str::to_owned),
+                    });
+                }
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(Got::Quiet);
+            }
+            let left = deadline - now;
+            match self.link.read(&mut self.rbuf, left) {
+                Ok(n) => {
+                    let got = self.rbuf.get(..n).unwrap_or_default();
+                    self.stream.push(got);
+                }
+                Err(e) if e.kind == TransportErrorKind::Timeout => return Ok(Got::Quiet),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Wait for the `<response>` to `command`; logs are reported and kept with the reply.
+    pub fn wait_response(
+        &mut self,
+        em: &mut Emitter,
+        command: &str,
+        partition: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Reply, EngineError> {
+        let deadline = Instant::now() + timeout;
+        let mut logs = Vec::new();
+        loop {
+            match self.next_doc(deadline)? {
+                Got::Quiet => return Err(EngineError::timeout(command, partition, timeout)),
+                Got::Doc(doc) => {
+                    if let Some(reply) = self.take_doc(em, &doc, &mut logs) {
+                        return Ok(reply);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Report the logs of `doc`; return its response (with `logs` and the document's own log
+    /// lines), if it has one.
+    fn take_doc(
+        &mut self,
+        em: &mut Emitter,
+        doc: &Document,
+        logs: &mut Vec<String>,
+    ) -> Option<Reply> {
+        for el in &doc.elements {
+            if el.is("log")
+                && let Some(v) = el.attr("value")
+            {
+                self.note_log(em, v, logs);
+            }
+        }
+        let el = doc.elements.iter().find(|e| e.is("response"))?;
+        Some(Reply::from_element(el, std::mem::take(logs)))
+    }
+
+    /// Send `cmd` and wait for its response.
+    pub fn transact(
+        &mut self,
+        em: &mut Emitter,
+        cmd: &Command,
+        partition: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Reply, EngineError> {
+        self.send(cmd, partition)?;
+        self.wait_response(em, &format!("<{}>", cmd.tag()), partition, timeout)
+    }
+
+    /// [`Firehose::transact`], turning a NAK into [`EngineError::Nak`] with the board's words.
+    pub fn transact_ack(
+        &mut self,
+        em: &mut Emitter,
+        cmd: &Command,
+        partition: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Reply, EngineError> {
+        let r = self.transact(em, cmd, partition, timeout)?;
+        if r.is_ack() {
+            Ok(r)
+        } else {
+            Err(self.nak(&format!("<{}>", cmd.tag()), partition, r.logs()))
+        }
+    }
+
+    /// The NAK error for a refused command, with the board's logs of this exchange (else its
+    /// last ones).
+    pub fn nak(&self, command: &str, partition: Option<&str>, logs: &[String]) -> EngineError {
+        let device_log = if logs.is_empty() {
+            self.recent_logs()
+        } else {
+            logs.to_vec()
+        };
+        EngineError::Nak {
+            command: command.to_owned(),
+            partition: partition.map(str::to_owned),
+            device_log,
+        }
+    }
+
+    /// Read the programmer's start-up log until the link is quiet for `idle` (after at most
+    /// `first` for its first line), or `budget` ran out. Never sleeps: every wait is a read
+    /// with a timeout.
+    pub fn drain_startup(
+        &mut self,
+        em: &mut Emitter,
+        first: Duration,
+        idle: Duration,
+        budget: Duration,
+    ) -> Result<Startup, EngineError> {
+        let end = Instant::now() + budget;
+        let mut lines = Vec::new();
+        let mut wait = first.min(budget);
+        loop {
+            let deadline = (Instant::now() + wait).min(end);
+            match self.next_doc(deadline)? {
+                Got::Quiet => break,
+                Got::Doc(doc) => {
+                    // A response here answers an earlier session's command: nothing to do.
+                    let _ = self.take_doc(em, &doc, &mut lines);
+                    wait = idle;
+                }
+            }
+        }
+        Ok(Startup {
+            supported: supported_functions(&lines).unwrap_or_default(),
+        })
+    }
+
+    /// Negotiate `configure` (protocols.md §2.3) with proto's negotiation, re-sending the same
+    /// configure while the programmer is still starting (as qdl does), within `budget`.
+    pub fn configure(
+        &mut self,
+        em: &mut Emitter,
+        memory: &str,
+        sector_size: u32,
+        budget: Duration,
+    ) -> Result<Negotiated, EngineError> {
+        let deadline = Instant::now() + budget;
+        let template = Configure::new(memory, initial_guess(memory));
+        let (mut nego, mut cmd) = ConfigureNegotiation::with(template, sector_size);
+        let mut sent = 0u32;
+        loop {
+            self.send(&cmd, None)?;
+            sent += 1;
+            let left = deadline.saturating_duration_since(Instant::now());
+            let slice = CONFIGURE_SLICE.min(left).max(Duration::from_millis(1));
+            let reply = match self.wait_response(em, "<configure>", None, slice) {
+                Ok(r) => r,
+                Err(EngineError::Timeout { .. }) if Instant::now() < deadline => continue,
+                Err(EngineError::Timeout { .. }) => {
+                    return Err(EngineError::timeout("<configure>", None, budget));
+                }
+                Err(e) => return Err(e),
+            };
+            if sent > 1 {
+                // Answers to the earlier attempts may still be on their way: let them arrive.
+                self.absorb_extra_responses(em)?;
+            }
+            match nego.on_reply(reply) {
+                Ok(ConfigureStep::Resend(next)) => {
+                    em.info(format!(
+                        "the programmer asks for another payload size; configuring again ({})",
+                        describe_payload(&next)
+                    ));
+                    cmd = next;
+                    sent = 0;
+                }
+                Ok(ConfigureStep::Done(n)) => return Ok(n),
+                Err(FirehoseError::Nak { logs, .. }) => {
+                    return Err(self.nak("<configure>", None, &logs));
+                }
+                Err(e) => {
+                    return Err(EngineError::Protocol {
+                        what: format!("configure: {e}"),
+                        device_log: self.recent_logs(),
+                        help: e.help().map(str::to_owned),
+                    });
+                }
+            }
+        }
+    }
+
+    fn absorb_extra_responses(&mut self, em: &mut Emitter) -> Result<(), EngineError> {
+        let mut logs = Vec::new();
+        while let Got::Doc(doc) = self.next_doc(Instant::now() + Duration::from_millis(200))? {
+            let _ = self.take_doc(em, &doc, &mut logs);
+        }
+        Ok(())
+    }
+
+    /// Read exactly `out.len()` raw bytes (after a `<read>` rawmode ACK). Never reads past
+    /// them, so a response glued behind the data stays for the next document read.
+    pub fn read_raw(
+        &mut self,
+        out: &mut [u8],
+        timeout: Duration,
+        partition: Option<&str>,
+    ) -> Result<(), EngineError> {
+        // Bytes the splitter already holds come first.
+        let pre = self.stream.take_buffered();
+        let mut filled = pre.len().min(out.len());
+        if let (Some(dst), Some(src)) = (out.get_mut(..filled), pre.get(..filled)) {
+            dst.copy_from_slice(src);
+        }
+        if let Some(rest) = pre.get(filled..).filter(|r| !r.is_empty()) {
+            self.stream.push(rest);
+        }
+        while filled < out.len() {
+            let dst = out.get_mut(filled..).unwrap_or_default();
+            let n = self
+                .link
+                .read(dst, timeout)
+                .map_err(|e| EngineError::from_transport(e, "<read> data", partition, timeout))?;
+            filled += n;
+        }
+        Ok(())
+    }
+}
+
+fn describe_payload(cmd: &Command) -> String {
+    match cmd {
+        Command::Configure(c) => format!("{} bytes", c.max_payload_to_target),
+        other => format!("<{}>", other.tag()),
+    }
+}

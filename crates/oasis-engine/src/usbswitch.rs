@@ -1,0 +1,159 @@
+//! `--port usb` on a module in normal mode (a 2C7C composite, no 9008): send diag's
+//! switch-to-download command on its DM port, follow it (bounded) until it reappears as
+//! 05C6:9008, and open that.
+
+use std::time::Duration;
+
+use oasis_transport::enumerate::{UsbDeviceInfo, snapshot};
+use oasis_transport::{PortSpec, Transport, UsbSelector};
+
+use crate::diag::DiagError;
+use crate::diag::dload::{follow_to_edl, switch_to_edl};
+use crate::diag::usb_table::{Role, UsbMode, device_roles, identify_device};
+use crate::error::EngineError;
+use crate::options::Timeouts;
+use crate::progress::Emitter;
+
+/// How often the USB bus is looked at while the module restarts (qdl polls every 250 ms).
+const POLL: Duration = Duration::from_millis(250);
+
+fn diag_error(e: &DiagError) -> EngineError {
+    EngineError::Protocol {
+        what: e.to_string(),
+        device_log: Vec::new(),
+        help: e.help().map(str::to_owned),
+    }
+}
+
+fn selected(dev: &UsbDeviceInfo, sel: &UsbSelector) -> bool {
+    match sel {
+        UsbSelector::Any => true,
+        UsbSelector::Path(p) => dev.port_path == *p,
+        UsbSelector::Serial(s) => dev.serial.as_deref() == Some(s.as_str()),
+    }
+}
+
+/// Modules in normal mode that `sel` names.
+pub fn normal_mode_modules<'a>(
+    devices: &'a [UsbDeviceInfo],
+    sel: &UsbSelector,
+) -> Vec<&'a UsbDeviceInfo> {
+    devices
+        .iter()
+        .filter(|d| identify_device(d).is_some_and(|i| i.mode == UsbMode::Normal))
+        .filter(|d| selected(d, sel))
+        .collect()
+}
+
+/// The serial port of a module's DM interface.
+pub fn dm_port(dev: &UsbDeviceInfo) -> Option<String> {
+    let (num, _) = device_roles(dev)
+        .into_iter()
+        .find(|(_, r)| *r == Role::Diag)?;
+    dev.interfaces
+        .iter()
+        .find(|i| i.number == num)
+        .and_then(|i| i.tty.clone())
+}
+
+/// Switch the module `sel` names to download mode and open it. `Err(None)` = there is no
+/// module in normal mode to switch (the caller reports its own "not found").
+pub fn switch_and_open(
+    sel: &UsbSelector,
+    t: &Timeouts,
+    em: &mut Emitter,
+) -> Result<Box<dyn Transport>, Option<EngineError>> {
+    let snap = snapshot();
+    let found = normal_mode_modules(&snap.usb, sel);
+    let dev = match found.as_slice() {
+        [] => return Err(None),
+        [one] => (*one).clone(),
+        many => {
+            let list: Vec<String> = many
+                .iter()
+                .map(|d| format!("{:04X}:{:04X} on usb:{}", d.vid, d.pid, d.port_path))
+                .collect();
+            return Err(Some(EngineError::BadInput {
+                what: format!("several modules in normal mode: {}", list.join(", ")),
+                help: Some("name one with --port usb:BUS-PORTPATH".to_owned()),
+            }));
+        }
+    };
+    let Some(tty) = dm_port(&dev) else {
+        return Err(Some(EngineError::BadInput {
+            what: format!(
+                "the module {:04X}:{:04X} on usb:{} is in normal mode, but its DM port has no serial device",
+                dev.vid, dev.pid, dev.port_path
+            ),
+            help: Some("load the option/qcserial driver for the module, or put it into download mode with its USB_BOOT pin".to_owned()),
+        }));
+    };
+    em.info(format!(
+        "module {:04X}:{:04X} on usb:{} is in normal mode: switching it to download mode through its DM port {tty}",
+        dev.vid, dev.pid, dev.port_path
+    ));
+    {
+        let mut dm = oasis_transport::open(&PortSpec::Serial(tty)).map_err(|e| Some(e.into()))?;
+        switch_to_edl(&mut *dm, t.command).map_err(|e| Some(diag_error(&e)))?;
+    }
+    let edl = follow_to_edl(snapshot, Some(&dev.port_path), t.edl_switch, POLL)
+        .map_err(|e| Some(diag_error(&e)))?;
+    em.info(format!(
+        "the module is back in download mode on usb:{}",
+        edl.port_path
+    ));
+    let spec = PortSpec::Usb(UsbSelector::Path(edl.port_path));
+    oasis_transport::open(&spec).map_err(|e| Some(e.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oasis_transport::enumerate::{Accessibility, UsbInterfaceInfo};
+
+    fn iface(number: u8, tty: &str) -> UsbInterfaceInfo {
+        UsbInterfaceInfo {
+            number,
+            class: 0xff,
+            subclass: if number == 0 { 0xff } else { 0 },
+            protocol: if number == 0 { 0xff } else { 0 },
+            endpoints: 2,
+            driver: Some("option".into()),
+            tty: Some(tty.into()),
+        }
+    }
+
+    fn ec25() -> UsbDeviceInfo {
+        UsbDeviceInfo {
+            vid: 0x2c7c,
+            pid: 0x0125,
+            bcd_device: 0x0318,
+            bus: 1,
+            address: 5,
+            port_path: "1-1.4".into(),
+            speed: None,
+            manufacturer: Some("Quectel".into()),
+            product: Some("EC25".into()),
+            serial: Some("abc".into()),
+            interfaces: vec![
+                iface(0, "/dev/ttyUSB0"),
+                iface(1, "/dev/ttyUSB1"),
+                iface(2, "/dev/ttyUSB2"),
+            ],
+            access: Accessibility::Accessible,
+        }
+    }
+
+    #[test]
+    fn finds_the_dm_port_of_a_normal_mode_module() {
+        let devs = vec![ec25()];
+        let found = normal_mode_modules(&devs, &UsbSelector::Any);
+        assert_eq!(found.len(), 1);
+        assert_eq!(dm_port(found[0]).as_deref(), Some("/dev/ttyUSB0"));
+        assert!(normal_mode_modules(&devs, &UsbSelector::Path("2-1".into())).is_empty());
+        assert_eq!(
+            normal_mode_modules(&devs, &UsbSelector::Serial("abc".into())).len(),
+            1
+        );
+    }
+}
