@@ -84,8 +84,8 @@ fn file_names(dir: &Path) -> Vec<String> {
 }
 
 fn rel(root: &Path, p: &Path) -> String {
-    let r = p.strip_prefix(root).unwrap_or(p);
-    r.to_string_lossy().replace('\\', "/")
+    let r = p.strip_prefix(root).unwrap_or(p).to_string_lossy().replace('\\', "/");
+    if r.is_empty() { ".".to_string() } else { r }
 }
 
 /// `rawprogramN.xml` → N.
