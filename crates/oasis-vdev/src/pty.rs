@@ -22,8 +22,9 @@ pub struct PtyService {
     board: VirtualBoard,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
-    #[cfg(unix)]
-    _slave: Option<serialport::TTYPort>,
+    /// Our own handle on the slave side, so the tty stays up (and keeps what the board has
+    /// written) while no client has it open. A plain file: no flock, so clients can lock it.
+    _slave: Option<std::fs::File>,
 }
 
 impl PtyService {
@@ -93,6 +94,7 @@ pub fn serve_pty(
 #[cfg(unix)]
 mod unix {
     use std::io::{Read, Write};
+    use std::os::unix::fs::OpenOptionsExt;
     use std::time::Duration;
 
     use oasis_transport::{LinkKind, Transport, TransportErrorKind};
@@ -134,13 +136,18 @@ mod unix {
         clear_link(link)?;
         options.faults.extend(faults);
         options.link = Some(LinkKind::Stream);
-        let (mut master, mut slave) = TTYPort::pair().map_err(|e| pty_err("open pair", link, e))?;
-        slave
-            .set_exclusive(false)
-            .map_err(|e| pty_err("clear exclusive mode", link, e))?;
+        let (mut master, slave) = TTYPort::pair().map_err(|e| pty_err("open pair", link, e))?;
         let slave_path = slave
             .name()
             .ok_or_else(|| pty_err("find slave name", link, "no name"))?;
+        // Hold the slave open without the flock serialport put on it (clients take their own).
+        let keep = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOCTTY)
+            .open(&slave_path)
+            .map_err(|e| pty_err("open slave", link, e))?;
+        drop(slave);
         std::os::unix::fs::symlink(&slave_path, link).map_err(|e| pty_err("symlink", link, e))?;
         master
             .set_timeout(Duration::from_millis(10))
@@ -161,7 +168,7 @@ mod unix {
             board,
             stop,
             thread: Some(thread),
-            _slave: Some(slave),
+            _slave: Some(keep),
         })
     }
 
