@@ -10,9 +10,7 @@ use oasis_engine::diag::timeline::{
     FlapConfig, PollEvent, Poller, PollerConfig, Timeline, TimelineEvent, TimelineKind, describe,
 };
 use oasis_engine::diag::usb_table::UsbMode;
-use oasis_transport::enumerate::{
-    Accessibility, Snapshot, UsbDeviceInfo, UsbInterfaceInfo,
-};
+use oasis_transport::enumerate::{Accessibility, Snapshot, UsbDeviceInfo, UsbInterfaceInfo};
 
 fn dev(vid: u16, pid: u16, path: &str) -> UsbDeviceInfo {
     let n = if pid == 0x9008 { 1 } else { 5 };
@@ -80,11 +78,21 @@ fn normal_to_download_mode_and_back() {
     for (t, devs) in &script {
         per_step.push(tl.observe(*t, &snap(devs)));
     }
-    assert_eq!(kinds(&per_step[0]), ["appeared"], "the mouse is not a board");
+    assert_eq!(
+        kinds(&per_step[0]),
+        ["appeared"],
+        "the mouse is not a board"
+    );
     assert_eq!(kinds(&per_step[1]), ["disappeared"]);
     assert_eq!(kinds(&per_step[2]), ["appeared", "mode_changed"]);
     match &per_step[2][1].kind {
-        TimelineKind::ModeChanged { from, to, gone_s, from_path, to_path } => {
+        TimelineKind::ModeChanged {
+            from,
+            to,
+            gone_s,
+            from_path,
+            to_path,
+        } => {
             assert_eq!(from.mode, Some(UsbMode::Normal));
             assert_eq!(to.mode, Some(UsbMode::Edl));
             assert!((gone_s - 3.5).abs() < 1e-9);
@@ -94,9 +102,16 @@ fn normal_to_download_mode_and_back() {
     }
     assert_eq!(kinds(&per_step[4]), ["appeared", "mode_changed"]);
     assert!(per_step[5].is_empty(), "nothing changed");
-    assert_eq!(tl.flapping_paths().count(), 0, "two returns are a flash, not flapping");
+    assert_eq!(
+        tl.flapping_paths().count(),
+        0,
+        "two returns are a flash, not flapping"
+    );
     let text = describe(&per_step[2][1]);
-    assert!(text.contains("2C7C:0125 (normal mode) to 05C6:9008 (download mode) on USB port 1-1.4"), "{text}");
+    assert!(
+        text.contains("2C7C:0125 (normal mode) to 05C6:9008 (download mode) on USB port 1-1.4"),
+        "{text}"
+    );
 
     // A diagnosis taken while the board is away says so.
     let mut tl2 = Timeline::new(FlapConfig::default());
@@ -107,7 +122,11 @@ fn normal_to_download_mode_and_back() {
         ..Evidence::default()
     });
     assert_eq!(d.state, State::NotOnUsb);
-    assert!(d.next_steps[0].text.contains("15 to 30 seconds"), "{:?}", d.next_steps[0]);
+    assert!(
+        d.next_steps[0].text.contains("15 to 30 seconds"),
+        "{:?}",
+        d.next_steps[0]
+    );
 }
 
 #[test]
@@ -116,7 +135,10 @@ fn usb3_host_moves_the_board_to_a_new_path() {
     tl.observe(0.0, &snap(&[dev(0x2C7C, 0x0700, "2-1")]));
     tl.observe(1.0, &snap(&[]));
     let evs = tl.observe(3.0, &snap(&[dev(0x05C6, 0x9008, "3-1")]));
-    let Some(TimelineKind::ModeChanged { from_path, to_path, .. }) = evs.get(1).map(|e| &e.kind) else {
+    let Some(TimelineKind::ModeChanged {
+        from_path, to_path, ..
+    }) = evs.get(1).map(|e| &e.kind)
+    else {
         panic!("{evs:?}")
     };
     assert_eq!((from_path.as_str(), to_path.as_str()), ("2-1", "3-1"));
@@ -143,7 +165,9 @@ fn flapping_port_is_detected_once_and_cleared_when_quiet() {
         .filter(|e| matches!(e.kind, TimelineKind::Flapping { .. }))
         .collect();
     assert_eq!(found.len(), 1, "reported once while it lasts");
-    assert!(matches!(&found[0].kind, TimelineKind::Flapping { port_path, cycles: 3, .. } if port_path == "1-3"));
+    assert!(
+        matches!(&found[0].kind, TimelineKind::Flapping { port_path, cycles: 3, .. } if port_path == "1-3")
+    );
     assert_eq!(found[0].at_s, 12.0, "third return at t=12");
     assert_eq!(tl.flapping_paths().collect::<Vec<_>>(), ["1-3"]);
 
@@ -155,7 +179,11 @@ fn flapping_port_is_detected_once_and_cleared_when_quiet() {
     let d = diagnose(&ev);
     assert_eq!(d.state, State::Flapping);
     assert_eq!(d.port_path.as_deref(), Some("1-3"));
-    assert!(d.summary.contains("3 times within 30 seconds"), "{}", d.summary);
+    assert!(
+        d.summary.contains("3 times within 30 seconds"),
+        "{}",
+        d.summary
+    );
 
     // Quiet for longer than the window: no longer flapping, and the diagnosis moves on.
     tl.observe(20.0, &snap(&[board.clone()]));
@@ -176,7 +204,10 @@ fn usb_listing_failure_keeps_presence() {
     };
     assert_eq!(kinds(&tl.observe(1.0, &broken)), ["usb_unavailable"]);
     assert!(tl.observe(2.0, &broken).is_empty(), "reported once");
-    assert!(tl.observe(3.0, &snap(&[board])).is_empty(), "the board never left");
+    assert!(
+        tl.observe(3.0, &snap(&[board])).is_empty(),
+        "the board never left"
+    );
 }
 
 #[test]
@@ -209,16 +240,31 @@ fn poller_sends_changes_and_stops() {
     let mut got = Vec::new();
     while Instant::now() < deadline {
         if let Ok(ev) = poller.receiver().recv_timeout(Duration::from_millis(100)) {
-            let done = matches!(&ev, PollEvent::Timeline(TimelineEvent { kind: TimelineKind::ModeChanged { .. }, .. }));
+            let done = matches!(
+                &ev,
+                PollEvent::Timeline(TimelineEvent {
+                    kind: TimelineKind::ModeChanged { .. },
+                    ..
+                })
+            );
             got.push(ev);
             if done {
                 break;
             }
         }
     }
-    let snapshots = got.iter().filter(|e| matches!(e, PollEvent::Snapshot { .. })).count();
+    let snapshots = got
+        .iter()
+        .filter(|e| matches!(e, PollEvent::Snapshot { .. }))
+        .count();
     assert_eq!(snapshots, 3, "one per change: {got:?}");
-    assert!(got.iter().any(|e| matches!(e, PollEvent::Timeline(TimelineEvent { kind: TimelineKind::ModeChanged { .. }, .. }))));
+    assert!(got.iter().any(|e| matches!(
+        e,
+        PollEvent::Timeline(TimelineEvent {
+            kind: TimelineKind::ModeChanged { .. },
+            ..
+        })
+    )));
     assert!(notified.load(Ordering::SeqCst) >= 3);
     poller.stop();
     let after = calls.load(Ordering::SeqCst);
@@ -239,11 +285,18 @@ fn dropping_the_poller_ends_its_thread() {
         None,
     )
     .unwrap();
-    assert!(matches!(poller.receiver().recv_timeout(Duration::from_secs(2)), Ok(PollEvent::Snapshot { .. })));
+    assert!(matches!(
+        poller.receiver().recv_timeout(Duration::from_secs(2)),
+        Ok(PollEvent::Snapshot { .. })
+    ));
     drop(poller);
     let deadline = Instant::now() + Duration::from_secs(2);
     while Arc::strong_count(&alive) > 1 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(Arc::strong_count(&alive), 1, "the thread released its closure");
+    assert_eq!(
+        Arc::strong_count(&alive),
+        1,
+        "the thread released its closure"
+    );
 }

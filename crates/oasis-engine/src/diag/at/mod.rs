@@ -173,6 +173,15 @@ pub fn probe(t: &mut dyn Transport, port: &str, cfg: &ProbeConfig) -> AtProbe {
     r.probe
 }
 
+/// Open the serial port `name` and probe it; an open failure (permission, busy, missing) is
+/// reported in [`AtProbe::error`].
+pub fn probe_port(name: &str, cfg: &ProbeConfig) -> AtProbe {
+    match oasis_transport::serial::SerialTransport::open(name) {
+        Ok(mut port) => probe(&mut port, name, cfg),
+        Err(e) => AtProbe::failed(name, &e),
+    }
+}
+
 fn identity(r: &mut Runner<'_>) {
     if let Some(lines) = r.ask_ok("ATI") {
         let ati = parse::parse_ati(&lines);

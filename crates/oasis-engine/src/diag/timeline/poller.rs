@@ -86,6 +86,12 @@ impl Poller {
         })
     }
 
+    /// Start polling the machine's real USB and serial enumeration
+    /// ([`oasis_transport::enumerate::snapshot`]).
+    pub fn start_system(config: PollerConfig, notify: Option<Notify>) -> Result<Self, DiagError> {
+        Self::start(config, oasis_transport::enumerate::snapshot, notify)
+    }
+
     /// Where events arrive.
     pub fn receiver(&self) -> &Receiver<PollEvent> {
         &self.rx
