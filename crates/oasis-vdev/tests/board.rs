@@ -1,5 +1,6 @@
 //! Whole-board behaviour: faults on the Firehose link, resets into the AT modem, stream
 //! framing, the link model, scenarios.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Firehose programmer: configure negotiation, program/read/erase/digest/patch, host judging.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The pty service end to end with a small raw serial client (Unix only).
 #![cfg(unix)]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
 use std::io::Write;
 use std::time::{Duration, Instant};

@@ -1,4 +1,5 @@
 //! Sahara target against host packets built with oasis-proto's encoders and real fixtures.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
 mod common;
 

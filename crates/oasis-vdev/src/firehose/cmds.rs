@@ -169,7 +169,7 @@ fn configure(t: T<'_>, ctx: &mut Ctx<'_>, el: &Element, nak: bool) {
     let asked = match el.attr("MaxPayloadSizeToTargetInBytes") {
         None => t.payload,
         Some(v) => match parse_number(v) {
-            Some(n) if n > 0 && n % 512 == 0 => n,
+            Some(n) if n > 0 && n.is_multiple_of(512) => n,
             _ => {
                 let why = format!(
                     "ERROR: MaxPayloadSizeToTargetInBytes='{v}' must be a non-zero multiple of 512"
@@ -290,7 +290,7 @@ fn nand_aligned(ctx: &Ctx<'_>, start: u64, count: u64, what: &str) -> Result<(),
     let Some(ppb) = ctx.storage.kind().pages_per_block().map(u64::from) else {
         return Ok(());
     };
-    if start % ppb != 0 || (what == "erase" && count % ppb != 0) {
+    if !start.is_multiple_of(ppb) || (what == "erase" && !count.is_multiple_of(ppb)) {
         let first = format!("start_sector = {start} and num_partition_sectors =0x{count:x})");
         return Err(vec![first, "start_sector unaligned".into()]);
     }

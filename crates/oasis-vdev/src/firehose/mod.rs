@@ -147,7 +147,7 @@ impl FirehoseTarget {
                     "ERROR: Received a raw data packet of {len} bytes, larger than MaxPayloadSizeToTargetInBytes={}",
                     self.payload
                 ))
-            } else if len % ss != 0 {
+            } else if !len.is_multiple_of(ss) {
                 Some(format!(
                     "ERROR: Received {len} bytes of raw data, not a multiple of the sector size {ss}: the host must send whole sectors (zero-pad the last one)"
                 ))

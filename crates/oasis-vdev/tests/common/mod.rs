@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: fixtures, reading transfers, Firehose documents.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
