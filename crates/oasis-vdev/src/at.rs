@@ -29,7 +29,7 @@ impl AtModem {
     /// booted: `RDY` is waiting to be read.
     pub fn new(profile: &Profile, revision: impl Into<String>) -> Self {
         let mut m = Self {
-            model: profile.model.clone(),
+            model: profile.at_model.clone(),
             revision: revision.into(),
             imei: profile.imei.clone(),
             usb_pid: profile.usb_pid,

@@ -140,6 +140,8 @@ pub struct Profile {
     pub name: String,
     /// Module model as `ATI` prints it, e.g. `BG95-M3`.
     pub model: String,
+    /// Model as `ATI` / `AT+CGMM` print it (the EG25-G says `EG25`).
+    pub at_model: String,
     /// Chip name, e.g. `MDM9205`.
     pub chip: String,
     /// JTAG MSM ID (HWID bits 63..32), e.g. 0x001070E1.
@@ -238,6 +240,7 @@ impl Profile {
         Self {
             name: "bg95".into(),
             model: "BG95-M3".into(),
+            at_model: "BG95-M3".into(),
             chip: "MDM9205".into(),
             msm_id: 0x0010_70E1,
             oem_id: 0,
@@ -274,6 +277,7 @@ impl Profile {
         Self {
             name: "eg25".into(),
             model: "EG25-G".into(),
+            at_model: "EG25".into(),
             chip: "MDM9207".into(),
             msm_id: 0x0004_80E1,
             serial: 0x0cf9_4c64,
@@ -294,6 +298,7 @@ impl Profile {
         Self {
             name: "sdx55".into(),
             model: "RM500Q-GL".into(),
+            at_model: "RM500Q-GL".into(),
             chip: "SDX55".into(),
             msm_id: 0x000C_F0E1,
             model_id: 0x98a9,
@@ -321,6 +326,7 @@ impl Profile {
         Self {
             name: "ufs".into(),
             model: "VIRT-UFS".into(),
+            at_model: "VIRT-UFS".into(),
             chip: "UFS SoC (virtual)".into(),
             msm_id: 0x0019_E0E1,
             serial: 0x5eed_0001,
@@ -346,6 +352,7 @@ impl Profile {
         Self {
             name: "emmc".into(),
             model: "UZ801".into(),
+            at_model: "UZ801".into(),
             chip: "MSM8916".into(),
             msm_id: 0x0070_50E1,
             serial: 0x2345_6789,

@@ -311,7 +311,129 @@ fn scenarios_build_what_they_say() {
     let normal = (all[1].build)();
     let mut m = normal.connect();
     assert_eq!(read1(&mut m).unwrap(), b"\r\nRDY\r\n");
-    assert!(at(&mut m, "ATI").contains("EG25-G"));
+    assert!(at(&mut m, "ATI").contains("\r\nEG25\r\n"));
     let failing = (all[2].build)();
     assert!(failing.profile().name == "bg95");
+}
+
+/// The fenced block under `### <cmd>` in a lukejenkins transcript.
+fn transcript_block(md: &str, cmd: &str) -> Vec<String> {
+    let after = md.split(&format!("### {cmd}\n")).nth(1).unwrap();
+    let body = after.split("```").nth(1).unwrap();
+    body.lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn info_lines(reply: &str) -> Vec<String> {
+    reply
+        .split("\r\n")
+        .filter(|l| !l.is_empty() && *l != "OK")
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn at_replies_parse_like_the_real_transcripts() {
+    for (file, profile) in [
+        (
+            "lukejenkins-cwd_BG95M3LAR02A03_01.011.01.011.md",
+            Profile::bg95(),
+        ),
+        (
+            "lukejenkins-cwd_EG25GGBR07A08M2G_01.002.01.002.md",
+            Profile::eg25(),
+        ),
+    ] {
+        let md = String::from_utf8(common::fixture(&format!("transcripts/at/{file}"))).unwrap();
+        let qgmr = transcript_block(&md, "AT+QGMR");
+        let opts = BoardOptions {
+            start_in: StartIn::Normal,
+            revision_after_reset: None,
+            ..BoardOptions::default()
+        };
+        let mut p = profile;
+        p.revision = qgmr[0].clone();
+        let b = VirtualBoard::new(p, opts);
+        let mut m = b.connect();
+        assert_eq!(read1(&mut m).unwrap(), b"\r\nRDY\r\n");
+        at(&mut m, "ATE0");
+        assert_eq!(
+            info_lines(&at(&mut m, "ATI")),
+            transcript_block(&md, "ATI"),
+            "{file}"
+        );
+        assert_eq!(info_lines(&at(&mut m, "AT+QGMR")), qgmr, "{file}");
+    }
+}
+
+#[test]
+fn programmer_start_up_and_configure_match_the_real_rm500q_log() {
+    let log =
+        String::from_utf8(common::fixture("transcripts/qfirehose/MCU_local.log.txt")).unwrap();
+    let real: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split_once("]: ").map(|(_, r)| r.trim()))
+        .filter(|l| l.starts_with("<log value=\"INFO: ") || l.starts_with("<response"))
+        .collect();
+    let image = common::fixture("loaders/0008b0e100310000_1030cd12ce708f29_fhprg.bin");
+    let b = VirtualBoard::new(Profile::sdx55(), BoardOptions::default());
+    let mut l = b.connect();
+    // Minimal host: answer every READ_DATA_64 from the file.
+    use oasis_proto::sahara::SaharaPacket;
+    read1(&mut l).unwrap();
+    l.write_all(&SaharaPacket::hello_resp(0).encode(), T)
+        .unwrap();
+    loop {
+        let pkt = SaharaPacket::decode(&read1(&mut l).unwrap())
+            .unwrap()
+            .unwrap()
+            .0;
+        match pkt {
+            SaharaPacket::ReadData64 { offset, length, .. } => {
+                let (o, n) = (offset as usize, length as usize);
+                l.write_all(&image[o..o + n], T).unwrap();
+            }
+            SaharaPacket::EndImageTx { status: 0, .. } => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    l.write_all(&SaharaPacket::Done.encode(), T).unwrap();
+    read1(&mut l).unwrap();
+    let ours: Vec<String> = common::drain(&mut l)
+        .iter()
+        .map(|d| {
+            String::from_utf8_lossy(d)
+                .lines()
+                .nth(2)
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    // Chip serial differs per board; everything else of the start-up is the real board's.
+    let keep = |s: &&str| !s.contains("Chip serial num");
+    let real_startup: Vec<&str> = real.iter().take(20).copied().filter(keep).collect();
+    let ours_startup: Vec<&str> = ours.iter().map(String::as_str).filter(keep).collect();
+    assert_eq!(ours_startup, real_startup);
+    let r = common::drain(&mut {
+        common::send(
+            &mut l,
+            "<configure MemoryName=\"nand\" MaxPayloadSizeToTargetInBytes=\"8192\" ZlpAwareHost=\"1\" SkipStorageInit=\"0\"/>",
+        );
+        l
+    });
+    let ours: Vec<String> = r
+        .iter()
+        .map(|d| {
+            String::from_utf8_lossy(d)
+                .lines()
+                .nth(2)
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let real_cfg: Vec<&str> = real.iter().skip(20).take(3).copied().collect();
+    assert_eq!(ours, real_cfg);
 }
