@@ -8,6 +8,7 @@
 
 pub mod fake;
 mod fake_script;
+mod summary;
 mod types;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +16,8 @@ use std::sync::Arc;
 
 use crossbeam_channel::Receiver;
 use oasis_engine::event::{ChipIdentity, Event};
+
+pub use summary::summarize;
 
 pub use types::{
     AtPortResult, BackendError, BoardInfo, BoardMode, BoardState, CompatCheck, CompatReport,
@@ -30,6 +33,15 @@ pub type JobId = u64;
 
 /// Wakes the UI after a worker sent a message (`egui::Context::request_repaint`).
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// The backend the app starts with: the engine with virtual boards once it is wired in; until
+/// then the scripted boards, paced like a real flash.
+pub fn default_backend() -> Box<dyn Backend> {
+    Box::new(fake::FakeBackend::new(
+        fake::FakeBackend::demo_boards(),
+        std::time::Duration::from_millis(250),
+    ))
+}
 
 /// A waker that does nothing (tests that poll the channel themselves).
 pub fn no_waker() -> Waker {

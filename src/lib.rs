@@ -3,10 +3,16 @@
 //! drive the whole app headless with egui_kittest.
 #![deny(missing_docs)]
 
+pub mod app;
 pub mod assets;
 pub mod backend;
 pub mod bench;
 pub mod error;
 pub mod job;
 pub mod logbook;
+pub mod picker;
 pub mod settings;
+pub mod state;
+pub mod ui;
+
+pub use app::{AppOptions, OasisApp};

@@ -1,0 +1,210 @@
+//! Folding backend messages into the state (and the log), one message at a time.
+
+use oasis_engine::event::Event;
+
+use super::OasisApp;
+use crate::backend::{BackendMsg, JobId};
+use crate::job::JobOutcome;
+use crate::logbook::Severity;
+use crate::picker::{PickPurpose, Picked};
+use crate::state::{ErrorView, FlashStage};
+use crate::ui::UiAction;
+
+impl OasisApp {
+    pub(super) fn apply(&mut self, ctx: &egui::Context, msg: BackendMsg) {
+        match msg {
+            BackendMsg::Boards(list) => {
+                self.state.boards = list;
+                if self.state.selected_board().is_none() && self.state.flash.stage != FlashStage::Running {
+                    let first = self.state.visible_boards().next().map(|b| b.id.clone());
+                    self.state.selected = first;
+                }
+                let starts = self.state.bench.on_boards(&self.state.boards);
+                for port in starts {
+                    self.start_bench_slot(&port);
+                }
+                self.check_compat_if_needed();
+            }
+            BackendMsg::Package { path, result } => {
+                if self.state.package.opening.as_ref() == Some(&path) {
+                    self.state.package.opening = None;
+                }
+                match result {
+                    Ok(summary) => {
+                        self.log.push(
+                            Severity::Info,
+                            "package",
+                            format!("opened {} {} from {}", summary.model, summary.version, path.display()),
+                        );
+                        for w in &summary.warnings {
+                            self.log.push(Severity::Warn, "package", w.clone());
+                        }
+                        self.state.package.error = None;
+                        self.state.package.summary = Some(summary);
+                        self.remember_package(&path);
+                    }
+                    Err(e) => {
+                        self.log.push(Severity::Error, "package", e.to_string());
+                        self.state.package.error = Some(ErrorView::from(&e));
+                        self.state.package.summary = None;
+                    }
+                }
+                self.compat_key = None;
+                self.check_compat_if_needed();
+            }
+            BackendMsg::Compat { board, package, report } => {
+                let current = self.compat_key.as_ref().map(|(p, b, _)| (p, b));
+                if current == Some((&package, &board)) {
+                    for c in &report.checks {
+                        self.log.push(
+                            Severity::Info,
+                            "compat",
+                            format!("{}: {} - {}", c.name, c.level.word(), c.reason),
+                        );
+                    }
+                    self.state.flash.compat = Some(report);
+                }
+            }
+            BackendMsg::Job { job, event } => self.job_event(job, &event),
+            BackendMsg::Diagnosis { board, result } => {
+                self.done_pending("Diagnosing");
+                if let Ok(d) = &result {
+                    self.log.push(Severity::Info, &format!("board {board}"), format!("diagnosis: {}", d.title));
+                }
+                if self.is_selected(&board) {
+                    self.state.diag.diagnosis = Some(result.map_err(|e| ErrorView::from(&e)));
+                }
+            }
+            BackendMsg::AtProbe { board, result } => {
+                self.done_pending("Probing AT ports");
+                if let Ok(ports) = &result {
+                    for p in ports {
+                        for (cmd, ans) in &p.answers {
+                            self.log.push(Severity::Detail, &format!("board {board}"), format!("{} {cmd} -> {ans}", p.port));
+                        }
+                    }
+                }
+                if self.is_selected(&board) {
+                    self.state.diag.at = Some(result.map_err(|e| ErrorView::from(&e)));
+                }
+            }
+            BackendMsg::Identity { board, result } => {
+                self.done_pending("Reading chip identity");
+                if let Ok(id) = &result {
+                    let text = format!(
+                        "chip {} serial {} hw_id {}",
+                        id.chip.as_deref().unwrap_or("?"),
+                        id.serial.as_deref().unwrap_or("?"),
+                        id.hw_id.as_deref().unwrap_or("?")
+                    );
+                    self.log.push(Severity::Info, &format!("board {board}"), text);
+                }
+                if self.is_selected(&board) {
+                    self.state.diag.identity = Some(result.map_err(|e| ErrorView::from(&e)));
+                }
+            }
+            BackendMsg::Switched { board, result } => {
+                self.done_pending("Switching to download mode");
+                match &result {
+                    Ok(t) => self.log.push(Severity::Info, &format!("board {board}"), t.clone()),
+                    Err(e) => self.log.push(Severity::Error, &format!("board {board}"), e.to_string()),
+                }
+                self.state.diag.switched = Some(result.map_err(|e| ErrorView::from(&e)));
+            }
+            BackendMsg::Timeline(entries) => self.state.timeline = entries,
+            BackendMsg::Notice(text) => {
+                self.log.push(Severity::Info, "backend", text.clone());
+                self.state.status = Some(text);
+            }
+        }
+        let _ = ctx;
+    }
+
+    fn is_selected(&self, board: &str) -> bool {
+        self.state.selected.as_deref() == Some(board)
+    }
+
+    fn done_pending(&mut self, what: &str) {
+        if let Some(i) = self.state.diag.pending.iter().position(|p| *p == what) {
+            self.state.diag.pending.remove(i);
+        }
+    }
+
+    fn job_event(&mut self, job: JobId, ev: &Event) {
+        let source = format!("job {job}");
+        log_event(&mut self.log, &source, ev);
+        if let Event::Progress { partition: Some(p), .. } = ev {
+            let before = if self.state.flash.job == Some(job) {
+                self.state.flash.progress.partition.as_ref()
+            } else {
+                self.state.bench.slots().iter().find(|s| s.job == Some(job)).and_then(|s| s.progress.partition.as_ref())
+            };
+            if before != Some(p) {
+                self.log.push(Severity::Detail, &source, format!("partition {p}"));
+            }
+        }
+        if self.state.flash.job == Some(job) && self.state.flash.stage == FlashStage::Running {
+            self.state.flash.progress.apply(ev);
+            if ev.is_terminal() {
+                self.state.flash.stage = FlashStage::Done;
+                self.state.flash.raw_log = self.log.of_source(&source);
+                let text = match &self.state.flash.progress.outcome {
+                    Some(JobOutcome::Finished(_)) => "Flash succeeded",
+                    _ => "Flash failed",
+                };
+                self.state.status = Some(text.to_owned());
+            }
+        } else {
+            self.state.bench.on_event(job, ev);
+        }
+    }
+
+    /// A file dialog answered.
+    pub(super) fn picked(&mut self, ctx: &egui::Context, p: Picked) {
+        let Some(path) = p.path else {
+            let text = "No file dialog answered (on Linux it needs xdg-desktop-portal). Type or paste the path instead, or drop the folder onto the window.";
+            self.log.push(Severity::Warn, "app", text);
+            self.state.status = Some(text.to_owned());
+            return;
+        };
+        match p.purpose {
+            PickPurpose::PackageFolder | PickPurpose::PackageZip => {
+                self.edits.package_path = path.display().to_string();
+                self.dispatch(ctx, UiAction::OpenPackage(path));
+            }
+            PickPurpose::Report => {
+                self.edits.report_path = path.display().to_string();
+                self.dispatch(ctx, UiAction::BenchSaveReport);
+            }
+        }
+    }
+}
+
+/// One log line per event worth reading (progress only when the partition changes).
+fn log_event(log: &mut crate::logbook::Logbook, source: &str, ev: &Event) {
+    let (sev, text) = match ev {
+        Event::PlanReady { phases, steps, total_bytes } => (
+            Severity::Info,
+            format!("plan: {} phases, {steps} steps, {total_bytes} bytes to write", phases.len()),
+        ),
+        Event::PhaseStarted { phase } => (Severity::Info, format!("{}…", phase.title())),
+        Event::Progress { .. } => return,
+        Event::DeviceLog { line } => (Severity::Detail, format!("board: {line}")),
+        Event::Info { message } => (Severity::Info, message.clone()),
+        Event::ChipIdentity(id) => (
+            Severity::Info,
+            format!(
+                "chip {} serial {}",
+                id.chip.as_deref().unwrap_or("?"),
+                id.serial.as_deref().unwrap_or("?")
+            ),
+        ),
+        Event::PhaseFinished { phase } => (Severity::Detail, format!("{} done", phase.title())),
+        Event::Finished(v) => (Severity::Info, format!("finished: {} ({:.1} s)", v.summary, v.seconds)),
+        Event::Failed(r) => {
+            let hint = r.hint.as_deref().map(|h| format!(" - {h}")).unwrap_or_default();
+            (Severity::Error, format!("failed ({:?}): {}{hint}", r.kind, r.message))
+        }
+    };
+    log.push(sev, source, text);
+}

@@ -1,0 +1,195 @@
+//! The diagnostics pane: board list, the state card (picture, evidence, next steps), actions
+//! (probe AT, read chip identity, switch to download mode), the USB tree with interface roles,
+//! AT answers per port, and the hot-plug timeline.
+
+use egui::RichText;
+
+use super::{UiAction, badge, boards, level_color, package::error_box, timeline};
+use crate::backend::{AtPortResult, BoardMode, DiagnosisView, Level, UsbNode};
+use crate::state::AppState;
+
+/// Draw the diagnostics tab. `picture` is the texture of the diagnosed state, if any.
+pub fn show(
+    ui: &mut egui::Ui,
+    st: &AppState,
+    picture: Option<&egui::TextureHandle>,
+) -> Option<UiAction> {
+    let mut action = None;
+    egui::ScrollArea::vertical().auto_shrink(false).show(ui, |ui| {
+        ui.columns(2, |cols| {
+            action = action.take().or(boards::show(&mut cols[0], st));
+            cols[0].add_space(8.0);
+            cols[0].label(RichText::new("Hot-plug timeline").strong());
+            timeline::show(&mut cols[0], &st.timeline);
+            action = action.take().or(right(&mut cols[1], st, picture));
+        });
+    });
+    action
+}
+
+fn right(
+    ui: &mut egui::Ui,
+    st: &AppState,
+    picture: Option<&egui::TextureHandle>,
+) -> Option<UiAction> {
+    let mut action = None;
+    let Some(board) = st.selected_board() else {
+        ui.label("Pick a board on the left to diagnose it.");
+        return None;
+    };
+    ui.horizontal_wrapped(|ui| {
+        let id = board.id.clone();
+        if ui.button("Diagnose").clicked() {
+            action = Some(UiAction::Diagnose(id.clone()));
+        }
+        if ui.button("Probe AT").clicked() {
+            action = Some(UiAction::ProbeAt(id.clone()));
+        }
+        let edl = matches!(board.mode, BoardMode::Download);
+        if ui
+            .add_enabled(edl, egui::Button::new("Read chip identity"))
+            .on_disabled_hover_text("Only in download mode (05C6:9008)")
+            .clicked()
+        {
+            action = Some(UiAction::ReadIdentity(id.clone()));
+        }
+        let normal = board.mode == BoardMode::Normal;
+        if ui
+            .add_enabled(normal, egui::Button::new("Switch to download mode"))
+            .on_disabled_hover_text("Only for a board running its firmware")
+            .clicked()
+        {
+            action = Some(UiAction::SwitchToDownload(id));
+        }
+    });
+    for p in &st.diag.pending {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(format!("{p}…"));
+        });
+    }
+    match &st.diag.diagnosis {
+        Some(Ok(d)) => state_card(ui, d, picture),
+        Some(Err(e)) => error_box(ui, e),
+        None => {
+            ui.label(RichText::new("Not diagnosed yet.").weak());
+        }
+    }
+    if let Some(r) = &st.diag.switched {
+        match r {
+            Ok(text) => {
+                ui.label(RichText::new(text).color(level_color(Level::Ok)));
+            }
+            Err(e) => error_box(ui, e),
+        }
+    }
+    identity(ui, st);
+    match &st.diag.at {
+        Some(Ok(ports)) => at_results(ui, ports),
+        Some(Err(e)) => error_box(ui, e),
+        None => {}
+    }
+    action
+}
+
+fn state_card(ui: &mut egui::Ui, d: &DiagnosisView, picture: Option<&egui::TextureHandle>) {
+    egui::Frame::group(ui.style())
+        .stroke(egui::Stroke::new(2.0, level_color(d.state.level())))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(&d.title).size(18.0).strong());
+                badge(ui, d.state.level().word(), d.state.level());
+            });
+            if let Some(tex) = picture {
+                let w = ui.available_width().min(320.0);
+                ui.add(egui::Image::new(tex).fit_to_exact_size(egui::vec2(w, w * 9.0 / 16.0)));
+            }
+            ui.label(&d.summary);
+            if !d.evidence.is_empty() {
+                ui.label(RichText::new("What Oasis saw").strong());
+                for e in &d.evidence {
+                    ui.label(format!("  • {e}"));
+                }
+            }
+            if !d.next_steps.is_empty() {
+                ui.label(RichText::new("What to do next").strong());
+                for (i, s) in d.next_steps.iter().enumerate() {
+                    ui.label(format!("  {}. {s}", i + 1));
+                }
+            }
+            if !d.usb.is_empty() {
+                ui.label(RichText::new("USB").strong());
+                for n in &d.usb {
+                    usb_node(ui, n);
+                }
+            }
+        });
+}
+
+fn usb_node(ui: &mut egui::Ui, n: &UsbNode) {
+    egui::CollapsingHeader::new(format!("{} {} on {}", n.ids, n.name, n.port_path))
+        .default_open(true)
+        .show(ui, |ui| {
+            egui::Grid::new(("usb", &n.port_path)).num_columns(5).striped(true).show(ui, |ui| {
+                for h in ["If", "Class", "Role", "Driver", "Port"] {
+                    ui.label(RichText::new(h).weak());
+                }
+                ui.end_row();
+                for i in &n.interfaces {
+                    ui.label(i.number.to_string());
+                    ui.label(RichText::new(&i.class).monospace());
+                    ui.label(RichText::new(&i.role).strong());
+                    ui.label(i.driver.as_deref().unwrap_or("-"));
+                    ui.label(i.tty.as_deref().unwrap_or("-"));
+                    ui.end_row();
+                }
+            });
+        });
+}
+
+fn identity(ui: &mut egui::Ui, st: &AppState) {
+    match &st.diag.identity {
+        Some(Ok(id)) => {
+            ui.label(RichText::new("Chip identity").strong());
+            egui::Grid::new("identity").num_columns(2).show(ui, |ui| {
+                let rows = [
+                    ("Chip", id.chip.clone()),
+                    ("Serial", id.serial.clone()),
+                    ("HW ID", id.hw_id.clone()),
+                    ("PK hash", id.pk_hash.clone()),
+                    ("Sahara", id.sahara_version.map(|v| format!("version {v}"))),
+                    ("SBL", id.sbl_version.clone()),
+                ];
+                for (k, v) in rows {
+                    ui.label(RichText::new(k).weak());
+                    ui.label(RichText::new(v.unwrap_or_else(|| "-".into())).monospace());
+                    ui.end_row();
+                }
+            });
+        }
+        Some(Err(e)) => error_box(ui, e),
+        None => {}
+    }
+}
+
+fn at_results(ui: &mut egui::Ui, ports: &[AtPortResult]) {
+    ui.label(RichText::new("AT probe").strong());
+    if ports.is_empty() {
+        ui.label("The board has no serial ports in this mode.");
+    }
+    for p in ports {
+        let level = if p.answered { Level::Ok } else { Level::Warn };
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(format!("{} ({})", p.port, p.role)).strong());
+            badge(ui, if p.answered { "answers" } else { "silent" }, level);
+        });
+        egui::Grid::new(("at", &p.port)).num_columns(2).show(ui, |ui| {
+            for (cmd, answer) in &p.answers {
+                ui.label(RichText::new(cmd).monospace());
+                ui.label(RichText::new(answer).monospace());
+                ui.end_row();
+            }
+        });
+    }
+}

@@ -1,0 +1,118 @@
+//! Settings (verification, timeouts, virtual boards, report folder) and the About box.
+
+use egui::RichText;
+
+use super::UiAction;
+use crate::backend::Verification;
+use crate::state::{AppState, Edits};
+
+/// Draw the settings tab; any change is applied and saved at once.
+pub fn show(ui: &mut egui::Ui, st: &AppState, edits: &mut Edits) -> Option<UiAction> {
+    let mut changed = false;
+    let s = &mut edits.settings;
+    ui.heading("Flashing");
+    egui::Grid::new("settings").num_columns(2).spacing([16.0, 8.0]).show(ui, |ui| {
+        ui.label("Verification");
+        egui::ComboBox::from_id_salt("verification")
+            .selected_text(s.verification.label())
+            .show_ui(ui, |ui| {
+                for v in Verification::ALL {
+                    changed |= ui.selectable_value(&mut s.verification, v, v.label()).changed();
+                }
+            });
+        ui.end_row();
+        ui.label("Command timeout");
+        changed |= ui
+            .add(egui::DragValue::new(&mut s.command_timeout_s).range(1..=600).suffix(" s"))
+            .changed();
+        ui.end_row();
+        ui.label("Wait for the board to come back");
+        changed |= ui
+            .add(egui::DragValue::new(&mut s.reenumerate_timeout_s).range(5..=600).suffix(" s"))
+            .changed();
+        ui.end_row();
+        ui.label("After flashing");
+        changed |= ui
+            .checkbox(&mut s.confirm_after_reset, "Restart the board and check its new revision")
+            .changed();
+        ui.end_row();
+    });
+    ui.add_space(8.0);
+    ui.heading("Boards");
+    changed |= ui
+        .checkbox(&mut s.show_virtual_boards, "Show virtual boards (demo and training)")
+        .changed();
+    ui.add_space(8.0);
+    ui.heading("Bench reports");
+    ui.horizontal(|ui| {
+        ui.label("Folder");
+        let mut text = s.report_dir.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+        let resp = ui.add(
+            egui::TextEdit::singleline(&mut text)
+                .hint_text("default: reports/ in the data folder")
+                .desired_width(360.0),
+        );
+        if resp.changed() {
+            s.report_dir = (!text.trim().is_empty()).then(|| text.trim().into());
+            changed = true;
+        }
+    });
+    ui.add_space(12.0);
+    let mut action = changed.then_some(UiAction::ApplySettings);
+    if ui.button("About Oasis").clicked() {
+        action = Some(UiAction::About(true));
+    }
+    if let Some(p) = &st.log_path {
+        ui.label(RichText::new(format!("This run's log: {}", p.display())).small().weak());
+    }
+    action
+}
+
+/// Version and build facts for the About box.
+pub fn build_info(st: &AppState) -> Vec<(&'static str, String)> {
+    vec![
+        ("Version", env!("CARGO_PKG_VERSION").to_owned()),
+        (
+            "Build",
+            format!(
+                "{} build for {}-{}",
+                if cfg!(debug_assertions) { "debug" } else { "release" },
+                std::env::consts::ARCH,
+                std::env::consts::OS
+            ),
+        ),
+        ("Commit", option_env!("OASIS_GIT_HASH").unwrap_or("unknown").to_owned()),
+        ("Rust", option_env!("CARGO_PKG_RUST_VERSION").unwrap_or("").to_owned()),
+        ("Boards from", st.backend_name.clone()),
+        ("License", env!("CARGO_PKG_LICENSE").to_owned()),
+    ]
+}
+
+/// The About window.
+pub fn about(ctx: &egui::Context, st: &AppState) -> Option<UiAction> {
+    let mut open = true;
+    let mut action = None;
+    egui::Window::new("About Oasis")
+        .collapsible(false)
+        .resizable(false)
+        .open(&mut open)
+        .show(ctx, |ui| {
+            ui.label(RichText::new("Oasis").size(22.0).strong());
+            ui.label("Flasher and rescue kit for Qualcomm-based cellular modules.");
+            ui.add_space(6.0);
+            egui::Grid::new("about").num_columns(2).show(ui, |ui| {
+                for (k, v) in build_info(st) {
+                    ui.label(RichText::new(k).weak());
+                    ui.label(v);
+                    ui.end_row();
+                }
+            });
+            if ui.button("Close").clicked() {
+                action = Some(UiAction::About(false));
+            }
+        });
+    if !open {
+        action = Some(UiAction::About(false));
+    }
+    action
+}

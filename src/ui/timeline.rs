@@ -1,0 +1,164 @@
+//! The hot-plug timeline, drawn with the painter: one lane per USB port path, a bar per stretch
+//! a device stayed attached (coloured by mode), marks where it arrived and left.
+
+use egui::{Color32, FontId, Pos2, Rect, RichText, Sense, Stroke, pos2, vec2};
+
+use crate::backend::{BoardMode, TimelineEntry, TimelineKind};
+
+/// Colour of a mode on the timeline.
+pub fn mode_color(mode: BoardMode) -> Color32 {
+    match mode {
+        BoardMode::Normal => Color32::from_rgb(46, 160, 67),
+        BoardMode::Download => Color32::from_rgb(40, 110, 200),
+        BoardMode::Programmer => Color32::from_rgb(20, 150, 160),
+        BoardMode::MemoryDump => Color32::from_rgb(214, 140, 20),
+        BoardMode::Absent | BoardMode::Unknown => Color32::GRAY,
+    }
+}
+
+/// One attached stretch on a lane: (start ms, end ms or None while attached, mode).
+pub type Span = (u64, Option<u64>, BoardMode);
+
+/// Lanes (port path → attached stretches), in first-seen order.
+pub fn lanes(entries: &[TimelineEntry]) -> Vec<(String, Vec<Span>)> {
+    let mut out: Vec<(String, Vec<Span>)> = Vec::new();
+    for e in entries {
+        let idx = match out.iter().position(|(p, _)| *p == e.port_path) {
+            Some(i) => i,
+            None => {
+                out.push((e.port_path.clone(), Vec::new()));
+                out.len() - 1
+            }
+        };
+        let spans = &mut out[idx].1;
+        match e.kind {
+            TimelineKind::Arrived => {
+                if let Some(last) = spans.last_mut()
+                    && last.1.is_none()
+                {
+                    last.1 = Some(e.at_ms);
+                }
+                spans.push((e.at_ms, None, e.mode));
+            }
+            TimelineKind::Left => {
+                if let Some(last) = spans.last_mut()
+                    && last.1.is_none()
+                {
+                    last.1 = Some(e.at_ms);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Draw the timeline.
+pub fn show(ui: &mut egui::Ui, entries: &[TimelineEntry]) {
+    if entries.is_empty() {
+        ui.label(RichText::new("No device has come or gone yet.").weak());
+        return;
+    }
+    let lanes = lanes(entries);
+    let end_ms = entries.iter().map(|e| e.at_ms).max().unwrap_or(0).max(10_000) + 1_000;
+    let lane_h = 22.0;
+    let label_w = 90.0;
+    let width = ui.available_width().max(200.0);
+    let height = lane_h * lanes.len() as f32 + 24.0;
+    let (rect, resp) = ui.allocate_exact_size(vec2(width, height), Sense::hover());
+    let painter = ui.painter_at(rect);
+    let visuals = ui.visuals();
+    painter.rect_filled(rect, 4.0, visuals.extreme_bg_color);
+    let plot = Rect::from_min_max(
+        pos2(rect.left() + label_w, rect.top() + 4.0),
+        pos2(rect.right() - 8.0, rect.bottom() - 20.0),
+    );
+    let x_of = |ms: u64| plot.left() + plot.width() * (ms as f32 / end_ms as f32);
+    let text_color = visuals.text_color();
+    for (i, (port, spans)) in lanes.iter().enumerate() {
+        let y = plot.top() + lane_h * i as f32 + lane_h / 2.0;
+        painter.text(
+            pos2(rect.left() + 6.0, y),
+            egui::Align2::LEFT_CENTER,
+            port,
+            FontId::monospace(11.0),
+            text_color,
+        );
+        painter.line_segment(
+            [pos2(plot.left(), y), pos2(plot.right(), y)],
+            Stroke::new(1.0, visuals.weak_text_color()),
+        );
+        for (start, end, mode) in spans {
+            let x0 = x_of(*start);
+            let x1 = end.map_or(plot.right(), x_of).max(x0 + 2.0);
+            let bar = Rect::from_min_max(pos2(x0, y - 6.0), pos2(x1, y + 6.0));
+            painter.rect_filled(bar, 3.0, mode_color(*mode));
+            painter.circle_filled(Pos2::new(x0, y), 4.0, mode_color(*mode));
+            if end.is_some() {
+                let s = Stroke::new(2.0, Color32::from_rgb(200, 50, 50));
+                painter.line_segment([pos2(x1 - 4.0, y - 4.0), pos2(x1 + 4.0, y + 4.0)], s);
+                painter.line_segment([pos2(x1 - 4.0, y + 4.0), pos2(x1 + 4.0, y - 4.0)], s);
+            }
+        }
+    }
+    let secs = end_ms / 1000;
+    let step = ((secs / 5).max(1)) as usize;
+    for s in (0..=secs).step_by(step) {
+        let x = x_of(s * 1000);
+        painter.text(
+            pos2(x, plot.bottom() + 10.0),
+            egui::Align2::CENTER_CENTER,
+            format!("{s}s"),
+            FontId::proportional(10.0),
+            visuals.weak_text_color(),
+        );
+    }
+    resp.on_hover_ui(|ui| {
+        for e in entries.iter().rev().take(8) {
+            let verb = if e.kind == TimelineKind::Arrived { "arrived" } else { "left" };
+            ui.label(format!("{:.1}s  {}  {} {verb}", e.at_ms as f64 / 1000.0, e.port_path, e.what));
+        }
+    });
+    legend(ui);
+}
+
+fn legend(ui: &mut egui::Ui) {
+    ui.horizontal_wrapped(|ui| {
+        for mode in [BoardMode::Normal, BoardMode::Download, BoardMode::Programmer, BoardMode::MemoryDump] {
+            let (r, _) = ui.allocate_exact_size(vec2(10.0, 10.0), Sense::hover());
+            ui.painter().rect_filled(r, 2.0, mode_color(mode));
+            ui.label(RichText::new(mode.badge()).small());
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(ms: u64, port: &str, kind: TimelineKind, mode: BoardMode) -> TimelineEntry {
+        TimelineEntry {
+            at_ms: ms,
+            port_path: port.into(),
+            what: String::new(),
+            kind,
+            mode,
+        }
+    }
+
+    #[test]
+    fn spans_follow_arrivals_and_departures_per_port() {
+        let l = lanes(&[
+            e(0, "1-1", TimelineKind::Arrived, BoardMode::Normal),
+            e(500, "1-2", TimelineKind::Arrived, BoardMode::Download),
+            e(1000, "1-1", TimelineKind::Left, BoardMode::Normal),
+            e(2500, "1-1", TimelineKind::Arrived, BoardMode::Download),
+        ]);
+        assert_eq!(l.len(), 2);
+        assert_eq!(l[0].0, "1-1");
+        assert_eq!(
+            l[0].1,
+            vec![(0, Some(1000), BoardMode::Normal), (2500, None, BoardMode::Download)]
+        );
+        assert_eq!(l[1].1, vec![(500, None, BoardMode::Download)]);
+    }
+}

@@ -1,0 +1,149 @@
+//! Shared helpers of the GUI tests: building the whole app in a kittest harness, a backend the
+//! test drives event by event, and temp folders.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use oasis::backend::{Backend, BackendMsg, FlashJob, JobId, Waker};
+use oasis::picker::NoPicker;
+use oasis::{AppOptions, OasisApp};
+
+/// A fresh, empty temp folder for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("oasis-gui-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The demo package shipped in assets/.
+pub fn demo_package() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets").join("demo-package")
+}
+
+/// The whole app in a harness, with this backend and data folder.
+pub fn app(
+    backend: Box<dyn Backend>,
+    data_dir: &Path,
+    package: Option<PathBuf>,
+) -> Harness<'static, OasisApp> {
+    let data_dir = data_dir.to_owned();
+    Harness::builder()
+        .with_size(egui::vec2(1200.0, 900.0))
+        .with_max_steps(40)
+        .build_eframe(move |cc| {
+            OasisApp::new(
+                cc,
+                AppOptions {
+                    backend,
+                    data_dir: Some(data_dir),
+                    package,
+                    picker: Some(Box::new(NoPicker)),
+                },
+            )
+        })
+}
+
+/// Step the harness until `done` holds (or panic after `secs`).
+pub fn run_until(
+    h: &mut Harness<'static, OasisApp>,
+    secs: u64,
+    what: &str,
+    done: impl Fn(&Harness<'static, OasisApp>) -> bool,
+) {
+    let t = Instant::now();
+    while !done(h) {
+        assert!(t.elapsed() < Duration::from_secs(secs), "timed out waiting for {what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.step();
+}
+
+/// True when a node with exactly this label exists.
+pub fn has_label(h: &Harness<'static, OasisApp>, label: &str) -> bool {
+    h.query_by_label(label).is_some()
+}
+
+/// What the manual backend was asked to do.
+#[derive(Debug, Default, Clone)]
+pub struct Calls {
+    /// Flash jobs started.
+    pub flashes: Vec<FlashJob>,
+    /// Jobs cancelled.
+    pub cancels: Vec<JobId>,
+    /// Boards diagnosed.
+    pub diagnosed: Vec<String>,
+}
+
+/// A backend whose answers the test sends itself, one message at a time; it records calls.
+pub struct ManualBackend {
+    pub tx: Sender<BackendMsg>,
+    rx: Receiver<BackendMsg>,
+    pub calls: Arc<Mutex<Calls>>,
+    boards: Vec<oasis::backend::BoardInfo>,
+}
+
+impl ManualBackend {
+    /// A manual backend that lists `boards` and opens any package as the fake does.
+    pub fn new(boards: Vec<oasis::backend::BoardInfo>) -> ManualBackend {
+        let (tx, rx) = unbounded();
+        ManualBackend {
+            tx,
+            rx,
+            calls: Arc::default(),
+            boards,
+        }
+    }
+}
+
+impl Backend for ManualBackend {
+    fn name(&self) -> String {
+        "manual test backend".into()
+    }
+    fn receiver(&self) -> Receiver<BackendMsg> {
+        self.rx.clone()
+    }
+    fn set_waker(&mut self, _waker: Waker) {}
+    fn refresh_boards(&mut self) {
+        let _ = self.tx.send(BackendMsg::Boards(self.boards.clone()));
+    }
+    fn open_package(&mut self, path: &Path) {
+        let mut fake = oasis::backend::fake::FakeBackend::new(vec![], Duration::ZERO);
+        fake.open_package(path);
+        for m in fake.receiver().try_iter() {
+            let _ = self.tx.send(m);
+        }
+    }
+    fn check_compat(&mut self, package: &Path, board: &str) {
+        let report = oasis::backend::CompatReport {
+            checks: vec![oasis::backend::CompatCheck {
+                name: "Chip".into(),
+                level: oasis::backend::Level::Ok,
+                reason: "same chip".into(),
+            }],
+        };
+        let _ = self.tx.send(BackendMsg::Compat {
+            board: board.into(),
+            package: package.into(),
+            report,
+        });
+    }
+    fn start_flash(&mut self, job: FlashJob) {
+        self.calls.lock().unwrap().flashes.push(job);
+    }
+    fn cancel(&mut self, job: JobId) {
+        self.calls.lock().unwrap().cancels.push(job);
+    }
+    fn diagnose(&mut self, board: &str) {
+        self.calls.lock().unwrap().diagnosed.push(board.into());
+    }
+    fn probe_at(&mut self, _board: &str) {}
+    fn read_identity(&mut self, _board: &str) {}
+    fn switch_to_download(&mut self, _board: &str) {}
+}
