@@ -22,7 +22,8 @@
 //! POINT is a Sahara point — `hello`, `cmd-ready`, `execute`, `read-data`, `end-image`,
 //! `done-resp` — or `startup` (programmer start-up logs), or a Firehose tag (`configure`,
 //! `program`, `erase`, `read`, `patch`, `getsha256digest`, `power`, ...). N counts from 1.
-//! Numbers are decimal or `0x` hex.
+//! Numbers are decimal or `0x` hex. Faults arm the board's current boot only: a reboot
+//! (power reset, Sahara RESET) clears them, so the session after a reset is healthy.
 
 use crate::VdevError;
 
