@@ -54,9 +54,13 @@ fn entry_path(zip: &Path, name: &str) -> Result<PathBuf, PackageError> {
 /// Unpack `zip_path` into a new temp folder.
 pub fn unpack(zip_path: &Path) -> Result<tempfile::TempDir, PackageError> {
     let file = std::fs::File::open(zip_path).map_err(|e| crate::fsutil::io_err(zip_path, e))?;
-    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| corrupt(zip_path, e))?;
+    let mut archive =
+        zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| corrupt(zip_path, e))?;
     if archive.len() > MAX_ENTRIES {
-        return Err(corrupt(zip_path, format!("{} entries (more than {MAX_ENTRIES})", archive.len())));
+        return Err(corrupt(
+            zip_path,
+            format!("{} entries (more than {MAX_ENTRIES})", archive.len()),
+        ));
     }
     let dir = tempfile::Builder::new()
         .prefix("oasis-package-")
@@ -113,7 +117,10 @@ pub fn is_zip(path: &Path) -> bool {
     if !path.is_file() {
         return false;
     }
-    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+    {
         return true;
     }
     let mut magic = [0u8; 4];
@@ -130,7 +137,10 @@ mod tests {
     #[test]
     fn entry_names() {
         let z = Path::new("p.zip");
-        assert_eq!(entry_path(z, "a/b\\c.bin").unwrap(), PathBuf::from("a/b/c.bin"));
+        assert_eq!(
+            entry_path(z, "a/b\\c.bin").unwrap(),
+            PathBuf::from("a/b/c.bin")
+        );
         let kind = |n: &str| match entry_path(z, n) {
             Err(PackageError::ZipSlip { kind, .. }) => kind,
             other => panic!("{n}: {other:?}"),

@@ -100,14 +100,19 @@ impl ContentsInfo {
 
     /// The flash_programmer named (the NPRG programmer), if any.
     pub fn flash_programmer(&self) -> Option<&str> {
-        self.builds.iter().find_map(|b| b.flash_programmer.as_deref())
+        self.builds
+            .iter()
+            .find_map(|b| b.flash_programmer.as_deref())
     }
 }
 
 /// `<file_path>` + `<file_name>`, with `\` turned into `/` and no doubled separators.
 fn file_ref(el: &Element) -> Option<String> {
     let name = el.child_text("file_name").filter(|s| !s.is_empty())?;
-    let dir = el.child_text("file_path").unwrap_or_default().replace('\\', "/");
+    let dir = el
+        .child_text("file_path")
+        .unwrap_or_default()
+        .replace('\\', "/");
     let dir = dir.trim_end_matches('/');
     Some(if dir.is_empty() || dir == "." {
         name.to_string()
@@ -117,8 +122,16 @@ fn file_ref(el: &Element) -> Option<String> {
 }
 
 fn parse_build(b: &Element) -> ContentsBuild {
-    let text = |name: &str| b.child_text(name).filter(|s| !s.is_empty()).map(str::to_string);
-    let refs = |name: &'static str| b.children_named(name).filter_map(file_ref).collect::<Vec<_>>();
+    let text = |name: &str| {
+        b.child_text(name)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let refs = |name: &'static str| {
+        b.children_named(name)
+            .filter_map(file_ref)
+            .collect::<Vec<_>>()
+    };
     let mut storage_types = Vec::new();
     for el in &b.children {
         if let Some(s) = el.attr("storage_type") {
@@ -152,8 +165,14 @@ mod tests {
         let doc = xml::parse_bytes(Path::new("contents.xml"), s.as_bytes()).unwrap();
         let info = ContentsInfo::from_element(Path::new("contents.xml"), &doc.root).unwrap();
         assert_eq!(info.product_name.as_deref(), Some("P"));
-        assert_eq!(info.builds[0].partition_files, vec!["common/build/ufs/rawprogram0.xml"]);
-        assert_eq!(info.builds[0].device_programmer.as_deref(), Some("boot/prog_firehose_ddr.elf"));
+        assert_eq!(
+            info.builds[0].partition_files,
+            vec!["common/build/ufs/rawprogram0.xml"]
+        );
+        assert_eq!(
+            info.builds[0].device_programmer.as_deref(),
+            Some("boot/prog_firehose_ddr.elf")
+        );
         assert_eq!(info.storage_types(), vec!["ufs"]);
     }
 }

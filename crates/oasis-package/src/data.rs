@@ -80,8 +80,16 @@ pub struct PieceReader {
 
 #[derive(Debug)]
 enum Current {
-    File { file: File, left: u64, path: PathBuf },
-    Fill { pattern: [u8; 4], phase: usize, left: u64 },
+    File {
+        file: File,
+        left: u64,
+        path: PathBuf,
+    },
+    Fill {
+        pattern: [u8; 4],
+        phase: usize,
+        left: u64,
+    },
 }
 
 impl PieceReader {
@@ -103,14 +111,23 @@ impl PieceReader {
         for piece in self.pieces.by_ref() {
             match piece {
                 Piece::File { path, offset, len } if len > 0 => {
-                    let mut file = File::open(&path)
-                        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+                    let mut file = File::open(&path).map_err(|e| {
+                        std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+                    })?;
                     file.seek(SeekFrom::Start(offset))?;
-                    self.current = Some(Current::File { file, left: len, path });
+                    self.current = Some(Current::File {
+                        file,
+                        left: len,
+                        path,
+                    });
                     return Ok(true);
                 }
                 Piece::Fill { pattern, len } if len > 0 => {
-                    self.current = Some(Current::Fill { pattern, phase: 0, left: len });
+                    self.current = Some(Current::Fill {
+                        pattern,
+                        phase: 0,
+                        left: len,
+                    });
                     return Ok(true);
                 }
                 _ => {}
@@ -147,7 +164,11 @@ impl Read for PieceReader {
                 *left -= n as u64;
                 n
             }
-            Some(Current::Fill { pattern, phase, left }) => {
+            Some(Current::Fill {
+                pattern,
+                phase,
+                left,
+            }) => {
                 let take = usize::try_from((*left).min(want as u64)).unwrap_or(want);
                 for b in out.iter_mut().take(take) {
                     *b = pattern[*phase % 4];
@@ -158,7 +179,10 @@ impl Read for PieceReader {
             }
             None => 0,
         };
-        if matches!(self.current, Some(Current::File { left: 0, .. } | Current::Fill { left: 0, .. })) {
+        if matches!(
+            self.current,
+            Some(Current::File { left: 0, .. } | Current::Fill { left: 0, .. })
+        ) {
             self.current = None;
         }
         self.remaining_total -= n as u64;
@@ -176,9 +200,20 @@ mod tests {
         let p = dir.path().join("f");
         std::fs::write(&p, b"0123456789").unwrap();
         let pieces = vec![
-            Piece::File { path: p.clone(), offset: 2, len: 3 },
-            Piece::Fill { pattern: *b"ab\0c", len: 6 },
-            Piece::File { path: p, offset: 9, len: 1 },
+            Piece::File {
+                path: p.clone(),
+                offset: 2,
+                len: 3,
+            },
+            Piece::Fill {
+                pattern: *b"ab\0c",
+                len: 6,
+            },
+            Piece::File {
+                path: p,
+                offset: 9,
+                len: 1,
+            },
         ];
         let mut r = PieceReader::new(pieces, 14);
         let mut out = Vec::new();
@@ -198,7 +233,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
         std::fs::write(&p, b"01").unwrap();
-        let mut r = PieceReader::new(vec![Piece::File { path: p, offset: 0, len: 5 }], 8);
+        let mut r = PieceReader::new(
+            vec![Piece::File {
+                path: p,
+                offset: 0,
+                len: 5,
+            }],
+            8,
+        );
         let mut out = Vec::new();
         let e = r.read_to_end(&mut out).unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);

@@ -84,14 +84,22 @@ fn file_names(dir: &Path) -> Vec<String> {
 }
 
 fn rel(root: &Path, p: &Path) -> String {
-    let r = p.strip_prefix(root).unwrap_or(p).to_string_lossy().replace('\\', "/");
+    let r = p
+        .strip_prefix(root)
+        .unwrap_or(p)
+        .to_string_lossy()
+        .replace('\\', "/");
     if r.is_empty() { ".".to_string() } else { r }
 }
 
 /// `rawprogramN.xml` → N.
 fn lun_number(name: &str) -> Option<u32> {
     let lower = name.to_ascii_lowercase();
-    lower.strip_prefix("rawprogram")?.strip_suffix(".xml")?.parse().ok()
+    lower
+        .strip_prefix("rawprogram")?
+        .strip_suffix(".xml")?
+        .parse()
+        .ok()
 }
 
 fn is_rawprogram(name: &str) -> bool {
@@ -99,11 +107,19 @@ fn is_rawprogram(name: &str) -> bool {
 }
 
 fn is_patch(name: &str) -> bool {
-    glob_match("patch_*.xml", name) || glob_match("patch-*.xml", name) || glob_match("patch*.xml", name)
+    glob_match("patch_*.xml", name)
+        || glob_match("patch-*.xml", name)
+        || glob_match("patch*.xml", name)
 }
 
 impl Found {
-    fn choose(&mut self, what: &str, chosen: String, reason: impl Into<String>, alternatives: Vec<String>) {
+    fn choose(
+        &mut self,
+        what: &str,
+        chosen: String,
+        reason: impl Into<String>,
+        alternatives: Vec<String>,
+    ) {
         self.choices.push(Choice {
             what: what.to_string(),
             chosen,
@@ -144,18 +160,28 @@ pub fn unwrap_root(root: &Path, found: &mut Found) -> PathBuf {
 }
 
 /// Folders that hold rawprogram files, in order of preference.
-fn xml_dir_candidates(root: &Path, contents: Option<&ContentsInfo>) -> Vec<(PathBuf, &'static str)> {
+fn xml_dir_candidates(
+    root: &Path,
+    contents: Option<&ContentsInfo>,
+) -> Vec<(PathBuf, &'static str)> {
     let mut dirs = vec![
-        (root.join("update").join("firehose"), "Quectel layout <package>/update/firehose"),
+        (
+            root.join("update").join("firehose"),
+            "Quectel layout <package>/update/firehose",
+        ),
         (root.to_path_buf(), "rawprogram files at the package root"),
     ];
     for b in contents.into_iter().flat_map(|c| &c.builds) {
         for f in &b.partition_files {
             let p = root.join(f);
-            if p.file_name().is_some_and(|n| is_rawprogram(&n.to_string_lossy()))
+            if p.file_name()
+                .is_some_and(|n| is_rawprogram(&n.to_string_lossy()))
                 && let Some(parent) = p.parent()
             {
-                dirs.push((parent.to_path_buf(), "named by contents.xml <partition_file>"));
+                dirs.push((
+                    parent.to_path_buf(),
+                    "named by contents.xml <partition_file>",
+                ));
             }
         }
     }
@@ -167,7 +193,9 @@ fn search_dirs(root: &Path, depth: usize, budget: &mut usize, out: &mut Vec<Path
     if depth == 0 || *budget == 0 {
         return;
     }
-    let Ok(rd) = std::fs::read_dir(root) else { return };
+    let Ok(rd) = std::fs::read_dir(root) else {
+        return;
+    };
     let mut subdirs = Vec::new();
     let mut has = false;
     for e in rd.flatten() {
@@ -209,20 +237,30 @@ pub fn find_rawprogram(found: &mut Found, prefer_factory: bool) -> Result<PathBu
         let mut budget = 5000;
         search_dirs(&root, 6, &mut budget, &mut hits);
         if let Some(first) = hits.first().cloned() {
-            let others = hits.iter().skip(1).map(|h| rel(&root, h)).collect::<Vec<_>>();
+            let others = hits
+                .iter()
+                .skip(1)
+                .map(|h| rel(&root, h))
+                .collect::<Vec<_>>();
             if !others.is_empty() {
                 found.warnings.push(format!(
                     "rawprogram files were found in several folders; using {} (pass --rawprogram to pick another)",
                     rel(&root, &first)
                 ));
             }
-            found.choose("xml folder", rel(&root, &first), "first folder holding rawprogram files", others);
+            found.choose(
+                "xml folder",
+                rel(&root, &first),
+                "first folder holding rawprogram files",
+                others,
+            );
             dir = Some(first);
         }
     }
     let dir = dir.ok_or_else(|| PackageError::NotAPackage {
         path: root.clone(),
-        reason: "no rawprogram*.xml found (looked in update/firehose, the root and subfolders)".into(),
+        reason: "no rawprogram*.xml found (looked in update/firehose, the root and subfolders)"
+            .into(),
     })?;
     choose_rawprogram(found, &dir, prefer_factory);
     Ok(dir)
@@ -230,23 +268,47 @@ pub fn find_rawprogram(found: &mut Found, prefer_factory: bool) -> Result<PathBu
 
 fn choose_rawprogram(found: &mut Found, dir: &Path, prefer_factory: bool) {
     let root = found.root.clone();
-    let all: Vec<String> = file_names(dir).into_iter().filter(|n| is_rawprogram(n)).collect();
+    let all: Vec<String> = file_names(dir)
+        .into_iter()
+        .filter(|n| is_rawprogram(n))
+        .collect();
     let (dangerous, safe): (Vec<String>, Vec<String>) = all.into_iter().partition(|n| {
         let l = n.to_ascii_lowercase();
         DANGEROUS_RAWPROGRAM.iter().any(|d| l.contains(d))
     });
-    let mut numbered: Vec<(u32, String)> = safe.iter().filter_map(|n| lun_number(n).map(|k| (k, n.clone()))).collect();
+    let mut numbered: Vec<(u32, String)> = safe
+        .iter()
+        .filter_map(|n| lun_number(n).map(|k| (k, n.clone())))
+        .collect();
     numbered.sort();
     let (chosen, reason): (Vec<String>, String) = if !numbered.is_empty() {
         let names = numbered.into_iter().map(|(_, n)| n).collect();
-        (names, "one rawprogramN.xml per physical partition, all used in order".into())
+        (
+            names,
+            "one rawprogramN.xml per physical partition, all used in order".into(),
+        )
     } else {
-        let update: Vec<&String> = safe.iter().filter(|n| n.to_ascii_lowercase().ends_with("_update.xml")).collect();
-        let factory: Vec<&String> = safe.iter().filter(|n| n.to_ascii_lowercase().ends_with("_factory.xml")).collect();
+        let update: Vec<&String> = safe
+            .iter()
+            .filter(|n| n.to_ascii_lowercase().ends_with("_update.xml"))
+            .collect();
+        let factory: Vec<&String> = safe
+            .iter()
+            .filter(|n| n.to_ascii_lowercase().ends_with("_factory.xml"))
+            .collect();
         let (pool, why) = match (update.is_empty(), factory.is_empty(), prefer_factory) {
-            (false, false, false) => (update, "*_update.xml preferred over *_factory.xml (keeps calibration; factory files may erase more)"),
-            (false, false, true) => (factory, "*_factory.xml chosen because --factory was asked for"),
-            _ => (safe.iter().collect(), "the only rawprogram file of this kind"),
+            (false, false, false) => (
+                update,
+                "*_update.xml preferred over *_factory.xml (keeps calibration; factory files may erase more)",
+            ),
+            (false, false, true) => (
+                factory,
+                "*_factory.xml chosen because --factory was asked for",
+            ),
+            _ => (
+                safe.iter().collect(),
+                "the only rawprogram file of this kind",
+            ),
         };
         let pick = pool.first().map(|s| (*s).clone());
         if pool.len() > 1 {
@@ -272,7 +334,11 @@ fn choose_rawprogram(found: &mut Found, dir: &Path, prefer_factory: bool) {
     for name in &chosen {
         found.rawprogram.push(dir.join(name));
     }
-    let shown = chosen.iter().map(|n| rel(&root, &dir.join(n))).collect::<Vec<_>>().join(", ");
+    let shown = chosen
+        .iter()
+        .map(|n| rel(&root, &dir.join(n)))
+        .collect::<Vec<_>>()
+        .join(", ");
     found.choose("rawprogram", shown, reason, alternatives);
 }
 
@@ -282,11 +348,21 @@ pub fn find_patches(found: &mut Found) {
     let raws = found.rawprogram.clone();
     for raw in &raws {
         let Some(dir) = raw.parent() else { continue };
-        let raw_name = raw.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let patches: Vec<String> = file_names(dir).into_iter().filter(|n| is_patch(n)).collect();
+        let raw_name = raw
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let patches: Vec<String> = file_names(dir)
+            .into_iter()
+            .filter(|n| is_patch(n))
+            .collect();
         let pick = if let Some(k) = lun_number(&raw_name) {
             let want = format!("patch{k}.xml");
-            patches.iter().find(|p| p.eq_ignore_ascii_case(&want)).cloned().map(|p| (p, "patchN.xml pairs with rawprogramN.xml"))
+            patches
+                .iter()
+                .find(|p| p.eq_ignore_ascii_case(&want))
+                .cloned()
+                .map(|p| (p, "patchN.xml pairs with rawprogramN.xml"))
         } else {
             let geometry = crate::naming::geometry_from_name(&raw_name);
             let by_geometry = patches
@@ -295,14 +371,21 @@ pub fn find_patches(found: &mut Found) {
                 .cloned();
             match by_geometry {
                 Some(p) => Some((p, "same NAND geometry (pNK_bNK) as the rawprogram file")),
-                None if patches.len() == 1 => patches.first().cloned().map(|p| (p, "the only patch file beside it")),
+                None if patches.len() == 1 => patches
+                    .first()
+                    .cloned()
+                    .map(|p| (p, "the only patch file beside it")),
                 None => None,
             }
         };
         if let Some((name, why)) = pick {
             let path = dir.join(&name);
             if !found.patch.contains(&path) {
-                let others = patches.iter().filter(|p| **p != name).map(|p| rel(&root, &dir.join(p))).collect();
+                let others = patches
+                    .iter()
+                    .filter(|p| **p != name)
+                    .map(|p| rel(&root, &dir.join(p)))
+                    .collect();
                 found.choose("patch", rel(&root, &path), why, others);
                 found.patch.push(path);
             }
@@ -323,7 +406,11 @@ fn is_nprg(name: &str) -> bool {
 /// Find the Firehose programmer near the XMLs (never contents.xml's NPRG `flash_programmer`).
 pub fn find_programmer(found: &mut Found, xml_dir: &Path) {
     let root = found.root.clone();
-    if let Some(nprg) = found.contents.as_ref().and_then(ContentsInfo::flash_programmer) {
+    if let Some(nprg) = found
+        .contents
+        .as_ref()
+        .and_then(ContentsInfo::flash_programmer)
+    {
         found.choose(
             "contents.xml flash_programmer",
             nprg.to_string(),
@@ -339,18 +426,30 @@ pub fn find_programmer(found: &mut Found, xml_dir: &Path) {
         .map(|p| root.join(p))
         .filter(|p| p.is_file() && p.starts_with(&root));
     if let Some(p) = hint {
-        found.choose("programmer", rel(&root, &p), "named by contents.xml <device_programmer>", vec![]);
+        found.choose(
+            "programmer",
+            rel(&root, &p),
+            "named by contents.xml <device_programmer>",
+            vec![],
+        );
         found.programmer = Some(p);
         return;
     }
     let mut dirs = vec![xml_dir.to_path_buf()];
-    for d in [root.join("update").join("firehose"), root.join("update"), root.clone()] {
+    for d in [
+        root.join("update").join("firehose"),
+        root.join("update"),
+        root.clone(),
+    ] {
         if !dirs.contains(&d) {
             dirs.push(d);
         }
     }
     for dir in dirs.iter().filter(|d| d.is_dir()) {
-        let names: Vec<String> = file_names(dir).into_iter().filter(|n| !is_nprg(n)).collect();
+        let names: Vec<String> = file_names(dir)
+            .into_iter()
+            .filter(|n| !is_nprg(n))
+            .collect();
         let mut hits: Vec<(&str, &String)> = Vec::new();
         for pat in PROGRAMMER_PATTERNS {
             for n in names.iter().filter(|n| glob_match(pat, n)) {
@@ -361,13 +460,24 @@ pub fn find_programmer(found: &mut Found, xml_dir: &Path) {
         }
         if let Some((pat, first)) = hits.first() {
             let path = dir.join(first);
-            let others = hits.iter().skip(1).map(|(_, n)| rel(&root, &dir.join(n))).collect();
-            found.choose("programmer", rel(&root, &path), format!("first match of `{pat}` in {}", rel(&root, dir)), others);
+            let others = hits
+                .iter()
+                .skip(1)
+                .map(|(_, n)| rel(&root, &dir.join(n)))
+                .collect();
+            found.choose(
+                "programmer",
+                rel(&root, &path),
+                format!("first match of `{pat}` in {}", rel(&root, dir)),
+                others,
+            );
             found.programmer = Some(path);
             return;
         }
     }
-    found.warnings.push("no Firehose programmer found in the package; pass --programmer".into());
+    found
+        .warnings
+        .push("no Firehose programmer found in the package; pass --programmer".into());
 }
 
 #[cfg(test)]
@@ -394,7 +504,10 @@ mod tests {
         }
         touch(&root.join("update/NPRG9x07.mbn"));
         for (factory, want) in [(false, "update"), (true, "factory")] {
-            let mut f = Found { root: root.clone(), ..Found::default() };
+            let mut f = Found {
+                root: root.clone(),
+                ..Found::default()
+            };
             let dir = find_rawprogram(&mut f, factory).unwrap();
             find_patches(&mut f);
             find_programmer(&mut f, &dir);
@@ -413,15 +526,31 @@ mod tests {
     fn numbered_luns_all_used_and_wipes_skipped() {
         let d = tempfile::tempdir().unwrap();
         let root = d.path().canonicalize().unwrap();
-        for n in ["rawprogram1.xml", "rawprogram0.xml", "rawprogram0_BLANK_GPT.xml", "patch0.xml", "patch1.xml", "prog_firehose_ddr.elf"] {
+        for n in [
+            "rawprogram1.xml",
+            "rawprogram0.xml",
+            "rawprogram0_BLANK_GPT.xml",
+            "patch0.xml",
+            "patch1.xml",
+            "prog_firehose_ddr.elf",
+        ] {
             touch(&root.join(n));
         }
-        let mut f = Found { root: root.clone(), ..Found::default() };
+        let mut f = Found {
+            root: root.clone(),
+            ..Found::default()
+        };
         let dir = find_rawprogram(&mut f, false).unwrap();
         find_patches(&mut f);
         find_programmer(&mut f, &dir);
-        assert_eq!(f.rawprogram, vec![root.join("rawprogram0.xml"), root.join("rawprogram1.xml")]);
-        assert_eq!(f.patch, vec![root.join("patch0.xml"), root.join("patch1.xml")]);
+        assert_eq!(
+            f.rawprogram,
+            vec![root.join("rawprogram0.xml"), root.join("rawprogram1.xml")]
+        );
+        assert_eq!(
+            f.patch,
+            vec![root.join("patch0.xml"), root.join("patch1.xml")]
+        );
         assert!(f.warnings.iter().any(|w| w.contains("BLANK_GPT")));
         assert_eq!(f.programmer, Some(root.join("prog_firehose_ddr.elf")));
     }
@@ -430,10 +559,19 @@ mod tests {
     fn nested_and_empty() {
         let d = tempfile::tempdir().unwrap();
         let root = d.path().canonicalize().unwrap();
-        let mut f = Found { root: root.clone(), ..Found::default() };
-        assert!(matches!(find_rawprogram(&mut f, false), Err(PackageError::NotAPackage { .. })));
+        let mut f = Found {
+            root: root.clone(),
+            ..Found::default()
+        };
+        assert!(matches!(
+            find_rawprogram(&mut f, false),
+            Err(PackageError::NotAPackage { .. })
+        ));
         touch(&root.join("a/b/ufs/rawprogram0.xml"));
-        let mut f = Found { root: root.clone(), ..Found::default() };
+        let mut f = Found {
+            root: root.clone(),
+            ..Found::default()
+        };
         let dir = find_rawprogram(&mut f, false).unwrap();
         assert_eq!(dir, root.join("a/b/ufs"));
         find_programmer(&mut f, &dir);

@@ -32,7 +32,9 @@ impl std::fmt::Display for NumberProblem {
             NumberProblem::Negative => write!(f, "is negative"),
             NumberProblem::NotANumber => write!(f, "is not a number"),
             NumberProblem::TooLarge { max } => write!(f, "is larger than {max}"),
-            NumberProblem::NotAllowed { expected } => write!(f, "is not allowed (expected {expected})"),
+            NumberProblem::NotAllowed { expected } => {
+                write!(f, "is not allowed (expected {expected})")
+            }
         }
     }
 }
@@ -129,7 +131,11 @@ impl std::fmt::Display for SparseProblem {
             SparseProblem::BadBlockSize { got } => {
                 write!(f, "block size {got} is zero or not a multiple of 4")
             }
-            SparseProblem::ChunkSize { chunk, expected, got } => {
+            SparseProblem::ChunkSize {
+                chunk,
+                expected,
+                got,
+            } => {
                 write!(f, "chunk {chunk}: total_sz is {got}, expected {expected}")
             }
             SparseProblem::UnknownChunkType { chunk, got } => {
@@ -141,7 +147,11 @@ impl std::fmt::Display for SparseProblem {
             SparseProblem::ChunkCount { expected, got } => {
                 write!(f, "file holds {got} chunks, header says {expected}")
             }
-            SparseProblem::NotSectorAligned { chunk, bytes, sector_size } => write!(
+            SparseProblem::NotSectorAligned {
+                chunk,
+                bytes,
+                sector_size,
+            } => write!(
                 f,
                 "chunk {chunk}: {bytes} bytes is not a whole number of {sector_size}-byte sectors"
             ),
@@ -308,7 +318,7 @@ pub enum PackageError {
         /// 1-based line.
         line: u32,
         /// The element.
-        element: String,
+        element: Box<str>,
         /// The attribute.
         attribute: String,
         /// The value as written.
@@ -462,7 +472,9 @@ impl PackageError {
             PackageError::NotAPackage { .. } => {
                 "point at the unpacked firmware folder (the one holding update/firehose or rawprogram*.xml), or pass --rawprogram"
             }
-            PackageError::FileTooLarge { .. } => "this file cannot be a real package file; re-download the package",
+            PackageError::FileTooLarge { .. } => {
+                "this file cannot be a real package file; re-download the package"
+            }
             PackageError::XmlSyntax { .. }
             | PackageError::XmlTruncated { .. }
             | PackageError::XmlEncoding { .. } => {
@@ -471,7 +483,9 @@ impl PackageError {
             PackageError::DtdNotAllowed { .. } | PackageError::EntityNotAllowed { .. } => {
                 "real package XML never declares entities; do not use this file"
             }
-            PackageError::XmlTooComplex { .. } => "this is not a real package XML; do not use this file",
+            PackageError::XmlTooComplex { .. } => {
+                "this is not a real package XML; do not use this file"
+            }
             PackageError::UnknownRoot { .. } => {
                 "pass the rawprogram*.xml (root <data>) or patch*.xml (root <patches>) that belongs to this package"
             }
@@ -492,7 +506,9 @@ impl PackageError {
             PackageError::Sparse { .. } | PackageError::SparseNeedsNumericStart { .. } => {
                 "the sparse image is damaged; re-download the package"
             }
-            PackageError::PartitionTable { .. } => "the partition table file is damaged; re-download the package",
+            PackageError::PartitionTable { .. } => {
+                "the partition table file is damaged; re-download the package"
+            }
             PackageError::Md5Mismatch { .. } => {
                 "the file is corrupt or was modified; re-download the package"
             }
@@ -503,5 +519,18 @@ impl PackageError {
                 "pass --programmer with the Firehose programmer (prog_*firehose*) for this chip"
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    #[test]
+    fn error_is_small_enough_to_return() {
+        // clippy's result_large_err fires at 128 bytes, in this crate and in every caller.
+        assert!(
+            std::mem::size_of::<super::PackageError>() < 128,
+            "{}",
+            std::mem::size_of::<super::PackageError>()
+        );
     }
 }

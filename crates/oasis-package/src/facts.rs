@@ -26,7 +26,9 @@ pub struct StorageFacts {
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Decide storage and geometry from the entries, file names and contents.xml.
@@ -48,21 +50,46 @@ pub fn storage_facts(found: &Found, raws: &[RawProgramFile]) -> StorageFacts {
     let sector_size = sizes.iter().max_by_key(|(_, n)| *n).map(|(s, _)| *s);
     let mut warnings = Vec::new();
     if sizes.len() > 1 {
-        let list = sizes.iter().map(|(s, n)| format!("{s} ({n}×)")).collect::<Vec<_>>().join(", ");
+        let list = sizes
+            .iter()
+            .map(|(s, n)| format!("{s} ({n}×)"))
+            .collect::<Vec<_>>()
+            .join(", ");
         warnings.push(format!("entries use several sector sizes: {list}"));
     }
     let raw_names: Vec<String> = found.rawprogram.iter().map(|p| file_name(p)).collect();
     let geometry = raw_names.iter().find_map(|n| geometry_from_name(n));
-    let contents_types = found.contents.as_ref().map(|c| c.storage_types()).unwrap_or_default();
+    let contents_types = found
+        .contents
+        .as_ref()
+        .map(|c| c.storage_types())
+        .unwrap_or_default();
     let evidence: [(Option<StorageType>, String); 5] = [
-        (ppb.map(|_| StorageType::Nand), "rawprogram entries carry PAGES_PER_BLOCK".into()),
-        (raw_names.iter().find_map(|n| StorageType::from_file_name(n)), "the rawprogram file name says so".into()),
         (
-            (contents_types.len() == 1).then(|| contents_types.first().and_then(|t| StorageType::from_word(t))).flatten(),
+            ppb.map(|_| StorageType::Nand),
+            "rawprogram entries carry PAGES_PER_BLOCK".into(),
+        ),
+        (
+            raw_names
+                .iter()
+                .find_map(|n| StorageType::from_file_name(n)),
+            "the rawprogram file name says so".into(),
+        ),
+        (
+            (contents_types.len() == 1)
+                .then(|| {
+                    contents_types
+                        .first()
+                        .and_then(|t| StorageType::from_word(t))
+                })
+                .flatten(),
             "contents.xml storage_type".into(),
         ),
         (
-            found.programmer.as_deref().and_then(|p| StorageType::from_file_name(&file_name(p))),
+            found
+                .programmer
+                .as_deref()
+                .and_then(|p| StorageType::from_file_name(&file_name(p))),
             "the programmer file name says so".into(),
         ),
         (
@@ -80,7 +107,10 @@ pub fn storage_facts(found: &Found, raws: &[RawProgramFile]) -> StorageFacts {
         .find_map(|(s, why)| s.map(|s| (s, why)))
         .unwrap_or((StorageType::Unknown, "nothing tells".into()));
     if storage == StorageType::Unknown {
-        warnings.push("the storage type (nand/emmc/ufs) could not be told; no set-bootable step is planned".into());
+        warnings.push(
+            "the storage type (nand/emmc/ufs) could not be told; no set-bootable step is planned"
+                .into(),
+        );
     }
     let mut pages_per_block = ppb;
     if storage == StorageType::Nand && pages_per_block.is_none() {
@@ -89,7 +119,9 @@ pub fn storage_facts(found: &Found, raws: &[RawProgramFile]) -> StorageFacts {
     if let (Some((page, _)), Some(ss)) = (geometry, sector_size)
         && page != ss
     {
-        warnings.push(format!("the file name says {page}-byte pages but the entries use {ss}-byte sectors"));
+        warnings.push(format!(
+            "the file name says {page}-byte pages but the entries use {ss}-byte sectors"
+        ));
     }
     let choices = vec![Choice {
         what: "storage".into(),
@@ -97,7 +129,13 @@ pub fn storage_facts(found: &Found, raws: &[RawProgramFile]) -> StorageFacts {
         reason: why,
         alternatives: vec![],
     }];
-    StorageFacts { storage, sector_size, pages_per_block, warnings, choices }
+    StorageFacts {
+        storage,
+        sector_size,
+        pages_per_block,
+        warnings,
+        choices,
+    }
 }
 
 /// Partition tables found, and what disagreed.
@@ -118,9 +156,17 @@ fn first_file(candidates: &[PathBuf]) -> Option<PathBuf> {
 }
 
 /// Read the partition tables the package carries.
-pub fn partition_tables(found: &Found, xml_dir: &Path, raws: &[RawProgramFile], facts: &StorageFacts) -> Tables {
+pub fn partition_tables(
+    found: &Found,
+    xml_dir: &Path,
+    raws: &[RawProgramFile],
+    facts: &StorageFacts,
+) -> Tables {
     if facts.storage != StorageType::Nand {
-        return Tables { table: label_table(raws), ..Tables::default() };
+        return Tables {
+            table: label_table(raws),
+            ..Tables::default()
+        };
     }
     let mut t = Tables::default();
     let ppb = facts.pages_per_block.unwrap_or(64);
@@ -138,15 +184,22 @@ pub fn partition_tables(found: &Found, xml_dir: &Path, raws: &[RawProgramFile], 
             Err(e) => t.warnings.push(format!("partition_nand.xml ignored: {e}")),
         }
     }
-    let usr_path = first_file(&[found.root.join("update/partition.mbn"), parent.join("partition.mbn")]);
+    let usr_path = first_file(&[
+        found.root.join("update/partition.mbn"),
+        parent.join("partition.mbn"),
+    ]);
     if let Some(p) = usr_path {
-        match crate::fsutil::read_limited(&p, nand::MAX_TABLE_BYTES).and_then(|b| nand::parse_usr_table(&p, &b)) {
+        match crate::fsutil::read_limited(&p, nand::MAX_TABLE_BYTES)
+            .and_then(|b| nand::parse_usr_table(&p, &b))
+        {
             Ok((_, entries)) => t.usr_table = Some(entries),
             Err(e) => t.warnings.push(format!("partition.mbn ignored: {e}")),
         }
     }
     if let Some(p) = find_mibib(xml_dir, found) {
-        match crate::fsutil::read_limited(&p, nand::MAX_TABLE_BYTES).and_then(|b| nand::parse_mibib(&p, &b)) {
+        match crate::fsutil::read_limited(&p, nand::MAX_TABLE_BYTES)
+            .and_then(|b| nand::parse_mibib(&p, &b))
+        {
             Ok((_, entries)) => t.table = Some(nand::mibib_table(&p, &entries, ppb)),
             Err(e) => t.warnings.push(format!("MIBIB ignored: {e}")),
         }
@@ -163,14 +216,18 @@ pub fn partition_tables(found: &Found, xml_dir: &Path, raws: &[RawProgramFile], 
         let names_x: Vec<&str> = x.partitions.iter().map(|p| p.name.as_str()).collect();
         let names_u: Vec<&str> = u.iter().map(|p| p.name.as_str()).collect();
         if names_x != names_u {
-            t.warnings.push("partition.mbn and partition_nand.xml list different partitions".into());
+            t.warnings
+                .push("partition.mbn and partition_nand.xml list different partitions".into());
         }
     }
     t
 }
 
 fn find_mibib(xml_dir: &Path, found: &Found) -> Option<PathBuf> {
-    let geometry = found.rawprogram.iter().find_map(|p| geometry_from_name(&file_name(p)));
+    let geometry = found
+        .rawprogram
+        .iter()
+        .find_map(|p| geometry_from_name(&file_name(p)));
     let mut hits: Vec<PathBuf> = std::fs::read_dir(xml_dir)
         .into_iter()
         .flatten()
@@ -188,7 +245,10 @@ fn find_mibib(xml_dir: &Path, found: &Found) -> Option<PathBuf> {
 fn cross_check(mibib: &PartitionTable, layout: &PartitionTable, warnings: &mut Vec<String>) {
     for p in &layout.partitions {
         let Some(m) = mibib.find(&p.name) else {
-            warnings.push(format!("partition {} of partition_nand.xml is not in the MIBIB", p.name));
+            warnings.push(format!(
+                "partition {} of partition_nand.xml is not in the MIBIB",
+                p.name
+            ));
             continue;
         };
         if m.start_block != p.start_block || (p.blocks.is_some() && m.blocks != p.blocks) {
@@ -205,15 +265,30 @@ fn label_table(raws: &[RawProgramFile]) -> Option<PartitionTable> {
     let mut partitions = Vec::new();
     for e in raws.iter().flat_map(|r| &r.entries) {
         let (label, ppn, start, n) = match e {
-            RawEntry::Program(p) => (&p.label, p.physical_partition_number, &p.start_sector, Some(p.num_partition_sectors)),
+            RawEntry::Program(p) => (
+                &p.label,
+                p.physical_partition_number,
+                &p.start_sector,
+                Some(p.num_partition_sectors),
+            ),
             RawEntry::Erase(e) => match &e.start_sector {
-                Some(s) => (&e.label, e.physical_partition_number, s, e.num_partition_sectors),
+                Some(s) => (
+                    &e.label,
+                    e.physical_partition_number,
+                    s,
+                    e.num_partition_sectors,
+                ),
                 None => continue,
             },
             RawEntry::Vendor { .. } => continue,
         };
-        let (Some(label), SectorRef::Number(start)) = (label, start) else { continue };
-        if partitions.iter().any(|p: &Partition| p.name == *label && p.physical_partition_number == ppn) {
+        let (Some(label), SectorRef::Number(start)) = (label, start) else {
+            continue;
+        };
+        if partitions
+            .iter()
+            .any(|p: &Partition| p.name == *label && p.physical_partition_number == ppn)
+        {
             continue;
         }
         partitions.push(Partition {
@@ -240,7 +315,10 @@ fn label_table(raws: &[RawProgramFile]) -> Option<PartitionTable> {
 pub fn firmware_name(root: &Path, xml_dir: &Path) -> Option<FirmwareName> {
     let mut cur = Some(xml_dir);
     while let Some(dir) = cur {
-        if let Some(n) = dir.file_name().and_then(|n| crate::naming::parse_firmware_name(&n.to_string_lossy())) {
+        if let Some(n) = dir
+            .file_name()
+            .and_then(|n| crate::naming::parse_firmware_name(&n.to_string_lossy()))
+        {
             return Some(n);
         }
         if dir == root || !dir.starts_with(root) {
@@ -248,5 +326,6 @@ pub fn firmware_name(root: &Path, xml_dir: &Path) -> Option<FirmwareName> {
         }
         cur = dir.parent();
     }
-    root.file_name().and_then(|n| crate::naming::parse_firmware_name(&n.to_string_lossy()))
+    root.file_name()
+        .and_then(|n| crate::naming::parse_firmware_name(&n.to_string_lossy()))
 }

@@ -42,7 +42,9 @@ pub fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, PackageError> {
 
 /// Size of a regular file.
 pub fn file_len(path: &Path) -> Result<u64, PackageError> {
-    std::fs::metadata(path).map(|m| m.len()).map_err(|e| io_err(path, e))
+    std::fs::metadata(path)
+        .map(|m| m.len())
+        .map_err(|e| io_err(path, e))
 }
 
 /// MD5 of a file, read in 64 KiB pieces; lower-case hex.
@@ -96,8 +98,14 @@ mod tests {
 
     #[test]
     fn globs() {
-        assert!(glob_match("prog_nand_firehose_*.mbn", "prog_nand_firehose_9x07.mbn"));
-        assert!(glob_match("rawprogram_*.xml", "RAWPROGRAM_nand_p2K_b128K_update.xml"));
+        assert!(glob_match(
+            "prog_nand_firehose_*.mbn",
+            "prog_nand_firehose_9x07.mbn"
+        ));
+        assert!(glob_match(
+            "rawprogram_*.xml",
+            "RAWPROGRAM_nand_p2K_b128K_update.xml"
+        ));
         assert!(!glob_match("rawprogram_*.xml", "rawprogram0.xml"));
         assert!(glob_match("patch?.xml", "patch0.xml"));
         assert!(!glob_match("patch?.xml", "patch10.xml"));
@@ -111,7 +119,17 @@ mod tests {
         let p = dir.path().join("f");
         std::fs::write(&p, b"abc").unwrap();
         assert_eq!(md5_file(&p).unwrap(), "900150983cd24fb0d6963f7d28e17f72");
-        assert!(matches!(read_limited(&p, 2), Err(PackageError::FileTooLarge { size: 3, max: 2, .. })));
-        assert!(matches!(file_len(&dir.path().join("nope")), Err(PackageError::Io { .. })));
+        assert!(matches!(
+            read_limited(&p, 2),
+            Err(PackageError::FileTooLarge {
+                size: 3,
+                max: 2,
+                ..
+            })
+        ));
+        assert!(matches!(
+            file_len(&dir.path().join("nope")),
+            Err(PackageError::Io { .. })
+        ));
     }
 }

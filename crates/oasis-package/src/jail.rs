@@ -25,7 +25,9 @@ pub struct PathOrigin<'a> {
 impl Jail {
     /// A jail rooted at `root`, which must exist (it is canonicalized).
     pub fn new(root: &Path) -> Result<Self, PackageError> {
-        let root = root.canonicalize().map_err(|e| crate::fsutil::io_err(root, e))?;
+        let root = root
+            .canonicalize()
+            .map_err(|e| crate::fsutil::io_err(root, e))?;
         Ok(Jail { root })
     }
 
@@ -46,7 +48,12 @@ impl Jail {
     /// Resolve `value` (as written in a package file, `\` or `/` separated) against `base`
     /// (a directory inside the jail). Nonexistent targets are fine (a missing image is a
     /// finding, not an escape); existing ones are canonicalized and re-checked for symlinks.
-    pub fn resolve(&self, base: &Path, value: &str, origin: PathOrigin<'_>) -> Result<PathBuf, PackageError> {
+    pub fn resolve(
+        &self,
+        base: &Path,
+        value: &str,
+        origin: PathOrigin<'_>,
+    ) -> Result<PathBuf, PackageError> {
         let refuse = |kind| PackageError::PathEscape {
             file: origin.file.to_path_buf(),
             line: origin.line,
@@ -81,7 +88,9 @@ impl Jail {
         path.extend(parts);
         // Walk the existing prefix: any symlink on the way must stay inside the root.
         if let Some(existing) = deepest_existing(&path) {
-            let canon = existing.canonicalize().map_err(|e| crate::fsutil::io_err(&existing, e))?;
+            let canon = existing
+                .canonicalize()
+                .map_err(|e| crate::fsutil::io_err(&existing, e))?;
             if !canon.starts_with(&self.root) {
                 return Err(refuse(EscapeKind::Symlink));
             }
@@ -108,7 +117,10 @@ fn classify(value: &str) -> Option<EscapeKind> {
     if v.starts_with('/') || v.starts_with('\\') {
         return Some(EscapeKind::Absolute);
     }
-    if Path::new(v).components().any(|c| matches!(c, Component::Prefix(_) | Component::RootDir)) {
+    if Path::new(v)
+        .components()
+        .any(|c| matches!(c, Component::Prefix(_) | Component::RootDir))
+    {
         return Some(EscapeKind::Absolute);
     }
     None
@@ -164,13 +176,34 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let jail = Jail::new(dir.path()).unwrap();
         let base = dir.path();
-        assert_eq!(kind_of(jail.resolve(base, "..\\..\\etc\\passwd", origin())), EscapeKind::ParentDir);
-        assert_eq!(kind_of(jail.resolve(base, "/etc/passwd", origin())), EscapeKind::Absolute);
-        assert_eq!(kind_of(jail.resolve(base, "\\etc\\passwd", origin())), EscapeKind::Absolute);
-        assert_eq!(kind_of(jail.resolve(base, "C:\\x", origin())), EscapeKind::DriveLetter);
-        assert_eq!(kind_of(jail.resolve(base, "c:x", origin())), EscapeKind::DriveLetter);
-        assert_eq!(kind_of(jail.resolve(base, "\\\\srv\\share\\x", origin())), EscapeKind::Unc);
-        assert_eq!(kind_of(jail.resolve(base, "a\0b", origin())), EscapeKind::BadCharacter);
+        assert_eq!(
+            kind_of(jail.resolve(base, "..\\..\\etc\\passwd", origin())),
+            EscapeKind::ParentDir
+        );
+        assert_eq!(
+            kind_of(jail.resolve(base, "/etc/passwd", origin())),
+            EscapeKind::Absolute
+        );
+        assert_eq!(
+            kind_of(jail.resolve(base, "\\etc\\passwd", origin())),
+            EscapeKind::Absolute
+        );
+        assert_eq!(
+            kind_of(jail.resolve(base, "C:\\x", origin())),
+            EscapeKind::DriveLetter
+        );
+        assert_eq!(
+            kind_of(jail.resolve(base, "c:x", origin())),
+            EscapeKind::DriveLetter
+        );
+        assert_eq!(
+            kind_of(jail.resolve(base, "\\\\srv\\share\\x", origin())),
+            EscapeKind::Unc
+        );
+        assert_eq!(
+            kind_of(jail.resolve(base, "a\0b", origin())),
+            EscapeKind::BadCharacter
+        );
     }
 
     #[cfg(unix)]
@@ -179,11 +212,21 @@ mod tests {
         let outside = tempfile::tempdir().unwrap();
         std::fs::write(outside.path().join("secret"), b"s").unwrap();
         let dir = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink(outside.path().join("secret"), dir.path().join("link.bin")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), dir.path().join("link.bin"))
+            .unwrap();
         std::os::unix::fs::symlink(outside.path(), dir.path().join("linkdir")).unwrap();
         let jail = Jail::new(dir.path()).unwrap();
-        assert_eq!(kind_of(jail.resolve(dir.path(), "link.bin", origin())), EscapeKind::Symlink);
-        assert_eq!(kind_of(jail.resolve(dir.path(), "linkdir/secret", origin())), EscapeKind::Symlink);
-        assert_eq!(kind_of(jail.resolve(dir.path(), "linkdir/nothing", origin())), EscapeKind::Symlink);
+        assert_eq!(
+            kind_of(jail.resolve(dir.path(), "link.bin", origin())),
+            EscapeKind::Symlink
+        );
+        assert_eq!(
+            kind_of(jail.resolve(dir.path(), "linkdir/secret", origin())),
+            EscapeKind::Symlink
+        );
+        assert_eq!(
+            kind_of(jail.resolve(dir.path(), "linkdir/nothing", origin())),
+            EscapeKind::Symlink
+        );
     }
 }

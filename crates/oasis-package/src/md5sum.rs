@@ -79,7 +79,9 @@ impl Md5Report {
 
     /// Entries whose file is absent.
     pub fn missing(&self) -> impl Iterator<Item = &Md5Entry> {
-        self.entries.iter().filter(|e| e.status == Md5Status::Missing)
+        self.entries
+            .iter()
+            .filter(|e| e.status == Md5Status::Missing)
     }
 
     /// Entries that match.
@@ -134,7 +136,11 @@ pub fn verify(jail: &Jail, md5_txt: &Path) -> Result<Md5Report, PackageError> {
         let line_no = u32::try_from(idx + 1).unwrap_or(u32::MAX);
         let trimmed = raw.trim();
         let upper = trimmed.to_ascii_uppercase();
-        if trimmed.is_empty() || upper.starts_with("VERSION:") || upper == "FILE:START" || upper == "FILE:END" {
+        if trimmed.is_empty()
+            || upper.starts_with("VERSION:")
+            || upper == "FILE:START"
+            || upper == "FILE:END"
+        {
             continue;
         }
         let Some((listed, expected)) = parse_line(trimmed) else {
@@ -178,7 +184,10 @@ mod tests {
     fn lines() {
         assert_eq!(
             parse_line("FILE:\\update\\sbl1.mbn:52AC9148230560CBB752869835752DDF"),
-            Some(("\\update\\sbl1.mbn", "52ac9148230560cbb752869835752ddf".to_string()))
+            Some((
+                "\\update\\sbl1.mbn",
+                "52ac9148230560cbb752869835752ddf".to_string()
+            ))
         );
         assert_eq!(
             parse_line("C:\\x\\y.bin:52AC9148230560CBB752869835752DDF"),
@@ -207,21 +216,33 @@ mod tests {
         assert_eq!(r.entries.len(), 3);
         assert_eq!(r.entries[0].status, Md5Status::Ok);
         assert_eq!(r.entries[0].path, "update/a.bin");
-        assert!(matches!(r.entries[1].status, Md5Status::Mismatch { ref expected, .. } if expected == "900150983cd24fb0d6963f7d28e17f72"));
+        assert!(
+            matches!(r.entries[1].status, Md5Status::Mismatch { ref expected, .. } if expected == "900150983cd24fb0d6963f7d28e17f72")
+        );
         assert_eq!(r.entries[2].status, Md5Status::Missing);
         assert_eq!(r.unparsed, vec![(6, "what is this".to_string())]);
         assert_eq!(r.status(), "mismatch");
         let e = r.check().unwrap_err();
-        assert!(matches!(e, PackageError::Md5Mismatch { ref actual, .. } if actual != "900150983cd24fb0d6963f7d28e17f72"), "{e:?}");
+        assert!(
+            matches!(e, PackageError::Md5Mismatch { ref actual, .. } if actual != "900150983cd24fb0d6963f7d28e17f72"),
+            "{e:?}"
+        );
     }
 
     #[test]
     fn escapes_in_md5_refused() {
         let dir = tempfile::tempdir().unwrap();
         let md5 = dir.path().join("md5.txt");
-        std::fs::write(&md5, "FILE:\\..\\..\\etc\\passwd:900150983CD24FB0D6963F7D28E17F72\r\n").unwrap();
+        std::fs::write(
+            &md5,
+            "FILE:\\..\\..\\etc\\passwd:900150983CD24FB0D6963F7D28E17F72\r\n",
+        )
+        .unwrap();
         let jail = Jail::new(dir.path()).unwrap();
         let e = verify(&jail, &md5).unwrap_err();
-        assert!(matches!(e, PackageError::PathEscape { line: 1, .. }), "{e:?}");
+        assert!(
+            matches!(e, PackageError::PathEscape { line: 1, .. }),
+            "{e:?}"
+        );
     }
 }

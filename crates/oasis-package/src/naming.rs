@@ -68,11 +68,11 @@ pub struct FirmwareName {
 
 /// Model names with letters after the digits (longest first wins).
 const KNOWN_MODELS: &[&str] = &[
-    "RM500Q", "RM502Q", "RM505Q", "RM510Q", "RM520N", "RM521F", "RM530N", "RM551E", "RG500Q", "RG502Q",
-    "RG520N", "RG255C", "RG650V", "EM120R", "EM160R", "EM060K", "EM061K", "EM05", "EG060K", "EG120K",
-    "BG600L", "BG950A", "BG951A", "BG953A", "BG955A", "BG77", "BG95", "BG96", "EC200U", "EC200A",
-    "EC200T", "EC600U", "EG912U", "EG915U", "EC20", "EC21", "EC25", "EG21", "EG25", "EG91", "EG95",
-    "EG06", "EP06", "EM06", "EM12", "EM20",
+    "RM500Q", "RM502Q", "RM505Q", "RM510Q", "RM520N", "RM521F", "RM530N", "RM551E", "RG500Q",
+    "RG502Q", "RG520N", "RG255C", "RG650V", "EM120R", "EM160R", "EM060K", "EM061K", "EM05",
+    "EG060K", "EG120K", "BG600L", "BG950A", "BG951A", "BG953A", "BG955A", "BG77", "BG95", "BG96",
+    "EC200U", "EC200A", "EC200T", "EC600U", "EG912U", "EG915U", "EC20", "EC21", "EC25", "EG21",
+    "EG25", "EG91", "EG95", "EG06", "EP06", "EM06", "EM12", "EM20",
 ];
 
 /// Find `R##A##` in `s`: the index of the `R`.
@@ -88,12 +88,19 @@ fn rev_token(s: &[u8]) -> Option<usize> {
 /// Split a name like `BG95M6LAR02A02_01.204.01.204` or `EG25GGBR07A08M2G_30.006.30.006`
 /// (also as a file stem with `.zip`).
 pub fn parse_firmware_name(component: &str) -> Option<FirmwareName> {
-    let stem = component.strip_suffix(".zip").or_else(|| component.strip_suffix(".ZIP")).unwrap_or(component);
+    let stem = component
+        .strip_suffix(".zip")
+        .or_else(|| component.strip_suffix(".ZIP"))
+        .unwrap_or(component);
     let (rev, version) = match stem.split_once('_') {
         Some((r, v)) => (r, Some(v)),
         None => (stem, None),
     };
-    if rev.len() < 8 || !rev.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
+    if rev.len() < 8
+        || !rev
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    {
         return None;
     }
     let at = rev_token(rev.as_bytes())?;
@@ -113,11 +120,19 @@ pub fn parse_firmware_name(component: &str) -> Option<FirmwareName> {
         .map(|m| (*m).to_string())
         .unwrap_or_else(|| {
             let letters = head.bytes().take_while(u8::is_ascii_alphabetic).count();
-            let digits = head.bytes().skip(letters).take_while(u8::is_ascii_digit).count();
+            let digits = head
+                .bytes()
+                .skip(letters)
+                .take_while(u8::is_ascii_digit)
+                .count();
             head.get(..letters + digits).unwrap_or(head).to_string()
         });
     let version = version
-        .map(|v| v.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '.').collect::<String>())
+        .map(|v| {
+            v.chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '.')
+                .collect::<String>()
+        })
         .filter(|v| !v.is_empty());
     Some(FirmwareName {
         variant: head.get(model.len()..).unwrap_or_default().to_string(),
@@ -155,11 +170,17 @@ mod tests {
         assert_eq!(n.revision, "BG95M6LAR02A02");
         assert_eq!(n.version.as_deref(), Some("01.204.01.204"));
         let n = parse_firmware_name("EG25GGBR07A08M2G_30.006.30.006.zip").unwrap();
-        assert_eq!((n.model.as_str(), n.variant.as_str(), n.revision.as_str()), ("EG25", "GGB", "EG25GGBR07A08M2G"));
+        assert_eq!(
+            (n.model.as_str(), n.variant.as_str(), n.revision.as_str()),
+            ("EG25", "GGB", "EG25GGBR07A08M2G")
+        );
         assert_eq!(n.version.as_deref(), Some("30.006.30.006"));
         let n = parse_firmware_name("RM500QGLABR11A06M4G_01.001.01.001").unwrap();
         assert_eq!((n.model.as_str(), n.variant.as_str()), ("RM500Q", "GLAB"));
-        assert_eq!(parse_firmware_name("BG96MAR02A07M1G").unwrap().version, None);
+        assert_eq!(
+            parse_firmware_name("BG96MAR02A07M1G").unwrap().version,
+            None
+        );
         assert!(parse_firmware_name("update").is_none());
         assert!(parse_firmware_name("firehose").is_none());
         assert!(parse_firmware_name("R02A02_x").is_none());
@@ -167,11 +188,23 @@ mod tests {
 
     #[test]
     fn geometry_and_storage() {
-        assert_eq!(geometry_from_name("rawprogram_nand_p2K_b128K_update.xml"), Some((2048, 131072)));
-        assert_eq!(geometry_from_name("partition_complete_p4K_b256K.mbn"), Some((4096, 262144)));
+        assert_eq!(
+            geometry_from_name("rawprogram_nand_p2K_b128K_update.xml"),
+            Some((2048, 131072))
+        );
+        assert_eq!(
+            geometry_from_name("partition_complete_p4K_b256K.mbn"),
+            Some((4096, 262144))
+        );
         assert_eq!(geometry_from_name("rawprogram0.xml"), None);
-        assert_eq!(StorageType::from_file_name("rawprogram_nand_p2K_b128K_update.xml"), Some(StorageType::Nand));
-        assert_eq!(StorageType::from_file_name("prog_emmc_firehose_8916.mbn"), Some(StorageType::Emmc));
+        assert_eq!(
+            StorageType::from_file_name("rawprogram_nand_p2K_b128K_update.xml"),
+            Some(StorageType::Nand)
+        );
+        assert_eq!(
+            StorageType::from_file_name("prog_emmc_firehose_8916.mbn"),
+            Some(StorageType::Emmc)
+        );
         assert_eq!(StorageType::from_file_name("rawprogram0.xml"), None);
     }
 }

@@ -70,7 +70,9 @@ impl Partition {
         if ppn != self.physical_partition_number {
             return false;
         }
-        let ends_after_start = self.sectors.is_none_or(|n| self.start_sector.saturating_add(n) > start);
+        let ends_after_start = self
+            .sectors
+            .is_none_or(|n| self.start_sector.saturating_add(n) > start);
         let starts_before_end = end.is_none_or(|e| self.start_sector < e);
         ends_after_start && starts_before_end
     }
@@ -92,19 +94,28 @@ pub struct PartitionTable {
 impl PartitionTable {
     /// A partition by name (case-insensitive, with or without the `0:` prefix).
     pub fn find(&self, name: &str) -> Option<&Partition> {
-        self.partitions
-            .iter()
-            .find(|p| p.name.eq_ignore_ascii_case(name) || p.short_name().eq_ignore_ascii_case(name))
+        self.partitions.iter().find(|p| {
+            p.name.eq_ignore_ascii_case(name) || p.short_name().eq_ignore_ascii_case(name)
+        })
     }
 
     /// The partition holding `sector` of physical partition `ppn`.
     pub fn at(&self, ppn: u32, sector: u64) -> Option<&Partition> {
-        self.partitions.iter().find(|p| p.overlaps(ppn, sector, Some(sector.saturating_add(1))))
+        self.partitions
+            .iter()
+            .find(|p| p.overlaps(ppn, sector, Some(sector.saturating_add(1))))
     }
 
     /// Partitions touched by sectors `start..end`.
-    pub fn overlapping(&self, ppn: u32, start: u64, end: Option<u64>) -> impl Iterator<Item = &Partition> {
-        self.partitions.iter().filter(move |p| p.overlaps(ppn, start, end))
+    pub fn overlapping(
+        &self,
+        ppn: u32,
+        start: u64,
+        end: Option<u64>,
+    ) -> impl Iterator<Item = &Partition> {
+        self.partitions
+            .iter()
+            .filter(move |p| p.overlaps(ppn, start, end))
     }
 }
 
@@ -155,7 +166,14 @@ fn entry_name(file: &Path, raw: &[u8], at: usize) -> Result<String, PackageError
     let end = raw.iter().position(|b| *b == 0).unwrap_or(raw.len());
     let name = raw.get(..end).unwrap_or_default();
     if name.is_empty() || !name.iter().all(|b| b.is_ascii_graphic()) {
-        return Err(table_err(file, at, format!("entry name {:?} is not printable ASCII", String::from_utf8_lossy(name))));
+        return Err(table_err(
+            file,
+            at,
+            format!(
+                "entry name {:?} is not printable ASCII",
+                String::from_utf8_lossy(name)
+            ),
+        ));
     }
     Ok(String::from_utf8_lossy(name).into_owned())
 }
@@ -168,13 +186,22 @@ pub fn parse_mibib(file: &Path, bytes: &[u8]) -> Result<(u32, Vec<MibibEntry>), 
         .step_by(512)
         .find(|&o| le32(bytes, o) == Some(TABLE_MAGIC1) && le32(bytes, o + 4) == Some(TABLE_MAGIC2))
         .ok_or_else(|| {
-            let what = if complete { "MIBIB header found but no partition table page" } else { "no MIBIB magic" };
+            let what = if complete {
+                "MIBIB header found but no partition table page"
+            } else {
+                "no MIBIB magic"
+            };
             table_err(file, 0, format!("{what} (0x55EE73AA 0xE35EBDDB)"))
         })?;
     let version = le32(bytes, start + 8).unwrap_or(0);
-    let count = le32(bytes, start + 12).ok_or_else(|| table_err(file, start + 12, "truncated table header"))?;
+    let count = le32(bytes, start + 12)
+        .ok_or_else(|| table_err(file, start + 12, "truncated table header"))?;
     if count > MAX_ENTRIES {
-        return Err(table_err(file, start + 12, format!("{count} entries (more than {MAX_ENTRIES})")));
+        return Err(table_err(
+            file,
+            start + 12,
+            format!("{count} entries (more than {MAX_ENTRIES})"),
+        ));
     }
     let mut entries = Vec::new();
     for i in 0..count as usize {
@@ -196,12 +223,20 @@ pub fn parse_mibib(file: &Path, bytes: &[u8]) -> Result<(u32, Vec<MibibEntry>), 
 /// Parse the user partition table `partition.mbn`. Returns the version and entries.
 pub fn parse_usr_table(file: &Path, bytes: &[u8]) -> Result<(u32, Vec<UsrEntry>), PackageError> {
     if le32(bytes, 0) != Some(USR_MAGIC1) || le32(bytes, 4) != Some(USR_MAGIC2) {
-        return Err(table_err(file, 0, "no user partition table magic (0xAA7D1B9A 0x1F7D48BC)"));
+        return Err(table_err(
+            file,
+            0,
+            "no user partition table magic (0xAA7D1B9A 0x1F7D48BC)",
+        ));
     }
     let version = le32(bytes, 8).ok_or_else(|| table_err(file, 8, "truncated header"))?;
     let count = le32(bytes, 12).ok_or_else(|| table_err(file, 12, "truncated header"))?;
     if count > MAX_ENTRIES {
-        return Err(table_err(file, 12, format!("{count} entries (more than {MAX_ENTRIES})")));
+        return Err(table_err(
+            file,
+            12,
+            format!("{count} entries (more than {MAX_ENTRIES})"),
+        ));
     }
     let mut entries = Vec::new();
     for i in 0..count as usize {
@@ -303,15 +338,19 @@ pub struct NandPartitionXml {
 }
 
 fn text_num(file: &Path, el: &xml::Element, child: &str) -> Result<Option<u64>, PackageError> {
-    let Some(c) = el.child(child) else { return Ok(None) };
-    parse_u64(&c.text).map(Some).map_err(|problem| PackageError::BadNumber {
-        file: file.to_path_buf(),
-        line: c.line,
-        element: c.name.clone(),
-        attribute: "(text)".into(),
-        value: c.text.clone(),
-        problem,
-    })
+    let Some(c) = el.child(child) else {
+        return Ok(None);
+    };
+    parse_u64(&c.text)
+        .map(Some)
+        .map_err(|problem| PackageError::BadNumber {
+            file: file.to_path_buf(),
+            line: c.line,
+            element: c.name.as_str().into(),
+            attribute: "(text)".into(),
+            value: c.text.clone(),
+            problem,
+        })
 }
 
 impl NandPartitionXml {
@@ -329,13 +368,23 @@ impl NandPartitionXml {
         }
         let magic = root.child("magic_numbers");
         let mut partitions = Vec::new();
-        for p in root.child("partitions").into_iter().flat_map(|ps| ps.children_named("partition")) {
+        for p in root
+            .child("partitions")
+            .into_iter()
+            .flat_map(|ps| ps.children_named("partition"))
+        {
             partitions.push(parse_xml_partition(path, p)?);
         }
         Ok(NandPartitionXml {
             file: path.to_path_buf(),
-            magic1: magic.map(|m| text_num(path, m, "usr_part_magic1")).transpose()?.flatten(),
-            magic2: magic.map(|m| text_num(path, m, "usr_part_magic2")).transpose()?.flatten(),
+            magic1: magic
+                .map(|m| text_num(path, m, "usr_part_magic1"))
+                .transpose()?
+                .flatten(),
+            magic2: magic
+                .map(|m| text_num(path, m, "usr_part_magic2"))
+                .transpose()?
+                .flatten(),
             version: text_num(path, root, "partition_version")?,
             partitions,
         })
@@ -350,7 +399,11 @@ impl NandPartitionXml {
         for p in &self.partitions {
             let blocks = match p.size {
                 NandXmlSize::Blocks { size, pad } => Some(size.saturating_add(pad)),
-                NandXmlSize::KiB { size, pad } => Some(size.saturating_add(pad).saturating_mul(1024).div_ceil(block_bytes)),
+                NandXmlSize::KiB { size, pad } => Some(
+                    size.saturating_add(pad)
+                        .saturating_mul(1024)
+                        .div_ceil(block_bytes),
+                ),
                 NandXmlSize::Grow => None,
             };
             let Some(start) = next else { break };
@@ -378,11 +431,22 @@ impl NandPartitionXml {
 
 fn parse_xml_partition(path: &Path, p: &xml::Element) -> Result<NandXmlPartition, PackageError> {
     let name = p.child_text("name").unwrap_or_default().to_string();
-    let grow = p.child("flags").is_some_and(|f| parse_u64(&f.text) == Ok(0xFFFF_FFFF));
-    let size = match (text_num(path, p, "size_blks")?, text_num(path, p, "size_kb")?) {
+    let grow = p
+        .child("flags")
+        .is_some_and(|f| parse_u64(&f.text) == Ok(0xFFFF_FFFF));
+    let size = match (
+        text_num(path, p, "size_blks")?,
+        text_num(path, p, "size_kb")?,
+    ) {
         _ if grow => NandXmlSize::Grow,
-        (Some(size), _) => NandXmlSize::Blocks { size, pad: text_num(path, p, "pad_blks")?.unwrap_or(0) },
-        (None, Some(size)) => NandXmlSize::KiB { size, pad: text_num(path, p, "pad_kb")?.unwrap_or(0) },
+        (Some(size), _) => NandXmlSize::Blocks {
+            size,
+            pad: text_num(path, p, "pad_blks")?.unwrap_or(0),
+        },
+        (None, Some(size)) => NandXmlSize::KiB {
+            size,
+            pad: text_num(path, p, "pad_kb")?.unwrap_or(0),
+        },
         (None, None) => NandXmlSize::Grow,
     };
     let mut attrs = Vec::new();
@@ -402,7 +466,10 @@ fn parse_xml_partition(path: &Path, p: &xml::Element) -> Result<NandXmlPartition
         size,
         which_flash: u32::try_from(text_num(path, p, "which_flash")?.unwrap_or(0)).unwrap_or(0),
         attrs,
-        image: p.child_text("img_name").filter(|s| !s.is_empty()).map(str::to_string),
+        image: p
+            .child_text("img_name")
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
         line: p.line,
     })
 }
@@ -433,13 +500,22 @@ mod tests {
         page.extend(entry("0:EFS2", 20, 136));
         b.extend_from_slice(&page);
         let (v, e) = parse_mibib(Path::new("m"), &b).unwrap();
-        assert_eq!((v, e.len(), e[1].offset_blocks, e[1].length_blocks), (4, 2, 20, 136));
+        assert_eq!(
+            (v, e.len(), e[1].offset_blocks, e[1].length_blocks),
+            (4, 2, 20, 136)
+        );
         let t = mibib_table(Path::new("m"), &e, 64);
         assert_eq!(t.at(0, 20 * 64).map(Partition::short_name), Some("EFS2"));
         assert_eq!(t.overlapping(0, 0, None).count(), 2);
         assert_eq!(t.overlapping(0, 640, Some(1280)).count(), 0);
         let cut = &b[..b.len() - 3];
-        assert!(matches!(parse_mibib(Path::new("m"), cut), Err(PackageError::PartitionTable { .. })));
-        assert!(matches!(parse_mibib(Path::new("m"), &[0u8; 100]), Err(PackageError::PartitionTable { offset: 0, .. })));
+        assert!(matches!(
+            parse_mibib(Path::new("m"), cut),
+            Err(PackageError::PartitionTable { .. })
+        ));
+        assert!(matches!(
+            parse_mibib(Path::new("m"), &[0u8; 100]),
+            Err(PackageError::PartitionTable { offset: 0, .. })
+        ));
     }
 }

@@ -43,8 +43,7 @@ pub fn is_expression(value: &str) -> bool {
         && v.len() <= 128
         && v.chars().any(|c| c.is_ascii_alphabetic())
         && v.contains("NUM_DISK_")
-        && v
-            .chars()
+        && v.chars()
             .all(|c| c.is_ascii_alphanumeric() || "_ .+-*/(),".contains(c))
 }
 
@@ -70,12 +69,13 @@ impl<'a> Attrs<'a> {
 
     /// A required attribute.
     pub fn required(&self, attr: &'static str) -> Result<&'a str, PackageError> {
-        self.get(attr).ok_or_else(|| PackageError::MissingAttribute {
-            file: self.file.to_path_buf(),
-            line: self.el.line,
-            element: self.el.name.clone(),
-            attribute: attr,
-        })
+        self.get(attr)
+            .ok_or_else(|| PackageError::MissingAttribute {
+                file: self.file.to_path_buf(),
+                line: self.el.line,
+                element: self.el.name.clone(),
+                attribute: attr,
+            })
     }
 
     /// The error for a bad number in `attr`.
@@ -83,7 +83,7 @@ impl<'a> Attrs<'a> {
         PackageError::BadNumber {
             file: self.file.to_path_buf(),
             line: self.el.line,
-            element: self.el.name.clone(),
+            element: self.el.name.as_str().into(),
             attribute: attr.to_string(),
             value: value.to_string(),
             problem,
@@ -105,7 +105,8 @@ impl<'a> Attrs<'a> {
     /// A required number no larger than `max`.
     pub fn req_u64(&self, attr: &'static str, max: u64) -> Result<u64, PackageError> {
         self.required(attr)?;
-        self.opt_u64(attr, max)?.ok_or_else(|| self.bad_number(attr, "", NumberProblem::Empty))
+        self.opt_u64(attr, max)?
+            .ok_or_else(|| self.bad_number(attr, "", NumberProblem::Empty))
     }
 
     /// `SECTOR_SIZE_IN_BYTES`: required, a power of two from 512 to 65536.
@@ -126,7 +127,11 @@ impl<'a> Attrs<'a> {
     }
 
     /// A sector address: a number that, times `sector_size`, fits in 64 bits, or an expression.
-    pub fn sector_ref(&self, attr: &'static str, sector_size: u32) -> Result<Option<SectorRef>, PackageError> {
+    pub fn sector_ref(
+        &self,
+        attr: &'static str,
+        sector_size: u32,
+    ) -> Result<Option<SectorRef>, PackageError> {
         let Some(value) = self.get(attr) else {
             return Ok(None);
         };
@@ -138,7 +143,9 @@ impl<'a> Attrs<'a> {
                 }
                 Ok(Some(SectorRef::Number(n)))
             }
-            Err(NumberProblem::NotANumber) if is_expression(value) => Ok(Some(SectorRef::Expr(value.trim().to_string()))),
+            Err(NumberProblem::NotANumber) if is_expression(value) => {
+                Ok(Some(SectorRef::Expr(value.trim().to_string())))
+            }
             Err(p) => Err(self.bad_number(attr, value, p)),
         }
     }
@@ -208,11 +215,40 @@ mod tests {
             line: 9,
         };
         let a = Attrs::new(Path::new("r.xml"), &el);
-        assert!(matches!(a.sector_size(), Err(PackageError::BadNumber { line: 9, problem: NumberProblem::NotAllowed { .. }, .. })));
-        assert!(matches!(a.sector_ref("start_sector", 512), Err(PackageError::BadNumber { problem: NumberProblem::Negative, .. })));
+        assert!(matches!(
+            a.sector_size(),
+            Err(PackageError::BadNumber {
+                line: 9,
+                problem: NumberProblem::NotAllowed { .. },
+                ..
+            })
+        ));
+        assert!(matches!(
+            a.sector_ref("start_sector", 512),
+            Err(PackageError::BadNumber {
+                problem: NumberProblem::Negative,
+                ..
+            })
+        ));
         assert_eq!(a.req_u64("num_partition_sectors", 100).unwrap(), 16);
-        assert!(matches!(a.req_u64("num_partition_sectors", 10), Err(PackageError::BadNumber { problem: NumberProblem::TooLarge { max: 10 }, .. })));
-        assert!(matches!(a.required("filename"), Err(PackageError::MissingAttribute { attribute: "filename", line: 9, .. })));
-        assert!(matches!(a.opt_bool("sparse"), Err(PackageError::BadValue { .. })));
+        assert!(matches!(
+            a.req_u64("num_partition_sectors", 10),
+            Err(PackageError::BadNumber {
+                problem: NumberProblem::TooLarge { max: 10 },
+                ..
+            })
+        ));
+        assert!(matches!(
+            a.required("filename"),
+            Err(PackageError::MissingAttribute {
+                attribute: "filename",
+                line: 9,
+                ..
+            })
+        ));
+        assert!(matches!(
+            a.opt_bool("sparse"),
+            Err(PackageError::BadValue { .. })
+        ));
     }
 }

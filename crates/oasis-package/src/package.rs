@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-pub use crate::discover::Choice;
 use crate::contents::ContentsInfo;
 use crate::data::PieceReader;
+pub use crate::discover::Choice;
 use crate::discover::{self, Found};
 use crate::error::PackageError;
 use crate::jail::Jail;
@@ -112,14 +112,19 @@ impl Package {
     /// Open a package folder, a `.zip`, or a rawprogram XML inside a package.
     pub fn open(path: &Path, options: &OpenOptions) -> Result<Package, PackageError> {
         if !path.exists() {
-            return Err(PackageError::NotFound { what: "package", path: path.to_path_buf() });
+            return Err(PackageError::NotFound {
+                what: "package",
+                path: path.to_path_buf(),
+            });
         }
         let mut options = options.clone();
         let (start, unpacked) = if crate::archive::is_zip(path) {
             let dir = crate::archive::unpack(path)?;
             (dir.path().to_path_buf(), Some(Arc::new(dir)))
         } else if path.is_file() {
-            let is_xml = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml"));
+            let is_xml = path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("xml"));
             if !is_xml {
                 return Err(PackageError::NotAPackage {
                     path: path.to_path_buf(),
@@ -133,13 +138,17 @@ impl Package {
         };
         let mut found = Found::default();
         let root = discover::unwrap_root(&start, &mut found);
-        found.root = root.canonicalize().map_err(|e| crate::fsutil::io_err(&root, e))?;
+        found.root = root
+            .canonicalize()
+            .map_err(|e| crate::fsutil::io_err(&root, e))?;
         let mut pkg = open_root(found, &options)?;
         pkg.source = path.to_path_buf();
         pkg.from_zip = unpacked.is_some();
         pkg.unpacked = unpacked;
         if pkg.name.is_none() {
-            pkg.name = path.file_name().and_then(|n| crate::naming::parse_firmware_name(&n.to_string_lossy()));
+            pkg.name = path
+                .file_name()
+                .and_then(|n| crate::naming::parse_firmware_name(&n.to_string_lossy()));
         }
         Ok(pkg)
     }
@@ -181,7 +190,10 @@ impl Package {
             (StepOp::Program, Some(data)) => Ok(data.reader()),
             _ => Err(PackageError::MissingImages {
                 count: 1,
-                first: step.path.clone().unwrap_or_else(|| PathBuf::from(&step.label)),
+                first: step
+                    .path
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(&step.label)),
             }),
         }
     }
@@ -189,7 +201,9 @@ impl Package {
     /// Whether the package can be flashed as it is: a programmer, every image present, md5 clean.
     pub fn ensure_flashable(&self) -> Result<(), PackageError> {
         if self.programmer.is_none() {
-            return Err(PackageError::NoProgrammer { root: self.root.clone() });
+            return Err(PackageError::NoProgrammer {
+                root: self.root.clone(),
+            });
         }
         self.md5.check()?;
         if let Some(first) = self.missing_images.first() {
@@ -236,9 +250,14 @@ fn choose_files(found: &mut Found, options: &OpenOptions) -> Result<PathBuf, Pac
     let xml_dir = match &options.rawprogram {
         Some(raw) => {
             if !raw.is_file() {
-                return Err(PackageError::NotFound { what: "rawprogram file", path: raw.clone() });
+                return Err(PackageError::NotFound {
+                    what: "rawprogram file",
+                    path: raw.clone(),
+                });
             }
-            let raw = raw.canonicalize().map_err(|e| crate::fsutil::io_err(raw, e))?;
+            let raw = raw
+                .canonicalize()
+                .map_err(|e| crate::fsutil::io_err(raw, e))?;
             let dir = raw.parent().unwrap_or(&found.root).to_path_buf();
             if !raw.starts_with(&found.root) {
                 found.warnings.push(format!(
@@ -251,7 +270,11 @@ fn choose_files(found: &mut Found, options: &OpenOptions) -> Result<PathBuf, Pac
             let shown = found.root.clone();
             found.choices.push(Choice {
                 what: "rawprogram".into(),
-                chosen: raw.strip_prefix(&shown).unwrap_or(&raw).to_string_lossy().into_owned(),
+                chosen: raw
+                    .strip_prefix(&shown)
+                    .unwrap_or(&raw)
+                    .to_string_lossy()
+                    .into_owned(),
                 reason: "given by the user".into(),
                 alternatives: vec![],
             });
@@ -264,7 +287,10 @@ fn choose_files(found: &mut Found, options: &OpenOptions) -> Result<PathBuf, Pac
     match &options.programmer {
         Some(p) => {
             if !p.is_file() {
-                return Err(PackageError::NotFound { what: "programmer", path: p.clone() });
+                return Err(PackageError::NotFound {
+                    what: "programmer",
+                    path: p.clone(),
+                });
             }
             found.choices.push(Choice {
                 what: "programmer".into(),
@@ -289,7 +315,11 @@ fn open_root(mut found: Found, options: &OpenOptions) -> Result<Package, Package
         .iter()
         .map(|p| RawProgramFile::from_path(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let patches = found.patch.iter().map(|p| PatchFile::from_path(p)).collect::<Result<Vec<_>, _>>()?;
+    let patches = found
+        .patch
+        .iter()
+        .map(|p| PatchFile::from_path(p))
+        .collect::<Result<Vec<_>, _>>()?;
     let facts = crate::facts::storage_facts(&found, &raws);
     let jail = Jail::new(&found.root)?;
     let tables = crate::facts::partition_tables(&found, &xml_dir, &raws, &facts);
@@ -305,7 +335,10 @@ fn open_root(mut found: Found, options: &OpenOptions) -> Result<Package, Package
         Some(path) => md5sum::verify(&jail, path)?,
         None => Md5Report::default(),
     };
-    let programmer = found.programmer.clone().map(|path| identify(&path, &options.programmer, &mut found));
+    let programmer = found
+        .programmer
+        .clone()
+        .map(|path| identify(&path, &options.programmer, &mut found));
     let name = crate::facts::firmware_name(&found.root, &xml_dir);
     let kind = if found.quectel_layout {
         PackageKind::Quectel

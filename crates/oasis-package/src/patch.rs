@@ -116,7 +116,8 @@ fn parse_patch(a: Attrs<'_>) -> Result<PatchEntry, PackageError> {
         },
         sector_size,
         physical_partition_number: u32::try_from(
-            a.opt_u64("physical_partition_number", MAX_PHYSICAL_PARTITION)?.unwrap_or(0),
+            a.opt_u64("physical_partition_number", MAX_PHYSICAL_PARTITION)?
+                .unwrap_or(0),
         )
         .unwrap_or(0),
         start_sector: start_text,
@@ -158,10 +159,25 @@ mod tests {
     #[test]
     fn bad_patch_fields() {
         let e = parse(r#"<patches><patch SECTOR_SIZE_IN_BYTES="512" byte_offset="0" filename="DISK" size_in_bytes="9" start_sector="0" value="0"/></patches>"#).unwrap_err();
-        assert!(matches!(e, PackageError::BadNumber { ref attribute, .. } if attribute == "size_in_bytes"), "{e:?}");
+        assert!(
+            matches!(e, PackageError::BadNumber { ref attribute, .. } if attribute == "size_in_bytes"),
+            "{e:?}"
+        );
         let e = parse(r#"<patches><patch SECTOR_SIZE_IN_BYTES="512" byte_offset="600" filename="DISK" size_in_bytes="4" start_sector="0" value="0"/></patches>"#).unwrap_err();
-        assert!(matches!(e, PackageError::BadNumber { ref attribute, .. } if attribute == "byte_offset"), "{e:?}");
+        assert!(
+            matches!(e, PackageError::BadNumber { ref attribute, .. } if attribute == "byte_offset"),
+            "{e:?}"
+        );
         let e = parse(r#"<patches><patch SECTOR_SIZE_IN_BYTES="512" byte_offset="0" size_in_bytes="4" start_sector="0" value="0"/></patches>"#).unwrap_err();
-        assert!(matches!(e, PackageError::MissingAttribute { attribute: "filename", .. }), "{e:?}");
+        assert!(
+            matches!(
+                e,
+                PackageError::MissingAttribute {
+                    attribute: "filename",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
     }
 }

@@ -130,7 +130,9 @@ impl RawProgramFile {
         let mut other = Vec::new();
         for el in &root.children {
             let a = Attrs::new(path, el);
-            let is_vendor = a.get("vendor").is_some_and(|v| v.eq_ignore_ascii_case("quectel"));
+            let is_vendor = a
+                .get("vendor")
+                .is_some_and(|v| v.eq_ignore_ascii_case("quectel"));
             let name = el.name.to_ascii_lowercase();
             match name.as_str() {
                 "program" | "erase" if is_vendor => entries.push(RawEntry::Vendor {
@@ -177,19 +179,26 @@ fn origin(path: &Path, el: &Element) -> Origin {
 }
 
 fn label(a: Attrs<'_>) -> Option<String> {
-    a.get("label").map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    a.get("label")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 fn common(a: Attrs<'_>) -> Result<(u32, u32, Option<u32>), PackageError> {
     let sector_size = a.sector_size()?;
-    let ppn = a.opt_u64("physical_partition_number", MAX_PHYSICAL_PARTITION)?.unwrap_or(0);
+    let ppn = a
+        .opt_u64("physical_partition_number", MAX_PHYSICAL_PARTITION)?
+        .unwrap_or(0);
     let ppb = a.opt_u64("PAGES_PER_BLOCK", MAX_PAGES_PER_BLOCK)?;
     if ppb == Some(0) {
         let value = a.get("PAGES_PER_BLOCK").unwrap_or_default();
         return Err(a.bad_number(
             "PAGES_PER_BLOCK",
             value,
-            crate::error::NumberProblem::NotAllowed { expected: "1 or more" },
+            crate::error::NumberProblem::NotAllowed {
+                expected: "1 or more",
+            },
         ));
     }
     // Both bounded above, so the conversions cannot fail.
@@ -212,11 +221,16 @@ fn parse_program(a: Attrs<'_>) -> Result<ProgramEntry, PackageError> {
         .unwrap_or(SectorRef::Number(0));
     let num_partition_sectors = a.req_u64("num_partition_sectors", max_sectors(sector_size))?;
     if let SectorRef::Number(s) = start_sector
-        && s.checked_add(num_partition_sectors).is_none_or(|end| end > max_sectors(sector_size))
+        && s.checked_add(num_partition_sectors)
+            .is_none_or(|end| end > max_sectors(sector_size))
     {
         let value = a.get("num_partition_sectors").unwrap_or_default();
         let max = max_sectors(sector_size).saturating_sub(s);
-        return Err(a.bad_number("num_partition_sectors", value, crate::error::NumberProblem::TooLarge { max }));
+        return Err(a.bad_number(
+            "num_partition_sectors",
+            value,
+            crate::error::NumberProblem::TooLarge { max },
+        ));
     }
     Ok(ProgramEntry {
         origin: origin(a.file, a.el),
@@ -227,7 +241,9 @@ fn parse_program(a: Attrs<'_>) -> Result<ProgramEntry, PackageError> {
         num_partition_sectors,
         filename: a.get("filename").map(|s| s.trim().to_string()),
         label: label(a),
-        file_sector_offset: a.opt_u64("file_sector_offset", max_sectors(sector_size))?.unwrap_or(0),
+        file_sector_offset: a
+            .opt_u64("file_sector_offset", max_sectors(sector_size))?
+            .unwrap_or(0),
         sparse: a.opt_bool("sparse")?.unwrap_or(false),
         pages_per_block,
         last_sector: a.get("last_sector").map(|s| s.trim().to_string()),
@@ -241,7 +257,9 @@ fn parse_erase(a: Attrs<'_>) -> Result<EraseEntry, PackageError> {
         origin: origin(a.file, a.el),
         sector_size,
         physical_partition_number,
-        start_sector_text: a.get("start_sector").map_or_else(|| "0".to_string(), |s| s.trim().to_string()),
+        start_sector_text: a
+            .get("start_sector")
+            .map_or_else(|| "0".to_string(), |s| s.trim().to_string()),
         start_sector,
         num_partition_sectors: a.opt_u64("num_partition_sectors", max_sectors(sector_size))?,
         label: label(a),
@@ -272,32 +290,84 @@ mod tests {
         )
         .unwrap();
         assert_eq!(f.entries.len(), 4);
-        let RawEntry::Program(p) = &f.entries[0] else { panic!() };
+        let RawEntry::Program(p) = &f.entries[0] else {
+            panic!()
+        };
         assert_eq!(p.filename.as_deref(), Some("..\\sbl1.mbn"));
         assert_eq!(p.pages_per_block, Some(64));
         assert_eq!(p.last_sector.as_deref(), Some("700"));
         assert_eq!(p.origin.line, 2);
-        let RawEntry::Erase(e) = &f.entries[1] else { panic!() };
+        let RawEntry::Erase(e) = &f.entries[1] else {
+            panic!()
+        };
         assert_eq!(e.num_partition_sectors, None);
         assert_eq!(e.label.as_deref(), Some("erase whole disk"));
-        let RawEntry::Vendor { tag, .. } = &f.entries[2] else { panic!() };
+        let RawEntry::Vendor { tag, .. } = &f.entries[2] else {
+            panic!()
+        };
         assert_eq!(tag.attrs[1], ("vendor".to_string(), "quectel".to_string()));
         assert_eq!(tag.attrs.len(), 4);
-        let RawEntry::Program(p) = &f.entries[3] else { panic!() };
-        assert_eq!(p.start_sector, SectorRef::Expr("NUM_DISK_SECTORS-5.".into()));
+        let RawEntry::Program(p) = &f.entries[3] else {
+            panic!()
+        };
+        assert_eq!(
+            p.start_sector,
+            SectorRef::Expr("NUM_DISK_SECTORS-5.".into())
+        );
         assert!(p.sparse);
         assert_eq!(f.other, vec![("read".to_string(), 6)]);
     }
 
     #[test]
     fn bad_entries_named() {
-        let e = parse("<data>\n<program SECTOR_SIZE_IN_BYTES=\"512\" start_sector=\"0\"/></data>").unwrap_err();
-        assert!(matches!(e, PackageError::MissingAttribute { attribute: "num_partition_sectors", line: 2, .. }), "{e:?}");
+        let e = parse("<data>\n<program SECTOR_SIZE_IN_BYTES=\"512\" start_sector=\"0\"/></data>")
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                PackageError::MissingAttribute {
+                    attribute: "num_partition_sectors",
+                    line: 2,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
         let e = parse("<data><program SECTOR_SIZE_IN_BYTES=\"512\" start_sector=\"0\" num_partition_sectors=\"99999999999999999999\"/></data>").unwrap_err();
-        assert!(matches!(e, PackageError::BadNumber { problem: NumberProblem::TooLarge { .. }, .. }), "{e:?}");
-        let e = parse("<data><erase SECTOR_SIZE_IN_BYTES=\"512\" physical_partition_number=\"40\"/></data>").unwrap_err();
-        assert!(matches!(e, PackageError::BadNumber { problem: NumberProblem::TooLarge { max: 31 }, .. }), "{e:?}");
+        assert!(
+            matches!(
+                e,
+                PackageError::BadNumber {
+                    problem: NumberProblem::TooLarge { .. },
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let e = parse(
+            "<data><erase SECTOR_SIZE_IN_BYTES=\"512\" physical_partition_number=\"40\"/></data>",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                PackageError::BadNumber {
+                    problem: NumberProblem::TooLarge { max: 31 },
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
         let e = parse("<patches/>").unwrap_err();
-        assert!(matches!(e, PackageError::UnknownRoot { expected: "data", .. }), "{e:?}");
+        assert!(
+            matches!(
+                e,
+                PackageError::UnknownRoot {
+                    expected: "data",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
     }
 }

@@ -134,7 +134,9 @@ impl<R: Read + Seek> Walker<R> {
         if self.len.saturating_sub(self.pos) < buf.len() as u64 {
             return Err(self.err(self.pos, SparseProblem::Truncated { what }));
         }
-        self.r.read_exact(buf).map_err(|e| crate::fsutil::io_err(&self.path, e))?;
+        self.r
+            .read_exact(buf)
+            .map_err(|e| crate::fsutil::io_err(&self.path, e))?;
         self.pos += buf.len() as u64;
         Ok(())
     }
@@ -143,8 +145,11 @@ impl<R: Read + Seek> Walker<R> {
         if self.len.saturating_sub(self.pos) < n {
             return Err(self.err(self.pos, SparseProblem::Truncated { what }));
         }
-        let step = i64::try_from(n).map_err(|_| self.err(self.pos, SparseProblem::Truncated { what }))?;
-        self.r.seek(SeekFrom::Current(step)).map_err(|e| crate::fsutil::io_err(&self.path, e))?;
+        let step =
+            i64::try_from(n).map_err(|_| self.err(self.pos, SparseProblem::Truncated { what }))?;
+        self.r
+            .seek(SeekFrom::Current(step))
+            .map_err(|e| crate::fsutil::io_err(&self.path, e))?;
         self.pos += n;
         Ok(())
     }
@@ -154,7 +159,10 @@ impl SparseImage {
     /// Walk a sparse file's headers.
     pub fn from_path(path: &Path) -> Result<Self, PackageError> {
         let f = std::fs::File::open(path).map_err(|e| crate::fsutil::io_err(path, e))?;
-        let len = f.metadata().map_err(|e| crate::fsutil::io_err(path, e))?.len();
+        let len = f
+            .metadata()
+            .map_err(|e| crate::fsutil::io_err(path, e))?
+            .len();
         Self::parse(BufReader::new(f), len, path)
     }
 
@@ -173,7 +181,13 @@ impl SparseImage {
         while w.pos < w.len {
             if index >= header.total_chunks {
                 let got = index.saturating_add(1);
-                return Err(w.err(w.pos, SparseProblem::ChunkCount { expected: header.total_chunks, got }));
+                return Err(w.err(
+                    w.pos,
+                    SparseProblem::ChunkCount {
+                        expected: header.total_chunks,
+                        got,
+                    },
+                ));
             }
             let chunk = read_chunk(&mut w, &header, index, out_block)?;
             out_block = out_block.saturating_add(chunk.blocks);
@@ -181,10 +195,22 @@ impl SparseImage {
             index += 1;
         }
         if index != header.total_chunks {
-            return Err(w.err(w.pos, SparseProblem::ChunkCount { expected: header.total_chunks, got: index }));
+            return Err(w.err(
+                w.pos,
+                SparseProblem::ChunkCount {
+                    expected: header.total_chunks,
+                    got: index,
+                },
+            ));
         }
         if out_block != u64::from(header.total_blks) {
-            return Err(w.err(w.pos, SparseProblem::BlockCount { expected: u64::from(header.total_blks), got: out_block }));
+            return Err(w.err(
+                w.pos,
+                SparseProblem::BlockCount {
+                    expected: u64::from(header.total_blks),
+                    got: out_block,
+                },
+            ));
         }
         Ok(SparseImage {
             path: path.to_path_buf(),
@@ -212,14 +238,19 @@ impl SparseImage {
                     offset: file_offset,
                     len: bytes,
                 },
-                ChunkKind::Fill { pattern } => Piece::Fill { pattern, len: bytes },
+                ChunkKind::Fill { pattern } => Piece::Fill {
+                    pattern,
+                    len: bytes,
+                },
                 ChunkKind::DontCare => {
                     open = false;
                     continue;
                 }
                 ChunkKind::Crc32 { .. } => continue,
             };
-            if bytes % u64::from(sector_size) != 0 || (c.out_block * blk) % u64::from(sector_size) != 0 {
+            if bytes % u64::from(sector_size) != 0
+                || (c.out_block * blk) % u64::from(sector_size) != 0
+            {
                 return Err(PackageError::Sparse {
                     file: self.path.clone(),
                     offset: 0,
@@ -271,10 +302,24 @@ fn read_header<R: Read + Seek>(w: &mut Walker<R>) -> Result<SparseHeader, Packag
         image_checksum: le32(&h, 24),
     };
     if header.file_hdr_sz < 28 {
-        return Err(w.err(8, SparseProblem::BadHeaderSize { which: "file", got: header.file_hdr_sz, min: 28 }));
+        return Err(w.err(
+            8,
+            SparseProblem::BadHeaderSize {
+                which: "file",
+                got: header.file_hdr_sz,
+                min: 28,
+            },
+        ));
     }
     if header.chunk_hdr_sz < 12 {
-        return Err(w.err(10, SparseProblem::BadHeaderSize { which: "chunk", got: header.chunk_hdr_sz, min: 12 }));
+        return Err(w.err(
+            10,
+            SparseProblem::BadHeaderSize {
+                which: "chunk",
+                got: header.chunk_hdr_sz,
+                min: 12,
+            },
+        ));
     }
     if header.blk_sz == 0 || !header.blk_sz.is_multiple_of(4) {
         return Err(w.err(12, SparseProblem::BadBlockSize { got: header.blk_sz }));
@@ -293,16 +338,35 @@ fn read_chunk<R: Read + Seek>(
     let mut ch = [0u8; 12];
     w.read(&mut ch, "chunk header")?;
     w.skip(u64::from(header.chunk_hdr_sz - 12), "chunk header")?;
-    let (kind, blocks, total) = (le16(&ch, 0), u64::from(le32(&ch, 4)), u64::from(le32(&ch, 8)));
+    let (kind, blocks, total) = (
+        le16(&ch, 0),
+        u64::from(le32(&ch, 4)),
+        u64::from(le32(&ch, 8)),
+    );
     let hdr = u64::from(header.chunk_hdr_sz);
     let expected = match kind {
         CHUNK_RAW => hdr + blocks * u64::from(header.blk_sz),
         CHUNK_FILL | CHUNK_CRC32 => hdr + 4,
         CHUNK_DONT_CARE => hdr,
-        other => return Err(w.err(at, SparseProblem::UnknownChunkType { chunk: index, got: other })),
+        other => {
+            return Err(w.err(
+                at,
+                SparseProblem::UnknownChunkType {
+                    chunk: index,
+                    got: other,
+                },
+            ));
+        }
     };
     if total != expected {
-        return Err(w.err(at, SparseProblem::ChunkSize { chunk: index, expected, got: total }));
+        return Err(w.err(
+            at,
+            SparseProblem::ChunkSize {
+                chunk: index,
+                expected,
+                got: total,
+            },
+        ));
     }
     let mut word = [0u8; 4];
     let kind = match kind {
@@ -317,10 +381,20 @@ fn read_chunk<R: Read + Seek>(
         }
         CHUNK_CRC32 => {
             w.read(&mut word, "CRC32 value")?;
-            ChunkKind::Crc32 { value: u32::from_le_bytes(word) }
+            ChunkKind::Crc32 {
+                value: u32::from_le_bytes(word),
+            }
         }
         _ => ChunkKind::DontCare,
     };
-    let blocks = if matches!(kind, ChunkKind::Crc32 { .. }) { 0 } else { blocks };
-    Ok(SparseChunk { out_block, blocks, kind })
+    let blocks = if matches!(kind, ChunkKind::Crc32 { .. }) {
+        0
+    } else {
+        blocks
+    };
+    Ok(SparseChunk {
+        out_block,
+        blocks,
+        kind,
+    })
 }

@@ -20,7 +20,9 @@ pub fn summary(pkg: &Package) -> Value {
         .md5
         .mismatches()
         .map(|e| match &e.status {
-            Md5Status::Mismatch { expected, actual } => json!({"path": e.path, "expected": expected, "actual": actual}),
+            Md5Status::Mismatch { expected, actual } => {
+                json!({"path": e.path, "expected": expected, "actual": actual})
+            }
             _ => Value::Null,
         })
         .collect();

@@ -41,12 +41,16 @@ impl Element {
 
     /// The first child with this name (case-insensitive).
     pub fn child(&self, name: &str) -> Option<&Element> {
-        self.children.iter().find(|c| c.name.eq_ignore_ascii_case(name))
+        self.children
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
     }
 
     /// All children with this name (case-insensitive).
     pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
-        self.children.iter().filter(move |c| c.name.eq_ignore_ascii_case(name))
+        self.children
+            .iter()
+            .filter(move |c| c.name.eq_ignore_ascii_case(name))
     }
 
     /// Trimmed text of the first child with this name.
@@ -98,7 +102,12 @@ struct Lines {
 impl Lines {
     fn new(text: &str) -> Self {
         let mut starts = vec![0];
-        starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
         Lines { starts }
     }
 
@@ -172,7 +181,8 @@ impl<'a> TreeBuilder<'a> {
     fn read_error(&self, pos: u64, e: &quick_xml::Error) -> PackageError {
         if let Some(open) = self.stack.last() {
             let eof = matches!(e, quick_xml::Error::Syntax(_))
-                && usize::try_from(pos).is_ok_and(|p| self.text[p.min(self.text.len())..].find('>').is_none());
+                && usize::try_from(pos)
+                    .is_ok_and(|p| self.text[p.min(self.text.len())..].find('>').is_none());
             if eof {
                 return PackageError::XmlTruncated {
                     file: self.file.to_path_buf(),
@@ -277,7 +287,11 @@ impl<'a> TreeBuilder<'a> {
         Ok(())
     }
 
-    fn general_ref(&mut self, r: &quick_xml::events::BytesRef<'_>, pos: u64) -> Result<(), PackageError> {
+    fn general_ref(
+        &mut self,
+        r: &quick_xml::events::BytesRef<'_>,
+        pos: u64,
+    ) -> Result<(), PackageError> {
         let line = self.lines.line(pos);
         let resolved: Option<String> = if r.is_char_ref() {
             r.resolve_char_ref().ok().flatten().map(String::from)
@@ -330,33 +344,67 @@ mod tests {
     #[test]
     fn truncated_names_open_element() {
         let e = parse("<data>\n<program a=\"1\"/>\n<prog").unwrap_err();
-        assert!(matches!(e, PackageError::XmlTruncated { ref element, line: 1, .. } if element == "data"), "{e:?}");
+        assert!(
+            matches!(e, PackageError::XmlTruncated { ref element, line: 1, .. } if element == "data"),
+            "{e:?}"
+        );
         let e = parse("<data>\n<program a=\"1\"/>\n").unwrap_err();
-        assert!(matches!(e, PackageError::XmlTruncated { ref element, .. } if element == "data"), "{e:?}");
+        assert!(
+            matches!(e, PackageError::XmlTruncated { ref element, .. } if element == "data"),
+            "{e:?}"
+        );
     }
 
     #[test]
     fn doctype_and_custom_entities_refused() {
-        let e = parse("<?xml version=\"1.0\"?>\n<!DOCTYPE d [<!ENTITY a \"x\">]>\n<data/>").unwrap_err();
-        assert!(matches!(e, PackageError::DtdNotAllowed { line: 2, .. }), "{e:?}");
+        let e = parse("<?xml version=\"1.0\"?>\n<!DOCTYPE d [<!ENTITY a \"x\">]>\n<data/>")
+            .unwrap_err();
+        assert!(
+            matches!(e, PackageError::DtdNotAllowed { line: 2, .. }),
+            "{e:?}"
+        );
         let e = parse("<data>\n<p v=\"&a;\"/></data>").unwrap_err();
-        assert!(matches!(e, PackageError::EntityNotAllowed { ref entity, line: 2, .. } if entity == "a"), "{e:?}");
+        assert!(
+            matches!(e, PackageError::EntityNotAllowed { ref entity, line: 2, .. } if entity == "a"),
+            "{e:?}"
+        );
         let e = parse("<data>&xxe;</data>").unwrap_err();
-        assert!(matches!(e, PackageError::EntityNotAllowed { ref entity, .. } if entity == "xxe"), "{e:?}");
+        assert!(
+            matches!(e, PackageError::EntityNotAllowed { ref entity, .. } if entity == "xxe"),
+            "{e:?}"
+        );
     }
 
     #[test]
     fn empty_and_garbage() {
-        assert!(matches!(parse("").unwrap_err(), PackageError::XmlSyntax { .. }));
-        assert!(matches!(parse("<a></b>").unwrap_err(), PackageError::XmlSyntax { .. }));
+        assert!(matches!(
+            parse("").unwrap_err(),
+            PackageError::XmlSyntax { .. }
+        ));
+        assert!(matches!(
+            parse("<a></b>").unwrap_err(),
+            PackageError::XmlSyntax { .. }
+        ));
         let e = parse_bytes(Path::new("t.xml"), b"<a>\xff</a>").unwrap_err();
-        assert!(matches!(e, PackageError::XmlEncoding { offset: 3, .. }), "{e:?}");
+        assert!(
+            matches!(e, PackageError::XmlEncoding { offset: 3, .. }),
+            "{e:?}"
+        );
     }
 
     #[test]
     fn depth_limit() {
         let s = "<a>".repeat(100);
         let e = parse(&s).unwrap_err();
-        assert!(matches!(e, PackageError::XmlTooComplex { what: "nesting levels", .. }), "{e:?}");
+        assert!(
+            matches!(
+                e,
+                PackageError::XmlTooComplex {
+                    what: "nesting levels",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
     }
 }

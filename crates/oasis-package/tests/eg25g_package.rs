@@ -1,9 +1,12 @@
 //! The real EG25-G package: opened from its folder and from a zip; plan in the brick-safe NAND
 //! order, missing images as findings, md5 and summary JSON.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 mod common;
 
-use oasis_package::{OpenOptions, Package, PackageError, PackageKind, StepOp, StorageType, TableSource};
+use oasis_package::{
+    OpenOptions, Package, PackageError, PackageKind, StepOp, StorageType, TableSource,
+};
 
 fn open_folder() -> Package {
     Package::open(&common::eg25g(), &OpenOptions::default()).unwrap()
@@ -11,7 +14,10 @@ fn open_folder() -> Package {
 
 /// Op and start of each step, in order.
 fn sequence(pkg: &Package) -> Vec<(StepOp, String)> {
-    pkg.plan.iter().map(|s| (s.op, s.start_sector.clone())).collect()
+    pkg.plan
+        .iter()
+        .map(|s| (s.op, s.start_sector.clone()))
+        .collect()
 }
 
 const ORDER: &[(StepOp, &str)] = &[
@@ -57,11 +63,23 @@ fn folder_plan_is_brick_safe() {
     assert!(critical[..22].iter().all(|c| *c));
     assert!(!critical[22]);
     // No patch steps: both patches edit partition_complete_p2K_b128K.mbn, not the DISK.
-    assert!(pkg.plan.iter().all(|s| s.op != StepOp::Patch && s.op != StepOp::SetBootable));
+    assert!(
+        pkg.plan
+            .iter()
+            .all(|s| s.op != StepOp::Patch && s.op != StepOp::SetBootable)
+    );
     assert_eq!(pkg.ignored_patches.len(), 2);
-    assert!(pkg.ignored_patches.iter().all(|p| p.target == "partition_complete_p2K_b128K.mbn"));
+    assert!(
+        pkg.ignored_patches
+            .iter()
+            .all(|p| p.target == "partition_complete_p2K_b128K.mbn")
+    );
     // No erase touches EFS2 (blocks 20..156): nothing destructive.
-    assert!(pkg.plan.iter().all(|s| s.destructive.is_none()), "{:?}", pkg.plan);
+    assert!(
+        pkg.plan.iter().all(|s| s.destructive.is_none()),
+        "{:?}",
+        pkg.plan
+    );
 }
 
 #[test]
@@ -71,18 +89,45 @@ fn labels_come_from_the_mibib() {
     assert_eq!(table.source, TableSource::Mibib);
     assert_eq!(table.partitions.len(), 17);
     let efs = table.find("EFS2").unwrap();
-    assert_eq!((efs.start_block, efs.blocks, efs.start_sector), (Some(20), Some(136), 1280));
+    assert_eq!(
+        (efs.start_block, efs.blocks, efs.start_sector),
+        (Some(20), Some(136), 1280)
+    );
     let labels: Vec<&str> = pkg.plan.iter().map(|s| s.label.as_str()).collect();
     assert_eq!(
         labels,
         [
-            "SBL", "RPM", "aboot", "boot", "recovery", "modem", "recoveryfs", "usr_data", "system", "TZ", "MIBIB",
-            "MIBIB", "TZ", "aboot", "boot", "recovery", "modem", "recoveryfs", "usr_data", "system", "RPM", "SBL",
+            "SBL",
+            "RPM",
+            "aboot",
+            "boot",
+            "recovery",
+            "modem",
+            "recoveryfs",
+            "usr_data",
+            "system",
+            "TZ",
+            "MIBIB",
+            "MIBIB",
+            "TZ",
+            "aboot",
+            "boot",
+            "recovery",
+            "modem",
+            "recoveryfs",
+            "usr_data",
+            "system",
+            "RPM",
+            "SBL",
             "reset"
         ]
     );
     // partition_nand.xml lays out to the same blocks as the compiled MIBIB (no disagreement warnings).
-    assert!(!pkg.warnings.iter().any(|w| w.contains("MIBIB says")), "{:?}", pkg.warnings);
+    assert!(
+        !pkg.warnings.iter().any(|w| w.contains("MIBIB says")),
+        "{:?}",
+        pkg.warnings
+    );
     assert_eq!(pkg.nand_xml.as_ref().unwrap().partitions.len(), 17);
     assert_eq!(pkg.usr_table.as_ref().unwrap().len(), 17);
 }
@@ -97,19 +142,35 @@ fn missing_images_are_findings_not_errors() {
     assert_eq!(pkg.missing_images[0].file, "..\\sbl1.mbn");
     assert_eq!(pkg.missing_images[0].line, 7);
     // Program steps for absent images keep the XML's count and have no data.
-    let sbl = pkg.plan.iter().find(|s| s.op == StepOp::Program && s.start_sector == "0").unwrap();
+    let sbl = pkg
+        .plan
+        .iter()
+        .find(|s| s.op == StepOp::Program && s.start_sector == "0")
+        .unwrap();
     assert_eq!((sbl.sectors, sbl.data.is_none()), (Some(640), true));
     // The one present image: partition_complete (8192 bytes = 4 pages), zero padded to whole pages.
-    let mibib = pkg.plan.iter().find(|s| s.op == StepOp::Program && s.start_sector == "640").unwrap();
+    let mibib = pkg
+        .plan
+        .iter()
+        .find(|s| s.op == StepOp::Program && s.start_sector == "640")
+        .unwrap();
     assert_eq!(mibib.sectors, Some(4));
     assert_eq!(pkg.total_bytes(), 8192);
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut pkg.open_reader(mibib).unwrap(), &mut bytes).unwrap();
-    let on_disk = std::fs::read(common::eg25g().join("update/firehose/partition_complete_p2K_b128K.mbn")).unwrap();
+    let on_disk =
+        std::fs::read(common::eg25g().join("update/firehose/partition_complete_p2K_b128K.mbn"))
+            .unwrap();
     assert_eq!(bytes, on_disk);
-    assert!(matches!(pkg.open_reader(sbl), Err(PackageError::MissingImages { .. })));
+    assert!(matches!(
+        pkg.open_reader(sbl),
+        Err(PackageError::MissingImages { .. })
+    ));
     let e = pkg.ensure_flashable().unwrap_err();
-    assert!(matches!(e, PackageError::MissingImages { count: 10, .. }), "{e:?}");
+    assert!(
+        matches!(e, PackageError::MissingImages { count: 10, .. }),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -121,16 +182,29 @@ fn md5_programmer_and_choices() {
     assert_eq!(pkg.md5.mismatches().count(), 0);
     assert_eq!(pkg.md5.status(), "missing_files");
     let prog = pkg.programmer.as_ref().unwrap();
-    assert!(prog.path.ends_with("update/firehose/prog_nand_firehose_9x07.mbn"));
+    assert!(
+        prog.path
+            .ends_with("update/firehose/prog_nand_firehose_9x07.mbn")
+    );
     assert!(!prog.given);
-    let id = prog.identity.as_ref().expect("identity of the unsigned programmer");
+    let id = prog
+        .identity
+        .as_ref()
+        .expect("identity of the unsigned programmer");
     assert!(!id.signed);
     // contents.xml's NPRG flash_programmer is recorded as ignored, never used.
-    let nprg = pkg.choices.iter().find(|c| c.what == "contents.xml flash_programmer").unwrap();
+    let nprg = pkg
+        .choices
+        .iter()
+        .find(|c| c.what == "contents.xml flash_programmer")
+        .unwrap();
     assert_eq!(nprg.chosen, "update/NPRG9x07.mbn");
     assert!(nprg.reason.starts_with("ignored"));
     let raw = pkg.choices.iter().find(|c| c.what == "rawprogram").unwrap();
-    assert_eq!(raw.chosen, "update/firehose/rawprogram_nand_p2K_b128K_update.xml");
+    assert_eq!(
+        raw.chosen,
+        "update/firehose/rawprogram_nand_p2K_b128K_update.xml"
+    );
     let contents = pkg.contents.as_ref().unwrap();
     assert_eq!(contents.product_name.as_deref(), Some("MDM9607.LE.1.0"));
 }
@@ -140,8 +214,22 @@ fn summary_json_keys_and_plan_shape() {
     let pkg = open_folder();
     let j = pkg.summary_json();
     for key in [
-        "root", "model", "revision", "version", "storage", "sector_size", "pages_per_block", "programmer",
-        "rawprogram", "patch", "md5", "missing_images", "plan", "warnings", "choices", "total_bytes",
+        "root",
+        "model",
+        "revision",
+        "version",
+        "storage",
+        "sector_size",
+        "pages_per_block",
+        "programmer",
+        "rawprogram",
+        "patch",
+        "md5",
+        "missing_images",
+        "plan",
+        "warnings",
+        "choices",
+        "total_bytes",
     ] {
         assert!(j.get(key).is_some(), "missing key {key}");
     }
@@ -182,7 +270,10 @@ fn zip_opens_like_the_folder() {
     drop(pkg);
     assert!(root.exists(), "a clone keeps the unpacked folder alive");
     drop(clone);
-    assert!(!root.exists(), "the unpacked folder is removed with the last clone");
+    assert!(
+        !root.exists(),
+        "the unpacked folder is removed with the last clone"
+    );
 }
 
 #[test]
@@ -203,17 +294,35 @@ fn factory_preference_and_explicit_rawprogram() {
     assert_eq!(pkg.model(), Some("EG25"));
     let c = pkg.choices.iter().find(|c| c.what == "rawprogram").unwrap();
     assert!(c.reason.contains("_update.xml preferred"), "{c:?}");
-    let opts = OpenOptions { prefer_factory: true, ..OpenOptions::default() };
+    let opts = OpenOptions {
+        prefer_factory: true,
+        ..OpenOptions::default()
+    };
     let pkg = Package::open(&root, &opts).unwrap();
     assert!(pkg.rawprogram[0].ends_with("rawprogram_nand_p2K_b128K_factory.xml"));
     let efs = pkg.plan.iter().find(|s| s.start_sector == "1280").unwrap();
-    assert!(efs.destructive.as_deref().unwrap().contains("EFS2"), "{efs:?}");
+    assert!(
+        efs.destructive.as_deref().unwrap().contains("EFS2"),
+        "{efs:?}"
+    );
     // The extra erase goes with the other erases, before any program.
-    let pos = pkg.plan.iter().position(|s| s.start_sector == "1280").unwrap();
-    let first_program = pkg.plan.iter().position(|s| s.op == StepOp::Program).unwrap();
+    let pos = pkg
+        .plan
+        .iter()
+        .position(|s| s.start_sector == "1280")
+        .unwrap();
+    let first_program = pkg
+        .plan
+        .iter()
+        .position(|s| s.op == StepOp::Program)
+        .unwrap();
     assert!(pos < first_program);
     // Passing the XML path itself opens the package around it.
-    let pkg = Package::open(&fh.join("rawprogram_nand_p2K_b128K_update.xml"), &OpenOptions::default()).unwrap();
+    let pkg = Package::open(
+        &fh.join("rawprogram_nand_p2K_b128K_update.xml"),
+        &OpenOptions::default(),
+    )
+    .unwrap();
     assert_eq!(pkg.root, root.canonicalize().unwrap());
     assert_eq!(pkg.md5.entries.len(), 19);
 }

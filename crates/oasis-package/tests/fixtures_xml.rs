@@ -1,6 +1,7 @@
 //! Every real XML under fixtures/realworld/xml parses as it is and matches the independently
 //! computed answers in expected/xml.json (counts, sizes, labels, filenames, byte sums, patches,
 //! partition_nand.xml, contents.xml, md5.txt).
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 mod common;
 
@@ -29,34 +30,72 @@ fn num(v: &Value) -> u64 {
 }
 
 fn strings(v: &Value) -> Vec<Option<String>> {
-    v.as_array().unwrap().iter().map(|x| x.as_str().map(str::to_string)).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().map(str::to_string))
+        .collect()
 }
 
 fn check_rawprogram(path: &Path, exp: &Value) {
     let f = RawProgramFile::from_path(path).unwrap();
     let programs: Vec<_> = f.programs().collect();
     let erases: Vec<_> = f.erases().collect();
-    assert_eq!(programs.len() as u64, num(&exp["program"]), "{}", path.display());
+    assert_eq!(
+        programs.len() as u64,
+        num(&exp["program"]),
+        "{}",
+        path.display()
+    );
     assert_eq!(erases.len() as u64, num(&exp["erase"]));
     assert!(f.other.is_empty());
     let sizes: BTreeSet<String> = programs.iter().map(|p| p.sector_size.to_string()).collect();
-    let want: BTreeSet<String> = strings(&exp["sector_sizes"]).into_iter().flatten().collect();
+    let want: BTreeSet<String> = strings(&exp["sector_sizes"])
+        .into_iter()
+        .flatten()
+        .collect();
     assert_eq!(sizes, want);
-    let ppns: BTreeSet<u64> = programs.iter().map(|p| u64::from(p.physical_partition_number)).collect();
-    let want: BTreeSet<u64> = exp["physical_partitions"].as_array().unwrap().iter().map(num).collect();
+    let ppns: BTreeSet<u64> = programs
+        .iter()
+        .map(|p| u64::from(p.physical_partition_number))
+        .collect();
+    let want: BTreeSet<u64> = exp["physical_partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(num)
+        .collect();
     assert_eq!(ppns, want);
     let labels: Vec<Option<String>> = programs.iter().map(|p| p.label.clone()).collect();
     assert_eq!(labels, strings(&exp["labels"]));
-    let with_file: Vec<_> = programs.iter().filter(|p| p.filename.as_deref().is_some_and(|f| !f.is_empty())).collect();
+    let with_file: Vec<_> = programs
+        .iter()
+        .filter(|p| p.filename.as_deref().is_some_and(|f| !f.is_empty()))
+        .collect();
     let names: Vec<Option<String>> = with_file.iter().map(|p| p.filename.clone()).collect();
     assert_eq!(names, strings(&exp["filenames"]));
     assert_eq!(with_file.len() as u64, num(&exp["program_with_filename"]));
-    assert_eq!((programs.len() - with_file.len()) as u64, num(&exp["program_empty_filename"]));
-    assert_eq!(programs.iter().filter(|p| p.sparse).count() as u64, num(&exp["sparse_true"]));
-    let exprs = programs.iter().filter(|p| matches!(p.start_sector, SectorRef::Expr(_))).count();
+    assert_eq!(
+        (programs.len() - with_file.len()) as u64,
+        num(&exp["program_empty_filename"])
+    );
+    assert_eq!(
+        programs.iter().filter(|p| p.sparse).count() as u64,
+        num(&exp["sparse_true"])
+    );
+    let exprs = programs
+        .iter()
+        .filter(|p| matches!(p.start_sector, SectorRef::Expr(_)))
+        .count();
     assert_eq!(exprs as u64, num(&exp["num_disk_sectors_expr"]));
-    let bytes: u64 = with_file.iter().map(|p| p.num_partition_sectors * u64::from(p.sector_size)).sum();
-    assert_eq!(bytes, num(&exp["sum_num_partition_sectors_x_sector_size_for_programs_with_filename"]));
+    let bytes: u64 = with_file
+        .iter()
+        .map(|p| p.num_partition_sectors * u64::from(p.sector_size))
+        .sum();
+    assert_eq!(
+        bytes,
+        num(&exp["sum_num_partition_sectors_x_sector_size_for_programs_with_filename"])
+    );
     let erase_bytes: u64 = erases
         .iter()
         .map(|e| e.num_partition_sectors.unwrap_or(0) * u64::from(e.sector_size))
@@ -66,16 +105,29 @@ fn check_rawprogram(path: &Path, exp: &Value) {
 
 fn check_patch(path: &Path, exp: &Value) {
     let f = PatchFile::from_path(path).unwrap();
-    assert_eq!(f.entries.len() as u64, num(&exp["patch"]), "{}", path.display());
+    assert_eq!(
+        f.entries.len() as u64,
+        num(&exp["patch"]),
+        "{}",
+        path.display()
+    );
     if exp.get("patch_DISK").is_none() {
         return;
     }
     assert_eq!(f.disk_patches().count() as u64, num(&exp["patch_DISK"]));
-    let files: BTreeSet<String> = f.entries.iter().filter(|p| !p.is_disk()).map(|p| p.filename.clone()).collect();
+    let files: BTreeSet<String> = f
+        .entries
+        .iter()
+        .filter(|p| !p.is_disk())
+        .map(|p| p.filename.clone())
+        .collect();
     let want: BTreeSet<String> = strings(&exp["patch_files"]).into_iter().flatten().collect();
     assert_eq!(files, want);
     let values: BTreeSet<String> = f.entries.iter().map(|p| p.value.clone()).collect();
-    let want: BTreeSet<String> = strings(&exp["patch_values"]).into_iter().flatten().collect();
+    let want: BTreeSet<String> = strings(&exp["patch_values"])
+        .into_iter()
+        .flatten()
+        .collect();
     assert_eq!(values, want);
 }
 
@@ -88,7 +140,10 @@ fn every_fixture_xml_matches_expected() {
         let path = common::fixtures().join(rel);
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(bytes.len() as u64, num(&e["bytes"]));
-        assert_eq!(bytes.starts_with(b"\xEF\xBB\xBF"), e["bom"].as_bool().unwrap());
+        assert_eq!(
+            bytes.starts_with(b"\xEF\xBB\xBF"),
+            e["bom"].as_bool().unwrap()
+        );
         let doc = oasis_package::xml::parse_file(&path).unwrap();
         assert_eq!(doc.root.name, e["root"].as_str().unwrap());
         match doc.root.name.as_str() {
@@ -115,12 +170,21 @@ fn partition_nand_xml_matches_expected() {
             assert_eq!(p.name, w["name"].as_str().unwrap());
             assert_eq!(u64::from(p.which_flash), num(&w["which_flash"]));
             let attrs: Vec<u64> = w["attr"].as_array().unwrap().iter().map(num).collect();
-            assert_eq!(p.attrs.iter().map(|a| u64::from(*a)).collect::<Vec<_>>(), attrs);
+            assert_eq!(
+                p.attrs.iter().map(|a| u64::from(*a)).collect::<Vec<_>>(),
+                attrs
+            );
             assert_eq!(p.image.as_deref(), w["img_name"].as_str());
             let size = if w.get("size_blks").is_some() {
-                NandXmlSize::Blocks { size: num(&w["size_blks"]), pad: num(&w["pad_blks"]) }
+                NandXmlSize::Blocks {
+                    size: num(&w["size_blks"]),
+                    pad: num(&w["pad_blks"]),
+                }
             } else if w.get("size_kb").is_some() {
-                NandXmlSize::KiB { size: num(&w["size_kb"]), pad: num(&w["pad_kb"]) }
+                NandXmlSize::KiB {
+                    size: num(&w["size_kb"]),
+                    pad: num(&w["pad_kb"]),
+                }
             } else {
                 assert_eq!(num(&w["flags"][0]), 0xFFFF_FFFF);
                 NandXmlSize::Grow
@@ -146,11 +210,17 @@ fn contents_xml_matches_expected() {
             assert_eq!(b.role.as_deref(), w["role"].as_str());
             assert_eq!(b.chipset.as_deref(), w["chipset"].as_str());
             assert_eq!(b.image_dir.as_deref(), w["image_dir"].as_str());
-            assert_eq!(b.partition_files.first().map(String::as_str), w["partition_file"].as_str());
+            assert_eq!(
+                b.partition_files.first().map(String::as_str),
+                w["partition_file"].as_str()
+            );
             let dl: Vec<Option<String>> = b.download_files.iter().cloned().map(Some).collect();
             let want = w.get("download_files").map(strings).unwrap_or_default();
             assert_eq!(dl, want);
-            assert_eq!(b.flash_programmer.as_deref(), w["flash_programmer"].as_str());
+            assert_eq!(
+                b.flash_programmer.as_deref(),
+                w["flash_programmer"].as_str()
+            );
         }
         assert_eq!(c.flash_programmer(), Some("update/NPRG9x07.mbn"));
     }
@@ -162,16 +232,24 @@ fn md5_txt_matches_expected() {
     for (rel, e) in exp["quectel_md5_txt"].as_object().unwrap() {
         let path = common::fixtures().join(rel);
         let raw = std::fs::read(&path).unwrap();
-        assert_eq!(raw.windows(2).filter(|w| w == b"\r\n").count(), raw.iter().filter(|b| **b == b'\n').count());
+        assert_eq!(
+            raw.windows(2).filter(|w| w == b"\r\n").count(),
+            raw.iter().filter(|b| **b == b'\n').count()
+        );
         let jail = Jail::new(path.parent().unwrap()).unwrap();
         let r = oasis_package::md5sum::verify(&jail, &path).unwrap();
         assert_eq!(r.entries.len() as u64, num(&e["entries"]));
         let ok: BTreeSet<String> = r.ok().map(|x| x.listed.clone()).collect();
-        let want: BTreeSet<String> =
-            strings(&e["entries_present_in_fixture_and_matching"]).into_iter().flatten().collect();
+        let want: BTreeSet<String> = strings(&e["entries_present_in_fixture_and_matching"])
+            .into_iter()
+            .flatten()
+            .collect();
         assert_eq!(ok, want);
         let missing: BTreeSet<String> = r.missing().map(|x| x.listed.clone()).collect();
-        let want: BTreeSet<String> = strings(&e["entries_absent_from_fixture"]).into_iter().flatten().collect();
+        let want: BTreeSet<String> = strings(&e["entries_absent_from_fixture"])
+            .into_iter()
+            .flatten()
+            .collect();
         assert_eq!(missing, want);
         assert!(r.unparsed.is_empty());
         r.check().unwrap();
@@ -180,20 +258,51 @@ fn md5_txt_matches_expected() {
 
 #[test]
 fn other_fixture_packages_open() {
-    let uz = oasis_package::Package::open(&common::fixtures().join("xml/uz801-emmc"), &Default::default()).unwrap();
+    let uz = oasis_package::Package::open(
+        &common::fixtures().join("xml/uz801-emmc"),
+        &Default::default(),
+    )
+    .unwrap();
     assert_eq!(uz.storage, oasis_package::StorageType::Emmc);
     assert_eq!(uz.plan.len(), 29 + 2, "29 programs, set-bootable, reset");
-    let last_two: Vec<_> = uz.plan.iter().rev().take(2).map(|s| (s.op, s.physical_partition_number)).collect();
-    assert_eq!(last_two, [(oasis_package::StepOp::Reset, 0), (oasis_package::StepOp::SetBootable, 0)]);
+    let last_two: Vec<_> = uz
+        .plan
+        .iter()
+        .rev()
+        .take(2)
+        .map(|s| (s.op, s.physical_partition_number))
+        .collect();
+    assert_eq!(
+        last_two,
+        [
+            (oasis_package::StepOp::Reset, 0),
+            (oasis_package::StepOp::SetBootable, 0)
+        ]
+    );
     let prog = uz.programmer.as_ref().unwrap();
-    assert!(prog.path.ends_with("007050e100000000_99c8c13e374c34d8_fhprg_peek.bin"));
-    assert_eq!(prog.identity.as_ref().unwrap().hw_id.as_deref(), Some("007050e100000000"));
+    assert!(
+        prog.path
+            .ends_with("007050e100000000_99c8c13e374c34d8_fhprg_peek.bin")
+    );
+    assert_eq!(
+        prog.identity.as_ref().unwrap().hw_id.as_deref(),
+        Some("007050e100000000")
+    );
     // modemst1/modemst2/fsg hold board NV: programming them from a dump is destructive.
-    let marked: Vec<&str> = uz.plan.iter().filter(|s| s.destructive.is_some()).map(|s| s.label.as_str()).collect();
+    let marked: Vec<&str> = uz
+        .plan
+        .iter()
+        .filter(|s| s.destructive.is_some())
+        .map(|s| s.label.as_str())
+        .collect();
     assert_eq!(marked, ["modemst1", "modemst2", "fsc", "fsg", "persist"]);
     assert!(uz.plan.iter().find(|s| s.label == "sbl1").unwrap().critical);
 
-    let ufs = oasis_package::Package::open(&common::fixtures().join("xml/qdl-tests-ufs"), &Default::default()).unwrap();
+    let ufs = oasis_package::Package::open(
+        &common::fixtures().join("xml/qdl-tests-ufs"),
+        &Default::default(),
+    )
+    .unwrap();
     assert_eq!(ufs.storage, oasis_package::StorageType::Ufs);
     assert_eq!(ufs.rawprogram.len(), 2);
     assert_eq!(ufs.patch.len(), 2);
@@ -202,11 +311,23 @@ fn other_fixture_packages_open() {
     assert_eq!(ufs.skipped.len(), 3);
     assert_eq!(ufs.ignored_patches.len(), 26);
     let ops: Vec<_> = ufs.plan.iter().map(|s| s.op).collect();
-    assert_eq!(ops.iter().filter(|o| **o == oasis_package::StepOp::Patch).count(), 26);
-    let sb = ufs.plan.iter().find(|s| s.op == oasis_package::StepOp::SetBootable).unwrap();
+    assert_eq!(
+        ops.iter()
+            .filter(|o| **o == oasis_package::StepOp::Patch)
+            .count(),
+        26
+    );
+    let sb = ufs
+        .plan
+        .iter()
+        .find(|s| s.op == oasis_package::StepOp::SetBootable)
+        .unwrap();
     assert_eq!(sb.physical_partition_number, 1);
     assert_eq!(ufs.plan.len(), 8 + 26 + 2);
     let backup = ufs.plan.iter().find(|s| s.label == "BackupGPT").unwrap();
     assert_eq!(backup.start_sector, "NUM_DISK_SECTORS-5.");
-    assert!(matches!(ufs.ensure_flashable(), Err(oasis_package::PackageError::NoProgrammer { .. })));
+    assert!(matches!(
+        ufs.ensure_flashable(),
+        Err(oasis_package::PackageError::NoProgrammer { .. })
+    ));
 }

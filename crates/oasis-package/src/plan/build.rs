@@ -80,7 +80,9 @@ pub fn build(input: PlanInput<'_>) -> Result<PlanOutput, PackageError> {
         let base = raw.path.parent().unwrap_or(input.jail.root()).to_path_buf();
         for entry in &raw.entries {
             match entry {
-                RawEntry::Program(p) => program_steps(input, &base, p, &mut entries, &mut extents, &mut out)?,
+                RawEntry::Program(p) => {
+                    program_steps(input, &base, p, &mut entries, &mut extents, &mut out)?
+                }
                 RawEntry::Erase(e) => entries.push(erase_step(e)),
                 RawEntry::Vendor { origin, tag } => {
                     let label = tag
@@ -149,7 +151,12 @@ fn check_overlaps(extents: &[Extent]) -> Result<(), PackageError> {
 }
 
 fn erase_step(e: &EraseEntry) -> PlanStep {
-    let mut step = PlanStep::generated(StepOp::Erase, "", e.physical_partition_number, e.sector_size);
+    let mut step = PlanStep::generated(
+        StepOp::Erase,
+        "",
+        e.physical_partition_number,
+        e.sector_size,
+    );
     step.label = e.label.clone().unwrap_or_default();
     step.start_sector = e.start_sector_text.clone();
     step.sectors = e.num_partition_sectors;
@@ -159,7 +166,12 @@ fn erase_step(e: &EraseEntry) -> PlanStep {
 }
 
 fn program_base(p: &ProgramEntry, file: &str, path: &Path) -> PlanStep {
-    let mut step = PlanStep::generated(StepOp::Program, "", p.physical_partition_number, p.sector_size);
+    let mut step = PlanStep::generated(
+        StepOp::Program,
+        "",
+        p.physical_partition_number,
+        p.sector_size,
+    );
     step.label = p.label.clone().unwrap_or_default();
     step.file = Some(file.to_string());
     step.path = Some(path.to_path_buf());
@@ -249,7 +261,12 @@ fn push_extent(extents: &mut Vec<Extent>, p: &ProgramEntry, sectors: Option<u64>
 }
 
 /// Sector count and data for a raw (non-sparse) image, following qdl/QFirehose.
-fn raw_data(p: &ProgramEntry, path: &Path, xml: &str, out: &mut PlanOutput) -> Result<(u64, ProgramData), PackageError> {
+fn raw_data(
+    p: &ProgramEntry,
+    path: &Path,
+    xml: &str,
+    out: &mut PlanOutput,
+) -> Result<(u64, ProgramData), PackageError> {
     let ss = u64::from(p.sector_size);
     let len = crate::fsutil::file_len(path)?;
     let offset = p.file_sector_offset.saturating_mul(ss);
@@ -260,7 +277,9 @@ fn raw_data(p: &ProgramEntry, path: &Path, xml: &str, out: &mut PlanOutput) -> R
             element: "program".into(),
             attribute: "file_sector_offset".into(),
             value: p.file_sector_offset.to_string(),
-            problem: NumberProblem::TooLarge { max: (len / ss).saturating_sub(1) },
+            problem: NumberProblem::TooLarge {
+                max: (len / ss).saturating_sub(1),
+            },
         });
     }
     let avail = len - offset.min(len);
@@ -347,7 +366,12 @@ fn patch_steps(input: PlanInput<'_>, out: &mut PlanOutput) -> Vec<PlanStep> {
                 });
                 continue;
             }
-            let mut step = PlanStep::generated(StepOp::Patch, "", p.physical_partition_number, p.sector_size);
+            let mut step = PlanStep::generated(
+                StepOp::Patch,
+                "",
+                p.physical_partition_number,
+                p.sector_size,
+            );
             step.label = p.what.clone().unwrap_or_else(|| "patch".into());
             step.start_sector = p.start_sector.clone();
             step.patch = Some(PatchSpec {

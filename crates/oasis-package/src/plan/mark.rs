@@ -23,18 +23,33 @@ const PROTECTED: &[(&str, &str)] = &[
 
 /// Boot-chain labels whose loss leaves only EDL (eMMC/UFS).
 const BOOT_LABELS: &[&str] = &[
-    "sbl1", "sbl", "xbl", "xbl_a", "xbl_b", "xbl_config", "xbl_config_a", "xbl_config_b", "primarygpt",
+    "sbl1",
+    "sbl",
+    "xbl",
+    "xbl_a",
+    "xbl_b",
+    "xbl_config",
+    "xbl_config_a",
+    "xbl_config_b",
+    "primarygpt",
     "backupgpt",
 ];
 
 /// Whether a partition name (with or without `0:`) holds board-unique data; returns what it is.
 pub fn is_protected_name(name: &str) -> Option<&'static str> {
     let short = name.rsplit(':').next().unwrap_or(name).to_ascii_lowercase();
-    PROTECTED.iter().find(|(n, _)| *n == short).map(|(_, what)| *what)
+    PROTECTED
+        .iter()
+        .find(|(n, _)| *n == short)
+        .map(|(_, what)| *what)
 }
 
 /// Put entries and patches in device order and append set-bootable (not NAND) and reset.
-pub fn order(storage: StorageType, entries: Vec<PlanStep>, patches: Vec<PlanStep>) -> Vec<PlanStep> {
+pub fn order(
+    storage: StorageType,
+    entries: Vec<PlanStep>,
+    patches: Vec<PlanStep>,
+) -> Vec<PlanStep> {
     let sector_size = entries.first().map_or(0, |s| s.sector_size);
     let mut out = Vec::with_capacity(entries.len() + patches.len() + 2);
     if storage == StorageType::Nand {
@@ -42,8 +57,10 @@ pub fn order(storage: StorageType, entries: Vec<PlanStep>, patches: Vec<PlanStep
         let (boot_erases, rest): (Vec<_>, Vec<_>) = entries
             .into_iter()
             .partition(|s| s.op == StepOp::Erase && at_zero(s));
-        let (vendor, rest): (Vec<_>, Vec<_>) = rest.into_iter().partition(|s| s.op == StepOp::Vendor);
-        let (erases, programs): (Vec<_>, Vec<_>) = rest.into_iter().partition(|s| s.op == StepOp::Erase);
+        let (vendor, rest): (Vec<_>, Vec<_>) =
+            rest.into_iter().partition(|s| s.op == StepOp::Vendor);
+        let (erases, programs): (Vec<_>, Vec<_>) =
+            rest.into_iter().partition(|s| s.op == StepOp::Erase);
         let (sbl, programs): (Vec<_>, Vec<_>) = programs.into_iter().partition(at_zero);
         out.extend(boot_erases);
         out.extend(vendor);
@@ -55,7 +72,12 @@ pub fn order(storage: StorageType, entries: Vec<PlanStep>, patches: Vec<PlanStep
         out.extend(entries);
         out.extend(patches);
         if let Some(lun) = bootable_lun(storage, &out) {
-            let mut step = PlanStep::generated(StepOp::SetBootable, &format!("set bootable: LUN {lun}"), lun, sector_size);
+            let mut step = PlanStep::generated(
+                StepOp::SetBootable,
+                &format!("set bootable: LUN {lun}"),
+                lun,
+                sector_size,
+            );
             step.critical = true;
             out.push(step);
         }
@@ -69,7 +91,11 @@ fn bootable_lun(storage: StorageType, steps: &[PlanStep]) -> Option<u32> {
     let holding = steps
         .iter()
         .filter(|s| s.op == StepOp::Program)
-        .find(|s| ["xbl", "xbl_a", "sbl1"].iter().any(|l| s.label.eq_ignore_ascii_case(l)))
+        .find(|s| {
+            ["xbl", "xbl_a", "sbl1"]
+                .iter()
+                .any(|l| s.label.eq_ignore_ascii_case(l))
+        })
         .map(|s| s.physical_partition_number);
     match storage {
         StorageType::Emmc => Some(0),
@@ -92,7 +118,8 @@ pub fn finish(storage: StorageType, table: Option<&PartitionTable>, steps: &mut 
     if storage == StorageType::Nand {
         let touches_boot = |s: &PlanStep| {
             matches!(s.op, StepOp::Erase | StepOp::Program)
-                && (s.start_number() == Some(0) || overlapping(s, table).any(|p| is_sbl(p.short_name())))
+                && (s.start_number() == Some(0)
+                    || overlapping(s, table).any(|p| is_sbl(p.short_name())))
         };
         let first = steps.iter().position(touches_boot);
         let last = steps.iter().rposition(touches_boot);
@@ -116,12 +143,19 @@ fn is_sbl(name: &str) -> bool {
 }
 
 /// Partitions of the table this step's range touches.
-fn overlapping<'a>(s: &PlanStep, table: Option<&'a PartitionTable>) -> impl Iterator<Item = &'a crate::nand::Partition> {
-    let range = s.start_number().map(|start| (start, s.sectors.map(|n| start.saturating_add(n))));
+fn overlapping<'a>(
+    s: &PlanStep,
+    table: Option<&'a PartitionTable>,
+) -> impl Iterator<Item = &'a crate::nand::Partition> {
+    let range = s
+        .start_number()
+        .map(|start| (start, s.sectors.map(|n| start.saturating_add(n))));
     let ppn = s.physical_partition_number;
-    table
-        .into_iter()
-        .flat_map(move |t| range.into_iter().flat_map(move |(a, b)| t.overlapping(ppn, a, b)))
+    table.into_iter().flat_map(move |t| {
+        range
+            .into_iter()
+            .flat_map(move |(a, b)| t.overlapping(ppn, a, b))
+    })
 }
 
 fn default_label(s: &PlanStep, table: Option<&PartitionTable>) -> String {
@@ -146,7 +180,11 @@ fn default_label(s: &PlanStep, table: Option<&PartitionTable>) -> String {
     }
 }
 
-fn destructive_reason(storage: StorageType, s: &PlanStep, table: Option<&PartitionTable>) -> Option<String> {
+fn destructive_reason(
+    storage: StorageType,
+    s: &PlanStep,
+    table: Option<&PartitionTable>,
+) -> Option<String> {
     if s.op == StepOp::Erase && s.sectors.is_none() {
         let scope = if storage == StorageType::Nand {
             "the whole flash".to_string()
@@ -170,9 +208,15 @@ fn destructive_reason(storage: StorageType, s: &PlanStep, table: Option<&Partiti
         hits.push((s.label.clone(), w));
     }
     let (_, what) = hits.first()?;
-    let names = hits.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ");
+    let names = hits
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
     Some(match s.op {
         StepOp::Erase => format!("erases {names} ({what}), which the package does not rewrite"),
-        _ => format!("overwrites {names} ({what}) with the package's copy; this board's own data is lost"),
+        _ => format!(
+            "overwrites {names} ({what}) with the package's copy; this board's own data is lost"
+        ),
     })
 }

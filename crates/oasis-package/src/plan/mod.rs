@@ -88,7 +88,8 @@ pub struct PlanStep {
 impl PlanStep {
     /// Bytes sent (program) or covered (erase): sectors × sector size.
     pub fn bytes(&self) -> Option<u64> {
-        self.sectors.map(|s| s.saturating_mul(u64::from(self.sector_size)))
+        self.sectors
+            .map(|s| s.saturating_mul(u64::from(self.sector_size)))
     }
 
     /// `start_sector` as a number, when it is one.
@@ -138,8 +139,14 @@ impl Serialize for PlanStep {
         st.serialize_field("data", &self.data)?;
         st.serialize_field("patch", &self.patch)?;
         st.serialize_field("verbatim", &self.verbatim)?;
-        st.serialize_field("missing_image", &(self.op == StepOp::Program && self.data.is_none()))?;
-        st.serialize_field("xml", &self.origin.as_ref().map(|o| o.file.display().to_string()))?;
+        st.serialize_field(
+            "missing_image",
+            &(self.op == StepOp::Program && self.data.is_none()),
+        )?;
+        st.serialize_field(
+            "xml",
+            &self.origin.as_ref().map(|o| o.file.display().to_string()),
+        )?;
         st.serialize_field("line", &self.origin.as_ref().map(|o| o.line))?;
         st.end()
     }

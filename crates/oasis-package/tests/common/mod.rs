@@ -1,13 +1,16 @@
 //! Shared helpers for the package integration tests: fixture paths, copying a fixture folder into
 //! a temp dir, and building zips.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The real-world fixtures (shared/ beside the repo).
 pub fn fixtures() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/realworld"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/fixtures/realworld"
+    ))
 }
 
 /// The EG25-G package fixture folder.
@@ -47,7 +50,8 @@ pub fn copy_tree(src: &Path, dst: &Path) {
 pub fn write_zip(zip: &Path, entries: &[(String, Vec<u8>)]) {
     let f = std::fs::File::create(zip).unwrap();
     let mut w = zip::ZipWriter::new(f);
-    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
     for (name, bytes) in entries {
         w.start_file(name.as_str(), opts).unwrap();
         w.write_all(bytes).unwrap();
@@ -61,7 +65,11 @@ pub fn zip_tree(src: &Path, zip: &Path, top: &str) {
         .into_iter()
         .map(|rel| {
             let name = rel.to_string_lossy().replace('\\', "/");
-            let name = if top.is_empty() { name } else { format!("{top}/{name}") };
+            let name = if top.is_empty() {
+                name
+            } else {
+                format!("{top}/{name}")
+            };
             (name, std::fs::read(src.join(&rel)).unwrap())
         })
         .collect();
