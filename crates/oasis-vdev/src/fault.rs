@@ -101,101 +101,8 @@ fn valid_point(p: &str) -> bool {
 impl FaultSpec {
     /// Parse one spec (see the module docs for the grammar).
     pub fn parse(spec: &str) -> Result<Self, VdevError> {
-        let s = spec.trim();
-        let (head, at) = match s.split_once('@') {
-            Some((h, a)) => {
-                let n =
-                    parse_num(a).ok_or_else(|| bad(spec, format!("{a:?} is not a byte count")))?;
-                (h, Some(n))
-            }
-            None => (s, None),
-        };
-        let (head, nth) = match head.split_once('#') {
-            Some((h, n)) => {
-                let n = parse_num(n)
-                    .and_then(|n| u32::try_from(n).ok())
-                    .filter(|n| *n >= 1)
-                    .ok_or_else(|| bad(spec, format!("occurrence {n:?} must be a number >= 1")))?;
-                (h, n)
-            }
-            None => (head, 1),
-        };
-        let (kind, arg) = match head.split_once(':') {
-            Some((k, a)) => (
-                k.trim().to_ascii_lowercase(),
-                Some(a.trim().to_ascii_lowercase()),
-            ),
-            None => (head.trim().to_ascii_lowercase(), None),
-        };
-        if at.is_some() && kind != "unplug" {
-            return Err(bad(spec, "only unplug takes an @offset"));
-        }
-        let need_point = |arg: Option<String>| -> Result<Option<String>, VdevError> {
-            match arg {
-                Some(p) if valid_point(&p) => Ok(Some(p)),
-                Some(p) => Err(bad(
-                    spec,
-                    format!("{p:?} is not a Sahara point or Firehose tag"),
-                )),
-                None => Err(bad(
-                    spec,
-                    format!("{kind} needs a point, e.g. {kind}:program"),
-                )),
-            }
-        };
-        let (kind, point) = match kind.as_str() {
-            "nak" => (FaultKind::Nak, need_point(arg)?),
-            "stall" => (FaultKind::Stall, need_point(arg)?),
-            "garbage" => (FaultKind::Garbage, need_point(arg)?),
-            "truncate" => (FaultKind::Truncate, need_point(arg)?),
-            "short-reads" => {
-                let n = arg
-                    .as_deref()
-                    .and_then(parse_num)
-                    .and_then(|n| usize::try_from(n).ok())
-                    .filter(|n| *n >= 1)
-                    .ok_or_else(|| {
-                        bad(
-                            spec,
-                            "short-reads needs a piece size >= 1, e.g. short-reads:7",
-                        )
-                    })?;
-                (FaultKind::ShortReads(n), None)
-            }
-            "unplug" => match (arg, at) {
-                (None, Some(off)) => (FaultKind::UnplugAtByte(off), None),
-                (Some(p), at) => {
-                    let p = need_point(Some(p))?;
-                    (FaultKind::UnplugInData(at), p)
-                }
-                (None, None) => {
-                    return Err(bad(
-                        spec,
-                        "unplug needs @OFFSET or a command, e.g. unplug:program#2",
-                    ));
-                }
-            },
-            "sahara-status" => {
-                let code = arg
-                    .as_deref()
-                    .and_then(parse_num)
-                    .and_then(|n| u32::try_from(n).ok())
-                    .ok_or_else(|| {
-                        bad(
-                            spec,
-                            "sahara-status needs a status code, e.g. sahara-status:0x21",
-                        )
-                    })?;
-                (FaultKind::SaharaStatus(code), None)
-            }
-            "no-programmer" => (FaultKind::NoProgrammer, None),
-            "sahara-reset" => (
-                FaultKind::SaharaReset,
-                Some(need_point(arg.or(Some("read-data".into())))?.unwrap_or_default()),
-            ),
-            "sahara-wrong" => (FaultKind::SaharaWrong, need_point(arg)?),
-            other => return Err(bad(spec, format!("unknown fault kind {other:?}"))),
-        };
+        let (kind, arg, nth, at) = split(spec)?;
+        let (kind, point) = kind_of(spec, &kind, arg, at)?;
         Ok(Self { kind, point, nth })
     }
 
@@ -203,6 +110,110 @@ impl FaultSpec {
     pub fn parse_all<S: AsRef<str>>(specs: &[S]) -> Result<Vec<Self>, VdevError> {
         specs.iter().map(|s| Self::parse(s.as_ref())).collect()
     }
+}
+
+/// Split `KIND[:ARG][#N][@OFFSET]` into its parts (kind and arg lower-cased).
+fn split(spec: &str) -> Result<(String, Option<String>, u32, Option<u64>), VdevError> {
+    let s = spec.trim();
+    let (head, at) = match s.split_once('@') {
+        Some((h, a)) => {
+            let n = parse_num(a).ok_or_else(|| bad(spec, format!("{a:?} is not a byte count")))?;
+            (h, Some(n))
+        }
+        None => (s, None),
+    };
+    let (head, nth) = match head.split_once('#') {
+        Some((h, n)) => {
+            let n = parse_num(n)
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| bad(spec, format!("occurrence {n:?} must be a number >= 1")))?;
+            (h, n)
+        }
+        None => (head, 1),
+    };
+    let (kind, arg) = match head.split_once(':') {
+        Some((k, a)) => (
+            k.trim().to_ascii_lowercase(),
+            Some(a.trim().to_ascii_lowercase()),
+        ),
+        None => (head.trim().to_ascii_lowercase(), None),
+    };
+    if at.is_some() && kind != "unplug" {
+        return Err(bad(spec, "only unplug takes an @offset"));
+    }
+    Ok((kind, arg, nth, at))
+}
+
+fn need_point(spec: &str, kind: &str, arg: Option<String>) -> Result<Option<String>, VdevError> {
+    match arg {
+        Some(p) if valid_point(&p) => Ok(Some(p)),
+        Some(p) => Err(bad(
+            spec,
+            format!("{p:?} is not a Sahara point or Firehose tag"),
+        )),
+        None => Err(bad(
+            spec,
+            format!("{kind} needs a point, e.g. {kind}:program"),
+        )),
+    }
+}
+
+fn number_arg(spec: &str, arg: Option<&str>, what: &str) -> Result<u64, VdevError> {
+    arg.and_then(parse_num)
+        .ok_or_else(|| bad(spec, what.to_string()))
+}
+
+/// The fault kind and point of a split spec.
+fn kind_of(
+    spec: &str,
+    kind: &str,
+    arg: Option<String>,
+    at: Option<u64>,
+) -> Result<(FaultKind, Option<String>), VdevError> {
+    let point = |arg| need_point(spec, kind, arg);
+    Ok(match kind {
+        "nak" => (FaultKind::Nak, point(arg)?),
+        "stall" => (FaultKind::Stall, point(arg)?),
+        "garbage" => (FaultKind::Garbage, point(arg)?),
+        "truncate" => (FaultKind::Truncate, point(arg)?),
+        "short-reads" => {
+            let n = number_arg(
+                spec,
+                arg.as_deref(),
+                "short-reads needs a piece size >= 1, e.g. short-reads:7",
+            )?;
+            let n = usize::try_from(n).ok().filter(|n| *n >= 1);
+            let n = n.ok_or_else(|| bad(spec, "short-reads needs a piece size >= 1"))?;
+            (FaultKind::ShortReads(n), None)
+        }
+        "unplug" => match (arg, at) {
+            (None, Some(off)) => (FaultKind::UnplugAtByte(off), None),
+            (Some(p), at) => (FaultKind::UnplugInData(at), point(Some(p))?),
+            (None, None) => {
+                return Err(bad(
+                    spec,
+                    "unplug needs @OFFSET or a command, e.g. unplug:program#2",
+                ));
+            }
+        },
+        "sahara-status" => {
+            let code = number_arg(
+                spec,
+                arg.as_deref(),
+                "sahara-status needs a status code, e.g. sahara-status:0x21",
+            )?;
+            let code = u32::try_from(code).map_err(|_| bad(spec, "status code too large"))?;
+            (FaultKind::SaharaStatus(code), None)
+        }
+        "no-programmer" => (FaultKind::NoProgrammer, None),
+        "sahara-reset" => (
+            FaultKind::SaharaReset,
+            point(arg.or(Some("read-data".into())))?,
+        ),
+        "sahara-wrong" => (FaultKind::SaharaWrong, point(arg)?),
+        other => return Err(bad(spec, format!("unknown fault kind {other:?}"))),
+    })
 }
 
 /// Faults armed on a board, with occurrence counters per point.

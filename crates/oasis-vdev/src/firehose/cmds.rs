@@ -54,6 +54,19 @@ pub(super) fn dispatch(
         Some(FaultKind::UnplugInData(at)) => Some(*at),
         _ => None,
     };
+    run(t, ctx, cmd, tag, known, nak, unplug)
+}
+
+/// Execute a parsed command (injected NAKs of non-data commands already handled).
+fn run(
+    t: T<'_>,
+    ctx: &mut Ctx<'_>,
+    cmd: Command,
+    tag: &str,
+    known: bool,
+    nak: bool,
+    unplug: Option<Option<u64>>,
+) -> Transition {
     match cmd {
         Command::Program { region, .. } => {
             let r = resolve(
@@ -189,9 +202,16 @@ fn configure(t: T<'_>, ctx: &mut Ctx<'_>, el: &Element, nak: bool) {
         t.log(ctx, &why);
     }
     let accepted = if ok { asked } else { max };
+    let attrs = configure_reply(p, accepted);
+    t.respond(ctx, ok, &attrs);
+}
+
+/// Attributes of the configure response, as the two programmer generations send them.
+fn configure_reply(p: &crate::profile::Profile, accepted: u64) -> Vec<(&'static str, String)> {
+    let max = u64::from(p.max_payload);
     let supported = if p.old_function_log { accepted } else { max };
     let mut attrs = vec![
-        ("MemoryName", ours.to_string()),
+        ("MemoryName", p.storage.memory_name().to_string()),
         ("MinVersionSupported", "1".into()),
         ("Version", "1".into()),
         ("MaxPayloadSizeToTargetInBytes", accepted.to_string()),
@@ -208,7 +228,7 @@ fn configure(t: T<'_>, ctx: &mut Ctx<'_>, el: &Element, nak: bool) {
         attrs.push(("TargetName", n.clone()));
     }
     attrs.push(("DateTime", p.build_date.replace(" @ ", " - ")));
-    t.respond(ctx, ok, &attrs);
+    attrs
 }
 
 type Region = Result<(u32, u64, u64), String>;
