@@ -2,6 +2,8 @@
 //! BG95-M3 and EG25-G transcripts (shared/fixtures/realworld/transcripts/at), with echo on and
 //! off, URCs interleaved, ERROR replies, and a silent port.
 #![cfg(unix)]
+// Helpers outside #[test] functions unwrap too: a failed fixture read is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -16,7 +18,10 @@ use oasis_engine::diag::at::{AtProbe, ProbeConfig, SimState, UsbNet, probe};
 use oasis_transport::serial::SerialTransport;
 use serialport::{SerialPort, TTYPort};
 
-const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/realworld");
+const FIX: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/fixtures/realworld"
+);
 
 /// `### CMD` headings followed by a fenced block → CMD → lines.
 fn transcript(file: &str) -> HashMap<String, Vec<String>> {
@@ -86,7 +91,9 @@ fn reply_bytes(s: &Script, cmd: &str) -> Vec<u8> {
     };
     let finals = ["OK", "ERROR"];
     let (info, fin) = match lines.last() {
-        Some(l) if finals.contains(&l.as_str()) || l.starts_with("+CME ERROR") => (&lines[..lines.len() - 1], l.as_str()),
+        Some(l) if finals.contains(&l.as_str()) || l.starts_with("+CME ERROR") => {
+            (&lines[..lines.len() - 1], l.as_str())
+        }
         _ => (&lines[..], "OK"),
     };
     if !info.is_empty() {
@@ -100,7 +107,12 @@ fn reply_bytes(s: &Script, cmd: &str) -> Vec<u8> {
     out.into_bytes()
 }
 
-fn serve(mut master: TTYPort, script: Script, heard: Arc<Mutex<Vec<String>>>, stop: Arc<AtomicBool>) {
+fn serve(
+    mut master: TTYPort,
+    script: Script,
+    heard: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+) {
     master.set_timeout(Duration::from_millis(20)).unwrap();
     for b in &script.boot {
         master.write_all(format!("\r\n{b}\r\n").as_bytes()).unwrap();
@@ -161,11 +173,14 @@ fn lines(v: &[&str]) -> Vec<String> {
 }
 
 fn position(heard: &[String], cmd: &str) -> usize {
-    heard.iter().position(|h| h == cmd).unwrap_or_else(|| panic!("{cmd} not sent: {heard:?}"))
+    heard
+        .iter()
+        .position(|h| h == cmd)
+        .unwrap_or_else(|| panic!("{cmd} not sent: {heard:?}"))
 }
 
 #[test]
-fn bg95_m3_with_echo_and_interleaved_urcs() {
+fn diag_bg95_m3_with_echo_and_interleaved_urcs() {
     let t = transcript("lukejenkins-cwd_BG95M3LAR02A03_01.011.01.011.md");
     let mut s = Script {
         echo: true,
@@ -176,8 +191,10 @@ fn bg95_m3_with_echo_and_interleaved_urcs() {
     s.replies.insert("ATI".into(), t["ATI"].clone());
     s.replies.insert("AT+QGMR".into(), t["AT+QGMR"].clone());
     // Zephyr PR 93068: the same module family's AT+CGMR answer.
-    s.replies.insert("AT+CGMR".into(), lines(&["BG95M3LAR02A03"]));
-    s.urcs.insert("ATI".into(), lines(&["+QIURC: \"pdpdeact\",1"]));
+    s.replies
+        .insert("AT+CGMR".into(), lines(&["BG95M3LAR02A03"]));
+    s.urcs
+        .insert("ATI".into(), lines(&["+QIURC: \"pdpdeact\",1"]));
     s.urcs.insert("AT+QGMR".into(), lines(&["+CPIN: READY"]));
 
     let (p, heard, took) = run(s);
@@ -185,57 +202,82 @@ fn bg95_m3_with_echo_and_interleaved_urcs() {
     assert_eq!(p.manufacturer.as_deref(), Some("Quectel"));
     assert_eq!(p.model.as_deref(), Some("BG95-M3"));
     assert_eq!(p.revision.as_deref(), Some("BG95M3LAR02A03"));
-    assert_eq!(p.full_revision.as_deref(), Some("BG95M3LAR02A03_01.011.01.011"));
+    assert_eq!(
+        p.full_revision.as_deref(),
+        Some("BG95M3LAR02A03_01.011.01.011")
+    );
     assert_eq!(p.echo, Some(true));
     for u in ["RDY", "APP RDY", "+QIURC: \"pdpdeact\",1", "+CPIN: READY"] {
-        assert!(p.urcs.iter().any(|x| x == u), "{u} missing from {:?}", p.urcs);
+        assert!(
+            p.urcs.iter().any(|x| x == u),
+            "{u} missing from {:?}",
+            p.urcs
+        );
     }
     // Unsolicited +CPIN during AT+QGMR is not the SIM answer, and ERROR replies leave fields empty.
     assert_eq!(p.sim, None);
-    assert_eq!((p.imei.as_ref(), p.cfun, p.usbnet.as_ref(), p.secure_boot), (None, None, None, None));
+    assert_eq!(
+        (p.imei.as_ref(), p.cfun, p.usbnet.as_ref(), p.secure_boot),
+        (None, None, None, None)
+    );
     assert!(p.raw.iter().any(|(c, l)| c == "AT+CGSN" && l == &["ERROR"]));
     assert!(heard.contains(&"AT+GSN".to_string()), "IMEI fallback asked");
     // BG95: the QCFGEXT form first; both secure-boot forms tried.
     assert!(position(&heard, "AT+QCFGEXT=\"usbnet\"") < position(&heard, "AT+QCFG=\"usbnet\""));
     position(&heard, "AT+QSECBOOT=\"status\"");
-    assert!(heard.iter().all(|c| is_read_only(c)), "a set command was sent: {heard:?}");
+    assert!(
+        heard.iter().all(|c| is_read_only(c)),
+        "a set command was sent: {heard:?}"
+    );
     assert!(took < Duration::from_secs(3), "{took:?}");
 }
 
 #[test]
-fn eg25_g_without_echo_and_secure_boot_from_fwupd_recording() {
+fn diag_eg25_g_without_echo_and_secure_boot_from_fwupd_recording() {
     let t = transcript("lukejenkins-cwd_EG25GGBR07A08M2G_01.002.01.002.md");
     let mut s = Script::default();
     s.replies.insert("AT".into(), vec![]);
     s.replies.insert("ATI".into(), t["ATI"].clone());
     s.replies.insert("AT+QGMR".into(), t["AT+QGMR"].clone());
-    s.replies.insert("AT+CPIN?".into(), lines(&["+CPIN: READY"]));
+    s.replies
+        .insert("AT+CPIN?".into(), lines(&["+CPIN: READY"]));
     // fwupd's recorded EG25-G reply (usb/fwupd-emulation/qc-eg25ggc-fastboot-setup.json).
-    s.replies.insert("AT+QCFG=\"secbootstat\"".into(), lines(&["+QCFG: \"secbootstat\",0"]));
+    s.replies.insert(
+        "AT+QCFG=\"secbootstat\"".into(),
+        lines(&["+QCFG: \"secbootstat\",0"]),
+    );
 
     let (p, heard, _) = run(s);
     assert!(p.answered);
     assert_eq!(p.echo, Some(false));
     assert_eq!(p.model.as_deref(), Some("EG25"));
     assert_eq!(p.revision.as_deref(), Some("EG25GGBR07A08M2G"));
-    assert_eq!(p.full_revision.as_deref(), Some("EG25GGBR07A08M2G_01.002.01.002"));
+    assert_eq!(
+        p.full_revision.as_deref(),
+        Some("EG25GGBR07A08M2G_01.002.01.002")
+    );
     assert_eq!(p.sim, Some(SimState::Ready));
     assert_eq!(p.secure_boot, Some(false));
-    assert!(!heard.contains(&"AT+QSECBOOT=\"status\"".to_string()), "answered by the first form");
+    assert!(
+        !heard.contains(&"AT+QSECBOOT=\"status\"".to_string()),
+        "answered by the first form"
+    );
     assert!(position(&heard, "AT+QCFG=\"usbnet\"") < position(&heard, "AT+QCFGEXT=\"usbnet\""));
     assert!(heard.iter().all(|c| is_read_only(c)));
 }
 
 #[test]
-fn sim_missing_is_read_from_the_cme_error() {
+fn diag_sim_missing_is_read_from_the_cme_error() {
     let mut s = Script {
         echo: true,
         ..Script::default()
     };
     s.replies.insert("AT".into(), vec![]);
-    s.replies.insert("AT+CPIN?".into(), lines(&["+CME ERROR: 10"]));
+    s.replies
+        .insert("AT+CPIN?".into(), lines(&["+CME ERROR: 10"]));
     s.replies.insert("AT+CFUN?".into(), lines(&["+CFUN: 4"]));
-    s.replies.insert("AT+QCFG=\"usbnet\"".into(), lines(&["+QCFG: \"usbnet\",1"]));
+    s.replies
+        .insert("AT+QCFG=\"usbnet\"".into(), lines(&["+QCFG: \"usbnet\",1"]));
     let (p, _, _) = run(s);
     assert_eq!(p.sim, Some(SimState::NotInserted));
     assert_eq!(p.cfun, Some(4));
@@ -243,7 +285,7 @@ fn sim_missing_is_read_from_the_cme_error() {
 }
 
 #[test]
-fn silent_port_is_not_answered_within_the_bound() {
+fn diag_silent_port_is_not_answered_within_the_bound() {
     let (p, heard, took) = run(Script {
         silent: true,
         ..Script::default()
@@ -251,27 +293,57 @@ fn silent_port_is_not_answered_within_the_bound() {
     assert!(!p.answered);
     assert_eq!(heard, ["AT", "AT"], "two tries, then nothing else");
     assert!(took < Duration::from_millis(2600), "{took:?}");
-    assert!(took >= Duration::from_millis(1900), "each try waited its second: {took:?}");
-    assert_eq!(p.raw, vec![("AT".to_string(), vec![]), ("AT".to_string(), vec![])]);
+    assert!(
+        took >= Duration::from_millis(1900),
+        "each try waited its second: {took:?}"
+    );
+    assert_eq!(
+        p.raw,
+        vec![("AT".to_string(), vec![]), ("AT".to_string(), vec![])]
+    );
 }
 
 #[test]
-fn pure_parsers_on_documented_replies() {
+fn diag_pure_parsers_on_documented_replies() {
     let cfg = parse_usbcfg(&lines(&["+QCFG: \"usbcfg\",0x2C7C,0x0125,1,1,1,1,1,0,0"])).unwrap();
     assert_eq!((cfg.vid, cfg.pid), (0x2C7C, 0x0125));
     assert_eq!(cfg.named_ec25()[4], ("net", true));
     assert_eq!(cfg.named_ec25()[5], ("adb", false));
-    assert_eq!(parse_usbnet(&lines(&["+QCFGEXT: \"usbnet\",\"ecm\""])), Some(UsbNet::Ecm));
-    assert_eq!(parse_usbnet(&lines(&["+QCFGEXT: \"usbnet\",\"modem\""])), Some(UsbNet::Modem));
-    assert_eq!(parse_usbnet(&lines(&["+QCFG: \"usbnet\",0"])), Some(UsbNet::Rmnet));
-    assert_eq!(parse_qgmr(&lines(&["+QGMR: RM551EGL00AAR01A03M8G_A0.001.A0.001"])).as_deref(), Some("RM551EGL00AAR01A03M8G_A0.001.A0.001"));
-    assert_eq!(parse_imei(&lines(&["867698041234567"])).as_deref(), Some("867698041234567"));
-    assert_eq!(parse_imei(&lines(&["+CGSN: \"867698041234567\""])).as_deref(), Some("867698041234567"));
+    assert_eq!(
+        parse_usbnet(&lines(&["+QCFGEXT: \"usbnet\",\"ecm\""])),
+        Some(UsbNet::Ecm)
+    );
+    assert_eq!(
+        parse_usbnet(&lines(&["+QCFGEXT: \"usbnet\",\"modem\""])),
+        Some(UsbNet::Modem)
+    );
+    assert_eq!(
+        parse_usbnet(&lines(&["+QCFG: \"usbnet\",0"])),
+        Some(UsbNet::Rmnet)
+    );
+    assert_eq!(
+        parse_qgmr(&lines(&["+QGMR: RM551EGL00AAR01A03M8G_A0.001.A0.001"])).as_deref(),
+        Some("RM551EGL00AAR01A03M8G_A0.001.A0.001")
+    );
+    assert_eq!(
+        parse_imei(&lines(&["867698041234567"])).as_deref(),
+        Some("867698041234567")
+    );
+    assert_eq!(
+        parse_imei(&lines(&["+CGSN: \"867698041234567\""])).as_deref(),
+        Some("867698041234567")
+    );
     assert_eq!(parse_imei(&lines(&["86769804123456"])), None, "14 digits");
     assert_eq!(parse_cfun(&lines(&["+CFUN: 1"])), Some(1));
-    assert_eq!(parse_cpin(&lines(&["+CPIN: SIM PUK"]), Some("OK")), Some(SimState::PukRequired));
+    assert_eq!(
+        parse_cpin(&lines(&["+CPIN: SIM PUK"]), Some("OK")),
+        Some(SimState::PukRequired)
+    );
     // The BG96 serial log from TinyGSM issue 157 (timestamps cut off).
-    let log = std::fs::read_to_string(format!("{FIX}/transcripts/at/tinygsm-issue157-bg96-serial-log.txt")).unwrap();
+    let log = std::fs::read_to_string(format!(
+        "{FIX}/transcripts/at/tinygsm-issue157-bg96-serial-log.txt"
+    ))
+    .unwrap();
     let ati: Vec<String> = log
         .lines()
         .skip_while(|l| !l.ends_with("-> ATI"))
@@ -280,15 +352,23 @@ fn pure_parsers_on_documented_replies() {
         .filter_map(|l| l.split_once("-> ").map(|(_, v)| v.to_string()))
         .collect();
     let a = oasis_engine::diag::at::parse::parse_ati(&ati);
-    assert_eq!((a.manufacturer.as_deref(), a.model.as_deref()), (Some("Quectel"), Some("BG96")));
+    assert_eq!(
+        (a.manufacturer.as_deref(), a.model.as_deref()),
+        (Some("Quectel"), Some("BG96"))
+    );
     assert_eq!(a.revision.as_deref(), Some("BG96MAR02A07M1G"));
 }
 
 #[test]
-fn missing_port_is_reported_not_panicked() {
+fn diag_missing_port_is_reported_not_panicked() {
     let p = oasis_engine::diag::at::probe_port("/dev/oasis-no-such-port", &ProbeConfig::default());
     assert!(!p.answered);
     let e = p.error.expect("open error recorded");
-    assert_eq!(e.kind, oasis_transport::TransportErrorKind::NotFound, "{}", e.message);
+    assert_eq!(
+        e.kind,
+        oasis_transport::TransportErrorKind::NotFound,
+        "{}",
+        e.message
+    );
     assert!(p.raw.is_empty(), "nothing was sent");
 }

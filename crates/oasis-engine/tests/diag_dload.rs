@@ -1,5 +1,7 @@
 //! The DIAG switch-to-download-mode frame, the HDLC encoder it comes from, the switch over a
 //! scripted DM port, and following the board until 05C6:9008 appears.
+// Helpers outside #[test] functions unwrap too: a failed fixture read is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -14,35 +16,42 @@ use oasis_transport::{LinkKind, Transport, TransportError, TransportErrorKind};
 use proptest::prelude::*;
 
 #[test]
-fn switch_frame_is_the_documented_constant() {
+fn diag_switch_frame_is_the_documented_constant() {
     assert_eq!(crc16_x25(&SWITCH_TO_EDL_PAYLOAD), 0x0F54);
     assert_eq!(hdlc_encode(&SWITCH_TO_EDL_PAYLOAD, false), SWITCH_TO_EDL);
     assert_eq!(SWITCH_TO_EDL, [0x4B, 0x65, 0x01, 0x00, 0x54, 0x0F, 0x7E]);
     // QFirehose's extended build-id request, with a leading flag.
     assert_eq!(hdlc_encode(&[0x7C], true), [0x7E, 0x7C, 0x93, 0x49, 0x7E]);
-    assert_eq!(hdlc_decode(&[0x7E, 0x7C, 0x93, 0x49, 0x7E]).unwrap(), [0x7C]);
+    assert_eq!(
+        hdlc_decode(&[0x7E, 0x7C, 0x93, 0x49, 0x7E]).unwrap(),
+        [0x7C]
+    );
     // CRC-16/X.25 check value.
     assert_eq!(crc16_x25(b"123456789"), 0x906E);
 }
 
 #[test]
-fn flags_and_escapes_inside_payload_are_escaped() {
+fn diag_flags_and_escapes_inside_payload_are_escaped() {
     let payload = [0x7E, 0x01, 0x7D, 0x02];
     let framed = hdlc_encode(&payload, false);
     assert_eq!(&framed[..6], &[0x7D, 0x5E, 0x01, 0x7D, 0x5D, 0x02]);
-    assert_eq!(framed.iter().filter(|b| **b == 0x7E).count(), 1, "only the closing flag");
+    assert_eq!(
+        framed.iter().filter(|b| **b == 0x7E).count(),
+        1,
+        "only the closing flag"
+    );
     assert_eq!(hdlc_decode(&framed).unwrap(), payload);
 }
 
 proptest! {
     #[test]
-    fn hdlc_round_trips(payload in proptest::collection::vec(any::<u8>(), 1..64), lead in any::<bool>()) {
+    fn diag_hdlc_round_trips(payload in proptest::collection::vec(any::<u8>(), 1..64), lead in any::<bool>()) {
         let framed = hdlc_encode(&payload, lead);
         prop_assert_eq!(hdlc_decode(&framed).unwrap(), payload);
     }
 
     #[test]
-    fn hdlc_decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+    fn diag_hdlc_decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
         let _ = hdlc_decode(&bytes);
     }
 }
@@ -83,7 +92,11 @@ impl Transport for DmPort {
             Some(Err(kind)) => Err(TransportError::new(kind, "read", "dm")),
             None => {
                 std::thread::sleep(timeout);
-                Err(TransportError::new(TransportErrorKind::Timeout, "read", "dm"))
+                Err(TransportError::new(
+                    TransportErrorKind::Timeout,
+                    "read",
+                    "dm",
+                ))
             }
         }
     }
@@ -96,7 +109,7 @@ impl Transport for DmPort {
 }
 
 #[test]
-fn echo_after_log_frames_is_success() {
+fn diag_echo_after_log_frames_is_success() {
     let log = hdlc_encode(&[0x79, 0x00, 0x01, 0x02], false);
     let mut echo = log.clone();
     echo.extend_from_slice(&SWITCH_TO_EDL[..3]);
@@ -110,26 +123,38 @@ fn echo_after_log_frames_is_success() {
 }
 
 #[test]
-fn error_frame_is_refused() {
-    let mut port = DmPort::new(&[], vec![Ok(hdlc_encode(&[0x13, 0x4B, 0x65, 0x01, 0x00], false))]);
+fn diag_error_frame_is_refused() {
+    let mut port = DmPort::new(
+        &[],
+        vec![Ok(hdlc_encode(&[0x13, 0x4B, 0x65, 0x01, 0x00], false))],
+    );
     let err = switch_to_edl(&mut port, Duration::from_millis(500)).unwrap_err();
-    assert!(matches!(&err, DiagError::Refused { reply_hex } if reply_hex == "134b650100"), "{err}");
+    assert!(
+        matches!(&err, DiagError::Refused { reply_hex } if reply_hex == "134b650100"),
+        "{err}"
+    );
     assert!(err.help().is_some());
 }
 
 #[test]
-fn silence_is_no_echo_within_the_timeout() {
+fn diag_silence_is_no_echo_within_the_timeout() {
     let mut port = DmPort::new(&[], vec![]);
     let start = Instant::now();
     let err = switch_to_edl(&mut port, Duration::from_millis(200)).unwrap_err();
-    assert!(matches!(err, DiagError::NoEcho { waited_ms: 200, .. }), "{err}");
+    assert!(
+        matches!(err, DiagError::NoEcho { waited_ms: 200, .. }),
+        "{err}"
+    );
     assert!(start.elapsed() < Duration::from_secs(1));
 }
 
 #[test]
-fn port_vanishing_means_the_board_is_restarting() {
+fn diag_port_vanishing_means_the_board_is_restarting() {
     let mut port = DmPort::new(&[], vec![Err(TransportErrorKind::Disconnected)]);
-    assert_eq!(switch_to_edl(&mut port, Duration::from_millis(500)).unwrap(), SwitchOutcome::PortGone);
+    assert_eq!(
+        switch_to_edl(&mut port, Duration::from_millis(500)).unwrap(),
+        SwitchOutcome::PortGone
+    );
 }
 
 fn dev(vid: u16, pid: u16, path: &str) -> UsbDeviceInfo {
@@ -160,7 +185,11 @@ fn dev(vid: u16, pid: u16, path: &str) -> UsbDeviceInfo {
 fn scripted(steps: Vec<Vec<UsbDeviceInfo>>) -> impl FnMut() -> Snapshot {
     let mut steps: VecDeque<Vec<UsbDeviceInfo>> = steps.into();
     move || {
-        let usb = if steps.len() > 1 { steps.pop_front() } else { steps.front().cloned() };
+        let usb = if steps.len() > 1 {
+            steps.pop_front()
+        } else {
+            steps.front().cloned()
+        };
         Snapshot {
             usb: usb.unwrap_or_default(),
             ..Snapshot::default()
@@ -169,33 +198,67 @@ fn scripted(steps: Vec<Vec<UsbDeviceInfo>>) -> impl FnMut() -> Snapshot {
 }
 
 #[test]
-fn follow_prefers_the_same_port_and_ignores_other_boards() {
+fn diag_follow_prefers_the_same_port_and_ignores_other_boards() {
     let other = dev(0x05C6, 0x9008, "5-1");
     let poll = scripted(vec![
         vec![other.clone(), dev(0x2C7C, 0x0125, "1-1.4")],
         vec![other.clone()],
         vec![other.clone(), dev(0x05C6, 0x9008, "1-1.4")],
     ]);
-    let found = follow_to_edl(poll, Some("1-1.4"), Duration::from_secs(2), Duration::from_millis(1)).unwrap();
+    let found = follow_to_edl(
+        poll,
+        Some("1-1.4"),
+        Duration::from_secs(2),
+        Duration::from_millis(1),
+    )
+    .unwrap();
     assert_eq!(found.port_path, "1-1.4");
 
     // A board already in download mode elsewhere is never taken.
-    let poll = scripted(vec![vec![other.clone(), dev(0x2C7C, 0x0125, "1-1.4")], vec![other]]);
-    let err = follow_to_edl(poll, Some("1-1.4"), Duration::from_millis(50), Duration::from_millis(5)).unwrap_err();
-    assert!(matches!(&err, DiagError::EdlNotSeen { last_seen, .. } if last_seen == &["05C6:9008 on 5-1"]), "{err}");
+    let poll = scripted(vec![
+        vec![other.clone(), dev(0x2C7C, 0x0125, "1-1.4")],
+        vec![other],
+    ]);
+    let err = follow_to_edl(
+        poll,
+        Some("1-1.4"),
+        Duration::from_millis(50),
+        Duration::from_millis(5),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, DiagError::EdlNotSeen { last_seen, .. } if last_seen == &["05C6:9008 on 5-1"]),
+        "{err}"
+    );
 }
 
 #[test]
-fn follow_accepts_a_new_path_after_re_enumeration() {
-    let poll = scripted(vec![vec![dev(0x2C7C, 0x0700, "2-1")], vec![], vec![dev(0x05C6, 0x9008, "3-1")]]);
-    let found = follow_to_edl(poll, Some("2-1"), Duration::from_secs(2), Duration::from_millis(1)).unwrap();
+fn diag_follow_accepts_a_new_path_after_re_enumeration() {
+    let poll = scripted(vec![
+        vec![dev(0x2C7C, 0x0700, "2-1")],
+        vec![],
+        vec![dev(0x05C6, 0x9008, "3-1")],
+    ]);
+    let found = follow_to_edl(
+        poll,
+        Some("2-1"),
+        Duration::from_secs(2),
+        Duration::from_millis(1),
+    )
+    .unwrap();
     assert_eq!(found.port_path, "3-1");
 }
 
 #[test]
-fn follow_gives_up_in_time() {
+fn diag_follow_gives_up_in_time() {
     let start = Instant::now();
-    let err = follow_to_edl(scripted(vec![vec![]]), None, Duration::from_millis(100), Duration::from_millis(10)).unwrap_err();
+    let err = follow_to_edl(
+        scripted(vec![vec![]]),
+        None,
+        Duration::from_millis(100),
+        Duration::from_millis(10),
+    )
+    .unwrap_err();
     assert!(matches!(err, DiagError::EdlNotSeen { .. }));
     assert!(start.elapsed() < Duration::from_millis(500));
     assert!(err.to_string().contains("05C6:9008"));

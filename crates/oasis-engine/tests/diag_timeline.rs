@@ -1,5 +1,7 @@
 //! Recorded hot-plug timelines (normal → gone → 9008 → gone → normal, a USB3 path change, a
 //! flapping port) through the pure timeline and the diagnosis, and the poller thread.
+// Helpers outside #[test] functions unwrap too: a failed fixture read is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -61,7 +63,7 @@ fn kinds(evs: &[TimelineEvent]) -> Vec<&'static str> {
 }
 
 #[test]
-fn normal_to_download_mode_and_back() {
+fn diag_normal_to_download_mode_and_back() {
     let normal = dev(0x2C7C, 0x0125, "1-1.4");
     let edl = dev(0x05C6, 0x9008, "1-1.4");
     let mouse = dev(0x046D, 0xC52B, "1-2");
@@ -130,7 +132,7 @@ fn normal_to_download_mode_and_back() {
 }
 
 #[test]
-fn usb3_host_moves_the_board_to_a_new_path() {
+fn diag_usb3_host_moves_the_board_to_a_new_path() {
     let mut tl = Timeline::new(FlapConfig::default());
     tl.observe(0.0, &snap(&[dev(0x2C7C, 0x0700, "2-1")]));
     tl.observe(1.0, &snap(&[]));
@@ -151,13 +153,13 @@ fn usb3_host_moves_the_board_to_a_new_path() {
 }
 
 #[test]
-fn flapping_port_is_detected_once_and_cleared_when_quiet() {
+fn diag_flapping_port_is_detected_once_and_cleared_when_quiet() {
     let board = dev(0x2C7C, 0x0125, "1-3");
     let mut tl = Timeline::new(FlapConfig::default());
     let mut flaps = Vec::new();
     for i in 0..5 {
         let t = f64::from(i) * 4.0;
-        flaps.extend(tl.observe(t, &snap(&[board.clone()])));
+        flaps.extend(tl.observe(t, &snap(std::slice::from_ref(&board))));
         flaps.extend(tl.observe(t + 2.0, &snap(&[])));
     }
     let found: Vec<&TimelineEvent> = flaps
@@ -172,7 +174,7 @@ fn flapping_port_is_detected_once_and_cleared_when_quiet() {
     assert_eq!(tl.flapping_paths().collect::<Vec<_>>(), ["1-3"]);
 
     let mut ev = Evidence {
-        snapshot: snap(&[board.clone()]),
+        snapshot: snap(std::slice::from_ref(&board)),
         timeline: Some(tl.events().to_vec()),
         ..Evidence::default()
     };
@@ -186,7 +188,7 @@ fn flapping_port_is_detected_once_and_cleared_when_quiet() {
     );
 
     // Quiet for longer than the window: no longer flapping, and the diagnosis moves on.
-    tl.observe(20.0, &snap(&[board.clone()]));
+    tl.observe(20.0, &snap(std::slice::from_ref(&board)));
     assert_eq!(kinds(&tl.observe(120.0, &snap(&[board]))), ["settled"]);
     assert_eq!(tl.flapping_paths().count(), 0);
     ev.timeline = Some(tl.events().to_vec());
@@ -194,10 +196,10 @@ fn flapping_port_is_detected_once_and_cleared_when_quiet() {
 }
 
 #[test]
-fn usb_listing_failure_keeps_presence() {
+fn diag_usb_listing_failure_keeps_presence() {
     let board = dev(0x05C6, 0x9008, "1-1");
     let mut tl = Timeline::new(FlapConfig::default());
-    tl.observe(0.0, &snap(&[board.clone()]));
+    tl.observe(0.0, &snap(std::slice::from_ref(&board)));
     let broken = Snapshot {
         usb_error: Some("USB subsystem not available".into()),
         ..Snapshot::default()
@@ -211,7 +213,7 @@ fn usb_listing_failure_keeps_presence() {
 }
 
 #[test]
-fn poller_sends_changes_and_stops() {
+fn diag_poller_sends_changes_and_stops() {
     let calls = Arc::new(AtomicUsize::new(0));
     let notified = Arc::new(AtomicUsize::new(0));
     let c = Arc::clone(&calls);
@@ -273,7 +275,7 @@ fn poller_sends_changes_and_stops() {
 }
 
 #[test]
-fn dropping_the_poller_ends_its_thread() {
+fn diag_dropping_the_poller_ends_its_thread() {
     let alive = Arc::new(());
     let held = Arc::clone(&alive);
     let poller = Poller::start(

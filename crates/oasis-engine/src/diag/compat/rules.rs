@@ -346,7 +346,12 @@ pub(super) fn storage_check(
     prog: &ProgrammerFacts,
     board: &BoardFacts,
 ) -> Check {
-    let word = |s: Storage| format!("{s:?}").to_ascii_uppercase();
+    let word = |s: Storage| match s {
+        Storage::Nand => "NAND",
+        Storage::Emmc => "eMMC",
+        Storage::Ufs => "UFS",
+        Storage::Spinor => "SPI NOR",
+    };
     match (pkg.storage, prog.storage, board.storage) {
         (Some(p), _, Some(b)) if p != b => verdict(
             "storage",
