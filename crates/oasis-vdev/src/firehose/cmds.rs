@@ -69,24 +69,10 @@ fn run(
 ) -> Transition {
     match cmd {
         Command::Program { region, .. } => {
-            let r = resolve(
-                ctx,
-                region.sector_size,
-                region.physical_partition,
-                &region.start_sector,
-                region.num_sectors,
-            );
-            program(t, ctx, r, nak, unplug);
+            program(t, ctx, resolve_region(ctx, &region), nak, unplug);
         }
         Command::Read { region, .. } => {
-            let r = resolve(
-                ctx,
-                region.sector_size,
-                region.physical_partition,
-                &region.start_sector,
-                region.num_sectors,
-            );
-            read(t, ctx, r, nak, unplug);
+            read(t, ctx, resolve_region(ctx, &region), nak, unplug);
         }
         Command::Erase {
             sector_size,
@@ -106,14 +92,7 @@ fn run(
         }
         Command::Patch(p) => patch(t, ctx, &p),
         Command::GetSha256Digest { region } => {
-            let r = resolve(
-                ctx,
-                region.sector_size,
-                region.physical_partition,
-                &region.start_sector,
-                region.num_sectors,
-            );
-            digest(t, ctx, r);
+            digest(t, ctx, resolve_region(ctx, &region));
         }
         Command::GetStorageInfo { physical_partition } => storage_info(t, ctx, physical_partition),
         Command::Nop => t.finish(ctx, true, None),
@@ -261,6 +240,16 @@ fn eval_in(storage: &Storage, lun: u32, text: &str) -> Result<u64, String> {
         crc32: &mut crc,
     };
     eval(text, &mut env)
+}
+
+fn resolve_region(ctx: &Ctx<'_>, r: &oasis_proto::firehose::Region) -> Region {
+    resolve(
+        ctx,
+        r.sector_size,
+        r.physical_partition,
+        &r.start_sector,
+        r.num_sectors,
+    )
 }
 
 /// Check sector size and partition, evaluate the start, check the range. Err = the log line.
