@@ -222,3 +222,34 @@ fn diag_storage_mismatch_is_red() {
         c.answer
     );
 }
+
+#[test]
+fn diag_real_eg25_package_maps_onto_compat_facts() {
+    use oasis_engine::diag::compat::PackageFacts;
+    use oasis_package::{OpenOptions, Package};
+    let root = format!("{FIX}/xml/quectel-eg25g-nand-2022");
+    let pkg = Package::open(std::path::Path::new(&root), &OpenOptions::default()).unwrap();
+    let facts = PackageFacts::from_package(&pkg);
+    let prog = facts.programmer.clone().unwrap();
+    assert_eq!(prog.file.as_deref(), Some("prog_nand_firehose_9x07.mbn"));
+    assert_eq!(prog.kind, ProgrammerKind::Firehose);
+    assert_eq!(
+        prog.signed,
+        Some(false),
+        "the real Quectel programmer is unsigned"
+    );
+    assert_eq!(prog.hw_id, None);
+    assert_eq!(prog.storage, Some(Storage::Nand));
+    assert_eq!(facts.storage, Some(Storage::Nand));
+    let c = check(&facts, &eg25_board());
+    assert_eq!(status(&c, "chip"), Level::Green, "{c:#?}");
+    assert_eq!(status(&c, "key"), Level::Green, "{c:#?}");
+    // The fixture folder is not named after the firmware, so the model stays unconfirmed.
+    assert_eq!(facts.model, None);
+    assert_eq!(c.overall, Level::Amber);
+    assert!(
+        c.answer.contains("does not say which module"),
+        "{}",
+        c.answer
+    );
+}

@@ -95,6 +95,36 @@ fn usbnet_text(u: &UsbNet) -> String {
     }
 }
 
+/// Radio, SIM, USB and secure-boot facts of an answering AT port.
+fn state_parts(p: &AtProbe) -> Vec<String> {
+    let mut state = Vec::new();
+    if let Some(c) = p.cfun {
+        state.push(match c {
+            1 => "radio on (CFUN 1)".to_string(),
+            0 => "minimum function (CFUN 0)".to_string(),
+            4 => "radio off (CFUN 4)".to_string(),
+            n => format!("CFUN {n}"),
+        });
+    }
+    state.extend(p.sim.as_ref().map(sim_text));
+    state.extend(p.usbnet.as_ref().map(usbnet_text));
+    if let Some(cfg) = &p.usbcfg {
+        state.push(format!(
+            "USB identity set to {:04X}:{:04X}",
+            cfg.vid, cfg.pid
+        ));
+    }
+    state.extend(p.secure_boot.map(|s| {
+        if s {
+            "secure boot ON"
+        } else {
+            "secure boot off"
+        }
+        .to_string()
+    }));
+    state
+}
+
 fn probe_lines(p: &AtProbe, out: &mut Vec<String>) {
     if let Some(e) = &p.error {
         out.push(format!(
@@ -125,31 +155,7 @@ fn probe_lines(p: &AtProbe, out: &mut Vec<String>) {
         parts.push(format!("IMEI {i}"));
     }
     out.push(format!("AT port {} answered: {}", p.port, parts.join(", ")));
-    let mut state = Vec::new();
-    if let Some(c) = p.cfun {
-        state.push(match c {
-            1 => "radio on (CFUN 1)".to_string(),
-            0 => "minimum function (CFUN 0)".to_string(),
-            4 => "radio off (CFUN 4)".to_string(),
-            n => format!("CFUN {n}"),
-        });
-    }
-    state.extend(p.sim.as_ref().map(sim_text));
-    state.extend(p.usbnet.as_ref().map(usbnet_text));
-    if let Some(cfg) = &p.usbcfg {
-        state.push(format!(
-            "USB identity set to {:04X}:{:04X}",
-            cfg.vid, cfg.pid
-        ));
-    }
-    state.extend(p.secure_boot.map(|s| {
-        if s {
-            "secure boot ON"
-        } else {
-            "secure boot off"
-        }
-        .to_string()
-    }));
+    let state = state_parts(p);
     if !state.is_empty() {
         out.push(format!("AT port {}: {}", p.port, state.join(", ")));
     }

@@ -2,12 +2,14 @@
 //! board? Plain structs in, a green/amber/red verdict with one reason per check and a direct
 //! answer sentence out. Pure; callers map package and board types onto the input structs.
 
+mod from_package;
 mod rules;
 
 use serde::{Deserialize, Serialize};
 
 use super::at::AtProbe;
 use crate::event::ChipIdentity;
+pub use from_package::storage_of;
 pub use rules::{TEST_ROOTS, is_test_root, normalise_pk_hash};
 use rules::{
     answer, chip_check, key_check, model_check, programmer_check, revision_check, storage_check,
