@@ -101,7 +101,10 @@ impl Bench {
                 None => {
                     self.slots.push(Slot::new(b));
                     self.slots.sort_by(|a, b| a.port_path.cmp(&b.port_path));
-                    self.slots.iter().position(|s| s.port_path == b.port_path).unwrap_or(0)
+                    self.slots
+                        .iter()
+                        .position(|s| s.port_path == b.port_path)
+                        .unwrap_or(0)
                 }
             };
             self.slots[idx].follow(b);
@@ -250,10 +253,12 @@ impl Slot {
     /// slot starts over only when the board on it is provably another one (a different IMEI or
     /// chip serial): a board rebooting after its flash must never be flashed again by itself.
     fn follow(&mut self, b: &BoardInfo) {
-        let known_serial = self.progress.identity.as_ref().and_then(|i| i.serial.as_ref());
-        let differs = |seen: &Option<String>, known: Option<&String>| {
-            matches!((seen, known), (Some(a), Some(k)) if a != k)
-        };
+        let known_serial = self
+            .progress
+            .identity
+            .as_ref()
+            .and_then(|i| i.serial.as_ref());
+        let differs = |seen: &Option<String>, known: Option<&String>| matches!((seen, known), (Some(a), Some(k)) if a != k);
         let finished = matches!(self.status, SlotStatus::Passed | SlotStatus::Failed(_));
         if finished && (differs(&b.imei, self.imei.as_ref()) || differs(&b.serial, known_serial)) {
             *self = Slot::new(b);
@@ -280,7 +285,11 @@ impl Slot {
             SlotStatus::Passed => "passed".to_owned(),
             SlotStatus::Failed(why) => format!("failed: {why}"),
         };
-        let serial = self.progress.identity.as_ref().and_then(|i| i.serial.clone());
+        let serial = self
+            .progress
+            .identity
+            .as_ref()
+            .and_then(|i| i.serial.clone());
         ReportRow {
             port: self.port_path.clone(),
             chip_serial: serial.unwrap_or_default(),
@@ -288,7 +297,10 @@ impl Slot {
             old_revision: self.old_revision.clone().unwrap_or_default(),
             new_revision: self.new_revision.clone().unwrap_or_default(),
             result,
-            duration_s: self.duration_s.map(|d| format!("{d:.1}")).unwrap_or_default(),
+            duration_s: self
+                .duration_s
+                .map(|d| format!("{d:.1}"))
+                .unwrap_or_default(),
         }
     }
 }
@@ -302,7 +314,8 @@ pub fn to_csv(rows: &[ReportRow]) -> String {
             s.to_owned()
         }
     }
-    let mut out = String::from("port,chip_serial,imei,old_revision,new_revision,result,duration_s\n");
+    let mut out =
+        String::from("port,chip_serial,imei,old_revision,new_revision,result,duration_s\n");
     for r in rows {
         let cells = [
             &r.port,
@@ -378,7 +391,11 @@ mod tests {
         assert_eq!(b.slots()[0].board, "id-1-1-Download");
         assert_eq!(b.slots()[0].status, SlotStatus::Running);
         assert_eq!(b.slots()[0].old_revision.as_deref(), Some("OLD01"));
-        assert_eq!(b.start("1-1", 8), None, "a running slot is not started twice");
+        assert_eq!(
+            b.start("1-1", 8),
+            None,
+            "a running slot is not started twice"
+        );
         assert_eq!(b.running_jobs(), vec![7]);
     }
 
@@ -406,7 +423,11 @@ mod tests {
         assert!(b.on_boards(&[board("2-1", BoardMode::Normal)]).is_empty());
         let row = &b.report()[0];
         assert_eq!(
-            (row.old_revision.as_str(), row.new_revision.as_str(), row.result.as_str()),
+            (
+                row.old_revision.as_str(),
+                row.new_revision.as_str(),
+                row.result.as_str()
+            ),
             ("OLD01", "NEW02", "passed")
         );
         assert_eq!(row.duration_s, "2.0");

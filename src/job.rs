@@ -121,7 +121,11 @@ impl JobProgress {
             parts.push(format!("partition {p}"));
         }
         if self.total > 0 && self.phase == Some(Phase::Program) {
-            parts.push(format!("{} of {}", human_bytes(self.done), human_bytes(self.total)));
+            parts.push(format!(
+                "{} of {}",
+                human_bytes(self.done),
+                human_bytes(self.total)
+            ));
         }
         if self.rate > 0.0 {
             parts.push(format!("{}/s", human_bytes(self.rate as u64)));
@@ -214,7 +218,10 @@ mod tests {
             device_log: vec![],
         }));
         assert!(j.is_over());
-        assert!(!j.critical, "a failed job no longer holds the board critical");
+        assert!(
+            !j.critical,
+            "a failed job no longer holds the board critical"
+        );
         let events = j.events;
         j.apply(&Event::PhaseStarted {
             phase: Phase::Verify,

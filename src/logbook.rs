@@ -47,7 +47,13 @@ pub struct LogLine {
 impl LogLine {
     /// The line as written to the file and copied to the clipboard.
     pub fn render(&self) -> String {
-        format!("{:9.3} {} [{}] {}", self.t, self.severity.tag(), self.source, self.text)
+        format!(
+            "{:9.3} {} [{}] {}",
+            self.t,
+            self.severity.tag(),
+            self.source,
+            self.text
+        )
     }
 }
 

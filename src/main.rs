@@ -33,7 +33,10 @@ fn main() -> eframe::Result {
         }
     }
     let backend: Box<dyn Backend> = if scripted {
-        Box::new(FakeBackend::new(FakeBackend::demo_boards(), Duration::from_millis(250)))
+        Box::new(FakeBackend::new(
+            FakeBackend::demo_boards(),
+            Duration::from_millis(250),
+        ))
     } else {
         oasis::backend::default_backend()
     };

@@ -54,7 +54,13 @@ impl RfdPicker {
 }
 
 impl Picker for RfdPicker {
-    fn pick(&self, purpose: PickPurpose, start: Option<PathBuf>, name: &str, reply: Sender<Picked>) {
+    fn pick(
+        &self,
+        purpose: PickPurpose,
+        start: Option<PathBuf>,
+        name: &str,
+        reply: Sender<Picked>,
+    ) {
         let waker = std::sync::Arc::clone(&self.waker);
         let name = name.to_owned();
         let run = move || {
@@ -63,7 +69,9 @@ impl Picker for RfdPicker {
                 dialog = dialog.set_directory(dir);
             }
             let path = match purpose {
-                PickPurpose::PackageFolder => dialog.set_title("Open a firmware package").pick_folder(),
+                PickPurpose::PackageFolder => {
+                    dialog.set_title("Open a firmware package").pick_folder()
+                }
                 PickPurpose::PackageZip => dialog
                     .set_title("Open a zipped firmware package")
                     .add_filter("zip", &["zip"])
@@ -81,7 +89,9 @@ impl Picker for RfdPicker {
             run();
         } else {
             // If no thread can be started the request is dropped; the path field still works.
-            let _ = std::thread::Builder::new().name("oasis-file-dialog".into()).spawn(run);
+            let _ = std::thread::Builder::new()
+                .name("oasis-file-dialog".into())
+                .spawn(run);
         }
     }
 }
@@ -91,7 +101,13 @@ impl Picker for RfdPicker {
 pub struct NoPicker;
 
 impl Picker for NoPicker {
-    fn pick(&self, purpose: PickPurpose, _start: Option<PathBuf>, _name: &str, reply: Sender<Picked>) {
+    fn pick(
+        &self,
+        purpose: PickPurpose,
+        _start: Option<PathBuf>,
+        _name: &str,
+        reply: Sender<Picked>,
+    ) {
         let _ = reply.send(Picked {
             purpose,
             path: None,
@@ -104,7 +120,13 @@ impl Picker for NoPicker {
 pub struct FixedPicker(pub PathBuf);
 
 impl Picker for FixedPicker {
-    fn pick(&self, purpose: PickPurpose, _start: Option<PathBuf>, _name: &str, reply: Sender<Picked>) {
+    fn pick(
+        &self,
+        purpose: PickPurpose,
+        _start: Option<PathBuf>,
+        _name: &str,
+        reply: Sender<Picked>,
+    ) {
         let _ = reply.send(Picked {
             purpose,
             path: Some(self.0.clone()),

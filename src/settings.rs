@@ -219,7 +219,10 @@ mod tests {
     #[test]
     fn missing_fields_take_defaults_and_absurd_values_are_clamped() {
         let mut st = JsonFileStorage::in_memory();
-        st.set_string(SETTINGS_KEY, r#"{"command_timeout_s": 0, "unknown": 5}"#.into());
+        st.set_string(
+            SETTINGS_KEY,
+            r#"{"command_timeout_s": 0, "unknown": 5}"#.into(),
+        );
         let s = Settings::load(&st);
         assert_eq!(s.command_timeout_s, 1);
         assert_eq!(s.verification, Verification::Digest);

@@ -32,7 +32,13 @@ pub enum Tab {
 
 impl Tab {
     /// Every tab, in order.
-    pub const ALL: [Tab; 5] = [Tab::Flash, Tab::Diagnostics, Tab::Bench, Tab::Log, Tab::Settings];
+    pub const ALL: [Tab; 5] = [
+        Tab::Flash,
+        Tab::Diagnostics,
+        Tab::Bench,
+        Tab::Log,
+        Tab::Settings,
+    ];
 
     /// The tab's title.
     pub fn title(self) -> &'static str {
@@ -209,7 +215,9 @@ impl AppState {
     /// Boards the list shows (virtual ones only when the setting allows).
     pub fn visible_boards(&self) -> impl Iterator<Item = &BoardInfo> {
         let show_virtual = self.settings.show_virtual_boards;
-        self.boards.iter().filter(move |b| show_virtual || !b.is_virtual)
+        self.boards
+            .iter()
+            .filter(move |b| show_virtual || !b.is_virtual)
     }
 
     /// True while any flash (guided or bench) runs.

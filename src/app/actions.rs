@@ -19,7 +19,11 @@ impl OasisApp {
             UiAction::BrowseFolder => self.pick(PickPurpose::PackageFolder),
             UiAction::BrowseZip => self.pick(PickPurpose::PackageZip),
             UiAction::OpenPackage(path) => {
-                self.log.push(Severity::Info, "package", format!("opening {}", path.display()));
+                self.log.push(
+                    Severity::Info,
+                    "package",
+                    format!("opening {}", path.display()),
+                );
                 self.state.package.opening = Some(path.clone());
                 self.backend.open_package(&path);
             }
@@ -36,13 +40,17 @@ impl OasisApp {
             UiAction::ConfirmFlash => self.start_flash(),
             UiAction::CancelFlash => {
                 if let Some(job) = self.state.flash.job {
-                    self.log.push(Severity::Warn, &format!("job {job}"), "cancel requested");
+                    self.log
+                        .push(Severity::Warn, &format!("job {job}"), "cancel requested");
                     self.backend.cancel(job);
                 }
             }
             UiAction::NewFlash => {
                 let compat = self.state.flash.compat.take();
-                self.state.flash = FlashView { compat, ..FlashView::default() };
+                self.state.flash = FlashView {
+                    compat,
+                    ..FlashView::default()
+                };
                 self.compat_key = None;
                 self.check_compat_if_needed();
             }
@@ -70,7 +78,11 @@ impl OasisApp {
             }
             UiAction::BenchArm(on) => {
                 self.state.bench.armed = on;
-                self.log.push(Severity::Info, "bench", if on { "armed" } else { "disarmed" });
+                self.log.push(
+                    Severity::Info,
+                    "bench",
+                    if on { "armed" } else { "disarmed" },
+                );
                 let starts = self.state.bench.on_boards(&self.state.boards);
                 for port in starts {
                     self.start_bench_slot(&port);
@@ -121,8 +133,13 @@ impl OasisApp {
             PickPurpose::Report => Some(self.report_dir()),
             _ => self.state.settings.last_package_dir.clone(),
         };
-        let name = format!("oasis-bench-{}.{}", utc_stamp(std::time::SystemTime::now()), self.state.settings.report_format.extension());
-        self.picker.pick(purpose, start, &name, self.picks_tx.clone());
+        let name = format!(
+            "oasis-bench-{}.{}",
+            utc_stamp(std::time::SystemTime::now()),
+            self.state.settings.report_format.extension()
+        );
+        self.picker
+            .pick(purpose, start, &name, self.picks_tx.clone());
     }
 
     fn start_flash(&mut self) {
@@ -144,7 +161,10 @@ impl OasisApp {
         self.log.push(
             Severity::Info,
             &format!("job {job}"),
-            format!("flash {} {} onto {} ({})", pkg.model, pkg.version, board.title, board.detail),
+            format!(
+                "flash {} {} onto {} ({})",
+                pkg.model, pkg.version, board.title, board.detail
+            ),
         );
         let compat = self.state.flash.compat.take();
         self.state.flash = FlashView {
@@ -167,7 +187,11 @@ impl OasisApp {
             return;
         };
         self.next_job += 1;
-        self.log.push(Severity::Info, "bench", format!("slot {port}: job {job} on board {board}"));
+        self.log.push(
+            Severity::Info,
+            "bench",
+            format!("slot {port}: job {job} on board {board}"),
+        );
         self.backend.start_flash(FlashJob {
             job,
             package: pkg,
@@ -212,14 +236,21 @@ impl OasisApp {
 
     fn report_dir(&self) -> PathBuf {
         self.state.settings.report_dir.clone().unwrap_or_else(|| {
-            self.data_dir.clone().unwrap_or_else(std::env::temp_dir).join("reports")
+            self.data_dir
+                .clone()
+                .unwrap_or_else(std::env::temp_dir)
+                .join("reports")
         })
     }
 
     fn save_report(&mut self) {
         let fmt = self.state.settings.report_format;
         let path = if self.edits.report_path.trim().is_empty() {
-            let name = format!("oasis-bench-{}.{}", utc_stamp(std::time::SystemTime::now()), fmt.extension());
+            let name = format!(
+                "oasis-bench-{}.{}",
+                utc_stamp(std::time::SystemTime::now()),
+                fmt.extension()
+            );
             self.report_dir().join(name)
         } else {
             PathBuf::from(self.edits.report_path.trim())
@@ -227,12 +258,19 @@ impl OasisApp {
         let rows = self.state.bench.report();
         match write_report(&path, &rows, fmt) {
             Ok(()) => {
-                self.log.push(Severity::Info, "bench", format!("report written to {}", path.display()));
+                self.log.push(
+                    Severity::Info,
+                    "bench",
+                    format!("report written to {}", path.display()),
+                );
                 self.state.last_report = Some(Ok(path));
             }
             Err(e) => {
                 self.log.push(Severity::Error, "bench", e.to_string());
-                self.state.last_report = Some(Err(ErrorView { message: e.to_string(), help: e.help().to_owned() }));
+                self.state.last_report = Some(Err(ErrorView {
+                    message: e.to_string(),
+                    help: e.help().to_owned(),
+                }));
             }
         }
     }

@@ -15,7 +15,9 @@ impl OasisApp {
         match msg {
             BackendMsg::Boards(list) => {
                 self.state.boards = list;
-                if self.state.selected_board().is_none() && self.state.flash.stage != FlashStage::Running {
+                if self.state.selected_board().is_none()
+                    && self.state.flash.stage != FlashStage::Running
+                {
                     let first = self.state.visible_boards().next().map(|b| b.id.clone());
                     self.state.selected = first;
                 }
@@ -34,7 +36,12 @@ impl OasisApp {
                         self.log.push(
                             Severity::Info,
                             "package",
-                            format!("opened {} {} from {}", summary.model, summary.version, path.display()),
+                            format!(
+                                "opened {} {} from {}",
+                                summary.model,
+                                summary.version,
+                                path.display()
+                            ),
                         );
                         for w in &summary.warnings {
                             self.log.push(Severity::Warn, "package", w.clone());
@@ -52,7 +59,11 @@ impl OasisApp {
                 self.compat_key = None;
                 self.check_compat_if_needed();
             }
-            BackendMsg::Compat { board, package, report } => {
+            BackendMsg::Compat {
+                board,
+                package,
+                report,
+            } => {
                 let current = self.compat_key.as_ref().map(|(p, b, _)| (p, b));
                 if current == Some((&package, &board)) {
                     for c in &report.checks {
@@ -69,7 +80,11 @@ impl OasisApp {
             BackendMsg::Diagnosis { board, result } => {
                 self.done_pending("Diagnosing");
                 if let Ok(d) = &result {
-                    self.log.push(Severity::Info, &format!("board {board}"), format!("diagnosis: {}", d.title));
+                    self.log.push(
+                        Severity::Info,
+                        &format!("board {board}"),
+                        format!("diagnosis: {}", d.title),
+                    );
                 }
                 if self.is_selected(&board) {
                     self.state.diag.diagnosis = Some(result.map_err(|e| ErrorView::from(&e)));
@@ -80,7 +95,11 @@ impl OasisApp {
                 if let Ok(ports) = &result {
                     for p in ports {
                         for (cmd, ans) in &p.answers {
-                            self.log.push(Severity::Detail, &format!("board {board}"), format!("{} {cmd} -> {ans}", p.port));
+                            self.log.push(
+                                Severity::Detail,
+                                &format!("board {board}"),
+                                format!("{} {cmd} -> {ans}", p.port),
+                            );
                         }
                     }
                 }
@@ -97,7 +116,8 @@ impl OasisApp {
                         id.serial.as_deref().unwrap_or("?"),
                         id.hw_id.as_deref().unwrap_or("?")
                     );
-                    self.log.push(Severity::Info, &format!("board {board}"), text);
+                    self.log
+                        .push(Severity::Info, &format!("board {board}"), text);
                 }
                 if self.is_selected(&board) {
                     self.state.diag.identity = Some(result.map_err(|e| ErrorView::from(&e)));
@@ -106,8 +126,13 @@ impl OasisApp {
             BackendMsg::Switched { board, result } => {
                 self.done_pending("Switching to download mode");
                 match &result {
-                    Ok(t) => self.log.push(Severity::Info, &format!("board {board}"), t.clone()),
-                    Err(e) => self.log.push(Severity::Error, &format!("board {board}"), e.to_string()),
+                    Ok(t) => self
+                        .log
+                        .push(Severity::Info, &format!("board {board}"), t.clone()),
+                    Err(e) => {
+                        self.log
+                            .push(Severity::Error, &format!("board {board}"), e.to_string())
+                    }
                 }
                 self.state.diag.switched = Some(result.map_err(|e| ErrorView::from(&e)));
             }
@@ -133,14 +158,23 @@ impl OasisApp {
     fn job_event(&mut self, job: JobId, ev: &Event) {
         let source = format!("job {job}");
         log_event(&mut self.log, &source, ev);
-        if let Event::Progress { partition: Some(p), .. } = ev {
+        if let Event::Progress {
+            partition: Some(p), ..
+        } = ev
+        {
             let before = if self.state.flash.job == Some(job) {
                 self.state.flash.progress.partition.as_ref()
             } else {
-                self.state.bench.slots().iter().find(|s| s.job == Some(job)).and_then(|s| s.progress.partition.as_ref())
+                self.state
+                    .bench
+                    .slots()
+                    .iter()
+                    .find(|s| s.job == Some(job))
+                    .and_then(|s| s.progress.partition.as_ref())
             };
             if before != Some(p) {
-                self.log.push(Severity::Detail, &source, format!("partition {p}"));
+                self.log
+                    .push(Severity::Detail, &source, format!("partition {p}"));
             }
         }
         if self.state.flash.job == Some(job) && self.state.flash.stage == FlashStage::Running {
@@ -148,11 +182,14 @@ impl OasisApp {
             if ev.is_terminal() {
                 self.state.flash.stage = FlashStage::Done;
                 self.state.flash.raw_log = self.log.of_source(&source);
-                let text = match &self.state.flash.progress.outcome {
-                    Some(JobOutcome::Finished(_)) => "Flash succeeded",
-                    _ => "Flash failed",
+                let verdict = match &self.state.flash.progress.outcome {
+                    Some(JobOutcome::Finished(_)) => "succeeded",
+                    _ => "failed",
                 };
-                self.state.status = Some(text.to_owned());
+                self.state.status = Some(format!(
+                    "Job {job} on {}: {verdict}",
+                    self.state.flash.board_title
+                ));
             }
         } else {
             self.state.bench.on_event(job, ev);
@@ -183,9 +220,16 @@ impl OasisApp {
 /// One log line per event worth reading (progress only when the partition changes).
 fn log_event(log: &mut crate::logbook::Logbook, source: &str, ev: &Event) {
     let (sev, text) = match ev {
-        Event::PlanReady { phases, steps, total_bytes } => (
+        Event::PlanReady {
+            phases,
+            steps,
+            total_bytes,
+        } => (
             Severity::Info,
-            format!("plan: {} phases, {steps} steps, {total_bytes} bytes to write", phases.len()),
+            format!(
+                "plan: {} phases, {steps} steps, {total_bytes} bytes to write",
+                phases.len()
+            ),
         ),
         Event::PhaseStarted { phase } => (Severity::Info, format!("{}…", phase.title())),
         Event::Progress { .. } => return,
@@ -200,10 +244,20 @@ fn log_event(log: &mut crate::logbook::Logbook, source: &str, ev: &Event) {
             ),
         ),
         Event::PhaseFinished { phase } => (Severity::Detail, format!("{} done", phase.title())),
-        Event::Finished(v) => (Severity::Info, format!("finished: {} ({:.1} s)", v.summary, v.seconds)),
+        Event::Finished(v) => (
+            Severity::Info,
+            format!("finished: {} ({:.1} s)", v.summary, v.seconds),
+        ),
         Event::Failed(r) => {
-            let hint = r.hint.as_deref().map(|h| format!(" - {h}")).unwrap_or_default();
-            (Severity::Error, format!("failed ({:?}): {}{hint}", r.kind, r.message))
+            let hint = r
+                .hint
+                .as_deref()
+                .map(|h| format!(" - {h}"))
+                .unwrap_or_default();
+            (
+                Severity::Error,
+                format!("failed ({:?}): {}{hint}", r.kind, r.message),
+            )
         }
     };
     log.push(sev, source, text);

@@ -61,7 +61,9 @@ pub struct OasisApp {
 
 impl std::fmt::Debug for OasisApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OasisApp").field("state", &self.state).finish_non_exhaustive()
+        f.debug_struct("OasisApp")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
     }
 }
 
@@ -83,7 +85,9 @@ impl OasisApp {
         };
         let mut backend = opts.backend;
         backend.set_waker(egui_waker(ctx));
-        let picker = opts.picker.unwrap_or_else(|| Box::new(RfdPicker::new(egui_waker(ctx))));
+        let picker = opts
+            .picker
+            .unwrap_or_else(|| Box::new(RfdPicker::new(egui_waker(ctx))));
         let log = Logbook::new(opts.data_dir.as_ref().map(|d| d.join("logs")).as_deref());
         let (picks_tx, picks_rx) = unbounded();
         let mut state = AppState::new(settings.clone(), backend.name());
@@ -106,10 +110,16 @@ impl OasisApp {
         app.log.push(
             Severity::Info,
             "app",
-            format!("Oasis {} started; boards from {}", env!("CARGO_PKG_VERSION"), app.state.backend_name),
+            format!(
+                "Oasis {} started; boards from {}",
+                env!("CARGO_PKG_VERSION"),
+                app.state.backend_name
+            ),
         );
         app.backend.refresh_boards();
-        let start = opts.package.or_else(|| settings.last_package.clone().filter(|p| p.exists()));
+        let start = opts
+            .package
+            .or_else(|| settings.last_package.clone().filter(|p| p.exists()));
         if let Some(p) = start {
             app.edits.package_path = p.display().to_string();
             app.dispatch(ctx, UiAction::OpenPackage(p));
@@ -140,7 +150,10 @@ impl OasisApp {
                 ui.label(RichText::new("Oasis").strong().size(18.0));
                 ui.separator();
                 for t in Tab::ALL {
-                    if ui.selectable_label(self.state.tab == t, t.title()).clicked() {
+                    if ui
+                        .selectable_label(self.state.tab == t, t.title())
+                        .clicked()
+                    {
                         action = Some(UiAction::SelectTab(t));
                     }
                 }
@@ -157,7 +170,9 @@ impl OasisApp {
         egui::Panel::bottom("status").show(ui, |ui| {
             ui.horizontal(|ui| {
                 let n = self.state.visible_boards().count();
-                ui.label(RichText::new(format!("{n} board(s)  ·  {}", self.state.backend_name)).small());
+                ui.label(
+                    RichText::new(format!("{n} board(s)  ·  {}", self.state.backend_name)).small(),
+                );
                 if let Some(s) = &self.state.status {
                     ui.separator();
                     ui.label(RichText::new(s).small());
@@ -241,7 +256,10 @@ fn close_prompt(ctx: &egui::Context, st: &AppState) -> Option<UiAction> {
     let what = if st.flash.stage == FlashStage::Running {
         format!("A flash of {} is running.", st.flash.board_title)
     } else {
-        format!("{} bench flash(es) are running.", st.bench.running_jobs().len())
+        format!(
+            "{} bench flash(es) are running.",
+            st.bench.running_jobs().len()
+        )
     };
     let modal = egui::Modal::new(egui::Id::unique("close-prompt")).show(ctx, |ui| {
         ui.set_max_width(440.0);

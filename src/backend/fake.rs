@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
@@ -13,8 +13,8 @@ use oasis_engine::event::{ChipIdentity, ErrorKind, ErrorReport, Event, Phase};
 
 use super::fake_script::{Step, canned_at, canned_diagnosis, flash_script, summary_for};
 use super::{
-    Backend, BackendError, BackendMsg, BoardInfo, BoardMode, BoardState, CompatCheck,
-    CompatReport, FlashJob, JobId, Level, TimelineEntry, TimelineKind, Waker, no_waker,
+    Backend, BackendError, BackendMsg, BoardInfo, BoardMode, BoardState, CompatCheck, CompatReport,
+    FlashJob, JobId, Level, TimelineEntry, TimelineKind, Waker, no_waker,
 };
 
 /// How a scripted flash ends.
@@ -110,8 +110,9 @@ fn ids_for(mode: BoardMode) -> &'static str {
 
 /// A small stable hash so fake serials and IMEIs differ per board.
 fn fnv(s: &str) -> u32 {
-    s.bytes()
-        .fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+    s.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// The board list the scripted backend and its job threads share (the fake's own bookkeeping;
@@ -167,7 +168,12 @@ impl FakeBackend {
                 BoardMode::Download,
                 ok.clone(),
             ),
-            FakeBoard::new("virtual:2", "Virtual BG95-M3 (running)", BoardMode::Normal, ok),
+            FakeBoard::new(
+                "virtual:2",
+                "Virtual BG95-M3 (running)",
+                BoardMode::Normal,
+                ok,
+            ),
             FakeBoard::new(
                 "virtual:3",
                 "Virtual BG95-M3 (bad NAND block)",
@@ -326,24 +332,41 @@ impl Backend for FakeBackend {
                     partition: None,
                     device_log: Vec::new(),
                 });
-                self.send(BackendMsg::Job { job: job.job, event });
+                self.send(BackendMsg::Job {
+                    job: job.job,
+                    event,
+                });
                 return;
             }
         };
         let script = flash_script(&board, &info, &job);
         let cancel = Arc::new(AtomicBool::new(false));
         if self.delay.is_zero() {
-            play(&script, &self.list, &self.tx, &self.waker, Duration::ZERO, &cancel, job.job);
+            play(
+                &script,
+                &self.list,
+                &self.tx,
+                &self.waker,
+                Duration::ZERO,
+                &cancel,
+                job.job,
+            );
             return;
         }
         self.cancels.insert(job.job, Arc::clone(&cancel));
-        let (list, tx, waker) = (Arc::clone(&self.list), self.tx.clone(), Arc::clone(&self.waker));
+        let (list, tx, waker) = (
+            Arc::clone(&self.list),
+            self.tx.clone(),
+            Arc::clone(&self.waker),
+        );
         let (delay, id) = (self.delay, job.job);
         let spawned = std::thread::Builder::new()
             .name(format!("oasis-fake-flash-{id}"))
             .spawn(move || play(&script, &list, &tx, &waker, delay, &cancel, id));
         if let Err(e) = spawned {
-            self.send(BackendMsg::Notice(format!("could not start a worker thread: {e}")));
+            self.send(BackendMsg::Notice(format!(
+                "could not start a worker thread: {e}"
+            )));
         }
     }
 

@@ -3,14 +3,12 @@
 
 use std::path::Path;
 
-use oasis_engine::event::{
-    ErrorReport, Event, Phase, PhasePlan, Verdict, overall_fraction,
-};
+use oasis_engine::event::{ErrorReport, Event, Phase, PhasePlan, Verdict, overall_fraction};
 
 use super::fake::{FakeBoard, FlashOutcome};
 use super::{
-    AtPortResult, BackendMsg, BoardInfo, BoardMode, BoardState, DiagnosisView, FlashJob,
-    Md5Status, PackageSummary, UsbInterfaceView, UsbNode,
+    AtPortResult, BackendMsg, BoardInfo, BoardMode, BoardState, DiagnosisView, FlashJob, Md5Status,
+    PackageSummary, UsbInterfaceView, UsbNode,
 };
 
 /// Partitions of the scripted plan, with sizes in bytes (sbl1 last, as Quectel orders NAND).
@@ -99,7 +97,11 @@ impl Script<'_> {
     }
 
     fn progress(&mut self, phase: Phase, partition: Option<&str>, done: u64, total: u64) {
-        let frac = if total == 0 { 1.0 } else { done as f64 / total as f64 };
+        let frac = if total == 0 {
+            1.0
+        } else {
+            done as f64 / total as f64
+        };
         let overall = overall_fraction(&self.plan, &self.finished, Some((phase, frac)));
         self.ev(Event::Progress {
             phase,
@@ -120,7 +122,11 @@ impl Script<'_> {
             BoardMode::Normal => BoardState::NormalAtOk,
             _ => BoardState::EdlWaiting,
         };
-        let ids = if mode == BoardMode::Normal { "2C7C:0700" } else { "05C6:9008" };
+        let ids = if mode == BoardMode::Normal {
+            "2C7C:0700"
+        } else {
+            "05C6:9008"
+        };
         info.detail = format!("{ids} on {}", info.port_path);
         if revision.is_some() {
             info.revision = revision;
@@ -174,12 +180,15 @@ impl Script<'_> {
             return false;
         }
         if phase == Phase::Program {
+            let total: u64 = PARTS.iter().map(|p| p.1).sum();
+            let mut done = 0;
             for (name, size) in PARTS {
-                self.progress(phase, Some(name), size / 2, size);
+                self.progress(phase, Some(name), done + size / 2, total);
+                done += size;
                 if name == "sbl" {
                     self.critical = false;
                 }
-                self.progress(phase, Some(name), size, size);
+                self.progress(phase, Some(name), done, total);
             }
         } else {
             self.progress(phase, None, 1, 1);
@@ -263,8 +272,12 @@ fn usb_for(info: &BoardInfo) -> Vec<UsbNode> {
         }],
         BoardMode::Download | BoardMode::Programmer | BoardMode::MemoryDump => vec![UsbNode {
             port_path: info.port_path.clone(),
-            ids: if info.mode == BoardMode::MemoryDump { "05C6:900E" } else { "05C6:9008" }
-                .into(),
+            ids: if info.mode == BoardMode::MemoryDump {
+                "05C6:900E"
+            } else {
+                "05C6:9008"
+            }
+            .into(),
             name: "QUSB__BULK".into(),
             interfaces: vec![UsbInterfaceView {
                 number: 0,
@@ -283,13 +296,22 @@ pub fn canned_diagnosis(info: &BoardInfo) -> DiagnosisView {
     let (summary, evidence, steps): (&str, &[&str], &[&str]) = match info.state {
         BoardState::NormalAtOk => (
             "The module runs its firmware and answers on the AT port.",
-            &["2C7C:0700 with 4 interfaces", "AT port answered ATI with OK"],
+            &[
+                "2C7C:0700 with 4 interfaces",
+                "AT port answered ATI with OK",
+            ],
             &["Flash it: Oasis switches it to download mode by itself."],
         ),
         BoardState::NormalAtSilent => (
             "The module is on USB in normal mode, but no port answers AT.",
-            &["2C7C:0700 present", "no answer to AT on /dev/ttyUSB2 within 1 s"],
-            &["Close other programs using the port (ModemManager, minicom).", "Power-cycle the module."],
+            &[
+                "2C7C:0700 present",
+                "no answer to AT on /dev/ttyUSB2 within 1 s",
+            ],
+            &[
+                "Close other programs using the port (ModemManager, minicom).",
+                "Power-cycle the module.",
+            ],
         ),
         BoardState::EdlWaiting => (
             "Emergency download mode: the boot ROM waits for a programmer.",
@@ -298,33 +320,57 @@ pub fn canned_diagnosis(info: &BoardInfo) -> DiagnosisView {
         ),
         BoardState::EdlProgrammerRunning => (
             "A Firehose programmer is already running on the board.",
-            &["05C6:9008", "first read returned <?xml …> instead of a Sahara HELLO"],
-            &["Flash again: Oasis talks to the running programmer.", "Or power-cycle to restart from the boot ROM."],
+            &[
+                "05C6:9008",
+                "first read returned <?xml …> instead of a Sahara HELLO",
+            ],
+            &[
+                "Flash again: Oasis talks to the running programmer.",
+                "Or power-cycle to restart from the boot ROM.",
+            ],
         ),
         BoardState::MemoryDump => (
             "The module crashed and waits for a memory dump to be collected.",
             &["05C6:900E", "Sahara HELLO with mode 2 (memory debug)"],
-            &["Power-cycle the module.", "If it crashes again, reflash the firmware."],
+            &[
+                "Power-cycle the module.",
+                "If it crashes again, reflash the firmware.",
+            ],
         ),
         BoardState::ClaimedByDriver => (
             "Another driver or program holds the device.",
-            &["05C6:9008 bound to qcserial", "claiming interface 0 failed: busy"],
-            &["Close QPST/QFirehose or ModemManager.", "Linux: unbind qcserial (see Help)."],
+            &[
+                "05C6:9008 bound to qcserial",
+                "claiming interface 0 failed: busy",
+            ],
+            &[
+                "Close QPST/QFirehose or ModemManager.",
+                "Linux: unbind qcserial (see Help).",
+            ],
         ),
         BoardState::NoPermission => (
             "The operating system does not let Oasis open the device.",
             &["05C6:9008 present", "open failed: permission denied"],
-            &["Linux: install the Oasis udev rule and replug.", "Windows: install the WinUSB driver."],
+            &[
+                "Linux: install the Oasis udev rule and replug.",
+                "Windows: install the WinUSB driver.",
+            ],
         ),
         BoardState::NotOnUsb => (
             "Nothing of this board is on USB.",
             &["no 2C7C or 05C6 device", "no serial port with Quectel ids"],
-            &["Check power and the USB cable (data, not charge-only).", "Try another port."],
+            &[
+                "Check power and the USB cable (data, not charge-only).",
+                "Try another port.",
+            ],
         ),
         BoardState::Flapping => (
             "The board keeps appearing and disappearing.",
             &["5 arrivals and 5 departures in 20 s on the same port"],
-            &["Use a powered hub or a shorter cable.", "Check the module's supply voltage."],
+            &[
+                "Use a powered hub or a shorter cable.",
+                "Check the module's supply voltage.",
+            ],
         ),
         BoardState::NotFirehoseModule => (
             "This Quectel module is not built on a Qualcomm chip; Oasis cannot flash it.",
@@ -348,16 +394,31 @@ pub fn canned_at(info: &BoardInfo) -> Vec<AtPortResult> {
         return Vec::new();
     }
     let silent = info.state == BoardState::NormalAtSilent;
-    let answer = |s: &str| if silent { "(no answer)".to_owned() } else { s.to_owned() };
-    let rev = info.revision.clone().unwrap_or_else(|| "BG95M3LAR02A03".into());
+    let answer = |s: &str| {
+        if silent {
+            "(no answer)".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    let rev = info
+        .revision
+        .clone()
+        .unwrap_or_else(|| "BG95M3LAR02A03".into());
     vec![
         AtPortResult {
             port: "/dev/ttyUSB2".into(),
             role: "AT".into(),
             answers: vec![
-                ("ATI".into(), answer(&format!("Quectel BG95-M3 Revision: {rev}"))),
+                (
+                    "ATI".into(),
+                    answer(&format!("Quectel BG95-M3 Revision: {rev}")),
+                ),
                 ("AT+QGMR".into(), answer(&format!("{rev}_01.202.01.202"))),
-                ("AT+CGSN".into(), answer(info.imei.as_deref().unwrap_or("(none)"))),
+                (
+                    "AT+CGSN".into(),
+                    answer(info.imei.as_deref().unwrap_or("(none)")),
+                ),
             ],
             answered: !silent,
         },

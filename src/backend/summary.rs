@@ -7,14 +7,19 @@ use super::{Md5Status, PackageSummary};
 
 /// The card for an opened package.
 pub fn summarize(pkg: &Package) -> PackageSummary {
-    let model = pkg.model().map_or_else(|| "unknown model".to_owned(), |m| {
-        match pkg.name.as_ref().map(|n| n.variant.as_str()) {
+    let model = pkg.model().map_or_else(
+        || "unknown model".to_owned(),
+        |m| match pkg.name.as_ref().map(|n| n.variant.as_str()) {
             Some(v) if !v.is_empty() => format!("{m} ({v})"),
             _ => m.to_owned(),
-        }
-    });
+        },
+    );
     let version = pkg.name.as_ref().map_or_else(
-        || pkg.source.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        || {
+            pkg.source
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        },
         |n| match &n.version {
             Some(v) => format!("{}_{v}", n.revision),
             None => n.revision.clone(),
@@ -26,7 +31,11 @@ pub fn summarize(pkg: &Package) -> PackageSummary {
         .iter()
         .filter(|s| s.op == StepOp::Erase)
         .map(|s| {
-            let name = if s.label.is_empty() { format!("sector {}", s.start_sector) } else { s.label.clone() };
+            let name = if s.label.is_empty() {
+                format!("sector {}", s.start_sector)
+            } else {
+                s.label.clone()
+            };
             match &s.destructive {
                 Some(why) => format!("{name} ({why})"),
                 None => name,
@@ -64,7 +73,10 @@ fn programmer_lines(pkg: &Package) -> (String, String, String) {
     let Some(p) = &pkg.programmer else {
         return ("none found".into(), "-".into(), "-".into());
     };
-    let file = p.path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let file = p
+        .path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let Some(id) = &p.identity else {
         let why = p.error.clone().unwrap_or_else(|| "unreadable".into());
         return (file, format!("unknown ({why})"), "unknown".into());
@@ -108,7 +120,9 @@ mod tests {
     use std::path::Path;
 
     fn demo() -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets").join("demo-package")
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("assets")
+            .join("demo-package")
     }
 
     #[test]
@@ -118,10 +132,20 @@ mod tests {
         let s = summarize(&pkg);
         assert_eq!(s.model, "BG95 (M3LA)");
         assert_eq!(s.version, "BG95M3LAR02A03_01.300.01.300");
-        assert!(s.storage.starts_with("nand (2 KiB pages, 64"), "{}", s.storage);
+        assert!(
+            s.storage.starts_with("nand (2 KiB pages, 64"),
+            "{}",
+            s.storage
+        );
         assert_eq!(s.programmer, "prog_firehose_nand_mdm9x05.elf");
         assert!(s.signing.starts_with("unsigned"), "{}", s.signing);
-        assert_eq!(s.md5, Md5Status::Verified { checked: 10, missing: 0 });
+        assert_eq!(
+            s.md5,
+            Md5Status::Verified {
+                checked: 10,
+                missing: 0
+            }
+        );
         assert_eq!(s.programs, 7);
         assert_eq!(s.size_bytes, 212_992, "the seven images, page-aligned");
         assert!(s.erases.len() >= 6, "{:?}", s.erases);

@@ -200,7 +200,10 @@ impl Md5Status {
     /// One line for the package card.
     pub fn describe(&self) -> String {
         match self {
-            Md5Status::Verified { checked, missing: 0 } => format!("md5 OK ({checked} files)"),
+            Md5Status::Verified {
+                checked,
+                missing: 0,
+            } => format!("md5 OK ({checked} files)"),
             Md5Status::Verified { checked, missing } => {
                 format!("md5 OK ({checked} files; {missing} listed files not in the package)")
             }
@@ -260,7 +263,11 @@ pub struct CompatReport {
 impl CompatReport {
     /// The overall level (the worst check; `Warn` when there are no checks at all).
     pub fn overall(&self) -> Level {
-        self.checks.iter().map(|c| c.level).max().unwrap_or(Level::Warn)
+        self.checks
+            .iter()
+            .map(|c| c.level)
+            .max()
+            .unwrap_or(Level::Warn)
     }
 }
 
@@ -462,7 +469,11 @@ impl fmt::Display for BackendError {
                 board,
                 action,
                 mode,
-            } => write!(f, "cannot {action} board {board}: it is in {} mode", mode.badge()),
+            } => write!(
+                f,
+                "cannot {action} board {board}: it is in {} mode",
+                mode.badge()
+            ),
             BackendError::Board {
                 board,
                 action,

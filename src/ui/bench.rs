@@ -14,9 +14,7 @@ use crate::state::{AppState, Edits, ErrorView};
 pub fn show(ui: &mut egui::Ui, st: &AppState, edits: &mut Edits) -> Option<UiAction> {
     let mut action = None;
     match &st.package.summary {
-        Some(p) => ui.label(
-            RichText::new(format!("Package: {} {}", p.model, p.version)).strong(),
-        ),
+        Some(p) => ui.label(RichText::new(format!("Package: {} {}", p.model, p.version)).strong()),
         None => ui.label(
             RichText::new("Open a package in the Flash tab first; every slot gets that package.")
                 .color(level_color(Level::Warn)),
@@ -26,7 +24,10 @@ pub fn show(ui: &mut egui::Ui, st: &AppState, edits: &mut Edits) -> Option<UiAct
         let mut armed = st.bench.armed;
         let label = "Auto-start when a board is plugged in";
         if ui
-            .add_enabled(st.package.summary.is_some(), egui::Checkbox::new(&mut armed, label))
+            .add_enabled(
+                st.package.summary.is_some(),
+                egui::Checkbox::new(&mut armed, label),
+            )
             .changed()
         {
             action = Some(UiAction::BenchArm(armed));
@@ -36,7 +37,10 @@ pub fn show(ui: &mut egui::Ui, st: &AppState, edits: &mut Edits) -> Option<UiAct
             .slots()
             .iter()
             .any(|s| matches!(s.status, SlotStatus::Failed(_)));
-        if ui.add_enabled(failed, egui::Button::new("Retry failed slots")).clicked() {
+        if ui
+            .add_enabled(failed, egui::Button::new("Retry failed slots"))
+            .clicked()
+        {
             action = Some(UiAction::BenchRetryFailed);
         }
     });
@@ -64,21 +68,33 @@ fn slots(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
         ui.label(RichText::new("No board on any USB port yet.").weak());
         return None;
     }
-    egui::ScrollArea::vertical().max_height(ui.available_height() - 90.0).show(ui, |ui| {
-        egui::Grid::new("bench-slots").num_columns(8).striped(true).spacing([12.0, 6.0]).show(
-            ui,
-            |ui| {
-                for h in ["Port", "Board", "Status", "Chip serial", "IMEI", "Revision", "Time", ""] {
-                    ui.label(RichText::new(h).weak());
-                }
-                ui.end_row();
-                for s in st.bench.slots() {
-                    action = action.take().or(slot_row(ui, st, s));
+    egui::ScrollArea::vertical()
+        .max_height(ui.available_height() - 90.0)
+        .show(ui, |ui| {
+            egui::Grid::new("bench-slots")
+                .num_columns(8)
+                .striped(true)
+                .spacing([12.0, 6.0])
+                .show(ui, |ui| {
+                    for h in [
+                        "Port",
+                        "Board",
+                        "Status",
+                        "Chip serial",
+                        "IMEI",
+                        "Revision",
+                        "Time",
+                        "",
+                    ] {
+                        ui.label(RichText::new(h).weak());
+                    }
                     ui.end_row();
-                }
-            },
-        );
-    });
+                    for s in st.bench.slots() {
+                        action = action.take().or(slot_row(ui, st, s));
+                        ui.end_row();
+                    }
+                });
+        });
     action
 }
 
@@ -87,12 +103,20 @@ fn slot_row(ui: &mut egui::Ui, st: &AppState, s: &Slot) -> Option<UiAction> {
     ui.label(RichText::new(&s.port_path).monospace());
     ui.vertical(|ui| {
         ui.label(&s.title);
-        let presence = if s.present { s.mode.badge() } else { "unplugged" };
+        let presence = if s.present {
+            s.mode.badge()
+        } else {
+            "unplugged"
+        };
         ui.label(RichText::new(presence).small().weak());
     });
     match &s.status {
         SlotStatus::Ready => {
-            ui.label(if s.attempts == 0 { "ready" } else { "ready to retry" });
+            ui.label(if s.attempts == 0 {
+                "ready"
+            } else {
+                "ready to retry"
+            });
         }
         SlotStatus::Running => {
             ui.vertical(|ui| {
@@ -116,7 +140,7 @@ fn slot_row(ui: &mut egui::Ui, st: &AppState, s: &Slot) -> Option<UiAction> {
     ui.label(RichText::new(serial.unwrap_or_else(|| "-".into())).monospace());
     ui.label(RichText::new(s.imei.clone().unwrap_or_else(|| "-".into())).monospace());
     ui.label(format!(
-        "{} → {}",
+        "{} -> {}",
         s.old_revision.as_deref().unwrap_or("?"),
         s.new_revision.as_deref().unwrap_or("?")
     ));
@@ -124,17 +148,27 @@ fn slot_row(ui: &mut egui::Ui, st: &AppState, s: &Slot) -> Option<UiAction> {
     let can_start = st.package.summary.is_some() && s.present;
     match &s.status {
         SlotStatus::Ready => {
-            if ui.add_enabled(can_start, egui::Button::new("Start")).clicked() {
+            if ui
+                .add_enabled(can_start, egui::Button::new("Start"))
+                .clicked()
+            {
                 action = Some(UiAction::BenchStart(s.port_path.clone()));
             }
         }
         SlotStatus::Failed(_) => {
-            if ui.add_enabled(can_start, egui::Button::new("Retry")).clicked() {
+            if ui
+                .add_enabled(can_start, egui::Button::new("Retry"))
+                .clicked()
+            {
                 action = Some(UiAction::BenchStart(s.port_path.clone()));
             }
         }
         SlotStatus::Passed => {
-            if ui.button("Next board").on_hover_text("Start this slot over").clicked() {
+            if ui
+                .button("Next board")
+                .on_hover_text("Start this slot over")
+                .clicked()
+            {
                 action = Some(UiAction::BenchNextBoard(s.port_path.clone()));
             }
         }
@@ -165,13 +199,19 @@ fn report(ui: &mut egui::Ui, st: &AppState, edits: &mut Edits) -> Option<UiActio
             action = Some(UiAction::BenchBrowseReport);
         }
         let any = !st.bench.slots().is_empty();
-        if ui.add_enabled(any, egui::Button::new("Save report")).clicked() {
+        if ui
+            .add_enabled(any, egui::Button::new("Save report"))
+            .clicked()
+        {
             action = Some(UiAction::BenchSaveReport);
         }
     });
     match &st.last_report {
         Some(Ok(p)) => {
-            ui.label(RichText::new(format!("Report saved to {}", p.display())).color(level_color(Level::Ok)));
+            ui.label(
+                RichText::new(format!("Report saved to {}", p.display()))
+                    .color(level_color(Level::Ok)),
+            );
         }
         Some(Err(ErrorView { message, help })) => {
             ui.label(RichText::new(message).color(level_color(Level::Bad)));

@@ -36,7 +36,10 @@ pub fn show(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
         frame.show(ui, |ui| {
             ui.set_width(ui.available_width());
             ui.horizontal(|ui| {
-                if ui.selectable_label(selected, RichText::new(&b.title).strong()).clicked() {
+                if ui
+                    .selectable_label(selected, RichText::new(&b.title).strong())
+                    .clicked()
+                {
                     action = Some(UiAction::SelectBoard(b.id.clone()));
                 }
                 badge(ui, b.mode.badge(), mode_level(b));

@@ -15,15 +15,17 @@ pub fn show(
     picture: Option<&egui::TextureHandle>,
 ) -> Option<UiAction> {
     let mut action = None;
-    egui::ScrollArea::vertical().auto_shrink(false).show(ui, |ui| {
-        ui.columns(2, |cols| {
-            action = action.take().or(boards::show(&mut cols[0], st));
-            cols[0].add_space(8.0);
-            cols[0].label(RichText::new("Hot-plug timeline").strong());
-            timeline::show(&mut cols[0], &st.timeline);
-            action = action.take().or(right(&mut cols[1], st, picture));
+    egui::ScrollArea::vertical()
+        .auto_shrink(false)
+        .show(ui, |ui| {
+            ui.columns(2, |cols| {
+                action = action.take().or(boards::show(&mut cols[0], st));
+                cols[0].add_space(8.0);
+                cols[0].label(RichText::new("Hot-plug timeline").strong());
+                timeline::show(&mut cols[0], &st.timeline);
+                action = action.take().or(right(&mut cols[1], st, picture));
+            });
         });
-    });
     action
 }
 
@@ -131,20 +133,23 @@ fn usb_node(ui: &mut egui::Ui, n: &UsbNode) {
     egui::CollapsingHeader::new(format!("{} {} on {}", n.ids, n.name, n.port_path))
         .default_open(true)
         .show(ui, |ui| {
-            egui::Grid::new(("usb", &n.port_path)).num_columns(5).striped(true).show(ui, |ui| {
-                for h in ["If", "Class", "Role", "Driver", "Port"] {
-                    ui.label(RichText::new(h).weak());
-                }
-                ui.end_row();
-                for i in &n.interfaces {
-                    ui.label(i.number.to_string());
-                    ui.label(RichText::new(&i.class).monospace());
-                    ui.label(RichText::new(&i.role).strong());
-                    ui.label(i.driver.as_deref().unwrap_or("-"));
-                    ui.label(i.tty.as_deref().unwrap_or("-"));
+            egui::Grid::new(("usb", &n.port_path))
+                .num_columns(5)
+                .striped(true)
+                .show(ui, |ui| {
+                    for h in ["If", "Class", "Role", "Driver", "Port"] {
+                        ui.label(RichText::new(h).weak());
+                    }
                     ui.end_row();
-                }
-            });
+                    for i in &n.interfaces {
+                        ui.label(i.number.to_string());
+                        ui.label(RichText::new(&i.class).monospace());
+                        ui.label(RichText::new(&i.role).strong());
+                        ui.label(i.driver.as_deref().unwrap_or("-"));
+                        ui.label(i.tty.as_deref().unwrap_or("-"));
+                        ui.end_row();
+                    }
+                });
         });
 }
 
@@ -184,12 +189,14 @@ fn at_results(ui: &mut egui::Ui, ports: &[AtPortResult]) {
             ui.label(RichText::new(format!("{} ({})", p.port, p.role)).strong());
             badge(ui, if p.answered { "answers" } else { "silent" }, level);
         });
-        egui::Grid::new(("at", &p.port)).num_columns(2).show(ui, |ui| {
-            for (cmd, answer) in &p.answers {
-                ui.label(RichText::new(cmd).monospace());
-                ui.label(RichText::new(answer).monospace());
-                ui.end_row();
-            }
-        });
+        egui::Grid::new(("at", &p.port))
+            .num_columns(2)
+            .show(ui, |ui| {
+                for (cmd, answer) in &p.answers {
+                    ui.label(RichText::new(cmd).monospace());
+                    ui.label(RichText::new(answer).monospace());
+                    ui.end_row();
+                }
+            });
     }
 }

@@ -24,7 +24,10 @@ pub fn blocked_reason(st: &AppState) -> Option<String> {
         return Some("Open a package first.".into());
     };
     if let Md5Status::Mismatch(files) = &pkg.md5 {
-        return Some(format!("The package is damaged: {} do not match md5.txt.", files.join(", ")));
+        return Some(format!(
+            "The package is damaged: {} do not match md5.txt.",
+            files.join(", ")
+        ));
     }
     let Some(board) = st.selected_board() else {
         return Some("Pick a board.".into());
@@ -35,7 +38,10 @@ pub fn blocked_reason(st: &AppState) -> Option<String> {
             | crate::backend::BoardMode::Download
             | crate::backend::BoardMode::Programmer
     ) {
-        return Some(format!("The board is in {} mode; see Diagnostics.", board.mode.badge()));
+        return Some(format!(
+            "The board is in {} mode; see Diagnostics.",
+            board.mode.badge()
+        ));
     }
     match &st.flash.compat {
         None => Some("Checking compatibility…".into()),
@@ -48,35 +54,40 @@ pub fn blocked_reason(st: &AppState) -> Option<String> {
 
 fn setup(ui: &mut egui::Ui, st: &AppState, path_text: &mut String) -> Option<UiAction> {
     let mut action = None;
-    egui::ScrollArea::vertical().auto_shrink(false).show(ui, |ui| {
-        step_heading(ui, 1, "Firmware package");
-        action = action.take().or(package::show(ui, st, path_text));
-        step_heading(ui, 2, "Board");
-        action = action.take().or(boards::show(ui, st));
-        step_heading(ui, 3, "Compatibility");
-        match (&st.flash.compat, st.package.summary.is_some() && st.selected.is_some()) {
-            (Some(c), true) => compat(ui, c),
-            (None, true) => {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label("Checking…");
-                });
+    egui::ScrollArea::vertical()
+        .auto_shrink(false)
+        .show(ui, |ui| {
+            step_heading(ui, 1, "Firmware package");
+            action = action.take().or(package::show(ui, st, path_text));
+            step_heading(ui, 2, "Board");
+            action = action.take().or(boards::show(ui, st));
+            step_heading(ui, 3, "Compatibility");
+            match (
+                &st.flash.compat,
+                st.package.summary.is_some() && st.selected.is_some(),
+            ) {
+                (Some(c), true) => compat(ui, c),
+                (None, true) => {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("Checking…");
+                    });
+                }
+                _ => {
+                    ui.label(RichText::new("Open a package and pick a board.").weak());
+                }
             }
-            _ => {
-                ui.label(RichText::new("Open a package and pick a board.").weak());
+            step_heading(ui, 4, "Flash");
+            let blocked = blocked_reason(st);
+            let button = egui::Button::new(RichText::new("Start flash").size(22.0).strong())
+                .min_size(Vec2::new(220.0, 48.0));
+            if ui.add_enabled(blocked.is_none(), button).clicked() {
+                action = Some(UiAction::RequestFlash);
             }
-        }
-        step_heading(ui, 4, "Flash");
-        let blocked = blocked_reason(st);
-        let button = egui::Button::new(RichText::new("Start flash").size(22.0).strong())
-            .min_size(Vec2::new(220.0, 48.0));
-        if ui.add_enabled(blocked.is_none(), button).clicked() {
-            action = Some(UiAction::RequestFlash);
-        }
-        if let Some(why) = blocked {
-            ui.label(RichText::new(why).weak());
-        }
-    });
+            if let Some(why) = blocked {
+                ui.label(RichText::new(why).weak());
+            }
+        });
     if st.flash.confirming {
         action = action.or(confirm(ui, st));
     }
@@ -95,11 +106,18 @@ pub fn compat(ui: &mut egui::Ui, c: &CompatReport) {
                 Level::Warn => "Compatible, with caveats",
                 Level::Bad => "Not compatible",
             };
-            ui.label(RichText::new(head).strong().color(level_color(overall)).size(16.0));
+            ui.label(
+                RichText::new(head)
+                    .strong()
+                    .color(level_color(overall))
+                    .size(16.0),
+            );
             egui::Grid::new("compat").num_columns(3).show(ui, |ui| {
                 for check in &c.checks {
                     ui.label(
-                        RichText::new(check.level.word()).color(level_color(check.level)).strong(),
+                        RichText::new(check.level.word())
+                            .color(level_color(check.level))
+                            .strong(),
                     );
                     ui.label(RichText::new(&check.name).strong());
                     ui.label(&check.reason);
@@ -111,13 +129,18 @@ pub fn compat(ui: &mut egui::Ui, c: &CompatReport) {
 
 fn confirm(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
     let mut action = None;
-    let board = st.selected_board().map_or("the board", |b| b.title.as_str());
+    let board = st
+        .selected_board()
+        .map_or("the board", |b| b.title.as_str());
     let modal = egui::Modal::new(egui::Id::unique("confirm-flash")).show(ui.ctx(), |ui| {
         ui.set_max_width(460.0);
         ui.heading("Confirm flash");
         if let Some(pkg) = &st.package.summary {
             if pkg.erases.is_empty() {
-                ui.label(format!("Oasis will write {} partitions to {board}.", pkg.programs));
+                ui.label(format!(
+                    "Oasis will write {} partitions to {board}.",
+                    pkg.programs
+                ));
             } else {
                 ui.label(
                     RichText::new(format!("This ERASES on {board}:"))
@@ -168,7 +191,11 @@ fn progress(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
     ui.label(RichText::new(p.status_line()).size(15.0));
     if let Some(t) = st.flash.started {
         ui.label(
-            RichText::new(format!("Elapsed {}", human_duration(t.elapsed().as_secs_f64()))).weak(),
+            RichText::new(format!(
+                "Elapsed {}",
+                human_duration(t.elapsed().as_secs_f64())
+            ))
+            .weak(),
         );
     }
     ui.add_space(8.0);

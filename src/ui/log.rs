@@ -19,19 +19,28 @@ pub fn show(ui: &mut egui::Ui, log: &Logbook, edits: &mut Edits) -> Option<UiAct
         (None, None) => ui.label(RichText::new("This log is kept in memory only.").small()),
     };
     ui.horizontal(|ui| {
-        ui.label("Filter:");
+        let filter = ui.label("Filter:");
         ui.add(
             egui::TextEdit::singleline(&mut edits.log_filter)
                 .hint_text("text, board or job")
                 .desired_width(240.0),
-        );
+        )
+        .labelled_by(filter.id);
+        let shown = ui.label("Show:");
         egui::ComboBox::from_id_salt("log-level")
             .selected_text(label(edits.log_min))
             .show_ui(ui, |ui| {
-                for s in [Severity::Detail, Severity::Info, Severity::Warn, Severity::Error] {
+                for s in [
+                    Severity::Detail,
+                    Severity::Info,
+                    Severity::Warn,
+                    Severity::Error,
+                ] {
                     ui.selectable_value(&mut edits.log_min, s, label(s));
                 }
-            });
+            })
+            .response
+            .labelled_by(shown.id);
         if ui.button("Clear filter").clicked() {
             edits.log_filter.clear();
             edits.log_min = Severity::Detail;

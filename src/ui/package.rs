@@ -14,11 +14,14 @@ use crate::state::{AppState, ErrorView};
 pub fn show(ui: &mut egui::Ui, st: &AppState, path_text: &mut String) -> Option<UiAction> {
     let mut action = None;
     ui.horizontal(|ui| {
-        ui.label("Package:");
+        let label = ui.label("Package:");
         let field = egui::TextEdit::singleline(path_text)
             .hint_text("folder or .zip of a firmware package")
             .desired_width((ui.available_width() - 190.0).max(160.0));
-        let resp = ui.add(field).on_hover_text("Type or paste a path, then press Enter");
+        let resp = ui
+            .add(field)
+            .labelled_by(label.id)
+            .on_hover_text("Type or paste a path, then press Enter");
         let entered = resp.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if (ui.button("Open").clicked() || entered) && !path_text.trim().is_empty() {
             action = Some(UiAction::OpenPackage(PathBuf::from(path_text.trim())));
@@ -30,7 +33,11 @@ pub fn show(ui: &mut egui::Ui, st: &AppState, path_text: &mut String) -> Option<
             action = Some(UiAction::BrowseZip);
         }
     });
-    ui.label(RichText::new("…or drop a package folder or .zip onto this window.").small().weak());
+    ui.label(
+        RichText::new("…or drop a package folder or .zip onto this window.")
+            .small()
+            .weak(),
+    );
     if let Some(p) = &st.package.opening {
         ui.horizontal(|ui| {
             ui.spinner();
@@ -52,7 +59,11 @@ pub fn error_box(ui: &mut egui::Ui, e: &ErrorView) {
         .stroke(egui::Stroke::new(1.5, level_color(Level::Bad)))
         .show(ui, |ui| {
             ui.set_width(ui.available_width());
-            ui.label(RichText::new(&e.message).color(level_color(Level::Bad)).strong());
+            ui.label(
+                RichText::new(&e.message)
+                    .color(level_color(Level::Bad))
+                    .strong(),
+            );
             ui.label(&e.help);
         });
 }
@@ -60,7 +71,11 @@ pub fn error_box(ui: &mut egui::Ui, e: &ErrorView) {
 fn card(ui: &mut egui::Ui, s: &PackageSummary) {
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.set_width(ui.available_width());
-        ui.label(RichText::new(format!("{}  ·  {}", s.model, s.version)).strong().size(16.0));
+        ui.label(
+            RichText::new(format!("{}  ·  {}", s.model, s.version))
+                .strong()
+                .size(16.0),
+        );
         egui::Grid::new("package-card")
             .num_columns(2)
             .spacing([16.0, 2.0])

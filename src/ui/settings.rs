@@ -11,42 +11,67 @@ pub fn show(ui: &mut egui::Ui, st: &AppState, edits: &mut Edits) -> Option<UiAct
     let mut changed = false;
     let s = &mut edits.settings;
     ui.heading("Flashing");
-    egui::Grid::new("settings").num_columns(2).spacing([16.0, 8.0]).show(ui, |ui| {
-        ui.label("Verification");
-        egui::ComboBox::from_id_salt("verification")
-            .selected_text(s.verification.label())
-            .show_ui(ui, |ui| {
-                for v in Verification::ALL {
-                    changed |= ui.selectable_value(&mut s.verification, v, v.label()).changed();
-                }
-            });
-        ui.end_row();
-        ui.label("Command timeout");
-        changed |= ui
-            .add(egui::DragValue::new(&mut s.command_timeout_s).range(1..=600).suffix(" s"))
-            .changed();
-        ui.end_row();
-        ui.label("Wait for the board to come back");
-        changed |= ui
-            .add(egui::DragValue::new(&mut s.reenumerate_timeout_s).range(5..=600).suffix(" s"))
-            .changed();
-        ui.end_row();
-        ui.label("After flashing");
-        changed |= ui
-            .checkbox(&mut s.confirm_after_reset, "Restart the board and check its new revision")
-            .changed();
-        ui.end_row();
-    });
+    egui::Grid::new("settings")
+        .num_columns(2)
+        .spacing([16.0, 8.0])
+        .show(ui, |ui| {
+            let label = ui.label("Verification");
+            egui::ComboBox::from_id_salt("verification")
+                .selected_text(s.verification.label())
+                .show_ui(ui, |ui| {
+                    for v in Verification::ALL {
+                        changed |= ui
+                            .selectable_value(&mut s.verification, v, v.label())
+                            .changed();
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+            ui.end_row();
+            ui.label("Command timeout");
+            changed |= ui
+                .add(
+                    egui::DragValue::new(&mut s.command_timeout_s)
+                        .range(1..=600)
+                        .suffix(" s"),
+                )
+                .changed();
+            ui.end_row();
+            ui.label("Wait for the board to come back");
+            changed |= ui
+                .add(
+                    egui::DragValue::new(&mut s.reenumerate_timeout_s)
+                        .range(5..=600)
+                        .suffix(" s"),
+                )
+                .changed();
+            ui.end_row();
+            ui.label("After flashing");
+            changed |= ui
+                .checkbox(
+                    &mut s.confirm_after_reset,
+                    "Restart the board and check its new revision",
+                )
+                .changed();
+            ui.end_row();
+        });
     ui.add_space(8.0);
     ui.heading("Boards");
     changed |= ui
-        .checkbox(&mut s.show_virtual_boards, "Show virtual boards (demo and training)")
+        .checkbox(
+            &mut s.show_virtual_boards,
+            "Show virtual boards (demo and training)",
+        )
         .changed();
     ui.add_space(8.0);
     ui.heading("Bench reports");
     ui.horizontal(|ui| {
         ui.label("Folder");
-        let mut text = s.report_dir.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+        let mut text = s
+            .report_dir
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
         let resp = ui.add(
             egui::TextEdit::singleline(&mut text)
                 .hint_text("default: reports/ in the data folder")
@@ -63,7 +88,11 @@ pub fn show(ui: &mut egui::Ui, st: &AppState, edits: &mut Edits) -> Option<UiAct
         action = Some(UiAction::About(true));
     }
     if let Some(p) = &st.log_path {
-        ui.label(RichText::new(format!("This run's log: {}", p.display())).small().weak());
+        ui.label(
+            RichText::new(format!("This run's log: {}", p.display()))
+                .small()
+                .weak(),
+        );
     }
     action
 }
@@ -76,13 +105,27 @@ pub fn build_info(st: &AppState) -> Vec<(&'static str, String)> {
             "Build",
             format!(
                 "{} build for {}-{}",
-                if cfg!(debug_assertions) { "debug" } else { "release" },
+                if cfg!(debug_assertions) {
+                    "debug"
+                } else {
+                    "release"
+                },
                 std::env::consts::ARCH,
                 std::env::consts::OS
             ),
         ),
-        ("Commit", option_env!("OASIS_GIT_HASH").unwrap_or("unknown").to_owned()),
-        ("Rust", option_env!("CARGO_PKG_RUST_VERSION").unwrap_or("").to_owned()),
+        (
+            "Commit",
+            option_env!("OASIS_GIT_HASH")
+                .unwrap_or("unknown")
+                .to_owned(),
+        ),
+        (
+            "Rust",
+            option_env!("CARGO_PKG_RUST_VERSION")
+                .unwrap_or("")
+                .to_owned(),
+        ),
         ("Boards from", st.backend_name.clone()),
         ("License", env!("CARGO_PKG_LICENSE").to_owned()),
     ]

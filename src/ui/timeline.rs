@@ -59,7 +59,13 @@ pub fn show(ui: &mut egui::Ui, entries: &[TimelineEntry]) {
         return;
     }
     let lanes = lanes(entries);
-    let end_ms = entries.iter().map(|e| e.at_ms).max().unwrap_or(0).max(10_000) + 1_000;
+    let end_ms = entries
+        .iter()
+        .map(|e| e.at_ms)
+        .max()
+        .unwrap_or(0)
+        .max(10_000)
+        + 1_000;
     let lane_h = 22.0;
     let label_w = 90.0;
     let width = ui.available_width().max(200.0);
@@ -114,8 +120,17 @@ pub fn show(ui: &mut egui::Ui, entries: &[TimelineEntry]) {
     }
     resp.on_hover_ui(|ui| {
         for e in entries.iter().rev().take(8) {
-            let verb = if e.kind == TimelineKind::Arrived { "arrived" } else { "left" };
-            ui.label(format!("{:.1}s  {}  {} {verb}", e.at_ms as f64 / 1000.0, e.port_path, e.what));
+            let verb = if e.kind == TimelineKind::Arrived {
+                "arrived"
+            } else {
+                "left"
+            };
+            ui.label(format!(
+                "{:.1}s  {}  {} {verb}",
+                e.at_ms as f64 / 1000.0,
+                e.port_path,
+                e.what
+            ));
         }
     });
     legend(ui);
@@ -123,7 +138,12 @@ pub fn show(ui: &mut egui::Ui, entries: &[TimelineEntry]) {
 
 fn legend(ui: &mut egui::Ui) {
     ui.horizontal_wrapped(|ui| {
-        for mode in [BoardMode::Normal, BoardMode::Download, BoardMode::Programmer, BoardMode::MemoryDump] {
+        for mode in [
+            BoardMode::Normal,
+            BoardMode::Download,
+            BoardMode::Programmer,
+            BoardMode::MemoryDump,
+        ] {
             let (r, _) = ui.allocate_exact_size(vec2(10.0, 10.0), Sense::hover());
             ui.painter().rect_filled(r, 2.0, mode_color(mode));
             ui.label(RichText::new(mode.badge()).small());
@@ -157,7 +177,10 @@ mod tests {
         assert_eq!(l[0].0, "1-1");
         assert_eq!(
             l[0].1,
-            vec![(0, Some(1000), BoardMode::Normal), (2500, None, BoardMode::Download)]
+            vec![
+                (0, Some(1000), BoardMode::Normal),
+                (2500, None, BoardMode::Download)
+            ]
         );
         assert_eq!(l[1].1, vec![(500, None, BoardMode::Download)]);
     }

@@ -1,6 +1,6 @@
 //! Shared helpers of the GUI tests: building the whole app in a kittest harness, a backend the
 //! test drives event by event, and temp folders.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -23,7 +23,9 @@ pub fn temp_dir(name: &str) -> PathBuf {
 
 /// The demo package shipped in assets/.
 pub fn demo_package() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets").join("demo-package")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets")
+        .join("demo-package")
 }
 
 /// The whole app in a harness, with this backend and data folder.
@@ -54,11 +56,14 @@ pub fn run_until(
     h: &mut Harness<'static, OasisApp>,
     secs: u64,
     what: &str,
-    done: impl Fn(&Harness<'static, OasisApp>) -> bool,
+    mut done: impl FnMut(&Harness<'static, OasisApp>) -> bool,
 ) {
     let t = Instant::now();
     while !done(h) {
-        assert!(t.elapsed() < Duration::from_secs(secs), "timed out waiting for {what}");
+        assert!(
+            t.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
         h.step();
         std::thread::sleep(Duration::from_millis(5));
     }

@@ -1,0 +1,289 @@
+//! Clicking through the guided flash in the whole app (kittest, no display, no GPU): a flash that
+//! succeeds, one that fails, the progress screen with "do not unplug", cancelling, and the
+//! question when the window is closed during a flash.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{ManualBackend, app, demo_package, has_label, run_until, temp_dir};
+use egui_kittest::kittest::Queryable;
+use oasis::backend::fake::FakeBackend;
+use oasis::backend::{BackendMsg, BoardInfo, BoardMode, BoardState};
+use oasis::state::FlashStage;
+use oasis_engine::event::{ErrorKind, ErrorReport, Event, Phase, PhasePlan};
+
+fn scripted() -> Box<FakeBackend> {
+    Box::new(FakeBackend::new(FakeBackend::demo_boards(), Duration::ZERO))
+}
+
+#[test]
+fn a_whole_flash_ends_on_a_success_verdict() {
+    let dir = temp_dir("flash-ok");
+    let mut h = app(scripted(), &dir, Some(demo_package()));
+    h.run();
+    // Package card, board list with badges, compatibility verdict.
+    h.get_by_label("BG95-M3  ·  BG95M3LAR02A03_01.202.01.202");
+    h.get_by_label("Virtual BG95-M3 (download mode)").click();
+    h.run();
+    assert_eq!(h.state().state.selected.as_deref(), Some("virtual:1"));
+    h.get_by_label("Compatible");
+    h.get_by_label("Start flash").click();
+    h.run();
+    // The confirmation names what it erases.
+    h.get_by_label("This ERASES on Virtual BG95-M3 (download mode):");
+    h.get_by_label("  • whole flash (erase whole disk, from sector 0)");
+    h.get_by_label("Erase and flash").click();
+    h.run();
+    h.get_by_label("Flash succeeded");
+    h.get_by_label("Flashed, verified, and the board is running the new firmware.");
+    h.get_by_label("tz, rpm, aboot, modem, system, sbl");
+    h.get_by_label("12 s");
+    h.get_by_label("BG95M3LAR02A03_01.202.01.202 (confirmed after restart)");
+    // The run's log has the job, and the per-run file exists.
+    let log = h.state().logbook();
+    assert!(
+        log.lines()
+            .iter()
+            .any(|l| l.source == "job 1" && l.text.starts_with("finished"))
+    );
+    let file = std::fs::read_to_string(log.path().unwrap()).unwrap();
+    assert!(file.contains("[job 1] finished"), "{file}");
+    // Back to a new flash.
+    h.get_by_label("Flash another board").click();
+    h.run();
+    assert_eq!(h.state().state.flash.stage, FlashStage::Setup);
+    h.get_by_label("Start flash");
+}
+
+#[test]
+fn a_failing_flash_explains_the_cause_and_shows_the_raw_log() {
+    let dir = temp_dir("flash-fail");
+    let mut h = app(scripted(), &dir, Some(demo_package()));
+    h.run();
+    h.get_by_label("Virtual BG95-M3 (bad NAND block)").click();
+    h.run();
+    h.get_by_label("Start flash").click();
+    h.run();
+    h.get_by_label("Erase and flash").click();
+    h.run();
+    h.get_by_label("Flash failed");
+    h.get_by_label_contains("ran out of good NAND blocks");
+    h.get_by_label("while writing, partition modem");
+    h.get_by_label("What to do next");
+    h.get_by_label_contains("replace the module");
+    h.get_by_label("ERROR: Failed to write page 0x2c40, no good block left");
+    assert!(
+        h.query_by_label_contains("failed (Nak)").is_none(),
+        "raw log folded"
+    );
+    h.get_by_label("Show raw log").click();
+    h.run();
+    h.get_by_label_contains("failed (Nak)");
+    h.get_by_label("Hide raw log");
+}
+
+#[test]
+fn nothing_flashes_without_the_confirmation() {
+    let dir = temp_dir("flash-confirm");
+    let mut h = app(scripted(), &dir, Some(demo_package()));
+    h.run();
+    h.get_by_label("Start flash").click();
+    h.run();
+    h.get_by_label("Cancel").click();
+    h.run();
+    assert!(!has_label(&h, "Erase and flash"));
+    assert_eq!(h.state().state.flash.stage, FlashStage::Setup);
+    assert!(h.state().state.flash.job.is_none());
+}
+
+#[test]
+fn the_flash_button_waits_for_a_package() {
+    let dir = temp_dir("flash-nopkg");
+    let mut h = app(scripted(), &dir, None);
+    h.run();
+    h.get_by_label("Open a package first.");
+    // A wrong path says what to do.
+    h.state_mut().edits.package_path = "/nonexistent/firmware".into();
+    h.get_by_label("Open").click();
+    h.run();
+    h.get_by_label_contains("cannot use package /nonexistent/firmware");
+    h.get_by_label_contains("Pick the package folder");
+    // Browse with no dialog available points at the path field.
+    h.get_by_label("Folder…").click();
+    h.run();
+    assert!(
+        h.state()
+            .state
+            .status
+            .as_deref()
+            .unwrap_or("")
+            .contains("Type or paste the path")
+    );
+}
+
+fn manual_board() -> BoardInfo {
+    BoardInfo {
+        id: "1-1.4".into(),
+        port_path: "1-1.4".into(),
+        title: "Quectel BG95-M3".into(),
+        mode: BoardMode::Download,
+        state: BoardState::EdlWaiting,
+        detail: "05C6:9008 on 1-1.4".into(),
+        is_virtual: false,
+        revision: None,
+        imei: None,
+        serial: Some("1a2b3c4d".into()),
+    }
+}
+
+#[test]
+fn progress_shows_step_partition_rate_eta_and_do_not_unplug_while_critical() {
+    let dir = temp_dir("flash-progress");
+    let backend = ManualBackend::new(vec![manual_board()]);
+    let (tx, calls) = (backend.tx.clone(), backend.calls.clone());
+    let mut h = app(Box::new(backend), &dir, Some(demo_package()));
+    h.run();
+    h.get_by_label("Start flash").click();
+    h.run();
+    h.get_by_label("Erase and flash").click();
+    h.run();
+    let job = calls.lock().unwrap().flashes[0].clone();
+    assert_eq!(job.board, "1-1.4");
+    let send = |e: Event| {
+        tx.send(BackendMsg::Job {
+            job: job.job,
+            event: e,
+        })
+        .unwrap()
+    };
+    let plan = [Phase::Upload, Phase::Erase, Phase::Program, Phase::Verify]
+        .map(|phase| PhasePlan {
+            phase,
+            weight: phase.weight(),
+            bytes: 0,
+        })
+        .to_vec();
+    send(Event::PlanReady {
+        phases: plan,
+        steps: 4,
+        total_bytes: 1 << 20,
+    });
+    send(Event::PhaseStarted {
+        phase: Phase::Program,
+    });
+    send(Event::Progress {
+        phase: Phase::Program,
+        partition: Some("sbl".into()),
+        done: 512 << 10,
+        total: 1 << 20,
+        rate: 2.0 * 1024.0 * 1024.0,
+        overall: 0.42,
+        eta_seconds: Some(75.0),
+        critical: true,
+    });
+    h.run();
+    h.get_by_label("Flashing Quectel BG95-M3");
+    h.get_by_label(
+        "Writing  ·  partition sbl  ·  512.0 KiB of 1.0 MiB  ·  2.0 MiB/s  ·  about 1 min 15 s left",
+    );
+    h.get_by_label("Do not unplug the board or cut its power now.");
+    send(Event::Progress {
+        phase: Phase::Program,
+        partition: Some("sbl".into()),
+        done: 1 << 20,
+        total: 1 << 20,
+        rate: 2.0 * 1024.0 * 1024.0,
+        overall: 0.9,
+        eta_seconds: Some(3.0),
+        critical: false,
+    });
+    h.run();
+    assert!(!has_label(
+        &h,
+        "Do not unplug the board or cut its power now."
+    ));
+    // Cancel goes to the backend; the job ends as the backend says.
+    h.get_by_label("Cancel flash").click();
+    h.run();
+    assert_eq!(calls.lock().unwrap().cancels, vec![job.job]);
+    send(Event::Failed(ErrorReport {
+        kind: ErrorKind::Cancelled,
+        message: "You cancelled the flash.".into(),
+        hint: Some("Start the flash again to finish it.".into()),
+        phase: Some(Phase::Program),
+        partition: None,
+        device_log: vec![],
+    }));
+    h.run();
+    h.get_by_label("Flash failed");
+    h.get_by_label("You cancelled the flash.");
+}
+
+#[test]
+fn closing_the_window_during_a_flash_asks_first() {
+    let dir = temp_dir("flash-close");
+    let backend = ManualBackend::new(vec![manual_board()]);
+    let calls = backend.calls.clone();
+    let mut h = app(Box::new(backend), &dir, Some(demo_package()));
+    h.run();
+    h.get_by_label("Start flash").click();
+    h.run();
+    h.get_by_label("Erase and flash").click();
+    h.run();
+    let close = |h: &mut egui_kittest::Harness<'static, oasis::OasisApp>| {
+        h.input_mut()
+            .viewports
+            .entry(egui::ViewportId::ROOT)
+            .or_default()
+            .events
+            .push(egui::ViewportEvent::Close);
+        h.run();
+    };
+    close(&mut h);
+    h.get_by_label("Close Oasis?");
+    h.get_by_label("A flash of Quectel BG95-M3 is running.");
+    h.get_by_label("Keep flashing").click();
+    h.run();
+    assert!(!has_label(&h, "Close Oasis?"));
+    assert!(calls.lock().unwrap().cancels.is_empty());
+    close(&mut h);
+    h.get_by_label("Stop and close").click();
+    h.run();
+    assert_eq!(
+        calls.lock().unwrap().cancels.len(),
+        1,
+        "the running job was cancelled"
+    );
+    assert!(h.state().state.close_confirmed);
+}
+
+#[test]
+fn a_timed_flash_moves_the_bar_and_ends() {
+    // The scripted backend paced like a real board: events arrive from a worker thread.
+    let dir = temp_dir("flash-timed");
+    let backend = Box::new(FakeBackend::new(
+        FakeBackend::demo_boards(),
+        Duration::from_millis(3),
+    ));
+    let mut h = app(backend, &dir, Some(demo_package()));
+    h.run();
+    h.get_by_label("Start flash").click();
+    h.run();
+    h.get_by_label("Erase and flash").click();
+    h.step();
+    let mut fractions = Vec::new();
+    run_until(&mut h, 20, "the verdict", |h| {
+        fractions.push(h.state().state.flash.progress.overall);
+        h.state().state.flash.stage == FlashStage::Done
+    });
+    assert!(
+        fractions.iter().any(|f| *f > 0.05 && *f < 0.95),
+        "the bar went through the middle: {fractions:?}"
+    );
+    assert!(
+        fractions.windows(2).all(|w| w[1] >= w[0]),
+        "never backwards: {fractions:?}"
+    );
+    h.get_by_label("Flash succeeded");
+}
