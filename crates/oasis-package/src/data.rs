@@ -76,6 +76,8 @@ pub struct PieceReader {
     pieces: std::vec::IntoIter<Piece>,
     current: Option<Current>,
     remaining_total: u64,
+    /// Keeps an unpacked zip alive while its files are being read.
+    keep_alive: Option<std::sync::Arc<tempfile::TempDir>>,
 }
 
 #[derive(Debug)]
@@ -99,7 +101,14 @@ impl PieceReader {
             pieces: pieces.into_iter(),
             current: None,
             remaining_total: total,
+            keep_alive: None,
         }
+    }
+
+    /// Hold `dir` (an unpacked zip) until the reader is dropped.
+    pub(crate) fn keeping(mut self, dir: Option<std::sync::Arc<tempfile::TempDir>>) -> Self {
+        self.keep_alive = dir;
+        self
     }
 
     /// Bytes still to come.

@@ -143,8 +143,10 @@ pub fn unwrap_root(root: &Path, found: &mut Found) -> PathBuf {
                 !n.starts_with('.') && n != "__MACOSX"
             })
             .collect();
+        // A package root (update/ beside it) or its update/ folder is never a wrapper.
+        let is_update = |e: &std::fs::DirEntry| e.file_name().eq_ignore_ascii_case("update");
         match entries.as_slice() {
-            [only] if only.file_type().is_ok_and(|t| t.is_dir()) => {
+            [only] if only.file_type().is_ok_and(|t| t.is_dir()) && !is_update(only) => {
                 cur = only.path();
                 found.choose(
                     "package root",
@@ -266,6 +268,42 @@ pub fn find_rawprogram(found: &mut Found, prefer_factory: bool) -> Result<PathBu
     Ok(dir)
 }
 
+/// One Quectel-style rawprogram file: `*_update.xml` unless the factory file is preferred.
+fn pick_single(
+    safe: &[String],
+    prefer_factory: bool,
+    warnings: &mut Vec<String>,
+) -> (Vec<String>, String) {
+    let ends = |suffix: &str| -> Vec<&String> {
+        safe.iter()
+            .filter(|n| n.to_ascii_lowercase().ends_with(suffix))
+            .collect()
+    };
+    let (update, factory) = (ends("_update.xml"), ends("_factory.xml"));
+    let (pool, why) = match (update.is_empty(), factory.is_empty(), prefer_factory) {
+        (false, false, false) => (
+            update,
+            "*_update.xml preferred over *_factory.xml by default (ask for the factory file explicitly)",
+        ),
+        (false, false, true) => (
+            factory,
+            "*_factory.xml chosen because the factory file was asked for",
+        ),
+        _ => (
+            safe.iter().collect(),
+            "the only rawprogram file of this kind",
+        ),
+    };
+    let pick = pool.first().map(|s| (*s).clone());
+    if pool.len() > 1 {
+        warnings.push(format!(
+            "several rawprogram files fit; using {} (pass --rawprogram to pick another)",
+            pick.clone().unwrap_or_default()
+        ));
+    }
+    (pick.into_iter().collect(), why.to_string())
+}
+
 fn choose_rawprogram(found: &mut Found, dir: &Path, prefer_factory: bool) {
     let root = found.root.clone();
     let all: Vec<String> = file_names(dir)
@@ -281,43 +319,14 @@ fn choose_rawprogram(found: &mut Found, dir: &Path, prefer_factory: bool) {
         .filter_map(|n| lun_number(n).map(|k| (k, n.clone())))
         .collect();
     numbered.sort();
-    let (chosen, reason): (Vec<String>, String) = if !numbered.is_empty() {
+    let (chosen, reason) = if numbered.is_empty() {
+        pick_single(&safe, prefer_factory, &mut found.warnings)
+    } else {
         let names = numbered.into_iter().map(|(_, n)| n).collect();
         (
             names,
-            "one rawprogramN.xml per physical partition, all used in order".into(),
+            "one rawprogramN.xml per physical partition, all used in order".to_string(),
         )
-    } else {
-        let update: Vec<&String> = safe
-            .iter()
-            .filter(|n| n.to_ascii_lowercase().ends_with("_update.xml"))
-            .collect();
-        let factory: Vec<&String> = safe
-            .iter()
-            .filter(|n| n.to_ascii_lowercase().ends_with("_factory.xml"))
-            .collect();
-        let (pool, why) = match (update.is_empty(), factory.is_empty(), prefer_factory) {
-            (false, false, false) => (
-                update,
-                "*_update.xml preferred over *_factory.xml (keeps calibration; factory files may erase more)",
-            ),
-            (false, false, true) => (
-                factory,
-                "*_factory.xml chosen because --factory was asked for",
-            ),
-            _ => (
-                safe.iter().collect(),
-                "the only rawprogram file of this kind",
-            ),
-        };
-        let pick = pool.first().map(|s| (*s).clone());
-        if pool.len() > 1 {
-            found.warnings.push(format!(
-                "several rawprogram files fit; using {} (pass --rawprogram to pick another)",
-                pick.clone().unwrap_or_default()
-            ));
-        }
-        (pick.into_iter().collect(), why.to_string())
     };
     let alternatives: Vec<String> = safe
         .iter()
@@ -403,6 +412,50 @@ fn is_nprg(name: &str) -> bool {
     l.starts_with("nprg") || l.starts_with("enprg")
 }
 
+/// The `<device_programmer>` contents.xml names, if it exists inside the package and is not NPRG.
+fn contents_programmer(found: &mut Found) -> Option<PathBuf> {
+    let named = found
+        .contents
+        .as_ref()
+        .and_then(|c| c.builds.iter().find_map(|b| b.device_programmer.clone()))
+        .filter(|p| !is_nprg(p.rsplit('/').next().unwrap_or(p)))?;
+    let contents = found.root.join("contents.xml");
+    let origin = crate::jail::PathOrigin {
+        file: &contents,
+        line: 0,
+        attribute: "device_programmer",
+    };
+    let resolved =
+        crate::jail::Jail::new(&found.root).and_then(|j| j.resolve(j.root(), &named, origin));
+    match resolved {
+        Ok(p) if p.is_file() => Some(p),
+        Ok(_) => None,
+        Err(e) => {
+            found
+                .warnings
+                .push(format!("contents.xml <device_programmer> ignored: {e}"));
+            None
+        }
+    }
+}
+
+/// Programmer candidates in one folder: (pattern, name) in pattern order, NPRG/ENPRG excluded.
+fn programmer_hits(dir: &Path) -> Vec<(&'static str, String)> {
+    let names: Vec<String> = file_names(dir)
+        .into_iter()
+        .filter(|n| !is_nprg(n))
+        .collect();
+    let mut hits: Vec<(&'static str, String)> = Vec::new();
+    for pat in PROGRAMMER_PATTERNS {
+        for n in names.iter().filter(|n| glob_match(pat, n)) {
+            if !hits.iter().any(|(_, h)| h == n) {
+                hits.push((pat, n.clone()));
+            }
+        }
+    }
+    hits
+}
+
 /// Find the Firehose programmer near the XMLs (never contents.xml's NPRG `flash_programmer`).
 pub fn find_programmer(found: &mut Found, xml_dir: &Path) {
     let root = found.root.clone();
@@ -411,21 +464,15 @@ pub fn find_programmer(found: &mut Found, xml_dir: &Path) {
         .as_ref()
         .and_then(ContentsInfo::flash_programmer)
     {
+        let why = "ignored: it names the old streaming-download (NPRG) programmer, not a Firehose programmer";
         found.choose(
             "contents.xml flash_programmer",
             nprg.to_string(),
-            "ignored: it names the old streaming-download (NPRG) programmer, not a Firehose programmer",
+            why,
             vec![],
         );
     }
-    let hint = found
-        .contents
-        .as_ref()
-        .and_then(|c| c.builds.iter().find_map(|b| b.device_programmer.clone()))
-        .filter(|p| !is_nprg(p.rsplit('/').next().unwrap_or(p)))
-        .map(|p| root.join(p))
-        .filter(|p| p.is_file() && p.starts_with(&root));
-    if let Some(p) = hint {
+    if let Some(p) = contents_programmer(found) {
         found.choose(
             "programmer",
             rel(&root, &p),
@@ -446,18 +493,7 @@ pub fn find_programmer(found: &mut Found, xml_dir: &Path) {
         }
     }
     for dir in dirs.iter().filter(|d| d.is_dir()) {
-        let names: Vec<String> = file_names(dir)
-            .into_iter()
-            .filter(|n| !is_nprg(n))
-            .collect();
-        let mut hits: Vec<(&str, &String)> = Vec::new();
-        for pat in PROGRAMMER_PATTERNS {
-            for n in names.iter().filter(|n| glob_match(pat, n)) {
-                if !hits.iter().any(|(_, h)| *h == n) {
-                    hits.push((pat, n));
-                }
-            }
-        }
+        let hits = programmer_hits(dir);
         if let Some((pat, first)) = hits.first() {
             let path = dir.join(first);
             let others = hits
@@ -465,12 +501,8 @@ pub fn find_programmer(found: &mut Found, xml_dir: &Path) {
                 .skip(1)
                 .map(|(_, n)| rel(&root, &dir.join(n)))
                 .collect();
-            found.choose(
-                "programmer",
-                rel(&root, &path),
-                format!("first match of `{pat}` in {}", rel(&root, dir)),
-                others,
-            );
+            let why = format!("first match of `{pat}` in {}", rel(&root, dir));
+            found.choose("programmer", rel(&root, &path), why, others);
             found.programmer = Some(path);
             return;
         }
@@ -478,104 +510,4 @@ pub fn find_programmer(found: &mut Found, xml_dir: &Path) {
     found
         .warnings
         .push("no Firehose programmer found in the package; pass --programmer".into());
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn touch(p: &Path) {
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, b"x").unwrap();
-    }
-
-    #[test]
-    fn quectel_update_preferred_and_recorded() {
-        let d = tempfile::tempdir().unwrap();
-        let root = d.path().canonicalize().unwrap();
-        let fh = root.join("update/firehose");
-        for n in [
-            "rawprogram_nand_p4K_b256K_update.xml",
-            "rawprogram_nand_p4K_b256K_factory.xml",
-            "patch_p4K_b256K.xml",
-            "prog_firehose_sdx55.mbn",
-        ] {
-            touch(&fh.join(n));
-        }
-        touch(&root.join("update/NPRG9x07.mbn"));
-        for (factory, want) in [(false, "update"), (true, "factory")] {
-            let mut f = Found {
-                root: root.clone(),
-                ..Found::default()
-            };
-            let dir = find_rawprogram(&mut f, factory).unwrap();
-            find_patches(&mut f);
-            find_programmer(&mut f, &dir);
-            assert!(f.quectel_layout);
-            assert_eq!(f.rawprogram.len(), 1);
-            assert!(f.rawprogram[0].to_string_lossy().contains(want));
-            assert_eq!(f.patch, vec![fh.join("patch_p4K_b256K.xml")]);
-            assert_eq!(f.programmer, Some(fh.join("prog_firehose_sdx55.mbn")));
-            let c = f.choices.iter().find(|c| c.what == "rawprogram").unwrap();
-            assert!(c.reason.contains(want), "{c:?}");
-            assert_eq!(c.alternatives.len(), 1);
-        }
-    }
-
-    #[test]
-    fn numbered_luns_all_used_and_wipes_skipped() {
-        let d = tempfile::tempdir().unwrap();
-        let root = d.path().canonicalize().unwrap();
-        for n in [
-            "rawprogram1.xml",
-            "rawprogram0.xml",
-            "rawprogram0_BLANK_GPT.xml",
-            "patch0.xml",
-            "patch1.xml",
-            "prog_firehose_ddr.elf",
-        ] {
-            touch(&root.join(n));
-        }
-        let mut f = Found {
-            root: root.clone(),
-            ..Found::default()
-        };
-        let dir = find_rawprogram(&mut f, false).unwrap();
-        find_patches(&mut f);
-        find_programmer(&mut f, &dir);
-        assert_eq!(
-            f.rawprogram,
-            vec![root.join("rawprogram0.xml"), root.join("rawprogram1.xml")]
-        );
-        assert_eq!(
-            f.patch,
-            vec![root.join("patch0.xml"), root.join("patch1.xml")]
-        );
-        assert!(f.warnings.iter().any(|w| w.contains("BLANK_GPT")));
-        assert_eq!(f.programmer, Some(root.join("prog_firehose_ddr.elf")));
-    }
-
-    #[test]
-    fn nested_and_empty() {
-        let d = tempfile::tempdir().unwrap();
-        let root = d.path().canonicalize().unwrap();
-        let mut f = Found {
-            root: root.clone(),
-            ..Found::default()
-        };
-        assert!(matches!(
-            find_rawprogram(&mut f, false),
-            Err(PackageError::NotAPackage { .. })
-        ));
-        touch(&root.join("a/b/ufs/rawprogram0.xml"));
-        let mut f = Found {
-            root: root.clone(),
-            ..Found::default()
-        };
-        let dir = find_rawprogram(&mut f, false).unwrap();
-        assert_eq!(dir, root.join("a/b/ufs"));
-        find_programmer(&mut f, &dir);
-        assert!(f.programmer.is_none());
-        assert!(f.warnings.iter().any(|w| w.contains("--programmer")));
-    }
 }

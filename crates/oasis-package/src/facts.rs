@@ -31,8 +31,8 @@ fn file_name(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Decide storage and geometry from the entries, file names and contents.xml.
-pub fn storage_facts(found: &Found, raws: &[RawProgramFile]) -> StorageFacts {
+/// Sector sizes of the entries with their counts, and the first PAGES_PER_BLOCK seen.
+fn sector_stats(raws: &[RawProgramFile]) -> (Vec<(u32, usize)>, Option<u32>) {
     let mut sizes: Vec<(u32, usize)> = Vec::new();
     let mut ppb = None;
     for e in raws.iter().flat_map(|r| &r.entries) {
@@ -47,71 +47,80 @@ pub fn storage_facts(found: &Found, raws: &[RawProgramFile]) -> StorageFacts {
         }
         ppb = ppb.or(p);
     }
-    let sector_size = sizes.iter().max_by_key(|(_, n)| *n).map(|(s, _)| *s);
-    let mut warnings = Vec::new();
-    if sizes.len() > 1 {
-        let list = sizes
-            .iter()
-            .map(|(s, n)| format!("{s} ({n}×)"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        warnings.push(format!("entries use several sector sizes: {list}"));
-    }
-    let raw_names: Vec<String> = found.rawprogram.iter().map(|p| file_name(p)).collect();
-    let geometry = raw_names.iter().find_map(|n| geometry_from_name(n));
+    (sizes, ppb)
+}
+
+/// The storage type from the strongest evidence available, with the reason.
+fn storage_evidence(
+    found: &Found,
+    ppb: Option<u32>,
+    sector_size: Option<u32>,
+) -> (StorageType, String) {
+    let raw_type = found
+        .rawprogram
+        .iter()
+        .find_map(|p| StorageType::from_file_name(&file_name(p)));
     let contents_types = found
         .contents
         .as_ref()
         .map(|c| c.storage_types())
         .unwrap_or_default();
-    let evidence: [(Option<StorageType>, String); 5] = [
+    let contents_type = match contents_types.as_slice() {
+        [only] => StorageType::from_word(only),
+        _ => None,
+    };
+    let programmer_type = found
+        .programmer
+        .as_deref()
+        .and_then(|p| StorageType::from_file_name(&file_name(p)));
+    let by_sector = match sector_size {
+        Some(512) => Some(StorageType::Emmc),
+        Some(2048) => Some(StorageType::Nand),
+        Some(4096) => Some(StorageType::Ufs),
+        _ => None,
+    };
+    let evidence = [
         (
             ppb.map(|_| StorageType::Nand),
-            "rawprogram entries carry PAGES_PER_BLOCK".into(),
+            "rawprogram entries carry PAGES_PER_BLOCK".to_string(),
         ),
+        (raw_type, "the rawprogram file name says so".into()),
+        (contents_type, "contents.xml storage_type".into()),
+        (programmer_type, "the programmer file name says so".into()),
         (
-            raw_names
-                .iter()
-                .find_map(|n| StorageType::from_file_name(n)),
-            "the rawprogram file name says so".into(),
-        ),
-        (
-            (contents_types.len() == 1)
-                .then(|| {
-                    contents_types
-                        .first()
-                        .and_then(|t| StorageType::from_word(t))
-                })
-                .flatten(),
-            "contents.xml storage_type".into(),
-        ),
-        (
-            found
-                .programmer
-                .as_deref()
-                .and_then(|p| StorageType::from_file_name(&file_name(p))),
-            "the programmer file name says so".into(),
-        ),
-        (
-            match sector_size {
-                Some(512) => Some(StorageType::Emmc),
-                Some(2048) => Some(StorageType::Nand),
-                Some(4096) => Some(StorageType::Ufs),
-                _ => None,
-            },
+            by_sector,
             format!("sector size {}", sector_size.unwrap_or(0)),
         ),
     ];
-    let (storage, why) = evidence
+    evidence
         .into_iter()
         .find_map(|(s, why)| s.map(|s| (s, why)))
-        .unwrap_or((StorageType::Unknown, "nothing tells".into()));
+        .unwrap_or((StorageType::Unknown, "nothing tells".into()))
+}
+
+/// Decide storage and geometry from the entries, file names and contents.xml.
+pub fn storage_facts(found: &Found, raws: &[RawProgramFile]) -> StorageFacts {
+    let (sizes, ppb) = sector_stats(raws);
+    let sector_size = sizes.iter().max_by_key(|(_, n)| *n).map(|(s, _)| *s);
+    let mut warnings = Vec::new();
+    if sizes.len() > 1 {
+        let list: Vec<String> = sizes.iter().map(|(s, n)| format!("{s} ({n}×)")).collect();
+        warnings.push(format!(
+            "entries use several sector sizes: {}",
+            list.join(", ")
+        ));
+    }
+    let (storage, why) = storage_evidence(found, ppb, sector_size);
     if storage == StorageType::Unknown {
         warnings.push(
             "the storage type (nand/emmc/ufs) could not be told; no set-bootable step is planned"
                 .into(),
         );
     }
+    let geometry = found
+        .rawprogram
+        .iter()
+        .find_map(|p| geometry_from_name(&file_name(p)));
     let mut pages_per_block = ppb;
     if storage == StorageType::Nand && pages_per_block.is_none() {
         pages_per_block = geometry.map(|(page, block)| block / page);
@@ -168,9 +177,30 @@ pub fn partition_tables(
             ..Tables::default()
         };
     }
-    let mut t = Tables::default();
     let ppb = facts.pages_per_block.unwrap_or(64);
     let page = facts.sector_size.unwrap_or(2048);
+    let mut t = read_nand_sources(found, xml_dir, ppb);
+    if let Some(x) = &t.nand_xml {
+        let layout = x.layout(page, ppb);
+        match t.table.as_mut() {
+            Some(m) => cross_check(m, &layout, &mut t.warnings),
+            None => t.table = Some(layout),
+        }
+    }
+    if let (Some(x), Some(u)) = (&t.nand_xml, &t.usr_table) {
+        let names_x: Vec<&str> = x.partitions.iter().map(|p| p.name.as_str()).collect();
+        let names_u: Vec<&str> = u.iter().map(|p| p.name.as_str()).collect();
+        if names_x != names_u {
+            t.warnings
+                .push("partition.mbn and partition_nand.xml list different partitions".into());
+        }
+    }
+    t
+}
+
+/// partition_nand.xml, partition.mbn and the MIBIB, each optional; unreadable ones become warnings.
+fn read_nand_sources(found: &Found, xml_dir: &Path, ppb: u32) -> Tables {
+    let mut t = Tables::default();
     let parent = xml_dir.parent().unwrap_or(xml_dir).to_path_buf();
     let xml_path = first_file(&[
         found.root.join("update/partition_nand.xml"),
@@ -184,40 +214,20 @@ pub fn partition_tables(
             Err(e) => t.warnings.push(format!("partition_nand.xml ignored: {e}")),
         }
     }
-    let usr_path = first_file(&[
+    let read = |p: &Path| crate::fsutil::read_limited(p, nand::MAX_TABLE_BYTES);
+    if let Some(p) = first_file(&[
         found.root.join("update/partition.mbn"),
         parent.join("partition.mbn"),
-    ]);
-    if let Some(p) = usr_path {
-        match crate::fsutil::read_limited(&p, nand::MAX_TABLE_BYTES)
-            .and_then(|b| nand::parse_usr_table(&p, &b))
-        {
+    ]) {
+        match read(&p).and_then(|b| nand::parse_usr_table(&p, &b)) {
             Ok((_, entries)) => t.usr_table = Some(entries),
             Err(e) => t.warnings.push(format!("partition.mbn ignored: {e}")),
         }
     }
     if let Some(p) = find_mibib(xml_dir, found) {
-        match crate::fsutil::read_limited(&p, nand::MAX_TABLE_BYTES)
-            .and_then(|b| nand::parse_mibib(&p, &b))
-        {
+        match read(&p).and_then(|b| nand::parse_mibib(&p, &b)) {
             Ok((_, entries)) => t.table = Some(nand::mibib_table(&p, &entries, ppb)),
             Err(e) => t.warnings.push(format!("MIBIB ignored: {e}")),
-        }
-    }
-    if let Some(x) = &t.nand_xml {
-        let layout = x.layout(page, ppb);
-        if let Some(m) = &t.table {
-            cross_check(m, &layout, &mut t.warnings);
-        } else {
-            t.table = Some(layout);
-        }
-    }
-    if let (Some(x), Some(u)) = (&t.nand_xml, &t.usr_table) {
-        let names_x: Vec<&str> = x.partitions.iter().map(|p| p.name.as_str()).collect();
-        let names_u: Vec<&str> = u.iter().map(|p| p.name.as_str()).collect();
-        if names_x != names_u {
-            t.warnings
-                .push("partition.mbn and partition_nand.xml list different partitions".into());
         }
     }
     t
@@ -242,9 +252,14 @@ fn find_mibib(xml_dir: &Path, found: &Found) -> Option<PathBuf> {
         .cloned()
 }
 
-fn cross_check(mibib: &PartitionTable, layout: &PartitionTable, warnings: &mut Vec<String>) {
+/// Compare the MIBIB with the XML layout (warnings) and take the XML's image names.
+fn cross_check(mibib: &mut PartitionTable, layout: &PartitionTable, warnings: &mut Vec<String>) {
     for p in &layout.partitions {
-        let Some(m) = mibib.find(&p.name) else {
+        let Some(m) = mibib
+            .partitions
+            .iter_mut()
+            .find(|m| m.name.eq_ignore_ascii_case(&p.name))
+        else {
             warnings.push(format!(
                 "partition {} of partition_nand.xml is not in the MIBIB",
                 p.name
@@ -256,6 +271,9 @@ fn cross_check(mibib: &PartitionTable, layout: &PartitionTable, warnings: &mut V
                 "partition {}: MIBIB says blocks {:?}+{:?}, partition_nand.xml gives {:?}+{:?}",
                 p.name, m.start_block, m.blocks, p.start_block, p.blocks
             ));
+        }
+        if m.image.is_none() {
+            m.image.clone_from(&p.image);
         }
     }
 }

@@ -11,6 +11,8 @@ mod archive;
 pub mod contents;
 pub mod data;
 mod discover;
+#[cfg(test)]
+mod discover_tests;
 mod error;
 mod facts;
 mod fsutil;

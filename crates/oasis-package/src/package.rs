@@ -187,7 +187,7 @@ impl Package {
     /// streaming from the files. Errors for non-program steps and missing images.
     pub fn open_reader(&self, step: &PlanStep) -> Result<PieceReader, PackageError> {
         match (&step.op, &step.data) {
-            (StepOp::Program, Some(data)) => Ok(data.reader()),
+            (StepOp::Program, Some(data)) => Ok(data.reader().keeping(self.unpacked.clone())),
             _ => Err(PackageError::MissingImages {
                 count: 1,
                 first: step
@@ -196,6 +196,16 @@ impl Package {
                     .unwrap_or_else(|| PathBuf::from(&step.label)),
             }),
         }
+    }
+
+    /// Partitions holding board-unique data (EFS2/NV, modemst, FSG, calibration) per the
+    /// partition table, with what each holds: the regions a backup must save before flashing.
+    pub fn board_data_regions(&self) -> Vec<(&crate::nand::Partition, &'static str)> {
+        self.partitions
+            .iter()
+            .flat_map(|t| &t.partitions)
+            .filter_map(|p| crate::plan::is_protected_name(&p.name).map(|what| (p, what)))
+            .collect()
     }
 
     /// Whether the package can be flashed as it is: a programmer, every image present, md5 clean.
@@ -307,19 +317,32 @@ fn choose_files(found: &mut Found, options: &OpenOptions) -> Result<PathBuf, Pac
     Ok(xml_dir)
 }
 
-fn open_root(mut found: Found, options: &OpenOptions) -> Result<Package, PackageError> {
-    read_contents(&mut found);
-    let xml_dir = choose_files(&mut found, options)?;
+fn parse_xmls(found: &Found) -> Result<(Vec<RawProgramFile>, Vec<PatchFile>), PackageError> {
     let raws = found
         .rawprogram
         .iter()
-        .map(|p| RawProgramFile::from_path(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    let patches = found
-        .patch
-        .iter()
-        .map(|p| PatchFile::from_path(p))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|p| RawProgramFile::from_path(p));
+    let patches = found.patch.iter().map(|p| PatchFile::from_path(p));
+    Ok((
+        raws.collect::<Result<_, _>>()?,
+        patches.collect::<Result<_, _>>()?,
+    ))
+}
+
+fn kind_of(found: &Found) -> PackageKind {
+    if found.quectel_layout {
+        PackageKind::Quectel
+    } else if found.meta_build {
+        PackageKind::MetaBuild
+    } else {
+        PackageKind::FlatBuild
+    }
+}
+
+fn open_root(mut found: Found, options: &OpenOptions) -> Result<Package, PackageError> {
+    read_contents(&mut found);
+    let xml_dir = choose_files(&mut found, options)?;
+    let (raws, patches) = parse_xmls(&found)?;
     let facts = crate::facts::storage_facts(&found, &raws);
     let jail = Jail::new(&found.root)?;
     let tables = crate::facts::partition_tables(&found, &xml_dir, &raws, &facts);
@@ -340,13 +363,7 @@ fn open_root(mut found: Found, options: &OpenOptions) -> Result<Package, Package
         .clone()
         .map(|path| identify(&path, &options.programmer, &mut found));
     let name = crate::facts::firmware_name(&found.root, &xml_dir);
-    let kind = if found.quectel_layout {
-        PackageKind::Quectel
-    } else if found.meta_build {
-        PackageKind::MetaBuild
-    } else {
-        PackageKind::FlatBuild
-    };
+    let kind = kind_of(&found);
     let mut warnings = found.warnings;
     warnings.extend(facts.warnings);
     warnings.extend(output.warnings);

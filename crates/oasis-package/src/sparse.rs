@@ -328,6 +328,33 @@ fn read_header<R: Read + Seek>(w: &mut Walker<R>) -> Result<SparseHeader, Packag
     Ok(header)
 }
 
+/// Read (or skip) a chunk's payload of `len` bytes; `kind` is already validated.
+fn read_payload<R: Read + Seek>(
+    w: &mut Walker<R>,
+    kind: u16,
+    len: u64,
+) -> Result<ChunkKind, PackageError> {
+    let mut word = [0u8; 4];
+    Ok(match kind {
+        CHUNK_RAW => {
+            let file_offset = w.pos;
+            w.skip(len, "RAW data")?;
+            ChunkKind::Raw { file_offset }
+        }
+        CHUNK_FILL => {
+            w.read(&mut word, "FILL pattern")?;
+            ChunkKind::Fill { pattern: word }
+        }
+        CHUNK_CRC32 => {
+            w.read(&mut word, "CRC32 value")?;
+            ChunkKind::Crc32 {
+                value: u32::from_le_bytes(word),
+            }
+        }
+        _ => ChunkKind::DontCare,
+    })
+}
+
 fn read_chunk<R: Read + Seek>(
     w: &mut Walker<R>,
     header: &SparseHeader,
@@ -368,25 +395,7 @@ fn read_chunk<R: Read + Seek>(
             },
         ));
     }
-    let mut word = [0u8; 4];
-    let kind = match kind {
-        CHUNK_RAW => {
-            let file_offset = w.pos;
-            w.skip(total - hdr, "RAW data")?;
-            ChunkKind::Raw { file_offset }
-        }
-        CHUNK_FILL => {
-            w.read(&mut word, "FILL pattern")?;
-            ChunkKind::Fill { pattern: word }
-        }
-        CHUNK_CRC32 => {
-            w.read(&mut word, "CRC32 value")?;
-            ChunkKind::Crc32 {
-                value: u32::from_le_bytes(word),
-            }
-        }
-        _ => ChunkKind::DontCare,
-    };
+    let kind = read_payload(w, kind, total - hdr)?;
     let blocks = if matches!(kind, ChunkKind::Crc32 { .. }) {
         0
     } else {

@@ -194,12 +194,12 @@ fn program_steps(
     let file = match p.filename.as_deref() {
         Some(f) if !f.is_empty() => f,
         _ => {
-            out.skipped.push(SkippedEntry {
+            skip(
+                out,
                 xml,
-                line: p.origin.line,
-                label: p.label.clone(),
-                reason: "empty filename: nothing to write (as qdl and QFirehose do)".into(),
-            });
+                p,
+                "empty filename: nothing to write (as qdl and QFirehose do)".into(),
+            );
             return Ok(());
         }
     };
@@ -233,12 +233,7 @@ fn program_steps(
     }
     let (sectors, data) = raw_data(p, &path, &xml, out)?;
     if sectors == 0 {
-        out.skipped.push(SkippedEntry {
-            xml,
-            line: p.origin.line,
-            label: p.label.clone(),
-            reason: format!("{file} has no data after file_sector_offset"),
-        });
+        skip(out, xml, p, format!("{file} is empty: nothing to write"));
         return Ok(());
     }
     step.sectors = Some(sectors);
@@ -246,6 +241,15 @@ fn program_steps(
     push_extent(extents, p, Some(sectors));
     steps.push(step);
     Ok(())
+}
+
+fn skip(out: &mut PlanOutput, xml: String, p: &ProgramEntry, reason: String) {
+    out.skipped.push(SkippedEntry {
+        xml,
+        line: p.origin.line,
+        label: p.label.clone(),
+        reason,
+    });
 }
 
 fn push_extent(extents: &mut Vec<Extent>, p: &ProgramEntry, sectors: Option<u64>) {
