@@ -156,18 +156,31 @@ fn diag_raw_9008_descriptor_blob_is_edl_waiting() {
     let mut ev = evidence(vec![dev.clone()]);
     ev.firehose_running = Some(true);
     assert_eq!(diagnose(&ev).state, State::EdlProgrammerRunning);
-    let mut held = dev;
-    held.access = Accessibility::Busy("qcserial".into());
-    held.interfaces[0].driver = Some("qcserial".into());
-    let d = diagnose(&evidence(vec![held]));
-    assert_eq!(d.state, State::ClaimedByDriver);
+    // qcserial bound to it (the usual Linux case) does not block Oasis: it detaches it.
+    let mut bound = dev.clone();
+    bound.access =
+        Accessibility::Busy("qcserial (kernel driver; Oasis detaches it on open)".into());
+    bound.interfaces[0].driver = Some("qcserial".into());
+    let d = diagnose(&evidence(vec![bound]));
+    assert_eq!(d.state, State::EdlWaiting);
     assert!(
         d.evidence[0]
             .starts_with("05C6:9008 on USB port 1-1.4, interface ff/ff/ff, driver qcserial"),
         "{:?}",
         d.evidence
     );
-    assert!(d.summary.contains("qcserial"));
+    assert!(
+        d.evidence
+            .iter()
+            .any(|e| e.contains("Oasis can still reach it"))
+    );
+    // Another program holding it through libusb does.
+    let mut held = dev;
+    held.access = Accessibility::Busy("usbfs (another program holds it through libusb)".into());
+    held.interfaces[0].driver = Some("usbfs".into());
+    let d = diagnose(&evidence(vec![held]));
+    assert_eq!(d.state, State::ClaimedByDriver);
+    assert!(d.summary.contains("another program"), "{}", d.summary);
 }
 
 #[test]

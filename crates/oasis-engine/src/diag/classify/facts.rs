@@ -4,7 +4,7 @@
 
 use oasis_transport::enumerate::Accessibility;
 
-use super::{DeviceView, Evidence, InterfaceView};
+use super::{DeviceView, Evidence, InterfaceView, State};
 use crate::diag::at::{AtProbe, SimState, UsbNet};
 use crate::diag::compat::is_test_root;
 use crate::diag::timeline::describe;
@@ -65,8 +65,11 @@ fn device_lines(v: &DeviceView, out: &mut Vec<String>) {
         Accessibility::PermissionDenied(d) => {
             out.push(format!("{}: this computer refused access ({d})", v.id))
         }
-        Accessibility::Busy(d) => {
+        Accessibility::Busy(d) if v.state == State::ClaimedByDriver => {
             out.push(format!("{}: held by another driver or program ({d})", v.id))
+        }
+        Accessibility::Busy(d) => {
+            out.push(format!("{}: bound to {d}; Oasis can still reach it", v.id))
         }
         Accessibility::Accessible | Accessibility::Unknown => {}
     }

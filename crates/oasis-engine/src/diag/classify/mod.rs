@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::at::AtProbe;
 use super::timeline::{TimelineEvent, TimelineKind};
-use super::usb_table::{DeviceIdentity, Role, UsbMode, device_roles, identify_device};
+use super::usb_table::{
+    DeviceIdentity, Role, UsbMode, device_roles, identify_device, is_edl_signature,
+};
 use crate::event::ChipIdentity;
 
 /// Everything known about the attached boards.
@@ -190,9 +192,34 @@ fn probes_for<'a>(ev: &'a Evidence, dev: &UsbDeviceInfo, sole_normal: bool) -> V
         .collect()
 }
 
-fn access_state(access: &Accessibility) -> Option<State> {
-    match access {
+/// Drivers that hold a download-mode interface without blocking Oasis: qcserial is detached
+/// when Oasis opens the device, and its serial port works as well.
+const HARMLESS_DRIVERS: &[&str] = &["qcserial"];
+
+/// True when a `Busy` device can still be reached: held by a driver Oasis detaches, or a
+/// serial port (the Windows QDLoader COM port, a Linux ttyUSB) exists for it.
+fn busy_but_reachable(snapshot: &Snapshot, dev: &UsbDeviceInfo) -> bool {
+    let Accessibility::Busy(detail) = &dev.access else {
+        return false;
+    };
+    let harmless = |d: &str| HARMLESS_DRIVERS.iter().any(|h| d.starts_with(h));
+    let by_driver = dev
+        .interfaces
+        .iter()
+        .filter(|i| is_edl_signature(i))
+        .any(|i| i.driver.as_deref().is_some_and(harmless));
+    let has_port = dev.interfaces.iter().any(|i| i.tty.is_some())
+        || snapshot
+            .serial
+            .iter()
+            .any(|s| s.vid == Some(dev.vid) && s.pid == Some(dev.pid));
+    by_driver || harmless(detail) || has_port
+}
+
+fn access_state(snapshot: &Snapshot, dev: &UsbDeviceInfo) -> Option<State> {
+    match &dev.access {
         Accessibility::PermissionDenied(_) => Some(State::NoPermission),
+        Accessibility::Busy(_) if busy_but_reachable(snapshot, dev) => None,
         Accessibility::Busy(_) => Some(State::ClaimedByDriver),
         Accessibility::Accessible | Accessibility::Unknown => None,
     }
@@ -204,9 +231,10 @@ fn device_state(
     id: &DeviceIdentity,
     probes: &[&AtProbe],
 ) -> State {
+    let blocked = access_state(&ev.snapshot, dev);
     match id.mode {
-        UsbMode::Edl | UsbMode::MemoryDump if access_state(&dev.access).is_some() => {
-            access_state(&dev.access).unwrap_or(State::NoPermission)
+        UsbMode::Edl | UsbMode::MemoryDump if blocked.is_some() => {
+            blocked.unwrap_or(State::NoPermission)
         }
         UsbMode::Edl if ev.firehose_running == Some(true) => State::EdlProgrammerRunning,
         UsbMode::Edl => State::EdlWaiting,
