@@ -102,6 +102,38 @@ impl Jail {
     }
 }
 
+impl Jail {
+    /// For a path that does not exist: a file in the same folder whose name differs only in
+    /// ASCII case (packages are made on Windows), checked against the jail like any other.
+    pub fn case_variant(&self, path: &Path) -> Result<Option<PathBuf>, PackageError> {
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            return Ok(None);
+        };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Ok(None);
+        };
+        let wanted = name.to_string_lossy().to_ascii_lowercase();
+        let hit = entries.flatten().find(|e| {
+            e.file_name().to_string_lossy().to_ascii_lowercase() == wanted && e.path().is_file()
+        });
+        let Some(hit) = hit else { return Ok(None) };
+        let canon = hit
+            .path()
+            .canonicalize()
+            .map_err(|e| crate::fsutil::io_err(&hit.path(), e))?;
+        if !canon.starts_with(&self.root) {
+            return Err(PackageError::PathEscape {
+                file: path.to_path_buf(),
+                line: 0,
+                attribute: "filename".into(),
+                value: hit.file_name().to_string_lossy().into_owned(),
+                kind: EscapeKind::Symlink,
+            });
+        }
+        Ok(Some(canon))
+    }
+}
+
 /// Reject forms that are never relative paths.
 fn classify(value: &str) -> Option<EscapeKind> {
     if value.chars().any(|c| c.is_control()) {
@@ -203,6 +235,20 @@ mod tests {
         assert_eq!(
             kind_of(jail.resolve(base, "a\0b", origin())),
             EscapeKind::BadCharacter
+        );
+    }
+
+    #[test]
+    fn case_variants_found_inside_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("NON-HLOS.ubi"), b"x").unwrap();
+        let jail = Jail::new(dir.path()).unwrap();
+        let asked = jail.resolve(dir.path(), "non-hlos.UBI", origin()).unwrap();
+        let found = jail.case_variant(&asked).unwrap().unwrap();
+        assert_eq!(found, jail.root().join("NON-HLOS.ubi"));
+        assert_eq!(
+            jail.case_variant(&jail.root().join("other.bin")).unwrap(),
+            None
         );
     }
 

@@ -208,7 +208,17 @@ fn program_steps(
         line: p.origin.line,
         attribute: "filename",
     };
-    let path = input.jail.resolve(base, file, origin)?;
+    let mut path = input.jail.resolve(base, file, origin)?;
+    if !path.is_file()
+        && let Some(alt) = input.jail.case_variant(&path)?
+    {
+        out.warnings.push(format!(
+            "{xml}:{}: {file} not found; using {} (same name, different case)",
+            p.origin.line,
+            input.jail.relative(&alt)
+        ));
+        path = alt;
+    }
     let mut step = program_base(p, file, &path);
     if !path.is_file() {
         out.missing_images.push(MissingImage {
