@@ -43,7 +43,7 @@ impl SerialTransport {
             .flow_control(FlowControl::None)
             .timeout(Duration::from_secs(1))
             .dtr_on_open(true);
-        let mut port = builder.open().map_err(|e| map_open_error(&e, name))?;
+        let mut port = open_port(builder).map_err(|e| map_open_error(&e, name))?;
         finish_open(port.as_mut()).map_err(|e| map_open_error(&e, name))?;
         // Best effort: ptys and some USB serial drivers refuse modem-control ioctls.
         let _ = port.write_request_to_send(true);
@@ -58,6 +58,27 @@ impl SerialTransport {
     pub fn name(&self) -> &str {
         &self.name
     }
+}
+
+/// Unix: serialport leaves the tty blocking, and a blocking `write` of a large buffer waits until
+/// the device has taken every byte, whatever the timeout. Non-blocking mode makes serialport's
+/// poll-then-write honour the timeout (partial writes are looped by [`write_loop`]).
+#[cfg(unix)]
+fn open_port(builder: serialport::SerialPortBuilder) -> serialport::Result<Box<dyn SerialPort>> {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    use std::os::fd::AsRawFd;
+    let port = builder.open_native()?;
+    let fd = port.as_raw_fd();
+    let flags = fcntl(fd, FcntlArg::F_GETFL)?;
+    fcntl(
+        fd,
+        FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK),
+    )?;
+    Ok(Box::new(port))
+}
+#[cfg(not(unix))]
+fn open_port(builder: serialport::SerialPortBuilder) -> serialport::Result<Box<dyn SerialPort>> {
+    builder.open()
 }
 
 /// macOS: serialport flushes both buffers when it sets a baud rate during open, which would
@@ -100,10 +121,12 @@ impl Transport for SerialTransport {
         if buf.is_empty() {
             return Ok(0);
         }
-        self.port
-            .set_timeout(timeout)
-            .map_err(|e| map_open_error(&e, &self.name))?;
+        let deadline = Instant::now() + timeout;
         loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            self.port
+                .set_timeout(left)
+                .map_err(|e| map_io_error(&io::Error::from(e), "read", &self.name))?;
             match self.port.read(buf) {
                 // A tty in raw mode only returns 0 after poll said readable on hang-up.
                 Ok(0) => {
@@ -115,7 +138,8 @@ impl Transport for SerialTransport {
                     .with_detail("end of file: the other side closed the port"));
                 }
                 Ok(n) => return Ok(n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // Non-blocking fd: poll said readable but another reader was faster.
+                Err(e) if retryable(&e) && Instant::now() < deadline => continue,
                 Err(e) => return Err(map_io_error(&e, "read", &self.name)),
             }
         }
@@ -169,11 +193,19 @@ pub(crate) fn write_loop(
                 ));
             }
             Ok(n) => written += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if retryable(&e) && Instant::now() < deadline => continue,
             Err(e) => return Err((written, e)),
         }
     }
     Ok(())
+}
+
+/// EINTR, or EAGAIN on the non-blocking fd (serialport reports EAGAIN as `WouldBlock`).
+fn retryable(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+    )
 }
 
 /// Map an error from opening or configuring a port.
