@@ -1,5 +1,6 @@
 //! SerialTransport against real pseudo-terminals: the test plays the board on the master side.
 #![cfg(unix)]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
