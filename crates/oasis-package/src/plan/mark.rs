@@ -186,10 +186,14 @@ fn destructive_reason(
     table: Option<&PartitionTable>,
 ) -> Option<String> {
     if s.op == StepOp::Erase && s.sectors.is_none() {
-        let scope = if storage == StorageType::Nand {
+        let whole = if storage == StorageType::Nand {
             "the whole flash".to_string()
         } else {
             format!("all of physical partition {}", s.physical_partition_number)
+        };
+        let scope = match s.start_number() {
+            Some(0) => whole,
+            _ => format!("from sector {} to the end of {whole}", s.start_sector),
         };
         return Some(format!(
             "erases {scope} (\"{}\"), including EFS/NV calibration data the package does not restore",
