@@ -100,8 +100,9 @@ pub enum SwitchOutcome {
     PortGone,
 }
 
-/// DIAG error response command codes (bad command, bad parameters, bad length, bad mode).
-const DIAG_ERRORS: [u8; 4] = [0x13, 0x14, 0x15, 0x16];
+/// DIAG error response command codes: bad command (0x13), bad parameters (0x14), bad length
+/// (0x15), bad mode (0x18).
+const DIAG_ERRORS: [u8; 4] = [0x13, 0x14, 0x15, 0x18];
 
 /// Longest the DM port is drained before the command (log packets may be streaming).
 const DRAIN: Duration = Duration::from_millis(200);
