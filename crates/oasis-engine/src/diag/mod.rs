@@ -14,6 +14,7 @@ pub mod compat;
 pub mod dload;
 mod error;
 pub mod parse;
+pub mod ports;
 pub mod timeline;
 pub mod usb_table;
 
