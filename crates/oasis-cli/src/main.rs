@@ -1,2 +1,29 @@
-//! oasis-cli
-fn main() {}
+//! `oasis-cli`: the headless front-end. Parses the command line, runs one command, prints human
+//! output or JSON, and turns the outcome into the documented exit status
+//! (0 success, 1 board or link failed, 2 bad input, 3 refused by a safety check).
+
+mod args;
+mod diagnose;
+mod emulate;
+mod flash;
+mod info;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Info(a) => info::run(&a),
+        Command::Flash(a) => flash::run_flash(a),
+        Command::Chipinfo(a) => flash::run_chipinfo(&a),
+        Command::Emulate(a) => emulate::run(&a),
+        Command::Devices(a) => diagnose::run_devices(&a),
+        Command::Diagnose(a) => diagnose::run_diagnose(&a),
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}

@@ -1,0 +1,220 @@
+//! `oasis-cli devices` and `oasis-cli diagnose`: what is attached and what state it is in,
+//! through the engine's diagnostics. Both exit 0 whenever they could look.
+
+use oasis_engine::diag::at::{AtProbe, ProbeConfig, probe};
+use oasis_engine::diag::compat::{self, BoardFacts, PackageFacts, ProgrammerFacts, Storage};
+use oasis_engine::diag::usb_table::{Role, UsbMode, device_roles, identify_device};
+use oasis_engine::diag::{Diagnosis, Evidence, diagnose};
+use oasis_engine::event::{ChipIdentity, SCHEMA_VERSION};
+use oasis_package::programmer::ProgrammerKind;
+use oasis_package::{OpenOptions, Package, StorageType};
+use oasis_transport::enumerate::{Snapshot, snapshot};
+use oasis_transport::{PortSpec, Transport};
+use serde_json::json;
+
+use crate::args::{DevicesArgs, DiagnoseArgs};
+use crate::output::{print_error, print_json_line};
+
+/// Run `devices`; returns the exit status. `--json` prints a bare JSON list of boards.
+pub fn run_devices(a: &DevicesArgs) -> i32 {
+    let snap = snapshot();
+    let d = diagnose(&Evidence {
+        snapshot: snap.clone(),
+        ..Evidence::default()
+    });
+    if a.json {
+        print_json_line(&serde_json::to_value(&d.devices).unwrap_or_else(|_| json!([])));
+        return 0;
+    }
+    if let Some(e) = &snap.usb_error {
+        eprintln!("note: {e}");
+    }
+    if d.devices.is_empty() {
+        println!("No Qualcomm or Quectel boards found on USB.");
+    }
+    for dev in &d.devices {
+        println!(
+            "{} usb:{}  {}  {}{}",
+            dev.id,
+            dev.port_path,
+            dev.identity.family,
+            dev.identity.mode.describe(),
+            dev.serial
+                .as_deref()
+                .map(|s| format!("  serial {s}"))
+                .unwrap_or_default()
+        );
+        for i in &dev.interfaces {
+            println!(
+                "    if{} {}  {}{}",
+                i.number,
+                i.class,
+                i.role.describe(),
+                i.tty
+                    .as_deref()
+                    .map(|t| format!("  {t}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    for p in &snap.serial {
+        if p.vid.is_none() {
+            println!("serial port {}", p.name);
+        }
+    }
+    0
+}
+
+/// AT ports of modules in normal mode.
+fn at_ports(snap: &Snapshot) -> Vec<String> {
+    snap.usb
+        .iter()
+        .filter(|d| identify_device(d).is_some_and(|i| i.mode == UsbMode::Normal))
+        .flat_map(|d| {
+            let roles = device_roles(d);
+            d.interfaces
+                .iter()
+                .filter(move |i| roles.iter().any(|(n, r)| *n == i.number && *r == Role::At))
+                .filter_map(|i| i.tty.clone())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// True when serial port `name` belongs to a board in download mode.
+fn is_edl_tty(snap: &Snapshot, name: &str) -> bool {
+    snap.usb.iter().any(|d| {
+        identify_device(d).is_some_and(|i| i.mode == UsbMode::Edl)
+            && d.interfaces.iter().any(|i| i.tty.as_deref() == Some(name))
+    })
+}
+
+fn probe_port(name: &str) -> AtProbe {
+    match oasis_transport::open(&PortSpec::Serial(name.to_owned())) {
+        Ok(mut t) => probe(&mut *t as &mut dyn Transport, name, &ProbeConfig::default()),
+        Err(e) => AtProbe::failed(name, &e),
+    }
+}
+
+/// Gather evidence: AT probes on AT ports, or the Sahara identity on a download-mode port.
+fn gather(port: Option<&str>) -> Evidence {
+    let snap = snapshot();
+    let mut ev = Evidence::default();
+    match port.map(PortSpec::parse) {
+        None => ev.at = at_ports(&snap).iter().map(|p| probe_port(p)).collect(),
+        Some(PortSpec::Serial(name)) if !is_edl_tty(&snap, &name) => {
+            ev.at = vec![probe_port(&name)]
+        }
+        Some(_) => {
+            // A download-mode port: ask the boot ROM, which leaves the board ready to flash.
+            ev.chip = port.and_then(|p| oasis_engine::read_chip_identity(p).ok());
+        }
+    }
+    ev.snapshot = snap;
+    ev
+}
+
+fn storage(s: StorageType) -> Option<Storage> {
+    match s {
+        StorageType::Nand => Some(Storage::Nand),
+        StorageType::Emmc => Some(Storage::Emmc),
+        StorageType::Ufs => Some(Storage::Ufs),
+        StorageType::Spinor => Some(Storage::Spinor),
+        _ => None,
+    }
+}
+
+fn package_facts(pkg: &Package) -> PackageFacts {
+    let programmer = pkg.programmer.as_ref().map(|p| {
+        let id = p.identity.as_ref();
+        ProgrammerFacts {
+            file: Some(pkg.relative(&p.path)),
+            kind: match id.map(|i| i.kind) {
+                Some(ProgrammerKind::Firehose) => compat::ProgrammerKind::Firehose,
+                Some(ProgrammerKind::Nprg | ProgrammerKind::Enprg) => {
+                    compat::ProgrammerKind::Streaming
+                }
+                _ => compat::ProgrammerKind::Unknown,
+            },
+            hw_id: id.and_then(|i| i.hw_id.clone()),
+            signed: id.map(|i| i.signed),
+            root_sha256: id.and_then(|i| i.pk_hash_sha256.clone()),
+            root_sha384: id.and_then(|i| i.pk_hash_sha384.clone()),
+            storage: None,
+        }
+    });
+    let revision = match (pkg.revision(), pkg.version()) {
+        (Some(r), Some(v)) => Some(format!("{r}_{v}")),
+        (r, _) => r.map(str::to_owned),
+    };
+    PackageFacts {
+        model: pkg.model().map(str::to_owned),
+        revision,
+        storage: storage(pkg.storage),
+        programmer,
+    }
+}
+
+/// Run `diagnose`; returns the exit status.
+pub fn run_diagnose(a: &DiagnoseArgs) -> i32 {
+    let pkg = match &a.package {
+        Some(path) => match Package::open(path, &OpenOptions::default()) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                print_error(&e.to_string(), Some(e.help()), a.json, "bad_input");
+                return 2;
+            }
+        },
+        None => None,
+    };
+    let ev = gather(a.port.as_deref());
+    let d = diagnose(&ev);
+    let fit = pkg.as_ref().map(|p| {
+        let board = BoardFacts::from_evidence(ev.at.iter().find(|x| x.answered), ev.chip.as_ref());
+        compat::check(&package_facts(p), &board)
+    });
+    if a.json {
+        print_json_line(&json!({
+            "schema": SCHEMA_VERSION,
+            "diagnosis": d,
+            "compat": fit,
+            "at": ev.at,
+            "chip": ev.chip,
+            "usb_error": ev.snapshot.usb_error,
+        }));
+    } else {
+        print_diagnosis(&d, ev.chip.as_ref());
+        if let Some(c) = fit {
+            println!();
+            println!("Does this firmware fit? {}", c.answer);
+            for check in &c.checks {
+                println!("  [{:?}] {}: {}", check.status, check.name, check.reason);
+            }
+        }
+    }
+    0
+}
+
+fn print_diagnosis(d: &Diagnosis, chip: Option<&ChipIdentity>) {
+    println!("{}", d.title);
+    println!("{}", d.summary);
+    if !d.evidence.is_empty() {
+        println!();
+        println!("What Oasis saw:");
+        for e in &d.evidence {
+            println!("  - {e}");
+        }
+    }
+    if let Some(c) = chip {
+        for l in crate::output::chip_lines(c) {
+            println!("  {l}");
+        }
+    }
+    if !d.next_steps.is_empty() {
+        println!();
+        println!("What to do next:");
+        for (i, s) in d.next_steps.iter().enumerate() {
+            println!("  {}. {}", i + 1, s.text);
+        }
+    }
+}

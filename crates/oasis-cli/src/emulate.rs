@@ -1,0 +1,56 @@
+//! `oasis-cli emulate`: a virtual board on a pseudo-terminal (oasis-vdev's `serve_pty`) until
+//! Ctrl-C, so any serial tool (or `oasis-cli flash --port LINK`) can talk to it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use oasis_vdev::{BoardOptions, FaultSpec, Profile, serve_pty};
+
+use crate::args::EmulateArgs;
+use crate::output::print_error;
+
+/// Default virtual profile for `emulate`.
+pub const DEFAULT_PROFILE: &str = "eg25";
+
+/// Run `emulate`; returns the exit status.
+pub fn run(a: &EmulateArgs) -> i32 {
+    let name = a.profile.as_deref().unwrap_or(DEFAULT_PROFILE);
+    let profile = match Profile::by_name(name) {
+        Ok(p) => p,
+        Err(e) => {
+            print_error(&e.to_string(), e.help(), false, "bad_input");
+            return 2;
+        }
+    };
+    let faults = match FaultSpec::parse_all(&a.faults) {
+        Ok(f) => f,
+        Err(e) => {
+            print_error(&e.to_string(), e.help(), false, "bad_input");
+            return 2;
+        }
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
+        eprintln!("note: Ctrl-C handler not installed ({e})");
+    }
+    let service = match serve_pty(&a.pty, profile, faults, BoardOptions::default()) {
+        Ok(s) => s,
+        Err(e) => {
+            print_error(&e.to_string(), e.help(), false, "bad_input");
+            return 2;
+        }
+    };
+    eprintln!(
+        "virtual board '{name}' on {} (pty {}); Ctrl-C stops it",
+        service.link().display(),
+        service.slave_path()
+    );
+    while !stop.load(Ordering::Relaxed) && service.is_running() {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    service.stop();
+    eprintln!("virtual board stopped");
+    0
+}

@@ -1,0 +1,104 @@
+//! `oasis-cli flash` and `oasis-cli chipinfo`: run an engine job, show its events, and map the
+//! outcome to the exit status (0 ok, 1 board/link, 2 bad input, 3 refused).
+
+use std::sync::atomic::Ordering;
+
+use oasis_engine::{FlashOptions, FlashRequest, Timeouts, spawn_flash_channel};
+
+use crate::args::{ChipinfoArgs, FlashArgs};
+use crate::output::{
+    Human, chip_lines, event_json, print_failure, print_json_line, print_verdict, result_json,
+};
+
+fn options(a: &FlashArgs) -> FlashOptions {
+    let mut o = FlashOptions::default();
+    o.verify = !a.no_verify;
+    o.allow_full_erase = a.allow_full_erase;
+    o.skip_md5 = a.skip_md5;
+    o.no_reset = a.no_reset;
+    o.at_port.clone_from(&a.at_port);
+    o.confirm = a.confirm;
+    o.programmer.clone_from(&a.programmer);
+    o.rawprogram.clone_from(&a.rawprogram);
+    o.bundle.clone_from(&a.bundle);
+    o.timeouts = timeouts();
+    o
+}
+
+/// Default timeouts, scaled by `OASIS_TIMEOUT_SCALE` when set (e.g. `0.2` for tests that
+/// inject stalls; values are clamped to 0.01..=100).
+pub fn timeouts() -> Timeouts {
+    let t = Timeouts::default();
+    match std::env::var("OASIS_TIMEOUT_SCALE")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|f| f.is_finite())
+    {
+        Some(f) => t.scaled(f.clamp(0.01, 100.0)),
+        None => t,
+    }
+}
+
+/// Run a flash; returns the exit status.
+pub fn run_flash(a: FlashArgs) -> i32 {
+    let opts = options(&a);
+    let req = FlashRequest::new(a.package, a.port).with_options(opts);
+    let (handle, rx) = spawn_flash_channel(req);
+    let flag = handle.cancel_flag();
+    // Ctrl-C cancels the job between two chunks; the job then reports Failed(Cancelled).
+    if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
+        eprintln!("note: Ctrl-C will not cancel cleanly ({e})");
+    }
+    let mut human = Human::new();
+    for ev in rx.iter() {
+        if a.json {
+            print_json_line(&event_json(&ev));
+        } else {
+            human.on_event(&ev);
+        }
+    }
+    let outcome = handle.join();
+    if a.json {
+        print_json_line(&result_json(&outcome));
+    } else {
+        match &outcome {
+            Ok(v) => print_verdict(v),
+            Err(r) => print_failure(r),
+        }
+    }
+    match outcome {
+        Ok(_) => 0,
+        Err(r) => r.kind.exit_code(),
+    }
+}
+
+/// Read the chip identity; returns the exit status.
+pub fn run_chipinfo(a: &ChipinfoArgs) -> i32 {
+    match oasis_engine::read_chip_identity(&a.port) {
+        Ok(id) => {
+            if a.json {
+                let mut v = serde_json::to_value(&id).unwrap_or_default();
+                if let serde_json::Value::Object(m) = &mut v {
+                    m.insert(
+                        "schema".into(),
+                        serde_json::json!(oasis_engine::event::SCHEMA_VERSION),
+                    );
+                }
+                print_json_line(&v);
+            } else {
+                for l in chip_lines(&id) {
+                    println!("{l}");
+                }
+            }
+            0
+        }
+        Err(r) => {
+            if a.json {
+                print_json_line(&result_json(&Err(r.clone())));
+            } else {
+                print_failure(&r);
+            }
+            r.kind.exit_code()
+        }
+    }
+}
