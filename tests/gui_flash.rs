@@ -24,14 +24,14 @@ fn a_whole_flash_ends_on_a_success_verdict() {
     h.run();
     // Package card, board list with badges, compatibility verdict.
     h.get_by_label("BG95-M3  ·  BG95M3LAR02A03_01.202.01.202");
-    h.get_by_label("Virtual BG95-M3 (download mode)").click();
+    h.get_by_label("Virtual BG95-M3 #1 (healthy)").click();
     h.run();
     assert_eq!(h.state().state.selected.as_deref(), Some("virtual:1"));
     h.get_by_label("Compatible");
     h.get_by_label("Start flash").click();
     h.run();
     // The confirmation names what it erases.
-    h.get_by_label("This ERASES on Virtual BG95-M3 (download mode):");
+    h.get_by_label("This ERASES on Virtual BG95-M3 #1 (healthy):");
     h.get_by_label("  • whole flash (erase whole disk, from sector 0)");
     h.get_by_label("Erase and flash").click();
     h.run();
@@ -61,7 +61,7 @@ fn a_failing_flash_explains_the_cause_and_shows_the_raw_log() {
     let dir = temp_dir("flash-fail");
     let mut h = app(scripted(), &dir, Some(demo_package()));
     h.run();
-    h.get_by_label("Virtual BG95-M3 (bad NAND block)").click();
+    h.get_by_label("Virtual BG95-M3 #3 (worn NAND)").click();
     h.run();
     h.get_by_label("Start flash").click();
     h.run();

@@ -49,7 +49,7 @@ fn diagnostics_probes_at_reads_identity_and_switches_to_download_mode() {
     h.get_by_label("Diagnostics").click();
     h.run();
     // The running board: USB tree with interface roles, AT answers per port.
-    h.get_by_label("Virtual BG95-M3 (running)").click();
+    h.get_by_label("Virtual BG95-M3 #2 (with firmware)").click();
     h.run();
     h.get_by_label("Diagnose").click();
     h.run();
@@ -72,7 +72,8 @@ fn diagnostics_probes_at_reads_identity_and_switches_to_download_mode() {
     h.get_by_label("001070e100000000");
     // The hot-plug timeline is drawn (its legend names the modes).
     h.get_by_label("Hot-plug timeline");
-    assert_eq!(h.state().state.timeline.len(), 3);
+    // Three arrivals, then the running board leaving and coming back as 9008.
+    assert_eq!(h.state().state.timeline.len(), 5);
     assert!(
         h.query_all_by_label("download (9008)").count() >= 2,
         "legend beside the badges"

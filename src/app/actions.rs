@@ -15,7 +15,10 @@ impl OasisApp {
     /// Carry out one action.
     pub fn dispatch(&mut self, ctx: &egui::Context, action: UiAction) {
         match action {
-            UiAction::SelectTab(t) => self.state.tab = t,
+            UiAction::SelectTab(t) => {
+                self.state.tab = t;
+                self.auto_diagnose();
+            }
             UiAction::BrowseFolder => self.pick(PickPurpose::PackageFolder),
             UiAction::BrowseZip => self.pick(PickPurpose::PackageZip),
             UiAction::OpenPackage(path) => {
@@ -33,6 +36,7 @@ impl OasisApp {
                     self.state.diag = DiagView::default();
                 }
                 self.check_compat_if_needed();
+                self.auto_diagnose();
             }
             UiAction::RefreshBoards => self.backend.refresh_boards(),
             UiAction::RequestFlash => self.state.flash.confirming = true,
@@ -108,6 +112,20 @@ impl OasisApp {
                 self.state.close_confirmed = true;
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }
+        }
+    }
+
+    /// On the diagnostics tab, a selected board that has no diagnosis yet gets one.
+    fn auto_diagnose(&mut self) {
+        if self.state.tab != Tab::Diagnostics
+            || self.state.diag.diagnosis.is_some()
+            || !self.state.diag.pending.is_empty()
+        {
+            return;
+        }
+        if let Some(id) = self.state.selected.clone() {
+            self.state.diag.pending.push("Diagnosing");
+            self.backend.diagnose(&id);
         }
     }
 

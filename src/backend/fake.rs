@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use oasis_engine::event::{ChipIdentity, ErrorKind, ErrorReport, Event, Phase};
@@ -115,9 +115,16 @@ fn fnv(s: &str) -> u32 {
     })
 }
 
-/// The board list the scripted backend and its job threads share (the fake's own bookkeeping;
-/// the UI only ever sees copies sent as messages).
-type SharedList = Arc<Mutex<Vec<BoardInfo>>>;
+/// What the scripted backend and its job threads share (the fake's own bookkeeping; the UI only
+/// ever sees copies sent as messages).
+#[derive(Debug)]
+struct Shared {
+    boards: Vec<BoardInfo>,
+    timeline: Vec<TimelineEntry>,
+    started: Instant,
+}
+
+type SharedList = Arc<Mutex<Shared>>;
 
 /// The scripted backend.
 pub struct FakeBackend {
@@ -143,7 +150,23 @@ impl FakeBackend {
     /// A backend with these boards; `delay` between job events (zero = answer synchronously).
     pub fn new(boards: Vec<FakeBoard>, delay: Duration) -> FakeBackend {
         let (tx, rx) = unbounded();
-        let list = Arc::new(Mutex::new(boards.iter().map(|b| b.info.clone()).collect()));
+        let started = Instant::now();
+        let timeline = boards
+            .iter()
+            .enumerate()
+            .map(|(i, b)| TimelineEntry {
+                at_ms: 400 * i as u64,
+                port_path: b.info.port_path.clone(),
+                what: b.info.detail.clone(),
+                kind: TimelineKind::Arrived,
+                mode: b.info.mode,
+            })
+            .collect();
+        let list = Arc::new(Mutex::new(Shared {
+            boards: boards.iter().map(|b| b.info.clone()).collect(),
+            timeline,
+            started,
+        }));
         FakeBackend {
             boards,
             list,
@@ -164,19 +187,19 @@ impl FakeBackend {
         vec![
             FakeBoard::new(
                 "virtual:1",
-                "Virtual BG95-M3 (download mode)",
+                "Virtual BG95-M3 #1 (healthy)",
                 BoardMode::Download,
                 ok.clone(),
             ),
             FakeBoard::new(
                 "virtual:2",
-                "Virtual BG95-M3 (running)",
+                "Virtual BG95-M3 #2 (with firmware)",
                 BoardMode::Normal,
                 ok,
             ),
             FakeBoard::new(
                 "virtual:3",
-                "Virtual BG95-M3 (bad NAND block)",
+                "Virtual BG95-M3 #3 (worn NAND)",
                 BoardMode::Download,
                 FlashOutcome::Fail {
                     phase: Phase::Program,
@@ -215,7 +238,7 @@ impl FakeBackend {
 
     /// The scripted board and its current listing.
     fn board(&self, id: &str) -> Result<(FakeBoard, BoardInfo), BackendError> {
-        let info = lock(&self.list).iter().find(|b| b.id == id).cloned();
+        let info = lock(&self.list).boards.iter().find(|b| b.id == id).cloned();
         match (self.boards.iter().find(|b| b.info.id == id), info) {
             (Some(b), Some(info)) => Ok((b.clone(), info)),
             _ => Err(BackendError::NoSuchBoard {
@@ -231,20 +254,43 @@ impl FakeBackend {
     }
 }
 
-fn lock(list: &SharedList) -> MutexGuard<'_, Vec<BoardInfo>> {
+fn lock(list: &SharedList) -> MutexGuard<'_, Shared> {
     list.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Apply one step of a script: board changes update the shared list and send it whole.
-fn step_msg(list: &SharedList, step: &Step) -> BackendMsg {
+/// Apply one step of a script: a board change updates the shared list, records the board leaving
+/// and coming back in its new mode, and sends the whole list and timeline.
+fn step_msgs(list: &SharedList, step: &Step) -> Vec<BackendMsg> {
     match step {
-        Step::Msg(m) => m.clone(),
+        Step::Msg(m) => vec![m.clone()],
         Step::Board(info) => {
-            let mut l = lock(list);
-            if let Some(b) = l.iter_mut().find(|b| b.id == info.id) {
-                *b = info.clone();
+            let mut sh = lock(list);
+            let at_ms = sh.started.elapsed().as_millis() as u64;
+            let old = sh.boards.iter().position(|b| b.id == info.id);
+            if let Some(i) = old {
+                if sh.boards[i].mode != info.mode {
+                    let left = TimelineEntry {
+                        at_ms,
+                        port_path: info.port_path.clone(),
+                        what: sh.boards[i].detail.clone(),
+                        kind: TimelineKind::Left,
+                        mode: sh.boards[i].mode,
+                    };
+                    let back = TimelineEntry {
+                        at_ms: at_ms + 300,
+                        port_path: info.port_path.clone(),
+                        what: info.detail.clone(),
+                        kind: TimelineKind::Arrived,
+                        mode: info.mode,
+                    };
+                    sh.timeline.extend([left, back]);
+                }
+                sh.boards[i] = info.clone();
             }
-            BackendMsg::Boards(l.clone())
+            vec![
+                BackendMsg::Boards(sh.boards.clone()),
+                BackendMsg::Timeline(sh.timeline.clone()),
+            ]
         }
     }
 }
@@ -263,19 +309,11 @@ impl Backend for FakeBackend {
     }
 
     fn refresh_boards(&mut self) {
-        let list = lock(&self.list).clone();
-        let timeline = list
-            .iter()
-            .enumerate()
-            .map(|(i, b)| TimelineEntry {
-                at_ms: 400 * i as u64,
-                port_path: b.port_path.clone(),
-                what: b.detail.clone(),
-                kind: TimelineKind::Arrived,
-                mode: b.mode,
-            })
-            .collect();
-        self.send(BackendMsg::Boards(list));
+        let (boards, timeline) = {
+            let sh = lock(&self.list);
+            (sh.boards.clone(), sh.timeline.clone())
+        };
+        self.send(BackendMsg::Boards(boards));
         self.send(BackendMsg::Timeline(timeline));
     }
 
@@ -413,8 +451,9 @@ impl Backend for FakeBackend {
                 info.mode = BoardMode::Download;
                 info.state = BoardState::EdlWaiting;
                 info.detail = format!("05C6:9008 on {}", info.port_path);
-                let msg = step_msg(&self.list, &Step::Board(info));
-                self.send(msg);
+                for msg in step_msgs(&self.list, &Step::Board(info)) {
+                    self.send(msg);
+                }
                 Ok("The board left USB and came back as 05C6:9008 (download mode).".to_owned())
             }
             Ok((_, info)) => Err(BackendError::WrongMode {
@@ -456,8 +495,10 @@ fn play(
             waker();
             return;
         }
-        if tx.send(step_msg(list, step)).is_err() {
-            return;
+        for msg in step_msgs(list, step) {
+            if tx.send(msg).is_err() {
+                return;
+            }
         }
         waker();
         if !delay.is_zero() {

@@ -102,7 +102,7 @@ fn slot_row(ui: &mut egui::Ui, st: &AppState, s: &Slot) -> Option<UiAction> {
     let mut action = None;
     ui.label(RichText::new(&s.port_path).monospace());
     ui.vertical(|ui| {
-        ui.label(&s.title);
+        ui.add(egui::Label::new(&s.title).extend());
         let presence = if s.present {
             s.mode.badge()
         } else {
@@ -139,11 +139,12 @@ fn slot_row(ui: &mut egui::Ui, st: &AppState, s: &Slot) -> Option<UiAction> {
     let serial = s.progress.identity.as_ref().and_then(|i| i.serial.clone());
     ui.label(RichText::new(serial.unwrap_or_else(|| "-".into())).monospace());
     ui.label(RichText::new(s.imei.clone().unwrap_or_else(|| "-".into())).monospace());
-    ui.label(format!(
+    let revisions = format!(
         "{} -> {}",
         s.old_revision.as_deref().unwrap_or("?"),
         s.new_revision.as_deref().unwrap_or("?")
-    ));
+    );
+    ui.add(egui::Label::new(revisions).extend());
     ui.label(s.duration_s.map_or_else(|| "-".into(), human_duration));
     let can_start = st.package.summary.is_some() && s.present;
     match &s.status {

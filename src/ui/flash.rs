@@ -79,7 +79,17 @@ fn setup(ui: &mut egui::Ui, st: &AppState, path_text: &mut String) -> Option<UiA
             }
             step_heading(ui, 4, "Flash");
             let blocked = blocked_reason(st);
-            let button = egui::Button::new(RichText::new("Start flash").size(22.0).strong())
+            let text = RichText::new("Start flash")
+                .size(22.0)
+                .strong()
+                .color(egui::Color32::WHITE);
+            let fill = if blocked.is_none() {
+                egui::Color32::from_rgb(30, 110, 190)
+            } else {
+                ui.visuals().widgets.inactive.bg_fill
+            };
+            let button = egui::Button::new(text)
+                .fill(fill)
                 .min_size(Vec2::new(220.0, 48.0));
             if ui.add_enabled(blocked.is_none(), button).clicked() {
                 action = Some(UiAction::RequestFlash);
