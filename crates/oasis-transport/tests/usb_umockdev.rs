@@ -97,7 +97,10 @@ fn le(words: &[u32]) -> Vec<u8> {
     words.iter().flat_map(|w| w.to_le_bytes()).collect()
 }
 
-fn sahara_script() -> (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>) {
+/// HELLO, HELLO_RESP, READ_DATA, image bytes, END_IMAGE_TX.
+type SaharaScript = (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>);
+
+fn sahara_script() -> SaharaScript {
     let hello = le(&[1, 0x30, 2, 1, 0x400, 0, 0, 0, 0, 0, 0, 0]);
     let hello_resp = le(&[2, 0x30, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
     let read_data = le(&[3, 0x14, 0x0d, 0, 4096]);

@@ -151,13 +151,18 @@ pub fn tty_usb(port: &str, number: u8, tty: &str) -> [Node; 2] {
     ]
 }
 
+/// Endpoint: (bEndpointAddress, bmAttributes, wMaxPacketSize).
+pub type Ep = (u8, u8, u16);
+/// Interface: (bInterfaceNumber, class/subclass/protocol, endpoints).
+pub type Iface<'a> = (u8, [u8; 3], &'a [Ep]);
+
 /// Device + configuration descriptors.
 pub fn descriptors(
     vid: u16,
     pid: u16,
     bcd: u16,
     strings: [u8; 3],
-    ifaces: &[(u8, [u8; 3], &[(u8, u8, u16)])],
+    ifaces: &[Iface<'_>],
 ) -> Vec<u8> {
     let mut d = vec![18, 1, 0x00, 0x02, 0, 0, 0, 64];
     d.extend_from_slice(&vid.to_le_bytes());
@@ -212,9 +217,7 @@ const IN: u8 = 0x80;
 impl Pcap {
     pub fn new(dev: u8) -> Self {
         let mut bytes = Vec::new();
-        for v in [0xa1b2c3d4u32] {
-            bytes.extend_from_slice(&v.to_le_bytes());
-        }
+        bytes.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
         bytes.extend_from_slice(&2u16.to_le_bytes());
         bytes.extend_from_slice(&4u16.to_le_bytes());
         bytes.extend_from_slice(&0i32.to_le_bytes());
