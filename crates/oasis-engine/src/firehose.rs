@@ -3,6 +3,8 @@
 //! programmer's start-up log without fixed sleeps, and negotiates `configure`.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use oasis_proto::firehose::configure::initial_guess;
@@ -23,6 +25,8 @@ const LOG_TAIL: usize = 12;
 const READ_BUF: usize = 64 * 1024;
 /// Time slice for one configure attempt before it is sent again (qdl retries configure).
 const CONFIGURE_SLICE: Duration = Duration::from_millis(1500);
+/// Longest single read while waiting, so a cancel is noticed quickly.
+const CANCEL_SLICE: Duration = Duration::from_millis(250);
 
 /// What the programmer said while starting.
 #[derive(Debug, Clone, Default)]
@@ -40,6 +44,7 @@ pub struct Firehose {
     write_timeout: Duration,
     payload: usize,
     verify: VerifyMethod,
+    cancel: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Firehose {
@@ -58,7 +63,12 @@ enum Got {
 impl Firehose {
     /// Start a session; `pending` are bytes already read from the link (e.g. the `<?xml` that
     /// told Sahara the programmer runs).
-    pub fn new(link: Box<dyn Transport>, pending: &[u8], write_timeout: Duration) -> Self {
+    pub fn new(
+        link: Box<dyn Transport>,
+        pending: &[u8],
+        write_timeout: Duration,
+        cancel: Arc<AtomicBool>,
+    ) -> Self {
         let mut stream = XmlStream::new();
         stream.push(pending);
         Self {
@@ -69,6 +79,7 @@ impl Firehose {
             write_timeout,
             payload: 4096,
             verify: VerifyMethod::DigestThenReadBack,
+            cancel,
         }
     }
 
@@ -140,7 +151,8 @@ impl Firehose {
                         });
                     }
                 },
-                Ok(Some(StreamItem::Raw(_))) => {}
+                // A cut document: the splitter resynchronises on the next one.
+                Ok(Some(StreamItem::Raw(_))) | Err(FirehoseError::Truncated { .. }) => continue,
                 Ok(None) => {}
                 Err(e) => {
                     return Err(EngineError::Protocol {
@@ -150,17 +162,21 @@ impl Firehose {
                     });
                 }
             }
+            if self.cancel.load(Ordering::Relaxed) {
+                return Err(EngineError::Cancelled);
+            }
             let now = Instant::now();
             if now >= deadline {
                 return Ok(Got::Quiet);
             }
-            let left = deadline - now;
+            // Long waits are sliced so a cancel is seen within a quarter second.
+            let left = (deadline - now).min(CANCEL_SLICE);
             match self.link.read(&mut self.rbuf, left) {
                 Ok(n) => {
                     let got = self.rbuf.get(..n).unwrap_or_default();
                     self.stream.push(got);
                 }
-                Err(e) if e.kind == TransportErrorKind::Timeout => return Ok(Got::Quiet),
+                Err(e) if e.kind == TransportErrorKind::Timeout => {}
                 Err(e) => return Err(e.into()),
             }
         }

@@ -143,7 +143,7 @@ fn configure(
     em: &mut Emitter,
 ) -> Result<Firehose, EngineError> {
     em.start_phase(Phase::Configure, 0);
-    let mut fh = Firehose::new(link, &up.pending, t.command);
+    let mut fh = Firehose::new(link, &up.pending, t.command, em.cancel_flag());
     let first = if up.already_running {
         t.idle_window
     } else {

@@ -135,6 +135,11 @@ impl Emitter {
         (self.sink)(ev);
     }
 
+    /// The cancel flag (for loops that wait long inside one step).
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.cancel)
+    }
+
     /// Err(Cancelled) once the user asked to cancel.
     pub fn check_cancel(&self) -> Result<(), EngineError> {
         if self.cancel.load(Ordering::Relaxed) {

@@ -66,6 +66,7 @@ pub fn run(
                 return Ok(end);
             }
         }
+        em.check_cancel()?;
         if report_progress {
             let (served, _) = host.progress();
             em.advance(served.saturating_sub(reported));
