@@ -1,5 +1,6 @@
 //! `oasis-cli flash` onto the in-process virtual board: JSON lines with the schema and the
 //! result line, the confirmed-running path, and the exit statuses of refusals and bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! `oasis-cli info` on every real fixture package and every real programmer: JSON keys and
 //! values, findings reported with exit 0, bad input with exit 2.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 mod common;
 

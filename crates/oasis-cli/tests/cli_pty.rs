@@ -1,6 +1,7 @@
 //! `oasis-cli emulate` serves a virtual board on a pseudo-terminal; `oasis-cli flash` talks to
 //! it as to a real COM port (byte-stream framing). Injected faults end with exit 1 and the
 //! right `error_kind` within a bounded time.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 #![cfg(unix)]
 
 mod common;

@@ -235,9 +235,7 @@ impl EngineError {
             Self::Timeout { partition, .. }
             | Self::Transport { partition, .. }
             | Self::Nak { partition, .. } => {
-                if partition.is_none() {
-                    *partition = Some(label.to_owned());
-                }
+                partition.get_or_insert_with(|| label.to_owned());
             }
             _ => {}
         }

@@ -59,7 +59,7 @@ impl RateMeter {
 
 /// Seconds left, from the elapsed time and the overall fraction done.
 pub fn eta_seconds(elapsed: Duration, overall: f64) -> Option<f64> {
-    if overall < 0.01 || overall >= 1.0 {
+    if !(0.01..1.0).contains(&overall) {
         return None;
     }
     Some(elapsed.as_secs_f64() * (1.0 - overall) / overall)

@@ -1,6 +1,7 @@
 //! Every real fixture package, flashed onto the in-process virtual board it was made for: the
 //! absent images are generated, the run must succeed with the documented event order, and the
 //! board's storage must hold the package byte for byte.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 mod common;
 
@@ -30,8 +31,10 @@ fn flash_fixture(
     assert!(matches!(events.last(), Some(Event::Finished(_))));
     let notes = board.host_notes();
     assert!(notes.is_empty(), "the board judged the host: {notes:?}");
-    let mut open = OpenOptions::default();
-    open.programmer = programmer;
+    let open = OpenOptions {
+        programmer,
+        ..OpenOptions::default()
+    };
     let compared = check_storage(&board, &root, &open);
     assert!(compared > 0, "nothing compared for {name}");
     assert_eq!(verdict.summary, "verified, not yet confirmed running");

@@ -1,6 +1,6 @@
 //! Helpers for the `oasis-cli` tests: run the binary, read its JSON lines, and make real
 //! fixture packages flashable by generating their absent images in a temp dir.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

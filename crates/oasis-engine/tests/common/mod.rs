@@ -1,7 +1,7 @@
 //! Test helpers: real fixture packages copied into a temp dir with their absent images
 //! generated (deterministic pseudo-random bytes), flashing onto virtual boards, and checks of
 //! the event order and of the board's storage against the package.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 
