@@ -104,3 +104,12 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
         (**self).describe()
     }
 }
+
+impl std::fmt::Debug for dyn Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("link", &self.describe())
+            .field("kind", &self.link_kind())
+            .finish()
+    }
+}
