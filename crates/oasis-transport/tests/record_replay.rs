@@ -91,7 +91,7 @@ fn host_session(
     split_image: bool,
 ) -> Vec<Result<Vec<u8>, TransportErrorKind>> {
     let mut seen = Vec::new();
-    let mut read = |t: &mut dyn Transport| {
+    let read = |t: &mut dyn Transport| {
         let mut buf = [0u8; 256];
         t.read(&mut buf, T)
             .map(|n| buf[..n].to_vec())
