@@ -1,0 +1,6 @@
+//! cargo-fuzz target `sahara_packet`: arbitrary bytes into [`oasis_fuzz::proto_entries::sahara_packet`].
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = oasis_fuzz::proto_entries::sahara_packet(data);
+});
