@@ -7,6 +7,7 @@ pub mod app;
 pub mod assets;
 pub mod backend;
 pub mod bench;
+pub mod demo;
 pub mod error;
 pub mod job;
 pub mod logbook;

@@ -98,17 +98,30 @@ fn nothing_flashes_without_the_confirmation() {
 }
 
 #[test]
-fn the_flash_button_waits_for_a_package() {
+fn first_run_opens_the_demo_package_and_a_bad_path_explains_itself() {
     let dir = temp_dir("flash-nopkg");
     let mut h = app(scripted(), &dir, None);
     h.run();
-    h.get_by_label("Open a package first.");
-    // A wrong path says what to do.
+    // First run: the built-in demo package is written to the data folder and opened.
+    let opened = h.state().state.settings.last_package.clone().unwrap();
+    assert!(
+        opened.starts_with(dir.join("demo-package")),
+        "{}",
+        opened.display()
+    );
+    assert!(
+        opened
+            .join("update/firehose/prog_firehose_nand_mdm9x05.elf")
+            .is_file()
+    );
+    assert!(h.state().state.package.summary.is_some());
+    // A wrong path says what to do, and the Flash button says why it is off.
     h.state_mut().edits.package_path = "/nonexistent/firmware".into();
     h.get_by_label("Open").click();
     h.run();
     h.get_by_label_contains("cannot use package /nonexistent/firmware");
     h.get_by_label_contains("Pick the package folder");
+    h.get_by_label("Open a package first.");
     // Browse with no dialog available points at the path field.
     h.get_by_label("Folder…").click();
     h.run();

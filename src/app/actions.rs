@@ -38,6 +38,7 @@ impl OasisApp {
                 self.check_compat_if_needed();
                 self.auto_diagnose();
             }
+            UiAction::OpenDemo => self.open_demo(ctx),
             UiAction::RefreshBoards => self.backend.refresh_boards(),
             UiAction::RequestFlash => self.state.flash.confirming = true,
             UiAction::DismissConfirm => self.state.flash.confirming = false,
@@ -126,6 +127,23 @@ impl OasisApp {
         if let Some(id) = self.state.selected.clone() {
             self.state.diag.pending.push("Diagnosing");
             self.backend.diagnose(&id);
+        }
+    }
+
+    fn open_demo(&mut self, ctx: &egui::Context) {
+        let dir = self.data_dir.clone().unwrap_or_else(std::env::temp_dir);
+        match crate::demo::install(&dir) {
+            Ok(p) => {
+                self.edits.package_path = p.display().to_string();
+                self.dispatch(ctx, UiAction::OpenPackage(p));
+            }
+            Err(e) => {
+                self.log.push(Severity::Error, "package", e.to_string());
+                self.state.package.error = Some(ErrorView {
+                    message: e.to_string(),
+                    help: e.help().to_owned(),
+                });
+            }
         }
     }
 

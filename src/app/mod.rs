@@ -120,9 +120,13 @@ impl OasisApp {
         let start = opts
             .package
             .or_else(|| settings.last_package.clone().filter(|p| p.exists()));
-        if let Some(p) = start {
-            app.edits.package_path = p.display().to_string();
-            app.dispatch(ctx, UiAction::OpenPackage(p));
+        match start {
+            Some(p) => {
+                app.edits.package_path = p.display().to_string();
+                app.dispatch(ctx, UiAction::OpenPackage(p));
+            }
+            // First run: the demo package, so a new user can click through a whole flash.
+            None => app.dispatch(ctx, UiAction::OpenDemo),
         }
         app
     }

@@ -29,6 +29,8 @@ pub enum UiAction {
     BrowseZip,
     /// Open the package at this path.
     OpenPackage(PathBuf),
+    /// Open the demo package built into the app.
+    OpenDemo,
     /// Pick a board.
     SelectBoard(String),
     /// Ask for a fresh board list.

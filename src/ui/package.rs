@@ -33,11 +33,13 @@ pub fn show(ui: &mut egui::Ui, st: &AppState, path_text: &mut String) -> Option<
             action = Some(UiAction::BrowseZip);
         }
     });
-    ui.label(
-        RichText::new("…or drop a package folder or .zip onto this window.")
-            .small()
-            .weak(),
-    );
+    ui.horizontal(|ui| {
+        let hint = "…or drop a package folder or .zip onto this window, or try the";
+        ui.label(RichText::new(hint).small().weak());
+        if ui.small_button("demo package").clicked() {
+            action = Some(UiAction::OpenDemo);
+        }
+    });
     if let Some(p) = &st.package.opening {
         ui.horizontal(|ui| {
             ui.spinner();
