@@ -55,34 +55,63 @@ pub fn bring_up(
     let mut pending = Vec::new();
     if identify {
         em.start_phase(Phase::Identify, 0);
-        let mut host = sahara::host(HostGoal::IdentityOnly, None);
-        match sahara::run(link, &mut host, &[], st, em, true, false)? {
-            RunEnd::Done(Outcome::FirehoseAlreadyRunning { received }) => {
+        match identify_board(link, programmer, st, em)? {
+            Identified::ProgrammerRunning(received) => {
+                em.start_phase(Phase::Upload, 0);
                 return Ok(already_running(em, received));
             }
-            RunEnd::Done(Outcome::IdentityRead {
-                identity: id,
-                trailing,
-            }) => {
-                report_identity(em, &id);
-                check_programmer(programmer, &id)?;
-                pending = trailing;
-            }
-            RunEnd::Diverted(bytes) => {
-                em.info("the board went straight to image transfer: its identity could not be read, so the programmer cannot be checked against it");
-                pending = bytes;
-            }
-            RunEnd::Done(Outcome::Uploaded { .. }) => {
-                return Err(EngineError::Internal(
-                    "identity session uploaded an image".into(),
-                ));
-            }
+            Identified::Pending(bytes) => pending = bytes,
         }
     }
     em.start_phase(Phase::Upload, programmer.bytes.len() as u64);
     em.check_cancel()?;
+    upload(link, programmer, &pending, st, em)
+}
+
+enum Identified {
+    /// A Firehose programmer answered instead of the boot ROM.
+    ProgrammerRunning(Vec<u8>),
+    /// The boot ROM waits for the programmer; these bytes were already received.
+    Pending(Vec<u8>),
+}
+
+/// Sahara command mode: report the identity and refuse a programmer that does not fit.
+fn identify_board(
+    link: &mut dyn Transport,
+    programmer: &ProgrammerImage,
+    st: SaharaTimeouts,
+    em: &mut Emitter,
+) -> Result<Identified, EngineError> {
+    let mut host = sahara::host(HostGoal::IdentityOnly, None);
+    match sahara::run(link, &mut host, &[], st, em, true, false)? {
+        RunEnd::Done(Outcome::FirehoseAlreadyRunning { received }) => {
+            Ok(Identified::ProgrammerRunning(received))
+        }
+        RunEnd::Done(Outcome::IdentityRead { identity, trailing }) => {
+            report_identity(em, &identity);
+            check_programmer(programmer, &identity)?;
+            Ok(Identified::Pending(trailing))
+        }
+        RunEnd::Diverted(bytes) => {
+            em.info("the board went straight to image transfer: its identity could not be read, so the programmer cannot be checked against it");
+            Ok(Identified::Pending(bytes))
+        }
+        RunEnd::Done(Outcome::Uploaded { .. }) => Err(EngineError::Internal(
+            "identity session uploaded an image".into(),
+        )),
+    }
+}
+
+/// Sahara image transfer of the programmer.
+fn upload(
+    link: &mut dyn Transport,
+    programmer: &ProgrammerImage,
+    pending: &[u8],
+    st: SaharaTimeouts,
+    em: &mut Emitter,
+) -> Result<BroughtUp, EngineError> {
     let mut host = sahara::host(HostGoal::Upload, Some(programmer.bytes.clone()));
-    match sahara::run(link, &mut host, &pending, st, em, false, true)? {
+    match sahara::run(link, &mut host, pending, st, em, false, true)? {
         RunEnd::Done(Outcome::FirehoseAlreadyRunning { received }) => {
             Ok(already_running(em, received))
         }

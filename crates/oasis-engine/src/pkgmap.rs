@@ -247,7 +247,6 @@ fn job_plan(pkg: &Package, notes: &mut Vec<String>) -> Result<JobPlan, EngineErr
 
 /// One package step as an engine step (`None` for the package's reset: the options decide).
 fn map_step(s: &PlanStep) -> Result<Option<Step>, EngineError> {
-    use oasis_package::StepOp as P;
     let mut extra = Vec::new();
     if let Some(ppb) = s.pages_per_block {
         extra.push(("PAGES_PER_BLOCK".to_owned(), ppb.to_string()));
@@ -255,7 +254,31 @@ fn map_step(s: &PlanStep) -> Result<Option<Step>, EngineError> {
     if let Some(last) = &s.last_sector {
         extra.push(("last_sector".to_owned(), last.clone()));
     }
-    let op = match s.op {
+    let Some(op) = map_op(s)? else {
+        return Ok(None);
+    };
+    let sectors = match &op {
+        StepOp::Program(d) => Some(d.total_bytes / u64::from(s.sector_size.max(1))),
+        _ => s.sectors,
+    };
+    Ok(Some(Step {
+        sectors,
+        op,
+        label: s.label.clone(),
+        sector_size: s.sector_size,
+        physical_partition: s.physical_partition_number,
+        start_sector: Some(s.start_sector.clone()),
+        extra,
+        destructive: s.destructive.clone(),
+        critical: s.critical,
+    }))
+}
+
+fn map_op(s: &PlanStep) -> Result<Option<StepOp>, EngineError> {
+    use oasis_package::StepOp as P;
+    let lacks =
+        |what: &str| EngineError::Internal(format!("{what} '{}' lacks its fields", s.label));
+    Ok(Some(match s.op {
         P::Reset => return Ok(None),
         P::Erase => StepOp::Erase,
         P::SetBootable => StepOp::SetBootable,
@@ -268,51 +291,21 @@ fn map_step(s: &PlanStep) -> Result<Option<Step>, EngineError> {
                 });
             }
         },
-        P::Patch => match &s.patch {
-            Some(p) => StepOp::Patch {
+        P::Patch => {
+            let p = s.patch.as_ref().ok_or_else(|| lacks("patch"))?;
+            StepOp::Patch {
                 byte_offset: p.byte_offset,
                 size_in_bytes: p.size_in_bytes,
                 value: p.value.clone(),
                 what: p.what.clone(),
-            },
-            None => {
-                return Err(EngineError::Internal(format!(
-                    "patch '{}' without fields",
-                    s.label
-                )));
             }
-        },
-        P::Vendor => match &s.verbatim {
-            Some(v) => StepOp::Vendor {
+        }
+        P::Vendor => {
+            let v = s.verbatim.as_ref().ok_or_else(|| lacks("vendor line"))?;
+            StepOp::Vendor {
                 tag: v.tag.clone(),
                 attrs: v.attrs.clone(),
-            },
-            None => {
-                return Err(EngineError::Internal(format!(
-                    "vendor line '{}' without its tag",
-                    s.label
-                )));
             }
-        },
-    };
-    let is_program = matches!(op, StepOp::Program(_));
-    Ok(Some(Step {
-        sectors: if is_program {
-            Some(
-                s.data
-                    .as_ref()
-                    .map_or(0, |d| d.total_bytes / u64::from(s.sector_size.max(1))),
-            )
-        } else {
-            s.sectors
-        },
-        op,
-        label: s.label.clone(),
-        sector_size: s.sector_size,
-        physical_partition: s.physical_partition_number,
-        start_sector: Some(s.start_sector.clone()),
-        extra,
-        destructive: s.destructive.clone(),
-        critical: s.critical,
+        }
     }))
 }
