@@ -58,6 +58,19 @@ pub(crate) fn map_rusb(e: rusb::Error, op: &'static str, link: &str) -> Transpor
 /// A libusb context, or `Unsupported` where the OS has no USB subsystem (containers, VMs
 /// without usbfs). Never uses rusb's global context, whose helpers panic there.
 pub(crate) fn context(link: &str) -> Result<Context, TransportError> {
+    // The bundled libusb (netlink backend) refuses to initialise without usbfs, but a system
+    // libusb built with udev initialises fine and then sees nothing: ask sysfs first so both
+    // builds say the same thing.
+    if cfg!(target_os = "linux") && !Path::new(sysfs::USB_DEVICES).is_dir() {
+        return Err(
+            TransportError::new(TransportErrorKind::Unsupported, "open", link).with_detail(
+                format!(
+                    "USB subsystem not available ({} is missing)",
+                    sysfs::USB_DEVICES
+                ),
+            ),
+        );
+    }
     Context::new().map_err(|e| {
         TransportError::new(TransportErrorKind::Unsupported, "open", link)
             .with_detail(format!("USB subsystem not available: {e}"))
