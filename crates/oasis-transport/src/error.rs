@@ -20,6 +20,9 @@ pub enum TransportErrorKind {
     Unsupported,
     /// Any other I/O failure.
     Io,
+    /// Several devices match what was asked for (e.g. `usb` with two EDL boards attached);
+    /// the detail lists them.
+    Ambiguous,
 }
 
 impl fmt::Display for TransportErrorKind {
@@ -32,6 +35,7 @@ impl fmt::Display for TransportErrorKind {
             Self::Timeout => "timed out",
             Self::Unsupported => "not supported here",
             Self::Io => "I/O error",
+            Self::Ambiguous => "ambiguous (several devices match)",
         };
         f.write_str(s)
     }
@@ -102,6 +106,9 @@ impl TransportError {
                 Some("this machine has no USB subsystem; use a serial port or `virtual`")
             }
             TransportErrorKind::Io => None,
+            TransportErrorKind::Ambiguous => Some(
+                "several boards are attached: name one with usb:BUS-PORT or usb:SERIAL (see `oasis-cli devices`)",
+            ),
         }
     }
 }

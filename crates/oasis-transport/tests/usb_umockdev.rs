@@ -353,7 +353,8 @@ fn inner_selection_by_path_serial_and_ambiguity() {
         return;
     }
     let err = UsbTransport::open(&UsbSelector::Any).unwrap_err();
-    assert_eq!(err.kind, TransportErrorKind::NotFound);
+    assert_eq!(err.kind, TransportErrorKind::Ambiguous);
+    assert!(err.help().unwrap().contains("usb:BUS-PORT"));
     let text = err.to_string();
     assert!(
         text.contains("usb:1-1 (05c6:9008)") && text.contains("usb:1-2 (05c6:9008)"),

@@ -86,8 +86,8 @@ pub(crate) struct Candidate {
     pub port_path: String,
     /// bInterfaceNumber of the EDL interface.
     pub interface: u8,
-    /// Serial from sysfs (iSerial, else the `_SN:` of iProduct), where sysfs tells.
-    pub sysfs_serial: Option<String>,
+    /// Serials from sysfs (iSerial and the `_SN:` of iProduct), where sysfs tells.
+    pub sysfs_serials: Vec<String>,
 }
 
 impl Candidate {
@@ -128,32 +128,32 @@ pub(crate) fn candidates(ctx: &Context) -> Result<Vec<Candidate>, TransportError
         };
         let ports = device.port_numbers().unwrap_or_default();
         let port_path = port_path(device.bus_number(), &ports);
-        let sysfs_serial = sysfs_serial(&port_path);
+        let sysfs_serials = sysfs_serials(&port_path);
         out.push(Candidate {
             vid: desc.vendor_id(),
             pid: desc.product_id(),
             port_path,
             interface,
-            sysfs_serial,
+            sysfs_serials,
             device,
         });
     }
     Ok(out)
 }
 
-fn sysfs_serial(port_path: &str) -> Option<String> {
+fn sysfs_serials(port_path: &str) -> Vec<String> {
     if !cfg!(target_os = "linux") {
-        return None;
+        return Vec::new();
     }
     let dir = Path::new(sysfs::USB_DEVICES).join(port_path);
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
-    if let Some(s) = read("serial")
-        .map(|s| s.trim().to_string())
+    let serial = read("serial").map(|s| s.trim().to_string());
+    let from_product = read("product").and_then(|p| serial_from_product(&p).map(str::to_string));
+    serial
+        .into_iter()
+        .chain(from_product)
         .filter(|s| !s.is_empty())
-    {
-        return Some(s);
-    }
-    read("product").and_then(|p| serial_from_product(&p).map(str::to_string))
+        .collect()
 }
 
 /// Pick the device `selector` names among `found`.
@@ -173,7 +173,7 @@ pub(crate) fn select(
             0 => Err(not_found(&spec)),
             1 => found.into_iter().next().ok_or_else(|| not_found(&spec)),
             _ => Err(
-                TransportError::new(TransportErrorKind::NotFound, "open", spec).with_detail(
+                TransportError::new(TransportErrorKind::Ambiguous, "open", spec).with_detail(
                     format!(
                         "{} EDL devices attached ({}); name one with usb:BUS-PORT or usb:SERIAL",
                         found.len(),
@@ -192,8 +192,11 @@ pub(crate) fn select(
         UsbSelector::Serial(serial) => {
             let seen = listing(&found);
             for c in found {
-                let sn = c.sysfs_serial.clone().or_else(|| serial_by_open(&c));
-                if sn.is_some_and(|s| s.eq_ignore_ascii_case(serial)) {
+                let serials = match c.sysfs_serials.is_empty() {
+                    true => serials_by_open(&c),
+                    false => c.sysfs_serials.clone(),
+                };
+                if serials.iter().any(|s| s.eq_ignore_ascii_case(serial)) {
                     return Ok(c);
                 }
             }
@@ -214,17 +217,18 @@ fn not_found_among(spec: &str, seen: &str) -> TransportError {
     ))
 }
 
-/// Read iSerial / iProduct by opening the device (where sysfs does not tell).
-fn serial_by_open(c: &Candidate) -> Option<String> {
-    let handle = c.device.open().ok()?;
-    let desc = c.device.device_descriptor().ok()?;
+/// iSerial and the `_SN:` of iProduct, read by opening the device (where sysfs does not tell).
+fn serials_by_open(c: &Candidate) -> Vec<String> {
+    let (Ok(handle), Ok(desc)) = (c.device.open(), c.device.device_descriptor()) else {
+        return Vec::new();
+    };
     let s = read_strings(&handle, &desc, Duration::from_millis(500));
-    s.serial.or_else(|| {
-        s.product
-            .as_deref()
-            .and_then(serial_from_product)
-            .map(str::to_string)
-    })
+    let from_product = s
+        .product
+        .as_deref()
+        .and_then(serial_from_product)
+        .map(str::to_string);
+    s.serial.into_iter().chain(from_product).collect()
 }
 
 /// The three identity strings of a device.
