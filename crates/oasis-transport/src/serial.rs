@@ -7,7 +7,7 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use serialport::{ClearBuffer, DataBits, FlowControl, Parity, SerialPort, StopBits};
+use serialport::{DataBits, FlowControl, Parity, SerialPort, StopBits};
 
 use crate::{LinkKind, Transport, TransportError, TransportErrorKind};
 
@@ -101,11 +101,11 @@ fn finish_open(port: &mut dyn SerialPort) -> serialport::Result<()> {
 #[cfg(windows)]
 fn finish_open(port: &mut dyn SerialPort) -> serialport::Result<()> {
     // Purge only TX: the HELLO is usually already in the driver's RX buffer, sent once.
-    port.clear(ClearBuffer::Output)
+    port.clear(serialport::ClearBuffer::Output)
 }
 #[cfg(not(any(target_os = "macos", target_os = "ios", windows)))]
 fn finish_open(_port: &mut dyn SerialPort) -> serialport::Result<()> {
-    let _ = ClearBuffer::Output; // nothing is purged on Linux and other Unixes
+    // Linux and other Unixes: nothing is purged.
     Ok(())
 }
 
