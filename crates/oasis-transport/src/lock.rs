@@ -15,9 +15,17 @@ pub struct PortLock {
     port: String,
 }
 
-/// The lock file name for a port: `oasis-port-<sanitised name>.lock`.
+/// The lock file name for a port: `oasis-port-<sanitised name>.lock`. A port given as an
+/// existing path is resolved first, so `/dev/serial/by-id/…` and the `/dev/ttyUSBn` it points
+/// to share one lock.
 pub fn lock_file_name(port: &str) -> String {
-    let clean: String = port
+    let resolved = match port.starts_with('/') {
+        true => std::fs::canonicalize(port)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| port.to_string()),
+        false => port.to_string(),
+    };
+    let clean: String = resolved
         .trim_start_matches(['/', '\\', '.'])
         .chars()
         .map(|c| {
@@ -138,6 +146,21 @@ mod tests {
             lock_file_name("/dev/ttyUSB1")
         );
         assert!(!lock_file_name("../../etc/passwd").contains('/'));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_shares_the_lock_of_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("ttyUSB7");
+        std::fs::write(&target, b"").unwrap();
+        let link = dir.path().join("by-id-quectel-if02");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let (t, l) = (target.to_str().unwrap(), link.to_str().unwrap());
+        assert_eq!(lock_file_name(t), lock_file_name(l));
+        let _held = PortLock::acquire_in(dir.path(), t).unwrap();
+        let err = PortLock::acquire_in(dir.path(), l).unwrap_err();
+        assert_eq!(err.kind, TransportErrorKind::Busy);
     }
 
     #[test]
