@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use oasis_proto::firehose::configure::initial_guess;
-use oasis_proto::firehose::logs::supported_functions;
+use oasis_proto::firehose::logs::{split_function_list, strip_level, supported_functions};
 use oasis_proto::firehose::{
     Command, Configure, ConfigureNegotiation, ConfigureStep, Document, FirehoseError, Negotiated,
     Reply, StreamItem, XmlStream, parse_document,
@@ -284,8 +284,16 @@ impl Firehose {
             match self.next_doc(deadline)? {
                 Got::Quiet => break,
                 Got::Doc(doc) => {
-                    // A response here answers an earlier session's command: nothing to do.
-                    let _ = self.take_doc(em, &doc, &mut lines);
+                    let mut these = Vec::new();
+                    // A response here answers an earlier session's command; keep its logs.
+                    match self.take_doc(em, &doc, &mut these) {
+                        Some(reply) => lines.extend(reply.logs().iter().cloned()),
+                        None => lines.append(&mut these),
+                    }
+                    if function_list_complete(&lines) {
+                        // The list's end marker came: no need to wait for the link to go quiet.
+                        break;
+                    }
                     wait = idle;
                 }
             }
@@ -386,9 +394,48 @@ impl Firehose {
     }
 }
 
+/// True once the start-up log holds a whole function list: the one-line form, or the
+/// per-line form up to its `End of supported functions` marker.
+pub fn function_list_complete(lines: &[String]) -> bool {
+    lines.iter().any(|l| {
+        let t = strip_level(l).to_ascii_lowercase();
+        t.starts_with("end of supported functions")
+            || (t.starts_with("supported functions")
+                && t.split_once(':')
+                    .is_some_and(|(_, rest)| !split_function_list(rest).is_empty()))
+    })
+}
+
 fn describe_payload(cmd: &Command) -> String {
     match cmd {
         Command::Configure(c) => format!("{} bytes", c.max_payload_to_target),
         other => format!("<{}>", other.tag()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(lines: &[&str]) -> Vec<String> {
+        lines.iter().map(|l| (*l).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_function_list_end_is_recognised_in_both_formats() {
+        assert!(!function_list_complete(&v(&[
+            "Binary build date: x",
+            "Supported Functions (2):",
+            "program"
+        ])));
+        assert!(function_list_complete(&v(&[
+            "Supported Functions (1):",
+            "program",
+            "End of supported functions 1"
+        ])));
+        assert!(function_list_complete(&v(&[
+            "INFO: Supported Functions: program read nop"
+        ])));
+        assert!(!function_list_complete(&v(&["Chip serial num: 1 (0x1)"])));
     }
 }
