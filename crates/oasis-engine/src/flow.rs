@@ -18,6 +18,7 @@ use crate::pkgmap::{self, Prepared};
 use crate::plan::{PhaseChoice, StepOp};
 use crate::port;
 use crate::progress::Emitter;
+use crate::pump::BufferPool;
 use crate::steps::{self, VerifyMethod, Written};
 
 /// Run one flash job, opening the port the request names.
@@ -86,7 +87,7 @@ fn run_on(
     em.info(format!("connected to {}", link.describe()));
     let up = connect::bring_up(&mut *link, &prep.programmer, c.identify, t, em)?;
     let mut fh = configure(link, &up, prep, t, em)?;
-    let written = run_steps(&mut fh, prep, t, em)?;
+    let written = run_steps(&mut fh, prep, c.verify, t, em)?;
     let verified = if c.verify {
         verify_all(&mut fh, prep, &written, t, em)?
     } else {
@@ -177,6 +178,7 @@ fn configure(
 fn run_steps(
     fh: &mut Firehose,
     prep: &Prepared,
+    verify: bool,
     t: &Timeouts,
     em: &mut Emitter,
 ) -> Result<Vec<Written>, EngineError> {
@@ -201,16 +203,17 @@ fn run_steps(
         return Ok(written);
     }
     em.start_phase(Phase::Program, plan.total_bytes());
-    let mut buf = Vec::new();
+    let mut pool = BufferPool::default();
     for (i, step) in plan.steps_of(Phase::Program) {
         em.check_cancel()?;
         em.set_partition(Some(&step.label));
         if step.critical {
             em.set_critical(true);
         }
-        let payload = fh.payload();
-        let sha256 = steps::run_program(fh, em, step, payload, &mut buf, t)?;
-        written.push(Written { index: i, sha256 });
+        let digest = steps::run_program(fh, em, step, verify, &mut pool, t)?;
+        if let Some(sha256) = digest {
+            written.push(Written { index: i, sha256 });
+        }
         if Some(i) == last_critical {
             em.set_critical(false);
         }

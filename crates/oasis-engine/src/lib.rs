@@ -25,6 +25,7 @@ mod pkgmap;
 mod plan;
 mod port;
 pub mod progress;
+mod pump;
 mod sahara;
 mod steps;
 mod usbswitch;

@@ -2,8 +2,6 @@
 //! chunks of the negotiated payload, hashed while streaming), verify (board digest, or read-back
 //! when the programmer has no `getsha256digest`), patch, set-bootable, vendor lines and reset.
 
-use std::io::Read;
-
 use oasis_proto::firehose::logs::sha256_digest;
 use oasis_proto::firehose::{Command, Patch, PowerAction, Region, VendorCommand};
 use sha2::{Digest, Sha256};
@@ -13,6 +11,7 @@ use crate::firehose::Firehose;
 use crate::options::Timeouts;
 use crate::plan::{Step, StepOp};
 use crate::progress::Emitter;
+use crate::pump::{self, BufferPool, Source};
 
 /// Largest buffer used to read data back from the board.
 const READBACK_CHUNK: usize = 1024 * 1024;
@@ -125,16 +124,16 @@ pub fn run_simple(
     fh.transact_ack(em, &cmd, label, timeout).map(|_| ())
 }
 
-/// Stream one program step; returns the SHA-256 of the bytes sent. `buf` is reused across
-/// steps and holds one payload.
+/// Stream one program step; returns the SHA-256 of the bytes sent (when `hash`). `pool`
+/// holds the payload buffers, reused across steps.
 pub fn run_program(
     fh: &mut Firehose,
     em: &mut Emitter,
     step: &Step,
-    payload: usize,
-    buf: &mut Vec<u8>,
+    hash: bool,
+    pool: &mut BufferPool,
     t: &Timeouts,
-) -> Result<[u8; 32], EngineError> {
+) -> Result<Option<[u8; 32]>, EngineError> {
     let StepOp::Program(data) = &step.op else {
         return Err(EngineError::Internal("not a program step".into()));
     };
@@ -157,29 +156,23 @@ pub fn run_program(
             help: None,
         });
     }
-    buf.resize(payload.max(1), 0);
     let mut reader = data.reader();
-    let mut hasher = Sha256::new();
-    let mut left = data.total_bytes;
-    while left > 0 {
-        em.check_cancel()?;
-        let n = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
-        let chunk = buf.get_mut(..n).unwrap_or_default();
-        reader.read_exact(chunk).map_err(|e| EngineError::Io {
-            file: step.label.clone(),
-            source: e,
-        })?;
-        hasher.update(&*chunk);
-        fh.write_raw(chunk, t.raw_write, label)?;
-        left -= n as u64;
-        em.advance(n as u64);
-        em.add_written(n as u64);
-    }
+    let src = Source {
+        reader: &mut reader,
+        total: data.total_bytes,
+        label: &step.label,
+        payload: fh.payload(),
+        hash,
+    };
+    let raw_write = t.raw_write;
+    let digest = pump::stream(src, pool, em, &mut |chunk| {
+        fh.write_raw(chunk, raw_write, label)
+    })?;
     let done = fh.wait_response(em, "<program> (end of data)", label, t.program_final)?;
     if !done.is_ack() {
         return Err(fh.nak("<program>", label, done.logs()));
     }
-    Ok(hasher.finalize().into())
+    Ok(digest)
 }
 
 /// Check what the board holds for a program step against what was sent. Returns the method

@@ -16,26 +16,38 @@ const MIB: usize = 1024 * 1024;
 #[test]
 #[ignore = "measures throughput; run in release"]
 fn throughput_onto_the_virtual_ufs_board() {
+    measure("ufs", 4096, "");
+}
+
+#[test]
+#[ignore = "measures throughput; run in release"]
+fn throughput_onto_the_virtual_nand_board() {
+    // NAND programmers take 8 KiB per write: per-chunk overhead dominates here.
+    measure("eg25", 2048, " PAGES_PER_BLOCK=\"64\"");
+}
+
+fn measure(profile: &str, sector: usize, extra: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("bench");
     std::fs::create_dir_all(&root).unwrap();
     let size = 64 * MIB;
     std::fs::write(root.join("big.img"), common::pseudo_random("big", size)).unwrap();
-    let sectors = size / 4096;
+    let sectors = size / sector;
+    let start = if sector == 4096 { 6 } else { 640 };
     std::fs::write(
         root.join("rawprogram0.xml"),
         format!(
-            "<?xml version=\"1.0\" ?>\n<data>\n<program SECTOR_SIZE_IN_BYTES=\"4096\" file_sector_offset=\"0\" filename=\"big.img\" label=\"system\" num_partition_sectors=\"{sectors}\" physical_partition_number=\"0\" start_sector=\"6\" />\n</data>\n"
+            "<?xml version=\"1.0\" ?>\n<data>\n<program SECTOR_SIZE_IN_BYTES=\"{sector}\" file_sector_offset=\"0\" filename=\"big.img\" label=\"system\" num_partition_sectors=\"{sectors}\" physical_partition_number=\"0\" start_sector=\"{start}\"{extra} />\n</data>\n"
         ),
     )
     .unwrap();
-    let board = VirtualBoard::new(Profile::by_name("ufs").unwrap(), BoardOptions::default());
+    let board = VirtualBoard::new(Profile::by_name(profile).unwrap(), BoardOptions::default());
     let mut opts = FlashOptions::default();
     opts.programmer = Some(generic_programmer());
     let (tx, rx) = crossbeam_channel::unbounded();
     let start = Instant::now();
     let h = spawn_flash_on(
-        FlashRequest::new(&root, "virtual:ufs").with_options(opts),
+        FlashRequest::new(&root, format!("virtual:{profile}")).with_options(opts),
         Box::new(board.connect()),
         Box::new(move |e| {
             let _ = tx.send((Instant::now(), e));
