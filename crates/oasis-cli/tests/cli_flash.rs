@@ -191,3 +191,31 @@ fn devices_json_is_a_list() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(common::json_one(&out).is_array());
 }
+
+#[test]
+fn bundle_records_the_session_transcript() {
+    let (tmp, pkg) = flashable_package("quectel-eg25g-nand-2022", "eg25g");
+    let bundle = tmp.path().join("session.jsonl");
+    let (out, _) = flash(
+        &[
+            "--port",
+            "virtual:eg25",
+            "--json",
+            "--bundle",
+            bundle.to_str().unwrap(),
+        ],
+        &pkg,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let text = std::fs::read_to_string(&bundle).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() > 20, "{} transcript lines", lines.len());
+    // The first bytes the board sent are its Sahara HELLO (command 1, length 0x30).
+    assert!(
+        text.contains("0100000030000000"),
+        "no HELLO in the transcript"
+    );
+}

@@ -269,3 +269,25 @@ fn bad_input_fails_after_an_empty_plan() {
     assert_eq!(events.len(), 2);
     check_event_order(&events);
 }
+
+#[test]
+fn chip_identity_leaves_the_board_ready_for_a_flash() {
+    let b = board(eg25(), &[]);
+    let mut link = b.connect();
+    let id = oasis_engine::read_chip_identity_on(&mut link, &Timeouts::default()).unwrap();
+    assert_eq!(id.hw_id.as_deref(), Some("000480e100000000"));
+    assert_eq!(id.chip.as_deref(), Some("MDM9207"));
+    assert_eq!(
+        id.serial.as_deref(),
+        Some(format!("{:08x}", eg25().serial).as_str())
+    );
+    assert_eq!(b.state(), BoardState::Sahara);
+    drop(link);
+    let (_tmp, root) = package_copy(EG25);
+    let (out, events) = flash_on_board(
+        FlashRequest::new(&root, "virtual:eg25").with_options(fast()),
+        &b,
+    );
+    check_event_order(&events);
+    out.unwrap();
+}
