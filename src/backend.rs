@@ -6,6 +6,17 @@
 //! [`fake::FakeBackend`]) or from its own named worker threads ([`engine::EngineBackend`]), which
 //! call the [`Waker`] after every send so egui repaints.
 
+// The `engine` feature (oasis-vdev and oasis-transport as dependencies) is declared by the root
+// Cargo.toml; until it is, the scripted backend is the default and these cfgs name a feature
+// cargo does not know yet.
+#![allow(unexpected_cfgs)]
+
+#[cfg(feature = "engine")]
+pub mod engine;
+#[cfg(feature = "engine")]
+pub mod engine_boards;
+#[cfg(feature = "engine")]
+mod engine_watch;
 pub mod fake;
 mod fake_script;
 mod summary;
@@ -34,13 +45,20 @@ pub type JobId = u64;
 /// Wakes the UI after a worker sent a message (`egui::Context::request_repaint`).
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
 
-/// The backend the app starts with: the engine with virtual boards once it is wired in; until
-/// then the scripted boards, paced like a real flash.
+/// The backend the app starts with: the engine, with real USB boards and the virtual demo
+/// boards (built with the `engine` feature); without it, the scripted boards paced like a flash.
 pub fn default_backend() -> Box<dyn Backend> {
-    Box::new(fake::FakeBackend::new(
-        fake::FakeBackend::demo_boards(),
-        std::time::Duration::from_millis(250),
-    ))
+    #[cfg(feature = "engine")]
+    {
+        Box::new(engine::EngineBackend::new(true))
+    }
+    #[cfg(not(feature = "engine"))]
+    {
+        Box::new(fake::FakeBackend::new(
+            fake::FakeBackend::demo_boards(),
+            std::time::Duration::from_millis(250),
+        ))
+    }
 }
 
 /// A waker that does nothing (tests that poll the channel themselves).

@@ -1,0 +1,134 @@
+//! The engine backend's board watcher (thread `oasis-boards`): feeds the USB enumeration poller
+//! into the board list and hot-plug timeline, follows the virtual boards through their mode
+//! changes, and sends the list whenever it changes. Ends when the backend is dropped.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::RecvTimeoutError;
+use oasis_engine::diag::timeline::{PollEvent, Poller, PollerConfig, TimelineEvent};
+use oasis_transport::enumerate::Snapshot;
+
+use super::engine_boards::{Virtual, real_boards, timeline_entries, virtual_info};
+use super::{BackendMsg, BoardInfo, BoardMode, TimelineEntry, TimelineKind};
+
+/// What the watcher shares with the backend (the backend's bookkeeping, never the UI's).
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// The latest USB/serial enumeration.
+    pub snapshot: Snapshot,
+    /// The timeline as the UI shows it.
+    pub timeline: Vec<TimelineEntry>,
+    /// The engine's own timeline events (evidence for the diagnosis).
+    pub engine_timeline: Vec<TimelineEvent>,
+}
+
+/// How long a virtual board may sit in "rebooting" before the watcher completes its reboot (the
+/// engine reads the reset ACK well within this).
+const REBOOT_GRACE: Duration = Duration::from_secs(2);
+
+fn lock(s: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
+    s.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Record arrivals and departures of virtual boards whose mode changed.
+fn follow_virtuals(
+    virtuals: &[Virtual],
+    last: &mut [Option<BoardMode>],
+    rebooting_since: &mut [Option<Instant>],
+    at_ms: u64,
+) -> Vec<TimelineEntry> {
+    let mut out = Vec::new();
+    for (i, v) in virtuals.iter().enumerate() {
+        if v.board.state() == oasis_vdev::BoardState::Rebooting {
+            let since = *rebooting_since[i].get_or_insert_with(Instant::now);
+            if since.elapsed() >= REBOOT_GRACE {
+                let _ = v.board.after_reset();
+            }
+        } else {
+            rebooting_since[i] = None;
+        }
+        let info = virtual_info(v);
+        if last[i] == Some(info.mode) {
+            continue;
+        }
+        if let Some(prev) = last[i]
+            && prev != BoardMode::Absent
+        {
+            out.push(TimelineEntry {
+                at_ms,
+                port_path: v.id.clone(),
+                what: "left".into(),
+                kind: TimelineKind::Left,
+                mode: prev,
+            });
+        }
+        if !matches!(info.mode, BoardMode::Absent | BoardMode::Unknown) {
+            out.push(TimelineEntry {
+                at_ms,
+                port_path: v.id.clone(),
+                what: info.detail.clone(),
+                kind: TimelineKind::Arrived,
+                mode: info.mode,
+            });
+        }
+        last[i] = Some(info.mode);
+    }
+    out
+}
+
+/// Watch until the backend is gone (`shared` has no other owner).
+pub fn watch(
+    virtuals: &[Virtual],
+    shared: &Arc<Mutex<Shared>>,
+    usb: bool,
+    send: &dyn Fn(BackendMsg),
+) {
+    let mut poller = if usb {
+        Poller::start_system(PollerConfig::default(), None).ok()
+    } else {
+        None
+    };
+    let started = Instant::now();
+    let mut last_list: Option<Vec<BoardInfo>> = None;
+    let mut last_modes = vec![None; virtuals.len()];
+    let mut rebooting = vec![None; virtuals.len()];
+    while Arc::strong_count(shared) > 1 {
+        let mut timeline_changed = false;
+        match poller
+            .as_ref()
+            .map(|p| p.receiver().recv_timeout(Duration::from_millis(300)))
+        {
+            Some(Ok(PollEvent::Snapshot { snapshot, .. })) => lock(shared).snapshot = snapshot,
+            Some(Ok(PollEvent::Timeline(ev))) => {
+                let mut sh = lock(shared);
+                sh.timeline.extend(timeline_entries(&ev));
+                sh.engine_timeline.push(ev);
+                timeline_changed = true;
+            }
+            Some(Err(RecvTimeoutError::Timeout)) => {}
+            Some(Err(RecvTimeoutError::Disconnected)) => poller = None,
+            None => std::thread::sleep(Duration::from_millis(300)),
+        }
+        let at_ms = started.elapsed().as_millis() as u64;
+        let moved = follow_virtuals(virtuals, &mut last_modes, &mut rebooting, at_ms);
+        let (list, timeline) = {
+            let mut sh = lock(shared);
+            timeline_changed |= !moved.is_empty();
+            sh.timeline.extend(moved);
+            let mut list: Vec<BoardInfo> = virtuals.iter().map(virtual_info).collect();
+            list.extend(real_boards(&sh.snapshot));
+            (list, sh.timeline.clone())
+        };
+        if last_list.as_ref() != Some(&list) {
+            send(BackendMsg::Boards(list.clone()));
+            last_list = Some(list);
+        }
+        if timeline_changed {
+            send(BackendMsg::Timeline(timeline));
+        }
+    }
+    if let Some(p) = poller {
+        p.stop();
+    }
+}
