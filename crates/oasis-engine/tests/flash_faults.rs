@@ -291,3 +291,33 @@ fn chip_identity_leaves_the_board_ready_for_a_flash() {
     check_event_order(&events);
     out.unwrap();
 }
+
+#[test]
+fn a_programmer_for_another_chip_is_refused_before_the_upload() {
+    // An MSM8226 programmer (ZTE, HW_ID 008050e1…) offered to an MSM8916 board.
+    let (_tmp, root) = package_copy("uz801-emmc");
+    let b = board(Profile::by_name("emmc").unwrap(), &[]);
+    let mut opts = fast();
+    opts.allow_full_erase = true;
+    opts.programmer =
+        Some(common::fixtures().join("loaders/008050e100040002_6923f496fbd6fb14_fhprg.bin"));
+    let (out, events) = flash_on_board(
+        FlashRequest::new(&root, "virtual:emmc").with_options(opts),
+        &b,
+    );
+    check_event_order(&events);
+    let r = out.unwrap_err();
+    assert_eq!(r.kind, ErrorKind::Refused);
+    assert!(
+        r.message.contains("MSM8226") && r.message.contains("MSM8916"),
+        "{}",
+        r.message
+    );
+    assert!(!events.iter().any(|e| matches!(
+        e,
+        Event::PhaseStarted {
+            phase: Phase::Upload
+        }
+    )));
+    assert_eq!(b.state(), BoardState::Sahara);
+}
