@@ -23,6 +23,9 @@ pub const LONG_VERSION: &str = concat!(
 ///
 /// Exit status: 0 success; 1 the board or link failed (NAK, timeout, disconnect, verify
 /// mismatch); 2 bad input (usage, package errors, missing images); 3 refused by a safety check.
+///
+/// Environment: OASIS_TIMEOUT_SCALE multiplies every board timeout (e.g. 3 for a slow link,
+/// 0.2 in tests that inject stalls).
 #[derive(Debug, Parser)]
 #[command(name = "oasis-cli", version = LONG_VERSION, long_version = LONG_VERSION)]
 pub struct Cli {
