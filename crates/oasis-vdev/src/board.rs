@@ -91,6 +91,7 @@ impl VirtualBoard {
             ),
             throughput: d.opts.model.throughput,
             current: VecDeque::new(),
+            overslept: Duration::ZERO,
         }
     }
 
@@ -199,15 +200,33 @@ pub struct VirtualLink {
     throughput: Option<u64>,
     /// Rest of a transfer the host's buffer could not take.
     current: VecDeque<u8>,
-}
-
-fn pace(bytes: usize, rate: Option<u64>) {
-    if let Some(r) = rate.filter(|r| *r > 0) {
-        std::thread::sleep(Duration::from_secs_f64(bytes as f64 / r as f64));
-    }
+    /// How much longer than modelled the link's sleeps have lasted so far (the OS wakes a
+    /// sleeper 50 µs or more late); paid back from the next modelled wait, so a run of many
+    /// short waits takes the modelled time, not the modelled time plus one wake-up per wait.
+    overslept: Duration,
 }
 
 impl VirtualLink {
+    /// Spend `d` of modelled link or flash time.
+    fn model_wait(&mut self, d: Duration) {
+        let pay = self.overslept.min(d);
+        self.overslept -= pay;
+        let want = d - pay;
+        if want.is_zero() {
+            return;
+        }
+        let start = Instant::now();
+        std::thread::sleep(want);
+        self.overslept += start.elapsed().saturating_sub(want);
+    }
+
+    /// Spend the modelled transfer time of `bytes`.
+    fn pace(&mut self, bytes: usize) {
+        if let Some(r) = self.throughput.filter(|r| *r > 0) {
+            self.model_wait(Duration::from_secs_f64(bytes as f64 / r as f64));
+        }
+    }
+
     fn err(&self, kind: TransportErrorKind, op: &'static str) -> TransportError {
         TransportError::new(kind, op, self.name.clone())
     }
@@ -248,10 +267,8 @@ impl Transport for VirtualLink {
             }
             d.feed(buf, self.kind == LinkKind::Packet)
         };
-        if !busy.is_zero() {
-            std::thread::sleep(busy);
-        }
-        pace(taken, self.throughput);
+        self.model_wait(busy);
+        self.pace(taken);
         if taken < buf.len() {
             return Err(self
                 .err(TransportErrorKind::Disconnected, "write")
@@ -294,7 +311,7 @@ impl Transport for VirtualLink {
         if n == 0 {
             return Err(self.err(TransportErrorKind::Timeout, "read"));
         }
-        pace(n, self.throughput);
+        self.pace(n);
         Ok(n)
     }
 
