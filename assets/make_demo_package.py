@@ -59,7 +59,9 @@ def mibib():
 
 def programmer():
     """A small unsigned ELF32 (ARM) programmer: NULL (ELF+phdrs), hash segment, one LOAD."""
-    code = filler("firehose", 8 * 1024 - 128) + b"QC_IMAGE_VERSION_STRING=OASIS.DEMO.FIREHOSE.1.0\0".ljust(128, b"\0")
+    strings = (b"QC_IMAGE_VERSION_STRING=OASIS.DEMO.FIREHOSE.1.0\0"
+               b"MaxPayloadSizeToTargetInBytes\0MemoryName\0").ljust(128, b"\0")
+    code = filler("firehose", 8 * 1024 - 128) + strings
     phnum, ehsize, phentsize = 3, 52, 32
     hash_off, load_off = 0x1000, 0x2000
     load_vaddr = 0x08000000
@@ -77,7 +79,8 @@ def programmer():
     body = b"".join(digests)
     # MBN v3 header: image_id, version, flash_addr, dest_addr, total, hash_size, sig_addr,
     # sig_size (0 = unsigned), cert_chain_addr, cert_chain_size (0).
-    hdr = struct.pack("<10I", 0x15, 3, 0, 0, len(body), len(body), 0, 0, 0, 0)
+    # image_id 13 = Firehose programmer (Sahara image id of ehostdl / prog_firehose).
+    hdr = struct.pack("<10I", 13, 3, 0, 0, len(body), len(body), 0, 0, 0, 0)
     hash_seg = hdr + body
     assert len(hash_seg) == hash_len
     image = bytearray((ehdr + ph).ljust(hash_off, b"\0"))

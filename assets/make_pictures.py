@@ -38,7 +38,7 @@ def sc(*xs):
     return [x * S for x in xs]
 
 
-def module(d, label="BG95", chip="MDM9205", chip_fill=CHIP):
+def module(d, label="MODULE", chip="Qualcomm", chip_fill=CHIP):
     """A module PCB on the left."""
     d.rounded_rectangle(sc(18, 50, 118, 140), radius=6 * S, fill=PCB, outline=PCB_DARK, width=2 * S)
     d.rectangle(sc(42, 70, 94, 114), fill=chip_fill)

@@ -266,14 +266,16 @@ impl Slot {
         self.board.clone_from(&b.id);
         self.title.clone_from(&b.title);
         self.mode = b.mode;
-        if self.status != SlotStatus::Running && self.new_revision.is_none() {
+        if self.imei.is_none() && b.imei.is_some() {
+            self.imei.clone_from(&b.imei);
+        }
+        let normal = b.mode == BoardMode::Normal && b.revision.is_some();
+        if self.attempts == 0 && normal {
             // Before any flash: what the board runs now is the "old" revision.
-            if b.imei.is_some() {
-                self.imei.clone_from(&b.imei);
-            }
-            if b.revision.is_some() {
-                self.old_revision.clone_from(&b.revision);
-            }
+            self.old_revision.clone_from(&b.revision);
+        } else if self.status == SlotStatus::Passed && self.new_revision.is_none() && normal {
+            // The engine could not confirm it; the board reports it since its restart.
+            self.new_revision.clone_from(&b.revision);
         }
     }
 
@@ -418,8 +420,10 @@ mod tests {
         });
         assert!(b.on_event(1, &done));
         assert!(!b.on_event(99, &done), "foreign jobs are not the bench's");
-        // The same board comes back after its reset: not flashed again.
+        // The same board comes back after its reset: not flashed again, and what it reports now
+        // is the new revision (not the old one).
         assert!(b.on_boards(&[]).is_empty());
+        assert_eq!(b.slots()[0].old_revision.as_deref(), Some("OLD01"));
         assert!(b.on_boards(&[board("2-1", BoardMode::Normal)]).is_empty());
         let row = &b.report()[0];
         assert_eq!(

@@ -147,4 +147,11 @@ fn bench_runs_the_three_virtual_boards_at_once() {
         "{:?}",
         slots[2].status
     );
+    // Slot 1 follows its board back to normal mode and records the revision it now reports.
+    run_until(&mut h, 20, "the new revision", |h| {
+        h.state().state.bench.slots()[0].new_revision.as_deref() == Some(oasis::demo::NAME)
+    });
+    let slot = &h.state().state.bench.slots()[0];
+    assert_eq!(slot.old_revision, None, "it was in download mode before");
+    assert_eq!(slot.imei.as_deref(), Some("866425051234567"));
 }

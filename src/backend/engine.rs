@@ -426,7 +426,14 @@ impl Backend for EngineBackend {
                     timeline: matches!(t, Target::Real(_)).then_some(timeline),
                     at: probes.into_iter().map(|(p, _)| p).collect(),
                     chip: None,
-                    firehose_running: None,
+                    firehose_running: match &t {
+                        Target::Virtual(v) => match v.board.state() {
+                            oasis_vdev::BoardState::Firehose => Some(true),
+                            oasis_vdev::BoardState::Sahara => Some(false),
+                            _ => None,
+                        },
+                        Target::Real(_) => None,
+                    },
                 };
                 diagnosis_view(&diagnose(&evidence), &board)
             });

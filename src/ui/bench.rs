@@ -3,7 +3,7 @@
 
 use egui::RichText;
 
-use super::{UiAction, badge, flash::do_not_unplug, level_color};
+use super::{UiAction, badge, level_color};
 use crate::backend::Level;
 use crate::bench::{Slot, SlotStatus};
 use crate::job::human_duration;
@@ -52,9 +52,6 @@ pub fn show(ui: &mut egui::Ui, st: &AppState, edits: &mut Edits) -> Option<UiAct
             )
             .small(),
         );
-    }
-    if st.bench.any_critical() {
-        do_not_unplug(ui);
     }
     ui.add_space(6.0);
     action = action.or(slots(ui, st));

@@ -18,12 +18,18 @@ pub fn show(
     egui::ScrollArea::vertical()
         .auto_shrink(false)
         .show(ui, |ui| {
+            let top_down = egui::Layout::top_down(egui::Align::Min);
             ui.columns(2, |cols| {
-                action = action.take().or(boards::show(&mut cols[0], st));
-                cols[0].add_space(8.0);
-                cols[0].label(RichText::new("Hot-plug timeline").strong());
-                timeline::show(&mut cols[0], &st.timeline);
-                action = action.take().or(right(&mut cols[1], st, picture));
+                let [left, right_col] = cols else { return };
+                let a = left.with_layout(top_down, |ui| {
+                    let a = boards::show(ui, st);
+                    ui.add_space(8.0);
+                    ui.label(RichText::new("Hot-plug timeline").strong());
+                    timeline::show(ui, &st.timeline);
+                    a
+                });
+                let b = right_col.with_layout(top_down, |ui| right(ui, st, picture));
+                action = a.inner.or(b.inner);
             });
         });
     action

@@ -54,52 +54,79 @@ pub fn blocked_reason(st: &AppState) -> Option<String> {
 
 fn setup(ui: &mut egui::Ui, st: &AppState, path_text: &mut String) -> Option<UiAction> {
     let mut action = None;
+    // Wide windows: package and board on the left, verdict and button on the right, so the
+    // Flash button is on screen without scrolling.
+    let wide = ui.available_width() >= 900.0;
     egui::ScrollArea::vertical()
         .auto_shrink(false)
         .show(ui, |ui| {
-            step_heading(ui, 1, "Firmware package");
-            action = action.take().or(package::show(ui, st, path_text));
-            step_heading(ui, 2, "Board");
-            action = action.take().or(boards::show(ui, st));
-            step_heading(ui, 3, "Compatibility");
-            match (
-                &st.flash.compat,
-                st.package.summary.is_some() && st.selected.is_some(),
-            ) {
-                (Some(c), true) => compat(ui, c),
-                (None, true) => {
-                    ui.horizontal(|ui| {
-                        ui.spinner();
-                        ui.label("Checking…");
-                    });
-                }
-                _ => {
-                    ui.label(RichText::new("Open a package and pick a board.").weak());
-                }
-            }
-            step_heading(ui, 4, "Flash");
-            let blocked = blocked_reason(st);
-            let text = RichText::new("Start flash")
-                .size(22.0)
-                .strong()
-                .color(egui::Color32::WHITE);
-            let fill = if blocked.is_none() {
-                egui::Color32::from_rgb(30, 110, 190)
+            if wide {
+                let top_down = egui::Layout::top_down(egui::Align::Min);
+                ui.columns(2, |cols| {
+                    let [left, right] = cols else { return };
+                    action = left
+                        .with_layout(top_down, |ui| choose(ui, st, path_text))
+                        .inner;
+                    let a = right.with_layout(top_down, |ui| decide(ui, st)).inner;
+                    action = action.take().or(a);
+                });
             } else {
-                ui.visuals().widgets.inactive.bg_fill
-            };
-            let button = egui::Button::new(text)
-                .fill(fill)
-                .min_size(Vec2::new(220.0, 48.0));
-            if ui.add_enabled(blocked.is_none(), button).clicked() {
-                action = Some(UiAction::RequestFlash);
-            }
-            if let Some(why) = blocked {
-                ui.label(RichText::new(why).weak());
+                action = choose(ui, st, path_text);
+                action = action.take().or(decide(ui, st));
             }
         });
     if st.flash.confirming {
         action = action.or(confirm(ui, st));
+    }
+    action
+}
+
+/// Steps 1 and 2: package and board.
+fn choose(ui: &mut egui::Ui, st: &AppState, path_text: &mut String) -> Option<UiAction> {
+    step_heading(ui, 1, "Firmware package");
+    let a = package::show(ui, st, path_text);
+    step_heading(ui, 2, "Board");
+    a.or(boards::show(ui, st))
+}
+
+/// Steps 3 and 4: the compatibility verdict and the Flash button.
+fn decide(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
+    step_heading(ui, 3, "Compatibility");
+    match (
+        &st.flash.compat,
+        st.package.summary.is_some() && st.selected.is_some(),
+    ) {
+        (Some(c), true) => compat(ui, c),
+        (None, true) => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Checking…");
+            });
+        }
+        _ => {
+            ui.label(RichText::new("Open a package and pick a board.").weak());
+        }
+    }
+    step_heading(ui, 4, "Flash");
+    let blocked = blocked_reason(st);
+    let text = RichText::new("Start flash")
+        .size(22.0)
+        .strong()
+        .color(egui::Color32::WHITE);
+    let fill = if blocked.is_none() {
+        egui::Color32::from_rgb(30, 110, 190)
+    } else {
+        ui.visuals().widgets.inactive.bg_fill
+    };
+    let button = egui::Button::new(text)
+        .fill(fill)
+        .min_size(Vec2::new(220.0, 48.0));
+    let mut action = None;
+    if ui.add_enabled(blocked.is_none(), button).clicked() {
+        action = Some(UiAction::RequestFlash);
+    }
+    if let Some(why) = blocked {
+        ui.label(RichText::new(why).weak());
     }
     action
 }
@@ -122,18 +149,19 @@ pub fn compat(ui: &mut egui::Ui, c: &CompatReport) {
                     .color(level_color(overall))
                     .size(16.0),
             );
-            egui::Grid::new("compat").num_columns(3).show(ui, |ui| {
-                for check in &c.checks {
+            for check in &c.checks {
+                ui.horizontal(|ui| {
                     ui.label(
                         RichText::new(check.level.word())
                             .color(level_color(check.level))
                             .strong(),
                     );
                     ui.label(RichText::new(&check.name).strong());
-                    ui.label(&check.reason);
-                    ui.end_row();
-                }
-            });
+                });
+                ui.indent(("compat", &check.name), |ui| {
+                    ui.add(egui::Label::new(&check.reason).wrap());
+                });
+            }
         });
 }
 

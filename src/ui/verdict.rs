@@ -43,11 +43,7 @@ pub fn show(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
                         ui.label(human_duration(v.seconds));
                         ui.end_row();
                         ui.label(RichText::new("Running firmware").weak());
-                        ui.label(match (&v.running_revision, v.confirmed) {
-                            (Some(r), true) => format!("{r} (confirmed after restart)"),
-                            (Some(r), false) => format!("{r} (not confirmed)"),
-                            (None, _) => "not checked after restart".to_owned(),
-                        });
+                        ui.label(running_firmware(st, v));
                         ui.end_row();
                     });
                 }
@@ -110,6 +106,21 @@ pub fn show(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
     action
 }
 
+/// What the board runs now: the engine's confirmation, else what the board list reports since
+/// its restart.
+fn running_firmware(st: &AppState, v: &oasis_engine::event::Verdict) -> String {
+    let reported = st
+        .selected_board()
+        .filter(|b| b.mode == crate::backend::BoardMode::Normal)
+        .and_then(|b| b.revision.clone());
+    match (&v.running_revision, v.confirmed, reported) {
+        (Some(r), true, _) => format!("{r} (confirmed after restart)"),
+        (Some(r), false, _) => format!("{r} (not confirmed)"),
+        (None, _, Some(r)) => format!("{r} (the board reports it since its restart)"),
+        (None, _, None) => "not checked after restart".to_owned(),
+    }
+}
+
 fn headline(ui: &mut egui::Ui, text: &str, level: Level) {
     egui::Frame::new()
         .fill(level_color(level))
@@ -140,6 +151,7 @@ fn raw_log(ui: &mut egui::Ui, st: &AppState) {
         egui::ScrollArea::vertical()
             .id_salt("raw-log")
             .max_height(260.0)
+            .stick_to_bottom(true)
             .show(ui, |ui| {
                 for l in &st.flash.raw_log {
                     ui.label(RichText::new(l).monospace().small());
