@@ -63,9 +63,17 @@ pub fn demo_boards() -> Vec<Virtual> {
         Virtual {
             id: "virtual:3".into(),
             title: "Virtual BG95-M3 #3 (worn NAND)".into(),
-            board: VirtualBoard::new(Profile::bg95(), paced(StartIn::Edl, vec![nak])),
+            board: VirtualBoard::new(second_bg95(), paced(StartIn::Edl, vec![nak])),
         },
     ]
+}
+
+/// Another BG95 (its own chip serial and IMEI), so bench reports tell the two apart.
+fn second_bg95() -> Profile {
+    let mut p = Profile::bg95();
+    p.serial = 0x5e6f_7a8b;
+    p.imei = "866425051239871".into();
+    p
 }
 
 fn virtual_mode(state: VState) -> (BoardMode, BoardState) {

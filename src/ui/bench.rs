@@ -130,7 +130,13 @@ fn slot_row(ui: &mut egui::Ui, st: &AppState, s: &Slot) -> Option<UiAction> {
             badge(ui, "passed", Level::Ok);
         }
         SlotStatus::Failed(why) => {
-            badge(ui, "failed", Level::Bad).on_hover_text(why);
+            ui.vertical(|ui| {
+                badge(ui, "failed", Level::Bad).on_hover_text(why);
+                let short: String = why.chars().take(48).collect();
+                let more = if short.len() < why.len() { "…" } else { "" };
+                ui.add(egui::Label::new(RichText::new(format!("{short}{more}")).small()).extend())
+                    .on_hover_text(why);
+            });
         }
     }
     let serial = s.progress.identity.as_ref().and_then(|i| i.serial.clone());
