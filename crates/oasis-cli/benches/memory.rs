@@ -5,7 +5,6 @@
 //! /proc/<pid>/status. Prints the figures against the goal; asserts nothing about them.
 
 #[path = "../../oasis-engine/benches/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::path::{Path, PathBuf};
