@@ -60,48 +60,16 @@ impl OasisApp {
                 self.check_compat_if_needed();
             }
             UiAction::ToggleRawLog => self.state.flash.show_raw_log ^= true,
-            UiAction::Diagnose(id) => {
-                self.select_for_diag(&id);
-                self.state.tab = Tab::Diagnostics;
-                self.state.diag.pending.push("Diagnosing");
-                self.backend.diagnose(&id);
-            }
-            UiAction::ProbeAt(id) => {
-                self.select_for_diag(&id);
-                self.state.diag.pending.push("Probing AT ports");
-                self.backend.probe_at(&id);
-            }
-            UiAction::ReadIdentity(id) => {
-                self.select_for_diag(&id);
-                self.state.diag.pending.push("Reading chip identity");
-                self.backend.read_identity(&id);
-            }
-            UiAction::SwitchToDownload(id) => {
-                self.select_for_diag(&id);
-                self.state.diag.pending.push("Switching to download mode");
-                self.backend.switch_to_download(&id);
-            }
-            UiAction::BenchArm(on) => {
-                self.state.bench.armed = on;
-                self.log.push(
-                    Severity::Info,
-                    "bench",
-                    if on { "armed" } else { "disarmed" },
-                );
-                let starts = self.state.bench.on_boards(&self.state.boards);
-                for port in starts {
-                    self.start_bench_slot(&port);
-                }
-            }
-            UiAction::BenchStart(port) => self.start_bench_slot(&port),
-            UiAction::BenchRetryFailed => {
-                for port in self.state.bench.retry_failed() {
-                    self.start_bench_slot(&port);
-                }
-            }
-            UiAction::BenchNextBoard(port) => self.state.bench.reset_slot(&port),
-            UiAction::BenchSaveReport => self.save_report(),
-            UiAction::BenchBrowseReport => self.pick(PickPurpose::Report),
+            UiAction::Diagnose(_)
+            | UiAction::ProbeAt(_)
+            | UiAction::ReadIdentity(_)
+            | UiAction::SwitchToDownload(_) => self.diag_action(action),
+            UiAction::BenchArm(_)
+            | UiAction::BenchStart(_)
+            | UiAction::BenchRetryFailed
+            | UiAction::BenchNextBoard(_)
+            | UiAction::BenchSaveReport
+            | UiAction::BenchBrowseReport => self.bench_action(action),
             UiAction::ApplySettings => self.apply_settings(),
             UiAction::About(open) => self.state.about_open = open,
             UiAction::KeepOpen => self.state.close_prompt = false,
@@ -113,6 +81,59 @@ impl OasisApp {
                 self.state.close_confirmed = true;
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }
+        }
+    }
+
+    /// Diagnostics requests: select the board, mark the request pending, ask the backend.
+    fn diag_action(&mut self, action: UiAction) {
+        let (id, what) = match &action {
+            UiAction::Diagnose(id) => (id, "Diagnosing"),
+            UiAction::ProbeAt(id) => (id, "Probing AT ports"),
+            UiAction::ReadIdentity(id) => (id, "Reading chip identity"),
+            UiAction::SwitchToDownload(id) => (id, "Switching to download mode"),
+            _ => return,
+        };
+        self.select_for_diag(id);
+        self.state.diag.pending.push(what);
+        match &action {
+            UiAction::Diagnose(id) => {
+                self.state.tab = Tab::Diagnostics;
+                self.backend.diagnose(id);
+            }
+            UiAction::ProbeAt(id) => self.backend.probe_at(id),
+            UiAction::ReadIdentity(id) => self.backend.read_identity(id),
+            UiAction::SwitchToDownload(id) => self.backend.switch_to_download(id),
+            _ => {}
+        }
+    }
+
+    /// Bench requests.
+    fn bench_action(&mut self, action: UiAction) {
+        let starts = match action {
+            UiAction::BenchArm(on) => {
+                self.state.bench.armed = on;
+                let word = if on { "armed" } else { "disarmed" };
+                self.log.push(Severity::Info, "bench", word);
+                self.state.bench.on_boards(&self.state.boards)
+            }
+            UiAction::BenchStart(port) => vec![port],
+            UiAction::BenchRetryFailed => self.state.bench.retry_failed(),
+            UiAction::BenchNextBoard(port) => {
+                self.state.bench.reset_slot(&port);
+                Vec::new()
+            }
+            UiAction::BenchSaveReport => {
+                self.save_report();
+                Vec::new()
+            }
+            UiAction::BenchBrowseReport => {
+                self.pick(PickPurpose::Report);
+                Vec::new()
+            }
+            _ => Vec::new(),
+        };
+        for port in starts {
+            self.start_bench_slot(&port);
         }
     }
 

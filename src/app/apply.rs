@@ -11,54 +11,10 @@ use crate::state::{ErrorView, FlashStage};
 use crate::ui::UiAction;
 
 impl OasisApp {
-    pub(super) fn apply(&mut self, ctx: &egui::Context, msg: BackendMsg) {
+    pub(super) fn apply(&mut self, msg: BackendMsg) {
         match msg {
-            BackendMsg::Boards(list) => {
-                self.state.boards = list;
-                if self.state.selected_board().is_none()
-                    && self.state.flash.stage != FlashStage::Running
-                {
-                    let first = self.state.visible_boards().next().map(|b| b.id.clone());
-                    self.state.selected = first;
-                }
-                let starts = self.state.bench.on_boards(&self.state.boards);
-                for port in starts {
-                    self.start_bench_slot(&port);
-                }
-                self.check_compat_if_needed();
-            }
-            BackendMsg::Package { path, result } => {
-                if self.state.package.opening.as_ref() == Some(&path) {
-                    self.state.package.opening = None;
-                }
-                match result {
-                    Ok(summary) => {
-                        self.log.push(
-                            Severity::Info,
-                            "package",
-                            format!(
-                                "opened {} {} from {}",
-                                summary.model,
-                                summary.version,
-                                path.display()
-                            ),
-                        );
-                        for w in &summary.warnings {
-                            self.log.push(Severity::Warn, "package", w.clone());
-                        }
-                        self.state.package.error = None;
-                        self.state.package.summary = Some(summary);
-                        self.remember_package(&path);
-                    }
-                    Err(e) => {
-                        self.log.push(Severity::Error, "package", e.to_string());
-                        self.state.package.error = Some(ErrorView::from(&e));
-                        self.state.package.summary = None;
-                    }
-                }
-                self.compat_key = None;
-                self.check_compat_if_needed();
-            }
+            BackendMsg::Boards(list) => self.on_boards(list),
+            BackendMsg::Package { path, result } => self.on_package(&path, result),
             BackendMsg::Compat {
                 board,
                 package,
@@ -67,11 +23,8 @@ impl OasisApp {
                 let current = self.compat_key.as_ref().map(|(p, b, _)| (p, b));
                 if current == Some((&package, &board)) {
                     for c in &report.checks {
-                        self.log.push(
-                            Severity::Info,
-                            "compat",
-                            format!("{}: {} - {}", c.name, c.level.word(), c.reason),
-                        );
+                        let text = format!("{}: {} - {}", c.name, c.level.word(), c.reason);
+                        self.log.push(Severity::Info, "compat", text);
                     }
                     self.state.flash.compat = Some(report);
                 }
@@ -80,11 +33,7 @@ impl OasisApp {
             BackendMsg::Diagnosis { board, result } => {
                 self.done_pending("Diagnosing");
                 if let Ok(d) = &result {
-                    self.log.push(
-                        Severity::Info,
-                        &format!("board {board}"),
-                        format!("diagnosis: {}", d.title),
-                    );
+                    self.board_log(&board, Severity::Info, format!("diagnosis: {}", d.title));
                 }
                 if self.is_selected(&board) {
                     self.state.diag.diagnosis = Some(result.map_err(|e| ErrorView::from(&e)));
@@ -92,47 +41,22 @@ impl OasisApp {
             }
             BackendMsg::AtProbe { board, result } => {
                 self.done_pending("Probing AT ports");
-                if let Ok(ports) = &result {
-                    for p in ports {
-                        for (cmd, ans) in &p.answers {
-                            self.log.push(
-                                Severity::Detail,
-                                &format!("board {board}"),
-                                format!("{} {cmd} -> {ans}", p.port),
-                            );
-                        }
+                for p in result.iter().flatten() {
+                    for (cmd, ans) in &p.answers {
+                        let text = format!("{} {cmd} -> {ans}", p.port);
+                        self.board_log(&board, Severity::Detail, text);
                     }
                 }
                 if self.is_selected(&board) {
                     self.state.diag.at = Some(result.map_err(|e| ErrorView::from(&e)));
                 }
             }
-            BackendMsg::Identity { board, result } => {
-                self.done_pending("Reading chip identity");
-                if let Ok(id) = &result {
-                    let text = format!(
-                        "chip {} serial {} hw_id {}",
-                        id.chip.as_deref().unwrap_or("?"),
-                        id.serial.as_deref().unwrap_or("?"),
-                        id.hw_id.as_deref().unwrap_or("?")
-                    );
-                    self.log
-                        .push(Severity::Info, &format!("board {board}"), text);
-                }
-                if self.is_selected(&board) {
-                    self.state.diag.identity = Some(result.map_err(|e| ErrorView::from(&e)));
-                }
-            }
+            BackendMsg::Identity { board, result } => self.on_identity(&board, result),
             BackendMsg::Switched { board, result } => {
                 self.done_pending("Switching to download mode");
                 match &result {
-                    Ok(t) => self
-                        .log
-                        .push(Severity::Info, &format!("board {board}"), t.clone()),
-                    Err(e) => {
-                        self.log
-                            .push(Severity::Error, &format!("board {board}"), e.to_string())
-                    }
+                    Ok(t) => self.board_log(&board, Severity::Info, t.clone()),
+                    Err(e) => self.board_log(&board, Severity::Error, e.to_string()),
                 }
                 self.state.diag.switched = Some(result.map_err(|e| ErrorView::from(&e)));
             }
@@ -142,7 +66,77 @@ impl OasisApp {
                 self.state.status = Some(text);
             }
         }
-        let _ = ctx;
+    }
+
+    fn board_log(&mut self, board: &str, severity: Severity, text: String) {
+        self.log.push(severity, &format!("board {board}"), text);
+    }
+
+    fn on_boards(&mut self, list: Vec<crate::backend::BoardInfo>) {
+        self.state.boards = list;
+        if self.state.selected_board().is_none() && self.state.flash.stage != FlashStage::Running {
+            let first = self.state.visible_boards().next().map(|b| b.id.clone());
+            self.state.selected = first;
+        }
+        let starts = self.state.bench.on_boards(&self.state.boards);
+        for port in starts {
+            self.start_bench_slot(&port);
+        }
+        self.check_compat_if_needed();
+    }
+
+    fn on_package(
+        &mut self,
+        path: &std::path::Path,
+        result: Result<crate::backend::PackageSummary, crate::backend::BackendError>,
+    ) {
+        if self.state.package.opening.as_deref() == Some(path) {
+            self.state.package.opening = None;
+        }
+        match result {
+            Ok(summary) => {
+                let text = format!(
+                    "opened {} {} from {}",
+                    summary.model,
+                    summary.version,
+                    path.display()
+                );
+                self.log.push(Severity::Info, "package", text);
+                for w in &summary.warnings {
+                    self.log.push(Severity::Warn, "package", w.clone());
+                }
+                self.state.package.error = None;
+                self.state.package.summary = Some(summary);
+                self.remember_package(path);
+            }
+            Err(e) => {
+                self.log.push(Severity::Error, "package", e.to_string());
+                self.state.package.error = Some(ErrorView::from(&e));
+                self.state.package.summary = None;
+            }
+        }
+        self.compat_key = None;
+        self.check_compat_if_needed();
+    }
+
+    fn on_identity(
+        &mut self,
+        board: &str,
+        result: Result<oasis_engine::event::ChipIdentity, crate::backend::BackendError>,
+    ) {
+        self.done_pending("Reading chip identity");
+        if let Ok(id) = &result {
+            let text = format!(
+                "chip {} serial {} hw_id {}",
+                id.chip.as_deref().unwrap_or("?"),
+                id.serial.as_deref().unwrap_or("?"),
+                id.hw_id.as_deref().unwrap_or("?")
+            );
+            self.board_log(board, Severity::Info, text);
+        }
+        if self.is_selected(board) {
+            self.state.diag.identity = Some(result.map_err(|e| ErrorView::from(&e)));
+        }
     }
 
     fn is_selected(&self, board: &str) -> bool {

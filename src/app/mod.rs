@@ -139,7 +139,7 @@ impl OasisApp {
     /// Drain every pending message (the UI thread never waits on a channel).
     fn poll(&mut self, ctx: &egui::Context) {
         while let Ok(msg) = self.rx.try_recv() {
-            self.apply(ctx, msg);
+            self.apply(msg);
         }
         while let Ok(p) = self.picks_rx.try_recv() {
             self.picked(ctx, p);

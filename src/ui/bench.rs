@@ -96,7 +96,6 @@ fn slots(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
 }
 
 fn slot_row(ui: &mut egui::Ui, st: &AppState, s: &Slot) -> Option<UiAction> {
-    let mut action = None;
     ui.label(RichText::new(&s.port_path).monospace());
     ui.vertical(|ui| {
         ui.add(egui::Label::new(&s.title).extend());
@@ -107,6 +106,21 @@ fn slot_row(ui: &mut egui::Ui, st: &AppState, s: &Slot) -> Option<UiAction> {
         };
         ui.label(RichText::new(presence).small().weak());
     });
+    status_cell(ui, s);
+    let serial = s.progress.identity.as_ref().and_then(|i| i.serial.clone());
+    ui.label(RichText::new(serial.unwrap_or_else(|| "-".into())).monospace());
+    ui.label(RichText::new(s.imei.clone().unwrap_or_else(|| "-".into())).monospace());
+    let revisions = format!(
+        "{} -> {}",
+        s.old_revision.as_deref().unwrap_or("?"),
+        s.new_revision.as_deref().unwrap_or("?")
+    );
+    ui.add(egui::Label::new(revisions).extend());
+    ui.label(s.duration_s.map_or_else(|| "-".into(), human_duration));
+    action_cell(ui, st, s)
+}
+
+fn status_cell(ui: &mut egui::Ui, s: &Slot) {
     match &s.status {
         SlotStatus::Ready => {
             ui.label(if s.attempts == 0 {
@@ -139,16 +153,10 @@ fn slot_row(ui: &mut egui::Ui, st: &AppState, s: &Slot) -> Option<UiAction> {
             });
         }
     }
-    let serial = s.progress.identity.as_ref().and_then(|i| i.serial.clone());
-    ui.label(RichText::new(serial.unwrap_or_else(|| "-".into())).monospace());
-    ui.label(RichText::new(s.imei.clone().unwrap_or_else(|| "-".into())).monospace());
-    let revisions = format!(
-        "{} -> {}",
-        s.old_revision.as_deref().unwrap_or("?"),
-        s.new_revision.as_deref().unwrap_or("?")
-    );
-    ui.add(egui::Label::new(revisions).extend());
-    ui.label(s.duration_s.map_or_else(|| "-".into(), human_duration));
+}
+
+fn action_cell(ui: &mut egui::Ui, st: &AppState, s: &Slot) -> Option<UiAction> {
+    let mut action = None;
     let can_start = st.package.summary.is_some() && s.present;
     match &s.status {
         SlotStatus::Ready => {

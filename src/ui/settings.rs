@@ -4,13 +4,43 @@ use egui::RichText;
 
 use super::UiAction;
 use crate::backend::Verification;
+use crate::settings::Settings;
 use crate::state::{AppState, Edits};
 
 /// Draw the settings tab; any change is applied and saved at once.
 pub fn show(ui: &mut egui::Ui, st: &AppState, edits: &mut Edits) -> Option<UiAction> {
-    let mut changed = false;
     let s = &mut edits.settings;
     ui.heading("Flashing");
+    let mut changed = flashing(ui, s);
+    ui.add_space(8.0);
+    ui.heading("Boards");
+    changed |= ui
+        .checkbox(
+            &mut s.show_virtual_boards,
+            "Show virtual boards (demo and training)",
+        )
+        .changed();
+    ui.add_space(8.0);
+    ui.heading("Bench reports");
+    changed |= report_folder(ui, s);
+    ui.add_space(12.0);
+    let mut action = changed.then_some(UiAction::ApplySettings);
+    if ui.button("About Oasis").clicked() {
+        action = Some(UiAction::About(true));
+    }
+    if let Some(p) = &st.log_path {
+        ui.label(
+            RichText::new(format!("This run's log: {}", p.display()))
+                .small()
+                .weak(),
+        );
+    }
+    action
+}
+
+/// Verification, timeouts and the after-flash check; true when something changed.
+fn flashing(ui: &mut egui::Ui, s: &mut Settings) -> bool {
+    let mut changed = false;
     egui::Grid::new("settings")
         .num_columns(2)
         .spacing([16.0, 8.0])
@@ -55,16 +85,12 @@ pub fn show(ui: &mut egui::Ui, st: &AppState, edits: &mut Edits) -> Option<UiAct
                 .changed();
             ui.end_row();
         });
-    ui.add_space(8.0);
-    ui.heading("Boards");
-    changed |= ui
-        .checkbox(
-            &mut s.show_virtual_boards,
-            "Show virtual boards (demo and training)",
-        )
-        .changed();
-    ui.add_space(8.0);
-    ui.heading("Bench reports");
+    changed
+}
+
+/// The bench report folder; true when it changed.
+fn report_folder(ui: &mut egui::Ui, s: &mut Settings) -> bool {
+    let mut changed = false;
     ui.horizontal(|ui| {
         ui.label("Folder");
         let mut text = s
@@ -82,19 +108,7 @@ pub fn show(ui: &mut egui::Ui, st: &AppState, edits: &mut Edits) -> Option<UiAct
             changed = true;
         }
     });
-    ui.add_space(12.0);
-    let mut action = changed.then_some(UiAction::ApplySettings);
-    if ui.button("About Oasis").clicked() {
-        action = Some(UiAction::About(true));
-    }
-    if let Some(p) = &st.log_path {
-        ui.label(
-            RichText::new(format!("This run's log: {}", p.display()))
-                .small()
-                .weak(),
-        );
-    }
-    action
+    changed
 }
 
 /// Version and build facts for the About box.

@@ -93,17 +93,8 @@ pub fn show(ui: &mut egui::Ui, entries: &[TimelineEntry]) {
             [pos2(plot.left(), y), pos2(plot.right(), y)],
             Stroke::new(1.0, visuals.weak_text_color()),
         );
-        for (start, end, mode) in spans {
-            let x0 = x_of(*start);
-            let x1 = end.map_or(plot.right(), x_of).max(x0 + 2.0);
-            let bar = Rect::from_min_max(pos2(x0, y - 6.0), pos2(x1, y + 6.0));
-            painter.rect_filled(bar, 3.0, mode_color(*mode));
-            painter.circle_filled(Pos2::new(x0, y), 4.0, mode_color(*mode));
-            if end.is_some() {
-                let s = Stroke::new(2.0, Color32::from_rgb(200, 50, 50));
-                painter.line_segment([pos2(x1 - 4.0, y - 4.0), pos2(x1 + 4.0, y + 4.0)], s);
-                painter.line_segment([pos2(x1 - 4.0, y + 4.0), pos2(x1 + 4.0, y - 4.0)], s);
-            }
+        for span in spans {
+            draw_span(&painter, span, y, plot.right(), &x_of);
         }
     }
     let secs = end_ms / 1000;
@@ -118,22 +109,45 @@ pub fn show(ui: &mut egui::Ui, entries: &[TimelineEntry]) {
             visuals.weak_text_color(),
         );
     }
-    resp.on_hover_ui(|ui| {
-        for e in entries.iter().rev().take(8) {
-            let verb = if e.kind == TimelineKind::Arrived {
-                "arrived"
-            } else {
-                "left"
-            };
-            ui.label(format!(
-                "{:.1}s  {}  {} {verb}",
-                e.at_ms as f64 / 1000.0,
-                e.port_path,
-                e.what
-            ));
-        }
-    });
+    resp.on_hover_ui(|ui| recent(ui, entries));
     legend(ui);
+}
+
+/// One attached stretch: a bar in the mode's colour, a dot where it arrived, a cross where it left.
+fn draw_span(
+    painter: &egui::Painter,
+    (start, end, mode): &Span,
+    y: f32,
+    right: f32,
+    x_of: &dyn Fn(u64) -> f32,
+) {
+    let x0 = x_of(*start);
+    let x1 = end.map_or(right, x_of).max(x0 + 2.0);
+    let bar = Rect::from_min_max(pos2(x0, y - 6.0), pos2(x1, y + 6.0));
+    painter.rect_filled(bar, 3.0, mode_color(*mode));
+    painter.circle_filled(Pos2::new(x0, y), 4.0, mode_color(*mode));
+    if end.is_some() {
+        let s = Stroke::new(2.0, Color32::from_rgb(200, 50, 50));
+        painter.line_segment([pos2(x1 - 4.0, y - 4.0), pos2(x1 + 4.0, y + 4.0)], s);
+        painter.line_segment([pos2(x1 - 4.0, y + 4.0), pos2(x1 + 4.0, y - 4.0)], s);
+    }
+}
+
+/// The latest events, newest first (the hover text).
+fn recent(ui: &mut egui::Ui, entries: &[TimelineEntry]) {
+    for e in entries.iter().rev().take(8) {
+        let verb = if e.kind == TimelineKind::Arrived {
+            "arrived"
+        } else {
+            "left"
+        };
+        ui.label(format!(
+            "{:.1}s  {}  {} {verb}",
+            e.at_ms as f64 / 1000.0,
+            e.port_path,
+            e.what
+        ));
+    }
 }
 
 fn legend(ui: &mut egui::Ui) {

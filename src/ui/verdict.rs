@@ -16,93 +16,101 @@ pub fn show(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
         .show(ui, |ui| {
             ui.add_space(12.0);
             match &st.flash.progress.outcome {
-                Some(JobOutcome::Finished(v)) => {
-                    headline(ui, "Flash succeeded", Level::Ok);
-                    ui.label(RichText::new(&v.summary).size(16.0));
-                    ui.add_space(6.0);
-                    egui::Grid::new("verdict-ok").num_columns(2).show(ui, |ui| {
-                        ui.label(RichText::new("Board").weak());
-                        ui.label(&st.flash.board_title);
-                        ui.end_row();
-                        ui.label(RichText::new("Verified on the board").weak());
-                        ui.label(if v.verified.is_empty() {
-                            "nothing (verification was off)".to_owned()
-                        } else {
-                            v.verified.join(", ")
-                        });
-                        ui.end_row();
-                        if !v.skipped.is_empty() {
-                            ui.label(RichText::new("Already correct, skipped").weak());
-                            ui.label(v.skipped.join(", "));
-                            ui.end_row();
-                        }
-                        ui.label(RichText::new("Written").weak());
-                        ui.label(human_bytes(v.bytes));
-                        ui.end_row();
-                        ui.label(RichText::new("Took").weak());
-                        ui.label(human_duration(v.seconds));
-                        ui.end_row();
-                        ui.label(RichText::new("Running firmware").weak());
-                        ui.label(running_firmware(st, v));
-                        ui.end_row();
-                    });
-                }
-                Some(JobOutcome::Failed(r)) => {
-                    headline(ui, "Flash failed", Level::Bad);
-                    ui.label(RichText::new(&r.message).size(16.0));
-                    let mut place = Vec::new();
-                    if let Some(p) = r.phase {
-                        place.push(format!("while {}", p.title().to_lowercase()));
-                    }
-                    if let Some(p) = &r.partition {
-                        place.push(format!("partition {p}"));
-                    }
-                    if !place.is_empty() {
-                        ui.label(RichText::new(place.join(", ")).weak());
-                    }
-                    ui.add_space(6.0);
-                    ui.label(RichText::new("What to do next").strong());
-                    ui.label(r.hint.as_deref().unwrap_or(
-                        "Run Diagnostics on the board to see what state it is in, then try again.",
-                    ));
-                    if !r.device_log.is_empty() {
-                        ui.add_space(6.0);
-                        ui.label(RichText::new("The board said:").strong());
-                        for l in &r.device_log {
-                            ui.label(RichText::new(l).monospace());
-                        }
-                    }
-                }
+                Some(JobOutcome::Finished(v)) => success(ui, st, v),
+                Some(JobOutcome::Failed(r)) => failure(ui, r),
                 None => {
                     ui.label("No verdict yet.");
                 }
             }
             ui.add_space(12.0);
-            ui.horizontal(|ui| {
-                if ui.button("Flash another board").clicked() {
-                    action = Some(UiAction::NewFlash);
-                }
-                if let Some(id) = &st.selected
-                    && ui.button("Diagnose this board").clicked()
-                {
-                    action = Some(UiAction::Diagnose(id.clone()));
-                }
-                let label = if st.flash.show_raw_log {
-                    "Hide raw log"
-                } else {
-                    "Show raw log"
-                };
-                if ui.button(label).clicked() {
-                    action = Some(UiAction::ToggleRawLog);
-                }
-                if ui.button("Open log tab").clicked() {
-                    action = Some(UiAction::SelectTab(Tab::Log));
-                }
-            });
+            action = buttons(ui, st);
             if st.flash.show_raw_log {
                 raw_log(ui, st);
             }
         });
+    action
+}
+
+fn success(ui: &mut egui::Ui, st: &AppState, v: &oasis_engine::event::Verdict) {
+    headline(ui, "Flash succeeded", Level::Ok);
+    ui.label(RichText::new(&v.summary).size(16.0));
+    ui.add_space(6.0);
+    let verified = if v.verified.is_empty() {
+        "nothing (verification was off)".to_owned()
+    } else {
+        v.verified.join(", ")
+    };
+    let mut rows = vec![
+        ("Board", st.flash.board_title.clone()),
+        ("Verified on the board", verified),
+    ];
+    if !v.skipped.is_empty() {
+        rows.push(("Already correct, skipped", v.skipped.join(", ")));
+    }
+    rows.push(("Written", human_bytes(v.bytes)));
+    rows.push(("Took", human_duration(v.seconds)));
+    rows.push(("Running firmware", running_firmware(st, v)));
+    egui::Grid::new("verdict-ok").num_columns(2).show(ui, |ui| {
+        for (k, v) in rows {
+            ui.label(RichText::new(k).weak());
+            ui.label(v);
+            ui.end_row();
+        }
+    });
+}
+
+fn failure(ui: &mut egui::Ui, r: &oasis_engine::event::ErrorReport) {
+    headline(ui, "Flash failed", Level::Bad);
+    ui.label(RichText::new(&r.message).size(16.0));
+    let mut place = Vec::new();
+    if let Some(p) = r.phase {
+        place.push(format!("while {}", p.title().to_lowercase()));
+    }
+    if let Some(p) = &r.partition {
+        place.push(format!("partition {p}"));
+    }
+    if !place.is_empty() {
+        ui.label(RichText::new(place.join(", ")).weak());
+    }
+    ui.add_space(6.0);
+    ui.label(RichText::new("What to do next").strong());
+    ui.label(
+        r.hint
+            .as_deref()
+            .unwrap_or("Run Diagnostics on the board to see what state it is in, then try again."),
+    );
+    if !r.device_log.is_empty() {
+        ui.add_space(6.0);
+        ui.label(RichText::new("The board said:").strong());
+        for l in &r.device_log {
+            ui.label(RichText::new(l).monospace());
+        }
+    }
+}
+
+fn buttons(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
+    let mut action = None;
+    ui.horizontal(|ui| {
+        if ui.button("Flash another board").clicked() {
+            action = Some(UiAction::NewFlash);
+        }
+        if let Some(id) = &st.selected
+            && ui.button("Diagnose this board").clicked()
+        {
+            action = Some(UiAction::Diagnose(id.clone()));
+        }
+        let label = if st.flash.show_raw_log {
+            "Hide raw log"
+        } else {
+            "Show raw log"
+        };
+        if ui.button(label).clicked() {
+            action = Some(UiAction::ToggleRawLog);
+        }
+        if ui.button("Open log tab").clicked() {
+            action = Some(UiAction::SelectTab(Tab::Log));
+        }
+    });
     action
 }
 
