@@ -251,7 +251,7 @@ fn fixed_overhead() -> Result<(), BoxError> {
     }
     println!(
         "\n[overhead] UFS package 2 x 1 MiB, in-process virtual board, verify off, median of 7:\n  \
-         open port -> first program step {:.1} ms; end of last program step -> verdict (set-bootable, power reset ACK; no reboot wait) {:.1} ms  (goal < 50 ms each)",
+         open port -> first program step {:.2} ms; end of last program step -> verdict (set-bootable, power reset ACK; no reboot wait) {:.2} ms  (goal < 50 ms each)",
         median(head).as_secs_f64() * 1e3,
         median(tail).as_secs_f64() * 1e3,
     );
