@@ -133,11 +133,75 @@ fn print_package(pkg: &Package) {
         pkg.plan.len(),
         human_bytes(pkg.total_bytes() as f64)
     );
+    print_plan(pkg);
     print_findings(pkg);
 }
 
+/// The plan as a table: every step Oasis will send, in order, with its size.
+fn print_plan(pkg: &Package) {
+    println!("  Steps (in the order Oasis sends them):");
+    let critical: Vec<usize> = (0..pkg.plan.len())
+        .filter(|&i| pkg.plan[i].critical)
+        .collect();
+    if let (Some(first), Some(last)) = (critical.first(), critical.last()) {
+        println!(
+            "    Steps {}-{} must not be interrupted: the board cannot boot until they finish \
+             (an interruption leaves it in download mode, recoverable with Oasis).",
+            first + 1,
+            last + 1
+        );
+    }
+    println!(
+        "    {:>3}  {:<11} {:<16} {:<34} {:>3} {:>22} {:>10}",
+        "#", "op", "label", "file", "lun", "start sector", "length"
+    );
+    for (i, step) in pkg.plan.iter().enumerate() {
+        let op = format!("{:?}", step.op).to_lowercase();
+        let len = match (step.op, step.bytes()) {
+            (StepOp::Program | StepOp::Erase, Some(b)) => human_bytes(b as f64),
+            (StepOp::Erase, None) => "whole disk".to_owned(),
+            (StepOp::Program, None) => "?".to_owned(),
+            _ => "-".to_owned(),
+        };
+        let mut marks = String::new();
+        if let Some(why) = &step.destructive {
+            marks.push_str(&format!("  [DESTRUCTIVE: {why}]"));
+        }
+        println!(
+            "    {:>3}  {:<11} {:<16} {:<34} {:>3} {:>22} {:>10}{marks}",
+            i + 1,
+            op,
+            clip(&step.label, 16),
+            clip(step.file.as_deref().unwrap_or("-"), 34),
+            step.physical_partition_number,
+            clip(&step.start_sector, 22),
+            len
+        );
+    }
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let head: String = s.chars().take(n.saturating_sub(1)).collect();
+        format!("{head}…")
+    }
+}
+
 fn print_findings(pkg: &Package) {
-    println!("  md5.txt:     {}", pkg.md5.status());
+    let md5 = &pkg.md5;
+    let line = match md5.status() {
+        "none" => "no md5.txt in the package: image checksums not checked".to_owned(),
+        status => format!(
+            "{} listed: {} match, {} mismatch, {} not in the package ({status})",
+            md5.entries.len(),
+            md5.ok().count(),
+            md5.mismatches().count(),
+            md5.missing().count()
+        ),
+    };
+    println!("  md5.txt:     {line}");
     for e in pkg.md5.mismatches() {
         println!("    MISMATCH {}", e.path);
     }

@@ -16,6 +16,7 @@ use clap::Parser;
 use args::{Cli, Command};
 
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Info(a) => info::run(&a),
@@ -26,4 +27,22 @@ fn main() -> ExitCode {
         Command::Diagnose(a) => diagnose::run_diagnose(&a),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// `oasis-cli info PKG | head` closes stdout early; `println!` then panics with "Broken pipe".
+/// A command-line tool ends quietly instead, as if killed by SIGPIPE (status 141 in shells).
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.contains("failed printing to stdout") && text.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
