@@ -8,7 +8,7 @@ use oasis_proto::sahara::{HostGoal, Identity, Outcome};
 use oasis_transport::Transport;
 
 use crate::error::EngineError;
-use crate::event::Phase;
+use crate::event::{ChipIdentity, Phase};
 use crate::options::Timeouts;
 use crate::progress::Emitter;
 use crate::sahara::{self, RunEnd, SaharaTimeouts};
@@ -34,6 +34,8 @@ pub struct BroughtUp {
     pub pending: Vec<u8>,
     /// True when the programmer was already running (Sahara skipped).
     pub already_running: bool,
+    /// The identity the boot ROM told in command mode, when it did.
+    pub identity: Option<ChipIdentity>,
 }
 
 fn timeouts(t: &Timeouts) -> SaharaTimeouts {
@@ -53,6 +55,7 @@ pub fn bring_up(
 ) -> Result<BroughtUp, EngineError> {
     let st = timeouts(t);
     let mut pending = Vec::new();
+    let mut identity = None;
     if identify {
         em.start_phase(Phase::Identify, 0);
         match identify_board(link, programmer, st, em)? {
@@ -60,19 +63,25 @@ pub fn bring_up(
                 em.start_phase(Phase::Upload, 0);
                 return Ok(already_running(em, received));
             }
-            Identified::Pending(bytes) => pending = bytes,
+            Identified::Pending(bytes, id) => {
+                pending = bytes;
+                identity = id;
+            }
         }
     }
     em.start_phase(Phase::Upload, programmer.bytes.len() as u64);
     em.check_cancel()?;
-    upload(link, programmer, &pending, st, em)
+    let mut up = upload(link, programmer, &pending, st, em)?;
+    up.identity = identity;
+    Ok(up)
 }
 
 enum Identified {
     /// A Firehose programmer answered instead of the boot ROM.
     ProgrammerRunning(Vec<u8>),
-    /// The boot ROM waits for the programmer; these bytes were already received.
-    Pending(Vec<u8>),
+    /// The boot ROM waits for the programmer; these bytes were already received (and the
+    /// identity it told, if it did).
+    Pending(Vec<u8>, Option<ChipIdentity>),
 }
 
 /// Sahara command mode: report the identity and refuse a programmer that does not fit.
@@ -88,13 +97,13 @@ fn identify_board(
             Ok(Identified::ProgrammerRunning(received))
         }
         RunEnd::Done(Outcome::IdentityRead { identity, trailing }) => {
-            report_identity(em, &identity);
+            let told = report_identity(em, &identity);
             check_programmer(programmer, &identity)?;
-            Ok(Identified::Pending(trailing))
+            Ok(Identified::Pending(trailing, Some(told)))
         }
         RunEnd::Diverted(bytes) => {
             em.info("the board went straight to image transfer: its identity could not be read, so the programmer cannot be checked against it");
-            Ok(Identified::Pending(bytes))
+            Ok(Identified::Pending(bytes, None))
         }
         RunEnd::Done(Outcome::Uploaded { .. }) => Err(EngineError::Internal(
             "identity session uploaded an image".into(),
@@ -134,6 +143,7 @@ fn upload(
             Ok(BroughtUp {
                 pending: trailing,
                 already_running: false,
+                identity: None,
             })
         }
         RunEnd::Done(Outcome::IdentityRead { .. }) | RunEnd::Diverted(_) => Err(
@@ -147,14 +157,17 @@ fn already_running(em: &mut Emitter, received: Vec<u8>) -> BroughtUp {
     BroughtUp {
         pending: received,
         already_running: true,
+        identity: None,
     }
 }
 
-fn report_identity(em: &mut Emitter, id: &Identity) {
-    em.chip_identity(sahara::chip_identity(id));
+fn report_identity(em: &mut Emitter, id: &Identity) -> ChipIdentity {
+    let told = sahara::chip_identity(id);
+    em.chip_identity(told.clone());
     if let Some(note) = sahara::refusals(id) {
         em.info(note);
     }
+    told
 }
 
 /// Refuse a programmer the board will reject (wrong root, wrong chip, not Firehose), using the

@@ -103,9 +103,57 @@ pub enum EngineError {
         #[source]
         source: std::io::Error,
     },
+    /// The board was not seen running the package's firmware after the reset.
+    #[error("{what}")]
+    NotConfirmed {
+        /// What did not happen.
+        failure: ConfirmFailure,
+        /// The sentence naming it (port, seconds waited, revisions seen).
+        what: String,
+        /// What to do next.
+        help: String,
+    },
+    /// A backup or restore could not use its folder or files.
+    #[error("{what}")]
+    Backup {
+        /// What is wrong, naming the folder or file.
+        what: String,
+        /// What the user can do.
+        help: String,
+    },
     /// A bug in Oasis.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// What did not happen after the reset (the Confirm phase's failure verdicts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfirmFailure {
+    /// The module never came back on USB (no AT port appeared within the wait).
+    NeverCameBack,
+    /// It came back in download mode (05C6:9008): the new firmware did not start.
+    BackInDownloadMode,
+    /// Its AT port appeared but never answered.
+    AtSilent,
+    /// It still runs the revision it ran before the flash.
+    RevisionUnchanged,
+    /// It runs a revision that is neither the package's nor (as far as known) the old one.
+    OtherRevision,
+    /// The AT port answered but reported no revision.
+    NoRevision,
+}
+
+impl ConfirmFailure {
+    /// The error kind a script branches on.
+    pub fn kind(self) -> ErrorKind {
+        match self {
+            Self::NeverCameBack => ErrorKind::Disconnected,
+            Self::BackInDownloadMode | Self::NoRevision => ErrorKind::Protocol,
+            Self::AtSilent => ErrorKind::Timeout,
+            Self::RevisionUnchanged | Self::OtherRevision => ErrorKind::VerifyMismatch,
+        }
+    }
 }
 
 fn partition_suffix(p: &Option<String>) -> String {
@@ -171,6 +219,8 @@ impl EngineError {
             Self::VerifyMismatch { .. } => ErrorKind::VerifyMismatch,
             Self::Refused { .. } => ErrorKind::Refused,
             Self::BadInput { .. } | Self::Io { .. } => ErrorKind::BadInput,
+            Self::NotConfirmed { failure, .. } => failure.kind(),
+            Self::Backup { .. } => ErrorKind::BadInput,
             Self::Internal(_) => ErrorKind::Internal,
         }
     }
@@ -203,6 +253,7 @@ impl EngineError {
             Self::Refused { help, .. } => Some(help.clone()),
             Self::BadInput { help, .. } => help.clone(),
             Self::Io { .. } => Some("check that the package files are readable and complete".to_owned()),
+            Self::NotConfirmed { help, .. } | Self::Backup { help, .. } => Some(help.clone()),
             Self::Internal(_) => Some(
                 "this is a bug in Oasis: please report it with a support bundle (--bundle)".to_owned(),
             ),
@@ -216,6 +267,7 @@ impl EngineError {
             | Self::Transport { partition, .. }
             | Self::Nak { partition, .. } => partition.as_deref(),
             Self::VerifyMismatch { partition, .. } => Some(partition),
+            Self::NotConfirmed { .. } => Some("running firmware"),
             _ => None,
         }
     }
@@ -244,6 +296,11 @@ impl EngineError {
 
     /// The report a front-end shows, with the phase it happened in.
     pub fn into_report(self, phase: Option<Phase>, partition: Option<&str>) -> ErrorReport {
+        self.to_report(phase, partition)
+    }
+
+    /// [`EngineError::into_report`] without giving the error up.
+    pub fn to_report(&self, phase: Option<Phase>, partition: Option<&str>) -> ErrorReport {
         let kind = self.kind();
         let hint = self.help();
         let partition = self.partition().or(partition).map(str::to_owned);

@@ -33,6 +33,26 @@ const CANCEL_SLICE: Duration = Duration::from_millis(250);
 pub struct Startup {
     /// Functions it lists as supported (lower-case tags); empty when it did not say.
     pub supported: Vec<String>,
+    /// Chip serial from its `Chip serial num: N (0xN)` line, as 8 lower-case hex digits.
+    pub serial: Option<String>,
+}
+
+/// The chip serial a programmer logs at start-up (`Chip serial num: 217664612 (0xcf94c64)`),
+/// as 8 lower-case hex digits.
+pub fn startup_serial(lines: &[String]) -> Option<String> {
+    lines.iter().find_map(|l| {
+        let lower = strip_level(l).to_ascii_lowercase();
+        let rest = lower.split_once("chip serial num")?.1;
+        let rest = rest.trim_start_matches([':', ' ', '=']);
+        let hex = rest
+            .split_once("(0x")
+            .map(|(_, h)| h.trim_end_matches(|c: char| !c.is_ascii_hexdigit()));
+        let value = match hex {
+            Some(h) => u32::from_str_radix(h.split(')').next().unwrap_or(h), 16).ok(),
+            None => rest.split_whitespace().next()?.parse::<u32>().ok(),
+        }?;
+        Some(format!("{value:08x}"))
+    })
 }
 
 /// A Firehose session over a transport.
@@ -300,6 +320,7 @@ impl Firehose {
         }
         Ok(Startup {
             supported: supported_functions(&lines).unwrap_or_default(),
+            serial: startup_serial(&lines),
         })
     }
 
@@ -410,6 +431,25 @@ fn describe_payload(cmd: &Command) -> String {
     match cmd {
         Command::Configure(c) => format!("{} bytes", c.max_payload_to_target),
         other => format!("<{}>", other.tag()),
+    }
+}
+
+#[cfg(test)]
+mod serial_tests {
+    use super::*;
+
+    #[test]
+    fn the_startup_serial_is_read_in_either_form() {
+        let l = |s: &str| vec!["INFO: Binary build date: x".to_owned(), s.to_owned()];
+        assert_eq!(
+            startup_serial(&l("INFO: Chip serial num: 217664612 (0xcf94c64)")).as_deref(),
+            Some("0cf94c64")
+        );
+        assert_eq!(
+            startup_serial(&l("Chip serial num: 4096")).as_deref(),
+            Some("00001000")
+        );
+        assert_eq!(startup_serial(&l("INFO: Chip serial num: none")), None);
     }
 }
 

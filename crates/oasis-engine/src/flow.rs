@@ -1,35 +1,46 @@
-//! The flash flow: package → plan → connect → Sahara → Firehose → erase/program/verify/patch →
-//! reset (→ confirm). Runs on the job's worker thread and reports through the [`Emitter`].
+//! The flash flow: package → plan → connect → Sahara → Firehose → (backup) → (resume check) →
+//! erase/program/verify/patch → reset → (confirm). Runs on the job's worker thread and reports
+//! through the [`Emitter`].
 //!
 //! Steps run grouped by phase (erases, programs, verification, patches), keeping the package
 //! plan's order inside each group; the package orders NAND plans brick-safe (boot loader last).
+
+use std::path::Path;
 
 use oasis_proto::firehose::PowerAction;
 use oasis_transport::Transport;
 use oasis_vdev::VirtualBoard;
 
-use crate::confirm;
-use crate::connect::{self, BroughtUp};
+use crate::backup::{self, BackupContext};
+use crate::confirm::{self, Follow};
 use crate::error::EngineError;
 use crate::event::{Phase, Verdict};
-use crate::firehose::Firehose;
-use crate::options::{FlashRequest, Timeouts};
+use crate::execute::execute;
+use crate::options::FlashRequest;
 use crate::pkgmap::{self, Prepared};
-use crate::plan::{PhaseChoice, StepOp};
+use crate::plan::PhaseChoice;
 use crate::port;
 use crate::progress::Emitter;
-use crate::pump::BufferPool;
-use crate::steps::{self, VerifyMethod, Written};
+use crate::resume::{self, Resume};
+use crate::session;
+use crate::steps;
+
+/// Where a job's session transcript goes (support bundles), if anywhere.
+pub type Transcript<'a> = Option<&'a Path>;
 
 /// Run one flash job, opening the port the request names.
-pub(crate) fn flash(req: &FlashRequest, em: &mut Emitter) -> Result<Verdict, EngineError> {
+pub(crate) fn flash(
+    req: &FlashRequest,
+    em: &mut Emitter,
+    rec: Transcript<'_>,
+) -> Result<Verdict, EngineError> {
     let prep = pkgmap::prepare(req)?;
     announce(req, &prep, em);
     em.start_phase(Phase::Connect, 0);
     let fallback = port::default_profile(&prep.plan.memory, prep.plan.sector_size);
     let opened = port::open(&req.port, fallback, &req.options.timeouts, em)?;
     let _lock = opened.lock;
-    run_on(req, &prep, opened.link, opened.board.as_ref(), em)
+    run_on(req, &prep, opened.link, opened.board.as_ref(), rec, em)
 }
 
 /// Run one flash job over a link the caller opened.
@@ -37,18 +48,35 @@ pub(crate) fn flash_on(
     req: &FlashRequest,
     link: Box<dyn Transport>,
     em: &mut Emitter,
+    rec: Transcript<'_>,
 ) -> Result<Verdict, EngineError> {
     let prep = pkgmap::prepare(req)?;
     announce(req, &prep, em);
     em.start_phase(Phase::Connect, 0);
     em.info(format!("using the link {}", link.describe()));
-    run_on(req, &prep, link, None, em)
+    run_on(req, &prep, link, None, rec, em)
+}
+
+/// Run one flash job on an in-process virtual board, following it after the reset.
+pub(crate) fn flash_on_board(
+    req: &FlashRequest,
+    board: &VirtualBoard,
+    em: &mut Emitter,
+    rec: Transcript<'_>,
+) -> Result<Verdict, EngineError> {
+    let prep = pkgmap::prepare(req)?;
+    announce(req, &prep, em);
+    em.start_phase(Phase::Connect, 0);
+    let link = Box::new(board.connect());
+    em.info(format!("using the link {}", link.describe()));
+    run_on(req, &prep, link, Some(board), rec, em)
 }
 
 fn choice(req: &FlashRequest) -> PhaseChoice {
     let o = &req.options;
     PhaseChoice {
         identify: true,
+        backup: o.backup.is_some(),
         verify: o.verify,
         reset: !o.no_reset,
         confirm: o.confirm || o.at_port.is_some(),
@@ -68,36 +96,69 @@ fn announce(req: &FlashRequest, prep: &Prepared, em: &mut Emitter) {
     }
 }
 
+fn take_backup(
+    s: &mut session::Session,
+    req: &FlashRequest,
+    prep: &Prepared,
+    em: &mut Emitter,
+) -> Result<(), EngineError> {
+    let Some(dir) = &req.options.backup else {
+        return Ok(());
+    };
+    let ctx = BackupContext {
+        table: prep.table.as_ref(),
+        memory: &prep.plan.memory,
+        sector_size: prep.plan.sector_size,
+        pages_per_block: prep.pages_per_block,
+        programmer: &prep.programmer,
+        package: Some(prep.root.display().to_string()),
+        imei: None,
+    };
+    backup::take(s, &ctx, dir, &req.options.timeouts, em).map(|_| ())
+}
+
 fn run_on(
     req: &FlashRequest,
     prep: &Prepared,
     link: Box<dyn Transport>,
     board: Option<&VirtualBoard>,
+    rec: Transcript<'_>,
     em: &mut Emitter,
 ) -> Result<Verdict, EngineError> {
     let t = &req.options.timeouts;
     let c = choice(req);
-    let mut link = match &req.options.bundle {
-        Some(path) => {
-            em.info(format!("recording the session to {}", path.display()));
-            port::record(link, path)?
-        }
+    // The revision before the flash tells "did not change" apart from "another revision".
+    let previous = req
+        .options
+        .previous_revision
+        .clone()
+        .or_else(|| board.map(VirtualBoard::revision));
+    let link = match rec {
+        Some(path) => port::record(link, path)?,
         None => link,
     };
     em.info(format!("connected to {}", link.describe()));
-    let up = connect::bring_up(&mut *link, &prep.programmer, c.identify, t, em)?;
-    let mut fh = configure(link, &up, prep, t, em)?;
-    let written = run_steps(&mut fh, prep, c.verify, t, em)?;
-    let verified = if c.verify {
-        verify_all(&mut fh, prep, &written, t, em)?
+    let memory = prep.plan.memory.clone();
+    let mut s = session::start(
+        link,
+        &prep.programmer,
+        &memory,
+        prep.plan.sector_size,
+        c.identify,
+        t,
+        em,
+    )?;
+    take_backup(&mut s, req, prep, em)?;
+    let resume = if req.options.resume {
+        resume::check(&mut s.fh, &prep.plan, &s.supported, t, em)?
     } else {
-        Vec::new()
+        Resume::default()
     };
-    run_patches(&mut fh, prep, t, em)?;
+    let verified = execute(&mut s.fh, &prep.plan, c.verify, &resume, t, em)?;
     let mut verdict = Verdict {
         summary: String::new(),
         verified,
-        skipped: Vec::new(),
+        skipped: resume.skipped.clone(),
         bytes: em.bytes_written(),
         seconds: 0.0,
         confirmed: false,
@@ -105,10 +166,19 @@ fn run_on(
     };
     if c.reset {
         em.start_phase(Phase::Reset, 0);
-        steps::reset(&mut fh, em, PowerAction::Reset, t)?;
+        steps::reset(&mut s.fh, em, PowerAction::Reset, t)?;
+        // Close the download-mode link first: the AT port may be the same serial device.
+        drop(s);
         if c.confirm {
             em.start_phase(Phase::Confirm, 0);
-            let running = confirm::confirm(req, prep, board, em)?;
+            let follow = Follow {
+                at_port: req.options.at_port.as_deref(),
+                port: &req.port,
+                board,
+                previous: previous.as_deref(),
+                wait: t.boot,
+            };
+            let running = confirm::confirm(&follow, prep, em)?;
             verdict.confirmed = true;
             verdict.running_revision = Some(running);
         }
@@ -124,151 +194,22 @@ fn summary(v: &Verdict, c: PhaseChoice, no_reset: bool) -> String {
     } else {
         "written (not verified)"
     };
+    let resumed = if v.skipped.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " ({} partition(s) already on the board were skipped)",
+            v.skipped.len()
+        )
+    };
     if no_reset {
-        format!("{written}; the board stays in download mode (--no-reset)")
+        format!("{written}{resumed}; the board stays in download mode (--no-reset)")
     } else if v.confirmed {
         format!(
-            "{written} and confirmed running {}",
+            "{written}{resumed}; running {}, confirmed",
             v.running_revision.as_deref().unwrap_or("the new firmware")
         )
     } else {
-        format!("{written}, not yet confirmed running")
+        format!("{written}{resumed}, not yet confirmed running")
     }
-}
-
-fn configure(
-    link: Box<dyn Transport>,
-    up: &BroughtUp,
-    prep: &Prepared,
-    t: &Timeouts,
-    em: &mut Emitter,
-) -> Result<Firehose, EngineError> {
-    em.start_phase(Phase::Configure, 0);
-    let mut fh = Firehose::new(link, &up.pending, t.command, em.cancel_flag());
-    let first = if up.already_running {
-        t.idle_window
-    } else {
-        t.command.min(std::time::Duration::from_secs(1))
-    };
-    let startup = fh.drain_startup(em, first, t.idle_window, t.configure)?;
-    if startup.supported.is_empty() {
-        em.info("the programmer did not list its functions");
-    } else {
-        em.info(format!(
-            "programmer functions: {}",
-            startup.supported.join(" ")
-        ));
-    }
-    let n = fh.configure(em, &prep.plan.memory, prep.plan.sector_size, t.configure)?;
-    em.info(format!(
-        "configured for {}: {}-byte payload{}",
-        n.memory_name.as_deref().unwrap_or(&prep.plan.memory),
-        n.payload,
-        n.target_name
-            .as_deref()
-            .map(|s| format!(", target {s}"))
-            .unwrap_or_default()
-    ));
-    let payload = usize::try_from(n.payload).unwrap_or(usize::MAX);
-    fh.set_session(payload, VerifyMethod::choose(&startup.supported));
-    Ok(fh)
-}
-
-/// Erase (and vendor) steps, then program steps; returns what each program step wrote.
-fn run_steps(
-    fh: &mut Firehose,
-    prep: &Prepared,
-    verify: bool,
-    t: &Timeouts,
-    em: &mut Emitter,
-) -> Result<Vec<Written>, EngineError> {
-    let plan = &prep.plan;
-    let last_critical = plan.last_critical();
-    if plan.steps_of(Phase::Erase).next().is_some() {
-        em.start_phase(Phase::Erase, 0);
-        for (i, step) in plan.steps_of(Phase::Erase) {
-            em.check_cancel()?;
-            em.set_partition(Some(&step.label));
-            if step.critical {
-                em.set_critical(true);
-            }
-            steps::run_simple(fh, em, step, t)?;
-            if Some(i) == last_critical {
-                em.set_critical(false);
-            }
-        }
-    }
-    let mut written = Vec::new();
-    if plan.steps_of(Phase::Program).next().is_none() {
-        return Ok(written);
-    }
-    em.start_phase(Phase::Program, plan.total_bytes());
-    let mut pool = BufferPool::default();
-    for (i, step) in plan.steps_of(Phase::Program) {
-        em.check_cancel()?;
-        em.set_partition(Some(&step.label));
-        if step.critical {
-            em.set_critical(true);
-        }
-        let digest = steps::run_program(fh, em, step, verify, &mut pool, t)?;
-        if let Some(sha256) = digest {
-            written.push(Written { index: i, sha256 });
-        }
-        if Some(i) == last_critical {
-            em.set_critical(false);
-        }
-    }
-    Ok(written)
-}
-
-fn verify_all(
-    fh: &mut Firehose,
-    prep: &Prepared,
-    written: &[Written],
-    t: &Timeouts,
-    em: &mut Emitter,
-) -> Result<Vec<String>, EngineError> {
-    if written.is_empty() {
-        return Ok(Vec::new());
-    }
-    em.start_phase(Phase::Verify, prep.plan.total_bytes());
-    let mut method = fh.verify_method();
-    let mut verified = Vec::new();
-    for w in written {
-        em.check_cancel()?;
-        let Some(step) = prep.plan.steps.get(w.index) else {
-            continue;
-        };
-        em.set_partition(Some(&step.label));
-        method = steps::verify(fh, em, step, &w.sha256, method, t)?;
-        verified.push(step.label.clone());
-    }
-    if method == VerifyMethod::ReadBack {
-        em.info("verified by reading the data back (the programmer has no getsha256digest)");
-    }
-    Ok(verified)
-}
-
-fn run_patches(
-    fh: &mut Firehose,
-    prep: &Prepared,
-    t: &Timeouts,
-    em: &mut Emitter,
-) -> Result<(), EngineError> {
-    if prep.plan.steps_of(Phase::Patch).next().is_none() {
-        return Ok(());
-    }
-    em.start_phase(Phase::Patch, 0);
-    for (_, step) in prep.plan.steps_of(Phase::Patch) {
-        em.check_cancel()?;
-        em.set_partition(Some(&step.label));
-        if matches!(step.op, StepOp::SetBootable) {
-            em.info(format!(
-                "marking physical partition {} bootable",
-                step.physical_partition
-            ));
-        }
-        steps::run_simple(fh, em, step, t)?;
-    }
-    Ok(())
 }

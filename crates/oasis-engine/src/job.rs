@@ -9,10 +9,13 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::Receiver;
 
+use crate::bundle::Timeline;
+use crate::bundle::run;
 use crate::error::EngineError;
 use crate::event::{ErrorReport, Event, Verdict};
 use crate::options::FlashRequest;
 use crate::progress::{Emitter, Sink};
+use crate::restore::{BackupRequest, RestoreRequest};
 
 /// A running job. Dropping it does not stop the job; call [`JobHandle::cancel`].
 #[derive(Debug)]
@@ -135,12 +138,26 @@ where
     outcome
 }
 
+/// The sink and timeline of a flash job (a timeline only when it writes a bundle).
+fn bundling(req: &FlashRequest, sink: Sink) -> (Sink, Option<Timeline>) {
+    let timeline = run::wanted(&req.options).then(Timeline::default);
+    (run::tee(sink, timeline.clone()), timeline)
+}
+
 /// Start a flash job on its own thread (`oasis-flash-<port>`); events go to `sink`.
 ///
 /// The sink is called on the worker thread; a GUI forwards the event and wakes its UI from it.
+/// With `options.bundle` (or `bundle_on_failure`) the session is recorded and a support bundle
+/// written when the job ends; an `Info` event starting with [`crate::bundle::WRITTEN_PREFIX`]
+/// names it, just before the terminal event.
 pub fn spawn_flash(req: FlashRequest, sink: Box<dyn FnMut(Event) + Send>) -> JobHandle {
     let name = thread_name("flash", &req.port);
-    spawn_job(name, sink, move |em| crate::flow::flash(&req, em))
+    let (sink, tl) = bundling(&req, sink);
+    spawn_job(name, sink, move |em| {
+        run::with_bundle(&req, tl.as_ref(), em, |em, rec| {
+            crate::flow::flash(&req, em, rec)
+        })
+    })
 }
 
 /// [`spawn_flash`] over a link the caller opened (`req.port` then only names the job); e.g. a
@@ -151,7 +168,29 @@ pub fn spawn_flash_on(
     sink: Box<dyn FnMut(Event) + Send>,
 ) -> JobHandle {
     let name = thread_name("flash", &req.port);
-    spawn_job(name, sink, move |em| crate::flow::flash_on(&req, link, em))
+    let (sink, tl) = bundling(&req, sink);
+    spawn_job(name, sink, move |em| {
+        run::with_bundle(&req, tl.as_ref(), em, |em, rec| {
+            crate::flow::flash_on(&req, link, em, rec)
+        })
+    })
+}
+
+/// [`spawn_flash`] on an in-process virtual board: like [`spawn_flash_on`] with
+/// `board.connect()`, and the Confirm phase (`options.confirm`) follows the board through its
+/// reset (`after_reset()`), so its four failure verdicts can be seen without hardware.
+pub fn spawn_flash_on_board(
+    req: FlashRequest,
+    board: oasis_vdev::VirtualBoard,
+    sink: Box<dyn FnMut(Event) + Send>,
+) -> JobHandle {
+    let name = thread_name("flash", &req.port);
+    let (sink, tl) = bundling(&req, sink);
+    spawn_job(name, sink, move |em| {
+        run::with_bundle(&req, tl.as_ref(), em, |em, rec| {
+            crate::flow::flash_on_board(&req, &board, em, rec)
+        })
+    })
 }
 
 /// [`spawn_flash`] with the events delivered on an unbounded crossbeam channel.
@@ -165,6 +204,44 @@ pub fn spawn_flash_channel(req: FlashRequest) -> (JobHandle, Receiver<Event>) {
         }),
     );
     (handle, rx)
+}
+
+/// Start a backup job (`oasis-backup-<port>`): read the board-unique regions into
+/// `req.out`; the board stays in download mode.
+pub fn spawn_backup(req: BackupRequest, sink: Box<dyn FnMut(Event) + Send>) -> JobHandle {
+    let name = thread_name("backup", &req.port);
+    spawn_job(name, sink, move |em| crate::restore::backup_job(&req, em))
+}
+
+/// [`spawn_backup`] over a link the caller opened.
+pub fn spawn_backup_on(
+    req: BackupRequest,
+    link: Box<dyn oasis_transport::Transport>,
+    sink: Box<dyn FnMut(Event) + Send>,
+) -> JobHandle {
+    let name = thread_name("backup", &req.port);
+    spawn_job(name, sink, move |em| {
+        crate::restore::backup_job_on(&req, link, em)
+    })
+}
+
+/// Start a restore job (`oasis-restore-<port>`): write a backup back onto the board it was
+/// taken from (refused for another chip serial), verify it, reset.
+pub fn spawn_restore(req: RestoreRequest, sink: Box<dyn FnMut(Event) + Send>) -> JobHandle {
+    let name = thread_name("restore", &req.port);
+    spawn_job(name, sink, move |em| crate::restore::restore_job(&req, em))
+}
+
+/// [`spawn_restore`] over a link the caller opened.
+pub fn spawn_restore_on(
+    req: RestoreRequest,
+    link: Box<dyn oasis_transport::Transport>,
+    sink: Box<dyn FnMut(Event) + Send>,
+) -> JobHandle {
+    let name = thread_name("restore", &req.port);
+    spawn_job(name, sink, move |em| {
+        crate::restore::restore_job_on(&req, link, em)
+    })
 }
 
 #[cfg(test)]

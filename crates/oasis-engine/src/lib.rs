@@ -9,29 +9,51 @@
 //! [`spawn_flash_on`] runs the same job over a link the caller opened (a virtual board whose
 //! storage a test inspects, a recorded session). [`read_chip_identity`] reads serial, HW ID
 //! and PK hash in Sahara command mode and leaves the board waiting for a programmer.
+//!
+//! The safety net: [`FlashOptions::backup`] reads the board-unique regions (EFS2/NV,
+//! modemst1/2, fsg, persist) into a folder before anything is written ([`backup`]);
+//! [`spawn_backup`] and [`spawn_restore`] do that alone, and restore refuses another board's
+//! backup. After the reset the Confirm phase follows the board to its AT port and names what
+//! did not happen ([`ConfirmFailure`]). [`FlashOptions::resume`] skips program steps the board
+//! already holds. [`bundle`] writes support bundles (zip) and replays them offline;
+//! [`markdown_summary`] is the short text for a support ticket. [`paths::data_dir`] is where
+//! the app and the CLI keep backups and automatic bundles.
 #![deny(missing_docs)]
 
+pub mod backup;
+pub mod bundle;
 mod chipinfo;
 mod confirm;
 mod connect;
 pub mod diag;
 pub mod error;
 pub mod event;
+mod execute;
 mod firehose;
 mod flow;
 pub mod job;
 pub mod options;
+pub mod paths;
 mod pkgmap;
 mod plan;
 mod port;
 pub mod progress;
 mod pump;
+pub mod regions;
+pub mod restore;
+mod resume;
 mod sahara;
+mod session;
 mod steps;
 mod usbswitch;
 
+pub use bundle::{SummaryInput, markdown_summary};
 pub use chipinfo::{read_chip_identity, read_chip_identity_on};
-pub use error::EngineError;
+pub use error::{ConfirmFailure, EngineError};
 pub use event::{ChipIdentity, ErrorKind, ErrorReport, Event, Phase, Verdict};
-pub use job::{JobHandle, spawn_flash, spawn_flash_channel, spawn_flash_on};
+pub use job::{
+    JobHandle, spawn_backup, spawn_backup_on, spawn_flash, spawn_flash_channel, spawn_flash_on,
+    spawn_flash_on_board, spawn_restore, spawn_restore_on,
+};
 pub use options::{FlashOptions, FlashRequest, Timeouts};
+pub use restore::{BackupRequest, RestoreRequest};

@@ -45,9 +45,11 @@ pub struct FlashOptions {
     pub skip_md5: bool,
     /// Leave the board in download mode at the end (no power reset).
     pub no_reset: bool,
-    /// AT port to confirm the new revision on after reset (not yet followed; see the verdict).
+    /// AT port to confirm the new revision on after the reset (`virtual` follows an in-process
+    /// virtual board). Setting it turns the Confirm phase on.
     pub at_port: Option<String>,
-    /// The user confirmed the destructive steps the plan names.
+    /// Confirm the new firmware after the reset (the AT port is found on USB, or given by
+    /// `at_port`); on the command line this also acknowledges the plan's destructive steps.
     pub confirm: bool,
     /// Use this programmer instead of the package's.
     pub programmer: Option<PathBuf>,
@@ -55,8 +57,23 @@ pub struct FlashOptions {
     pub rawprogram: Option<PathBuf>,
     /// Timeouts of every step.
     pub timeouts: Timeouts,
-    /// Write a support bundle (transcript of the session) to this file.
+    /// Write a support bundle (zip: log, events, enumeration, package manifest, identity,
+    /// byte transcript) to this file when the job ends, whatever the outcome.
     pub bundle: Option<PathBuf>,
+    /// On failure, write a support bundle into this folder (`oasis-<time>.zip`) and name it in
+    /// an `Info` event. The app and the CLI pass their data dir's `bundles` folder.
+    pub bundle_on_failure: Option<PathBuf>,
+    /// Before anything is written, back up the board-unique regions (EFS2/NV, modemst, fsg,
+    /// persist...) into this folder (created; must be empty). A destructive plan is allowed
+    /// with a fresh backup, without `allow_full_erase`.
+    pub backup: Option<PathBuf>,
+    /// Pre-verify: skip program steps whose range already holds the package's bytes (board
+    /// digest), so an interrupted flash finishes where it stopped. Skipped partitions are
+    /// listed in `Verdict::skipped`.
+    pub resume: bool,
+    /// The revision the board ran before this flash, when the caller knows it (tells "the
+    /// revision did not change" apart from "another revision runs").
+    pub previous_revision: Option<String>,
 }
 
 impl Default for FlashOptions {
@@ -72,6 +89,10 @@ impl Default for FlashOptions {
             rawprogram: None,
             timeouts: Timeouts::default(),
             bundle: None,
+            bundle_on_failure: None,
+            backup: None,
+            resume: false,
+            previous_revision: None,
         }
     }
 }
@@ -109,6 +130,9 @@ pub struct Timeouts {
     pub reset: Duration,
     /// Waiting for a module switched from normal mode to reappear as 05C6:9008.
     pub edl_switch: Duration,
+    /// After the final reset: waiting for the module to boot, enumerate in normal mode and
+    /// answer AT (the Confirm phase's countdown).
+    pub boot: Duration,
 }
 
 impl Default for Timeouts {
@@ -128,6 +152,7 @@ impl Default for Timeouts {
             read_chunk: Duration::from_secs(30),
             reset: Duration::from_secs(5),
             edl_switch: Duration::from_secs(30),
+            boot: Duration::from_secs(60),
         }
     }
 }
@@ -153,6 +178,7 @@ impl Timeouts {
             read_chunk: s(self.read_chunk),
             reset: s(self.reset),
             edl_switch: s(self.edl_switch),
+            boot: s(self.boot),
         }
     }
 

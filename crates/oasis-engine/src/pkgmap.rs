@@ -3,7 +3,9 @@
 //! steps), and map its plan onto the engine's [`JobPlan`].
 
 use oasis_package::programmer::ProgrammerKind;
-use oasis_package::{OpenOptions, Package, PackageError, PlanStep};
+use std::path::PathBuf;
+
+use oasis_package::{OpenOptions, Package, PackageError, PartitionTable, PlanStep};
 
 use crate::connect::{MAX_PROGRAMMER, ProgrammerImage};
 use crate::error::EngineError;
@@ -23,6 +25,12 @@ pub struct Prepared {
     pub version: Option<String>,
     /// Facts worth an `Info` event (choices, warnings, skipped checks).
     pub notes: Vec<String>,
+    /// The package's partition table (MIBIB, partition_nand.xml or rawprogram labels).
+    pub table: Option<PartitionTable>,
+    /// Pages per erase block (NAND), when the package tells.
+    pub pages_per_block: Option<u32>,
+    /// The package's root folder.
+    pub root: PathBuf,
     /// The package, kept open: a zip's unpacked folder lives as long as it does.
     _package: Package,
 }
@@ -59,6 +67,9 @@ pub fn prepare(req: &FlashRequest) -> Result<Prepared, EngineError> {
         revision: pkg.revision().map(str::to_owned),
         version: pkg.version().map(str::to_owned),
         notes,
+        table: pkg.partitions.clone(),
+        pages_per_block: pkg.pages_per_block,
+        root: pkg.root.clone(),
         _package: pkg,
     })
 }
@@ -131,7 +142,10 @@ fn refuse_md5(
     })
 }
 
-fn load_programmer(pkg: &Package, notes: &mut Vec<String>) -> Result<ProgrammerImage, EngineError> {
+pub(crate) fn load_programmer(
+    pkg: &Package,
+    notes: &mut Vec<String>,
+) -> Result<ProgrammerImage, EngineError> {
     let Some(info) = &pkg.programmer else {
         return Err(EngineError::BadInput {
             what: format!("no Firehose programmer found in {}", pkg.root.display()),
@@ -187,7 +201,9 @@ fn load_programmer(pkg: &Package, notes: &mut Vec<String>) -> Result<ProgrammerI
 }
 
 fn refuse_destructive(pkg: &Package, opts: &FlashOptions) -> Result<(), EngineError> {
-    if opts.allow_full_erase {
+    // A backup taken in this job, before anything is erased, is the fresh backup that makes a
+    // destructive plan acceptable; without one the user must say so explicitly.
+    if opts.allow_full_erase || opts.backup.is_some() {
         return Ok(());
     }
     let found: Vec<String> = pkg
@@ -207,12 +223,12 @@ fn refuse_destructive(pkg: &Package, opts: &FlashOptions) -> Result<(), EngineEr
             "the plan destroys data the package does not rewrite: {}",
             found.join("; ")
         ),
-        help: "back up the board's calibration (EFS/NV) first; pass --allow-full-erase to flash anyway"
+        help: "flash with --backup DIR to back up the board's calibration (EFS/NV) first (restore it with `oasis-cli restore`), or pass --allow-full-erase to flash without a backup"
             .to_owned(),
     })
 }
 
-fn memory_name(pkg: &Package, sector_size: u32, notes: &mut Vec<String>) -> String {
+pub(crate) fn memory_name(pkg: &Package, sector_size: u32, notes: &mut Vec<String>) -> String {
     if let Some(m) = pkg.storage.memory_name() {
         return m.to_owned();
     }

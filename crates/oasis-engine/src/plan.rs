@@ -93,6 +93,8 @@ pub struct JobPlan {
 pub struct PhaseChoice {
     /// Sahara command mode will be tried.
     pub identify: bool,
+    /// The board-unique regions are backed up before anything is written.
+    pub backup: bool,
     /// Program steps get verified.
     pub verify: bool,
     /// The board is reset at the end.
@@ -133,6 +135,9 @@ impl JobPlan {
         }
         add(Phase::Upload, programmer_bytes);
         add(Phase::Configure, 0);
+        if choice.backup {
+            add(Phase::Backup, 0);
+        }
         if self.has(Phase::Erase) {
             add(Phase::Erase, 0);
         }
@@ -199,6 +204,7 @@ mod tests {
         };
         let all = PhaseChoice {
             identify: true,
+            backup: false,
             verify: true,
             reset: true,
             confirm: false,
@@ -219,6 +225,7 @@ mod tests {
         );
         let bare = PhaseChoice {
             identify: false,
+            backup: true,
             verify: false,
             reset: false,
             confirm: true,
@@ -226,6 +233,7 @@ mod tests {
         let names: Vec<Phase> = plan.phases(bare, 0).iter().map(|p| p.phase).collect();
         assert!(!names.contains(&Phase::Verify) && !names.contains(&Phase::Reset));
         assert!(!names.contains(&Phase::Confirm));
+        assert_eq!(names[3], Phase::Backup, "backup runs right after configure");
         assert_eq!(plan.total_bytes(), 4096);
         assert_eq!(plan.step_count(true), 3);
         assert_eq!(plan.last_critical(), Some(1));

@@ -170,6 +170,12 @@ impl Emitter {
         self.send(Event::PhaseStarted { phase });
     }
 
+    /// Change the byte total of the running phase (for a phase that learns its size only
+    /// after it started, like Backup once the regions are located).
+    pub fn set_phase_total(&mut self, total: u64) {
+        self.phase_total = total;
+    }
+
     /// End the current phase, if any.
     pub fn finish_phase(&mut self) {
         if let Some(phase) = self.current.take() {

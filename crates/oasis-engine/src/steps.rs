@@ -53,7 +53,7 @@ impl VerifyMethod {
     }
 }
 
-fn region(step: &Step) -> Region {
+pub(crate) fn region(step: &Step) -> Region {
     Region {
         sector_size: step.sector_size,
         num_sectors: step.sectors.unwrap_or(0),
@@ -218,7 +218,7 @@ fn check(step: &Step, expected: &[u8; 32], got: &[u8; 32]) -> Result<(), EngineE
     }
 }
 
-fn board_digest(
+pub(crate) fn board_digest(
     fh: &mut Firehose,
     em: &mut Emitter,
     step: &Step,

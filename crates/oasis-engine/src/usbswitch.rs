@@ -25,7 +25,7 @@ fn diag_error(e: &DiagError) -> EngineError {
     }
 }
 
-fn selected(dev: &UsbDeviceInfo, sel: &UsbSelector) -> bool {
+pub(crate) fn selected(dev: &UsbDeviceInfo, sel: &UsbSelector) -> bool {
     match sel {
         UsbSelector::Any => true,
         UsbSelector::Path(p) => dev.port_path == *p,

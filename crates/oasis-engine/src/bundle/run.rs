@@ -1,0 +1,81 @@
+//! Bundles around a running flash job: the event tee, the session transcript in a scratch
+//! file, and the zip written when the job ends (always with `bundle`, on failure with
+//! `bundle_on_failure`).
+
+use std::path::{Path, PathBuf};
+
+use super::{BundleInput, Timeline, WRITTEN_PREFIX, auto_path, write_bundle};
+use crate::error::EngineError;
+use crate::event::Verdict;
+use crate::options::{FlashOptions, FlashRequest};
+use crate::progress::{Emitter, Sink};
+
+/// Whether a job with these options records a bundle.
+pub fn wanted(o: &FlashOptions) -> bool {
+    o.bundle.is_some() || o.bundle_on_failure.is_some()
+}
+
+/// Send every event to `sink` and, when bundling, to the timeline too.
+pub fn tee(mut sink: Sink, timeline: Option<Timeline>) -> Sink {
+    match timeline {
+        Some(tl) => Box::new(move |ev| {
+            tl.push(&ev);
+            sink(ev);
+        }),
+        None => sink,
+    }
+}
+
+fn scratch_transcript() -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    std::env::temp_dir().join(format!(
+        "oasis-session-{}-{nanos}.jsonl",
+        std::process::id()
+    ))
+}
+
+/// Run `work` (given where to record the transcript), then write the bundle its outcome
+/// calls for and name it in an `Info` event.
+pub fn with_bundle<F>(
+    req: &FlashRequest,
+    timeline: Option<&Timeline>,
+    em: &mut Emitter,
+    work: F,
+) -> Result<Verdict, EngineError>
+where
+    F: FnOnce(&mut Emitter, Option<&Path>) -> Result<Verdict, EngineError>,
+{
+    let Some(tl) = timeline else {
+        return work(em, None);
+    };
+    let transcript = scratch_transcript();
+    let result = work(em, Some(&transcript));
+    let target = match (&req.options.bundle, &result) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Err(_)) => req.options.bundle_on_failure.as_deref().map(auto_path),
+        (None, Ok(_)) => None,
+    };
+    if let Some(path) = target {
+        let outcome = match &result {
+            Ok(v) => Ok(v.clone()),
+            Err(e) => Err(e.to_report(em.phase(), em.partition())),
+        };
+        let events = tl.snapshot();
+        let recorded = transcript.exists().then_some(transcript.as_path());
+        let input = BundleInput {
+            request: req,
+            events: &events,
+            outcome: Some(&outcome),
+            transcript: recorded,
+            devices: None,
+        };
+        match write_bundle(&path, &input) {
+            Ok(()) => em.info(format!("{WRITTEN_PREFIX}{}", path.display())),
+            Err(e) => em.info(format!("the support bundle could not be written: {e}")),
+        }
+    }
+    let _ = std::fs::remove_file(&transcript);
+    result
+}
