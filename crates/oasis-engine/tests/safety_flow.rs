@@ -1,0 +1,181 @@
+//! Confirmation after the reset, resume after an interrupted flash, and support bundles that
+//! replay to the same failure — all on in-process virtual boards.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+mod common;
+mod safety_support;
+
+use std::path::{Path, PathBuf};
+
+use common::{REVISION, package_copy};
+use oasis_engine::bundle::load_bundle;
+use oasis_engine::bundle::replay::replay_bundle;
+use oasis_engine::{
+    ErrorKind, Event, FlashOptions, FlashRequest, Phase, spawn_flash_on, spawn_flash_on_board,
+};
+use oasis_package::{OpenOptions, Package, StepOp};
+use oasis_vdev::{BoardOptions, FaultSpec, Profile, ResetBehaviour, VirtualBoard};
+use safety_support::{infos, power_cycle, quick, run};
+
+/// The EG25-G package in a folder named like its release, so it states its revision.
+fn named_package() -> (tempfile::TempDir, PathBuf) {
+    let (tmp, root) = package_copy("quectel-eg25g-nand-2022");
+    let named = tmp.path().join(REVISION);
+    std::fs::rename(&root, &named).unwrap();
+    (tmp, named)
+}
+
+fn eg25(after: ResetBehaviour, revision: Option<&str>) -> VirtualBoard {
+    let mut o = BoardOptions::default();
+    o.after_reset = after;
+    o.revision_after_reset = revision.map(str::to_owned);
+    VirtualBoard::new(Profile::by_name("eg25").unwrap(), o)
+}
+
+fn confirm_on(board: VirtualBoard, pkg: &Path) -> (Result<oasis_engine::Verdict, oasis_engine::ErrorReport>, Vec<Event>) {
+    let mut o = FlashOptions::default();
+    o.confirm = true;
+    o.timeouts = quick();
+    let req = FlashRequest::new(pkg, "virtual:eg25").with_options(o);
+    run(|sink| spawn_flash_on_board(req, board, sink))
+}
+
+#[test]
+fn confirmed_running_the_new_revision() {
+    let (_tmp, pkg) = named_package();
+    let (out, events) = confirm_on(eg25(ResetBehaviour::Normal, None), &pkg);
+    let v = out.unwrap_or_else(|r| panic!("{r:?}"));
+    assert!(v.confirmed);
+    assert_eq!(v.running_revision.as_deref(), Some(REVISION));
+    assert_eq!(v.summary, format!("verified; running {REVISION}, confirmed"));
+    assert_eq!(safety_support::phases(&events).last(), Some(&Phase::Confirm));
+}
+
+#[test]
+fn each_way_the_board_fails_to_come_back_has_its_verdict() {
+    let (_tmp, pkg) = named_package();
+    let old = Profile::by_name("eg25").unwrap().revision;
+    let cases = [
+        (eg25(ResetBehaviour::NeverComesBack, None), ErrorKind::Disconnected, "never came back on USB"),
+        (eg25(ResetBehaviour::BackInEdl, None), ErrorKind::Protocol, "came back in download mode (05C6:9008)"),
+        (eg25(ResetBehaviour::AtSilent, None), ErrorKind::Timeout, "stayed silent to AT"),
+        (eg25(ResetBehaviour::Normal, Some(&old)), ErrorKind::VerifyMismatch, "the revision did not change"),
+    ];
+    for (board, kind, words) in cases {
+        let (out, events) = confirm_on(board, &pkg);
+        let r = out.unwrap_err();
+        assert_eq!(r.kind, kind, "{words}: {r:?}");
+        assert_eq!(r.phase, Some(Phase::Confirm));
+        assert!(r.message.starts_with("Confirming the new firmware: "), "{}", r.message);
+        assert!(r.message.contains(words), "{words}: {}", r.message);
+        assert!(r.hint.is_some());
+        // The flash itself completed: everything was verified before the reset.
+        assert!(events.iter().any(|e| matches!(e, Event::PhaseFinished { phase: Phase::Verify })));
+    }
+}
+
+/// Program labels of a package in the order the engine runs them.
+fn program_labels(root: &Path, bytes: bool) -> Vec<(String, u64)> {
+    let pkg = Package::open(root, &OpenOptions::default()).unwrap();
+    pkg.plan
+        .iter()
+        .filter(|s| s.op == StepOp::Program && s.data.is_some())
+        .map(|s| (s.label.clone(), if bytes { s.data.as_ref().unwrap().total_bytes } else { 0 }))
+        .collect()
+}
+
+fn resume_after_unplug(package: &str, profile: &str, allow: bool) {
+    let (_tmp, root) = package_copy(package);
+    let faults = FaultSpec::parse_all(&["unplug:program#3"]).unwrap();
+    let first = VirtualBoard::new(Profile::by_name(profile).unwrap(), BoardOptions::with_faults(faults));
+    let mut o = FlashOptions::default();
+    o.timeouts = quick();
+    o.allow_full_erase = allow;
+    o.resume = true;
+    let req = FlashRequest::new(&root, format!("virtual:{profile}")).with_options(o.clone());
+    let (out, _) = run(|sink| spawn_flash_on(req, Box::new(first.connect()), sink));
+    assert_eq!(out.unwrap_err().kind, ErrorKind::Disconnected);
+    // The cable is back: the same flash again, on the board as the fault left it.
+    let board = power_cycle(&first, BoardOptions::default());
+    let req = FlashRequest::new(&root, format!("virtual:{profile}")).with_options(o);
+    let (out, events) = run(|sink| spawn_flash_on(req, Box::new(board.connect()), sink));
+    let v = out.unwrap_or_else(|r| panic!("{package}: {r:?}"));
+    let programs = program_labels(&root, true);
+    let done: Vec<String> = programs.iter().take(2).map(|(l, _)| l.clone()).collect();
+    assert_eq!(v.skipped, done, "{package}: the two programs finished before the unplug");
+    let rest: Vec<String> = programs.iter().skip(2).map(|(l, _)| l.clone()).collect();
+    assert_eq!(v.verified, rest, "{package}: only the remaining partitions were written");
+    let rest_bytes: u64 = programs.iter().skip(2).map(|(_, b)| b).sum();
+    assert_eq!(v.bytes, rest_bytes);
+    assert!(v.summary.contains("2 partition(s) already on the board were skipped"), "{}", v.summary);
+    let text = infos(&events).join("\n");
+    assert!(text.contains(&format!("resume: '{}' already holds", done[0])), "{text}");
+    common::check_storage(&board, &root, &OpenOptions::default());
+    assert!(board.host_notes().is_empty(), "{:?}", board.host_notes());
+}
+
+#[test]
+fn an_interrupted_emmc_flash_resumes_with_only_the_remaining_partitions() {
+    resume_after_unplug("uz801-emmc", "emmc", true);
+}
+
+#[test]
+fn an_interrupted_nand_flash_resumes_skipping_erase_and_program_together() {
+    resume_after_unplug("quectel-eg25g-nand-2022", "eg25", false);
+}
+
+#[test]
+fn a_bundle_from_a_failed_flash_replays_to_the_same_error() {
+    let (tmp, root) = package_copy("quectel-eg25g-nand-2022");
+    let faults = FaultSpec::parse_all(&["nak:program#2"]).unwrap();
+    let board = VirtualBoard::new(Profile::by_name("eg25").unwrap(), BoardOptions::with_faults(faults));
+    let bundle = tmp.path().join("support.zip");
+    let mut o = FlashOptions::default();
+    o.timeouts = quick();
+    o.bundle = Some(bundle.clone());
+    let req = FlashRequest::new(&root, "virtual:eg25").with_options(o);
+    let (out, events) = run(|sink| spawn_flash_on(req, Box::new(board.connect()), sink));
+    let failed = out.unwrap_err();
+    assert_eq!(failed.kind, ErrorKind::Nak);
+    let text = infos(&events).join("\n");
+    assert!(text.contains(&format!("support bundle written to {}", bundle.display())), "{text}");
+    let zip = zip::ZipArchive::new(std::fs::File::open(&bundle).unwrap()).unwrap();
+    let names: Vec<&str> = zip.file_names().collect();
+    for m in ["summary.md", "log.txt", "events.jsonl", "outcome.json", "devices.json", "package.json", "identity.json", "request.json", "transcript.jsonl"] {
+        assert!(names.contains(&m), "{m} missing from {names:?}");
+    }
+    let loaded = load_bundle(&bundle).unwrap();
+    assert!(loaded.summary.contains("failed (`nak`)"), "{}", loaded.summary);
+    assert_eq!(loaded.outcome.as_ref().unwrap().error.as_ref().unwrap(), &failed);
+    let report = replay_bundle(&loaded, None, Box::new(|_| {})).unwrap();
+    let again = report.replayed.clone().unwrap_err();
+    assert!(report.reproduced, "{report:?}");
+    assert_eq!((again.kind, &again.message), (failed.kind, &failed.message));
+    assert_eq!(report.mismatch, None);
+}
+
+#[test]
+fn a_bundle_is_written_on_failure_into_the_given_folder_only() {
+    let (tmp, root) = package_copy("quectel-eg25g-nand-2022");
+    let dir = tmp.path().join("bundles");
+    let mut o = FlashOptions::default();
+    o.timeouts = quick();
+    o.bundle_on_failure = Some(dir.clone());
+    // Success: nothing written.
+    let req = FlashRequest::new(&root, "virtual:eg25").with_options(o.clone());
+    let ok = safety_support::board("eg25");
+    let (out, _) = run(|sink| spawn_flash_on(req, Box::new(ok.connect()), sink));
+    out.unwrap();
+    assert!(!dir.exists() || std::fs::read_dir(&dir).unwrap().next().is_none());
+    // Failure: one bundle, named in the log.
+    let faults = FaultSpec::parse_all(&["stall:erase#1"]).unwrap();
+    let bad = VirtualBoard::new(Profile::by_name("eg25").unwrap(), BoardOptions::with_faults(faults));
+    let req = FlashRequest::new(&root, "virtual:eg25").with_options(o);
+    let (out, events) = run(|sink| spawn_flash_on(req, Box::new(bad.connect()), sink));
+    assert_eq!(out.unwrap_err().kind, ErrorKind::Timeout);
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let text = infos(&events).join("\n");
+    assert!(text.contains(&files[0].display().to_string()), "{text}");
+    assert!(load_bundle(&files[0]).unwrap().transcript.is_some());
+}
