@@ -24,8 +24,15 @@ pub const LONG_VERSION: &str = concat!(
 /// Exit status: 0 success; 1 the board or link failed (NAK, timeout, disconnect, verify
 /// mismatch); 2 bad input (usage, package errors, missing images); 3 refused by a safety check.
 ///
+/// Safety net: `flash --backup DIR` (or `backup`) saves the board's calibration first and
+/// `restore` puts it back; `--at-port`/`--confirm` follow the board after the reset and check
+/// the revision it runs; `--resume` skips what is already on the board; on any failure a
+/// support bundle (zip) is written into the data dir and named, and `replay BUNDLE` re-runs it
+/// offline.
+///
 /// Environment: OASIS_TIMEOUT_SCALE multiplies every board timeout (e.g. 3 for a slow link,
-/// 0.2 in tests that inject stalls).
+/// 0.2 in tests that inject stalls); OASIS_DATA_DIR moves the data dir (default
+/// ~/.local/share/oasis, %LOCALAPPDATA%\Oasis, ~/Library/Application Support/Oasis).
 #[derive(Debug, Parser)]
 #[command(name = "oasis-cli", version = LONG_VERSION, long_version = LONG_VERSION)]
 pub struct Cli {
@@ -49,6 +56,12 @@ pub enum Command {
     Devices(DevicesArgs),
     /// Say what state a board is in and what to do next.
     Diagnose(DiagnoseArgs),
+    /// Back up the board's calibration (EFS2/NV, modemst, fsg, persist) into a folder.
+    Backup(BackupArgs),
+    /// Write a backup back onto the board it was taken from (refused on another board).
+    Restore(RestoreArgs),
+    /// Re-run the job of a support bundle offline, with its transcript as the board.
+    Replay(ReplayArgs),
 }
 
 /// `info` arguments.
@@ -98,15 +111,89 @@ pub struct FlashArgs {
     /// Use this rawprogram XML instead of the package's.
     #[arg(long, value_name = "FILE")]
     pub rawprogram: Option<PathBuf>,
-    /// AT port of the module, to confirm the new revision after reset.
+    /// After the reset, follow the board on this AT port and check the revision it runs
+    /// (`virtual` for a `virtual:` port; the same link for `oasis-cli emulate`).
     #[arg(long, value_name = "PORT")]
     pub at_port: Option<String>,
-    /// Confirm the destructive steps the plan names.
+    /// Confirm the destructive steps the plan names; with `--port usb` also follow the board
+    /// after the reset (its AT port is found on USB) and check the revision it runs.
     #[arg(long)]
     pub confirm: bool,
-    /// Write a support bundle (session transcript) to this file.
+    /// Write a support bundle (zip: log, events, devices, package hashes, identity, byte
+    /// transcript) to this file, whatever the outcome. Without it, a failure writes one into
+    /// the data dir's `bundles` folder.
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
+    /// Back up the board's calibration into this new folder before writing (allows a
+    /// destructive plan without --allow-full-erase).
+    #[arg(long, value_name = "DIR")]
+    pub backup: Option<PathBuf>,
+    /// Skip partitions the board already holds (on-device digest): finish an interrupted flash.
+    #[arg(long)]
+    pub resume: bool,
+    /// Longest wait, in seconds, for the board to come back after the reset (default 60).
+    #[arg(long, value_name = "SECS")]
+    pub boot_wait: Option<u64>,
+    /// Write no support bundle on failure.
+    #[arg(long)]
+    pub no_bundle: bool,
+}
+
+/// `backup` arguments.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The board's port.
+    #[arg(long, value_name = "PORT")]
+    pub port: String,
+    /// The package made for the module (its programmer and partition table).
+    #[arg(long, value_name = "PACKAGE")]
+    pub package: Option<PathBuf>,
+    /// The backup folder itself (created; must be new or empty).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Use this programmer (required without --package).
+    #[arg(long, value_name = "FILE")]
+    pub programmer: Option<PathBuf>,
+    /// Storage type without --package (emmc or ufs; NAND needs the package's table).
+    #[arg(long, value_name = "TYPE")]
+    pub memory: Option<String>,
+    /// Print the engine's events as JSON lines on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `restore` arguments.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup folder (holding manifest.json).
+    #[arg(value_name = "BACKUP_DIR")]
+    pub backup: PathBuf,
+    /// The board's port.
+    #[arg(long, value_name = "PORT")]
+    pub port: String,
+    /// Use this programmer instead of the copy in the backup.
+    #[arg(long, value_name = "FILE")]
+    pub programmer: Option<PathBuf>,
+    /// Leave the board in download mode at the end.
+    #[arg(long)]
+    pub no_reset: bool,
+    /// Print the engine's events as JSON lines on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `replay` arguments.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The support bundle (.zip).
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
+    /// The package, when it is no longer where the bundle recorded it.
+    #[arg(long, value_name = "PACKAGE")]
+    pub package: Option<PathBuf>,
+    /// Print the replayed events and the result as JSON lines.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `chipinfo` arguments.
@@ -132,6 +219,13 @@ pub struct EmulateArgs {
     /// Inject a fault (repeatable), e.g. `nak:program`.
     #[arg(long = "fault", value_name = "SPEC")]
     pub faults: Vec<String>,
+    /// What the board does after a reset: normal (boots, AT answers), never (does not come
+    /// back), edl (back in 9008), silent (boots, AT never answers).
+    #[arg(long, value_name = "HOW", default_value = "normal")]
+    pub after_reset: String,
+    /// Revision the AT modem reports after a reset (default: found in what was flashed).
+    #[arg(long, value_name = "REV")]
+    pub revision_after_reset: Option<String>,
 }
 
 /// `devices` arguments.
@@ -184,6 +278,11 @@ mod tests {
             "--confirm",
             "--bundle",
             "b.zip",
+            "--backup",
+            "bk",
+            "--resume",
+            "--boot-wait",
+            "5",
         ])
         .unwrap();
         let Command::Flash(f) = c.command else {
@@ -192,6 +291,14 @@ mod tests {
         assert!(f.json && f.no_verify && f.allow_full_erase && f.skip_md5 && f.no_reset);
         assert_eq!(f.port, "virtual:eg25");
         assert_eq!(f.at_port.as_deref(), Some("/dev/ttyUSB2"));
+        assert!(f.resume && f.backup.is_some() && f.boot_wait == Some(5));
+        let r = Cli::try_parse_from(["oasis-cli", "restore", "--port", "usb", "bk"]).unwrap();
+        let Command::Restore(r) = r.command else {
+            panic!("not restore")
+        };
+        assert_eq!(r.backup, PathBuf::from("bk"));
+        assert!(Cli::try_parse_from(["oasis-cli", "backup", "--port", "usb"]).is_err());
+        assert!(Cli::try_parse_from(["oasis-cli", "replay", "b.zip", "--json"]).is_ok());
         let e = Cli::try_parse_from([
             "oasis-cli",
             "emulate",

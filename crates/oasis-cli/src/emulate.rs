@@ -1,17 +1,30 @@
 //! `oasis-cli emulate`: a virtual board on a pseudo-terminal (oasis-vdev's `serve_pty`) until
-//! Ctrl-C, so any serial tool (or `oasis-cli flash --port LINK`) can talk to it.
+//! Ctrl-C, so any serial tool (or `oasis-cli flash --port LINK`) can talk to it. After a reset
+//! the same pty carries the AT modem (`flash --at-port LINK` confirms on it); `--after-reset`
+//! makes the board never come back, come back in 9008, or keep its AT port silent.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use oasis_vdev::{BoardOptions, FaultSpec, Profile, serve_pty};
+use oasis_vdev::{BoardOptions, FaultSpec, Profile, ResetBehaviour, serve_pty};
 
 use crate::args::EmulateArgs;
 use crate::output::print_error;
 
 /// Default virtual profile for `emulate`.
 pub const DEFAULT_PROFILE: &str = "eg25";
+
+/// `--after-reset` words → what the virtual board does when it reboots.
+pub fn after_reset(word: &str) -> Option<ResetBehaviour> {
+    match word.to_ascii_lowercase().as_str() {
+        "normal" => Some(ResetBehaviour::Normal),
+        "never" => Some(ResetBehaviour::NeverComesBack),
+        "edl" | "9008" => Some(ResetBehaviour::BackInEdl),
+        "silent" => Some(ResetBehaviour::AtSilent),
+        _ => None,
+    }
+}
 
 /// Run `emulate`; returns the exit status.
 pub fn run(a: &EmulateArgs) -> i32 {
@@ -30,12 +43,31 @@ pub fn run(a: &EmulateArgs) -> i32 {
             return 2;
         }
     };
+    let Some(behaviour) = after_reset(&a.after_reset) else {
+        print_error(
+            &format!(
+                "--after-reset {:?} is not one of normal, never, edl, silent",
+                a.after_reset
+            ),
+            Some(
+                "normal: boots and answers AT; never: does not come back; edl: back in 9008; silent: AT never answers",
+            ),
+            false,
+            "bad_input",
+        );
+        return 2;
+    };
+    let mut options = BoardOptions::default();
+    options.after_reset = behaviour;
+    options
+        .revision_after_reset
+        .clone_from(&a.revision_after_reset);
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
     if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
         eprintln!("note: Ctrl-C handler not installed ({e})");
     }
-    let service = match serve_pty(&a.pty, profile, faults, BoardOptions::default()) {
+    let service = match serve_pty(&a.pty, profile, faults, options) {
         Ok(s) => s,
         Err(e) => {
             print_error(&e.to_string(), e.help(), false, "bad_input");

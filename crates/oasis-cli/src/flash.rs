@@ -1,9 +1,13 @@
 //! `oasis-cli flash` and `oasis-cli chipinfo`: run an engine job, show its events, and map the
 //! outcome to the exit status (0 ok, 1 board/link, 2 bad input, 3 refused).
 
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use oasis_engine::{FlashOptions, FlashRequest, Timeouts, spawn_flash_channel};
+use oasis_engine::bundle::WRITTEN_PREFIX;
+use oasis_engine::event::{ErrorReport, Event, Verdict};
+use oasis_engine::{FlashOptions, FlashRequest, JobHandle, Timeouts, spawn_flash_channel};
 
 use crate::args::{ChipinfoArgs, FlashArgs};
 use crate::output::{
@@ -21,7 +25,15 @@ fn options(a: &FlashArgs) -> FlashOptions {
     o.programmer.clone_from(&a.programmer);
     o.rawprogram.clone_from(&a.rawprogram);
     o.bundle.clone_from(&a.bundle);
+    o.backup.clone_from(&a.backup);
+    o.resume = a.resume;
+    if a.bundle.is_none() && !a.no_bundle {
+        o.bundle_on_failure = Some(oasis_engine::paths::bundles_dir());
+    }
     o.timeouts = timeouts();
+    if let Some(secs) = a.boot_wait {
+        o.timeouts.boot = Duration::from_secs(secs);
+    }
     o
 }
 
@@ -39,37 +51,72 @@ pub fn timeouts() -> Timeouts {
     }
 }
 
-/// Run a flash; returns the exit status.
-pub fn run_flash(a: FlashArgs) -> i32 {
-    let opts = options(&a);
-    let req = FlashRequest::new(a.package, a.port).with_options(opts);
-    let (handle, rx) = spawn_flash_channel(req);
-    let flag = handle.cancel_flag();
-    // Ctrl-C cancels the job between two chunks; the job then reports Failed(Cancelled).
+/// Ctrl-C cancels the job between two chunks; the job then reports Failed(Cancelled).
+pub fn cancel_on_ctrl_c(flag: Arc<AtomicBool>) {
     if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
         eprintln!("note: Ctrl-C will not cancel cleanly ({e})");
     }
+}
+
+/// Show a job's events (JSON lines or the human front-end) until it ends; returns its outcome
+/// and the support bundle it named, if any.
+pub fn watch(
+    handle: JobHandle,
+    events: impl IntoIterator<Item = Event>,
+    json: bool,
+) -> (Result<Verdict, ErrorReport>, Option<String>) {
+    cancel_on_ctrl_c(handle.cancel_flag());
     let mut human = Human::new();
-    for ev in rx.iter() {
-        if a.json {
+    let mut bundle = None;
+    for ev in events {
+        if let Event::Info { message } = &ev
+            && let Some(path) = message.strip_prefix(WRITTEN_PREFIX)
+        {
+            bundle = Some(path.to_owned());
+        }
+        if json {
             print_json_line(&event_json(&ev));
         } else {
             human.on_event(&ev);
         }
     }
-    let outcome = handle.join();
-    if a.json {
-        print_json_line(&result_json(&outcome));
+    (handle.join(), bundle)
+}
+
+/// Print a job's outcome (the JSON result line, or the verdict / failure for people) and
+/// return the exit status.
+pub fn finish(outcome: &Result<Verdict, ErrorReport>, bundle: Option<&str>, json: bool) -> i32 {
+    if json {
+        let mut v = result_json(outcome);
+        if let serde_json::Value::Object(m) = &mut v {
+            m.insert("bundle".into(), serde_json::json!(bundle));
+        }
+        print_json_line(&v);
     } else {
-        match &outcome {
+        match outcome {
             Ok(v) => print_verdict(v),
             Err(r) => print_failure(r),
+        }
+        if let (Some(b), Err(_)) = (bundle, outcome) {
+            eprintln!(
+                "support bundle: {b} (attach it to a support request; `oasis-cli replay {b}` re-runs it)"
+            );
         }
     }
     match outcome {
         Ok(_) => 0,
         Err(r) => r.kind.exit_code(),
     }
+}
+
+/// Run a flash; returns the exit status.
+pub fn run_flash(a: FlashArgs) -> i32 {
+    let opts = options(&a);
+    let json = a.json;
+    let req = FlashRequest::new(a.package, a.port).with_options(opts);
+    let (handle, rx) = spawn_flash_channel(req);
+    let (outcome, bundle) = watch(handle, rx, json);
+    finish(&outcome, bundle.as_deref(), json)
 }
 
 /// Read the chip identity; returns the exit status.

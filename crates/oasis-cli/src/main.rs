@@ -8,6 +8,7 @@ mod emulate;
 mod flash;
 mod info;
 mod output;
+mod safety;
 
 use std::process::ExitCode;
 
@@ -25,6 +26,9 @@ fn main() -> ExitCode {
         Command::Emulate(a) => emulate::run(&a),
         Command::Devices(a) => diagnose::run_devices(&a),
         Command::Diagnose(a) => diagnose::run_diagnose(&a),
+        Command::Backup(a) => safety::run_backup(a),
+        Command::Restore(a) => safety::run_restore(a),
+        Command::Replay(a) => safety::run_replay(&a),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

@@ -24,6 +24,8 @@ pub fn result_json(outcome: &Result<Verdict, ErrorReport>) -> Value {
             "event": "result", "schema": SCHEMA_VERSION, "ok": true,
             "error_kind": null, "message": v.summary, "hint": null,
             "verified": v.verified, "bytes": v.bytes, "seconds": v.seconds,
+            "skipped": v.skipped, "confirmed": v.confirmed,
+            "running_revision": v.running_revision,
         }),
         Err(r) => json!({
             "event": "result", "schema": SCHEMA_VERSION, "ok": false,
@@ -140,7 +142,8 @@ impl Human {
                 rate,
                 eta_seconds,
                 critical,
-                ..
+                done,
+                total,
             } => {
                 if !self.tty {
                     return;
@@ -153,7 +156,7 @@ impl Human {
                     return;
                 }
                 self.last_draw = Some(now);
-                let line = bar_line(
+                let mut line = bar_line(
                     *phase,
                     partition.as_deref(),
                     *overall,
@@ -161,6 +164,10 @@ impl Human {
                     *eta_seconds,
                     *critical,
                 );
+                if *phase == Phase::Confirm && *total > 0 {
+                    // The Confirm phase counts seconds: show the countdown.
+                    line.push_str(&format!("  {} s left", total.saturating_sub(*done)));
+                }
                 let _ = write!(err, "\r\x1b[2K{line}");
                 self.bar_shown = true;
             }
@@ -243,6 +250,13 @@ pub fn print_verdict(v: &Verdict) {
     );
     if !v.verified.is_empty() {
         let _ = writeln!(out, "Verified: {}", v.verified.join(", "));
+    }
+    if !v.skipped.is_empty() {
+        let _ = writeln!(
+            out,
+            "Skipped (already on the board): {}",
+            v.skipped.join(", ")
+        );
     }
 }
 

@@ -54,12 +54,21 @@ fn nand_update_keeps_efs2_and_backs_it_up_first() {
     let file = std::fs::read(dir.join(&r.file)).unwrap();
     assert_eq!(file.len() as u64, efs_len * 2048);
     assert_eq!(&file[..cal.len()], &cal[..]);
-    assert!(file[cal.len()..].iter().all(|b| *b == 0xFF), "erased pages read as 0xFF");
+    assert!(
+        file[cal.len()..].iter().all(|b| *b == 0xFF),
+        "erased pages read as 0xFF"
+    );
     assert_eq!(sha256(&file), r.sha256);
     assert!(dir.join(&m.programmer.as_ref().unwrap().file).is_file());
     let text = infos(&events).join("\n");
-    assert!(text.contains("did not read back with a valid magic"), "{text}");
-    assert!(text.contains(&format!("written to {}", dir.display())), "{text}");
+    assert!(
+        text.contains("did not read back with a valid magic"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("written to {}", dir.display())),
+        "{text}"
+    );
 }
 
 #[test]
@@ -140,7 +149,11 @@ fn a_destructive_flash_needs_a_backup_and_restore_brings_calibration_back() {
         assert_eq!(&fresh.read_storage(0, *start, 16), data, "{name} restored");
     }
     assert_eq!(v.verified.len(), m.regions.len());
-    assert!(v.summary.starts_with("restored and verified"), "{}", v.summary);
+    assert!(
+        v.summary.starts_with("restored and verified"),
+        "{}",
+        v.summary
+    );
     assert!(phases(&events).contains(&Phase::Verify));
 }
 
@@ -166,7 +179,11 @@ fn restore_refuses_a_backup_from_another_board() {
     let (out, _) = run(|sink| spawn_restore_on(req, Box::new(other.connect()), sink));
     let r = out.unwrap_err();
     assert_eq!(r.kind, ErrorKind::Refused);
-    assert!(r.message.contains("0cf94c64") && r.message.contains("12345678"), "{}", r.message);
+    assert!(
+        r.message.contains("0cf94c64") && r.message.contains("12345678"),
+        "{}",
+        r.message
+    );
     assert!(other.written_ranges().is_empty(), "nothing was written");
     // A damaged backup file is refused before the port is touched.
     let m = Manifest::load(&dir).unwrap();
@@ -176,5 +193,9 @@ fn restore_refuses_a_backup_from_another_board() {
     let (out, _) = run(|sink| spawn_restore_on(req, Box::new(b.connect()), sink));
     let r = out.unwrap_err();
     assert_eq!(r.kind, ErrorKind::BadInput);
-    assert!(r.message.contains("does not match the manifest"), "{}", r.message);
+    assert!(
+        r.message.contains("does not match the manifest"),
+        "{}",
+        r.message
+    );
 }

@@ -32,7 +32,13 @@ fn eg25(after: ResetBehaviour, revision: Option<&str>) -> VirtualBoard {
     VirtualBoard::new(Profile::by_name("eg25").unwrap(), o)
 }
 
-fn confirm_on(board: VirtualBoard, pkg: &Path) -> (Result<oasis_engine::Verdict, oasis_engine::ErrorReport>, Vec<Event>) {
+fn confirm_on(
+    board: VirtualBoard,
+    pkg: &Path,
+) -> (
+    Result<oasis_engine::Verdict, oasis_engine::ErrorReport>,
+    Vec<Event>,
+) {
     let mut o = FlashOptions::default();
     o.confirm = true;
     o.timeouts = quick();
@@ -47,8 +53,14 @@ fn confirmed_running_the_new_revision() {
     let v = out.unwrap_or_else(|r| panic!("{r:?}"));
     assert!(v.confirmed);
     assert_eq!(v.running_revision.as_deref(), Some(REVISION));
-    assert_eq!(v.summary, format!("verified; running {REVISION}, confirmed"));
-    assert_eq!(safety_support::phases(&events).last(), Some(&Phase::Confirm));
+    assert_eq!(
+        v.summary,
+        format!("verified; running {REVISION}, confirmed")
+    );
+    assert_eq!(
+        safety_support::phases(&events).last(),
+        Some(&Phase::Confirm)
+    );
 }
 
 #[test]
@@ -56,21 +68,46 @@ fn each_way_the_board_fails_to_come_back_has_its_verdict() {
     let (_tmp, pkg) = named_package();
     let old = Profile::by_name("eg25").unwrap().revision;
     let cases = [
-        (eg25(ResetBehaviour::NeverComesBack, None), ErrorKind::Disconnected, "never came back on USB"),
-        (eg25(ResetBehaviour::BackInEdl, None), ErrorKind::Protocol, "came back in download mode (05C6:9008)"),
-        (eg25(ResetBehaviour::AtSilent, None), ErrorKind::Timeout, "stayed silent to AT"),
-        (eg25(ResetBehaviour::Normal, Some(&old)), ErrorKind::VerifyMismatch, "the revision did not change"),
+        (
+            eg25(ResetBehaviour::NeverComesBack, None),
+            ErrorKind::Disconnected,
+            "never came back on USB",
+        ),
+        (
+            eg25(ResetBehaviour::BackInEdl, None),
+            ErrorKind::Protocol,
+            "came back in download mode (05C6:9008)",
+        ),
+        (
+            eg25(ResetBehaviour::AtSilent, None),
+            ErrorKind::Timeout,
+            "stayed silent to AT",
+        ),
+        (
+            eg25(ResetBehaviour::Normal, Some(&old)),
+            ErrorKind::VerifyMismatch,
+            "the revision did not change",
+        ),
     ];
     for (board, kind, words) in cases {
         let (out, events) = confirm_on(board, &pkg);
         let r = out.unwrap_err();
         assert_eq!(r.kind, kind, "{words}: {r:?}");
         assert_eq!(r.phase, Some(Phase::Confirm));
-        assert!(r.message.starts_with("Confirming the new firmware: "), "{}", r.message);
+        assert!(
+            r.message.starts_with("Confirming the new firmware: "),
+            "{}",
+            r.message
+        );
         assert!(r.message.contains(words), "{words}: {}", r.message);
         assert!(r.hint.is_some());
         // The flash itself completed: everything was verified before the reset.
-        assert!(events.iter().any(|e| matches!(e, Event::PhaseFinished { phase: Phase::Verify })));
+        assert!(events.iter().any(|e| matches!(
+            e,
+            Event::PhaseFinished {
+                phase: Phase::Verify
+            }
+        )));
     }
 }
 
@@ -80,14 +117,26 @@ fn program_labels(root: &Path, bytes: bool) -> Vec<(String, u64)> {
     pkg.plan
         .iter()
         .filter(|s| s.op == StepOp::Program && s.data.is_some())
-        .map(|s| (s.label.clone(), if bytes { s.data.as_ref().unwrap().total_bytes } else { 0 }))
+        .map(|s| {
+            (
+                s.label.clone(),
+                if bytes {
+                    s.data.as_ref().unwrap().total_bytes
+                } else {
+                    0
+                },
+            )
+        })
         .collect()
 }
 
 fn resume_after_unplug(package: &str, profile: &str, allow: bool) {
     let (_tmp, root) = package_copy(package);
     let faults = FaultSpec::parse_all(&["unplug:program#3"]).unwrap();
-    let first = VirtualBoard::new(Profile::by_name(profile).unwrap(), BoardOptions::with_faults(faults));
+    let first = VirtualBoard::new(
+        Profile::by_name(profile).unwrap(),
+        BoardOptions::with_faults(faults),
+    );
     let mut o = FlashOptions::default();
     o.timeouts = quick();
     o.allow_full_erase = allow;
@@ -102,14 +151,28 @@ fn resume_after_unplug(package: &str, profile: &str, allow: bool) {
     let v = out.unwrap_or_else(|r| panic!("{package}: {r:?}"));
     let programs = program_labels(&root, true);
     let done: Vec<String> = programs.iter().take(2).map(|(l, _)| l.clone()).collect();
-    assert_eq!(v.skipped, done, "{package}: the two programs finished before the unplug");
+    assert_eq!(
+        v.skipped, done,
+        "{package}: the two programs finished before the unplug"
+    );
     let rest: Vec<String> = programs.iter().skip(2).map(|(l, _)| l.clone()).collect();
-    assert_eq!(v.verified, rest, "{package}: only the remaining partitions were written");
+    assert_eq!(
+        v.verified, rest,
+        "{package}: only the remaining partitions were written"
+    );
     let rest_bytes: u64 = programs.iter().skip(2).map(|(_, b)| b).sum();
     assert_eq!(v.bytes, rest_bytes);
-    assert!(v.summary.contains("2 partition(s) already on the board were skipped"), "{}", v.summary);
+    assert!(
+        v.summary
+            .contains("2 partition(s) already on the board were skipped"),
+        "{}",
+        v.summary
+    );
     let text = infos(&events).join("\n");
-    assert!(text.contains(&format!("resume: '{}' already holds", done[0])), "{text}");
+    assert!(
+        text.contains(&format!("resume: '{}' already holds", done[0])),
+        "{text}"
+    );
     common::check_storage(&board, &root, &OpenOptions::default());
     assert!(board.host_notes().is_empty(), "{:?}", board.host_notes());
 }
@@ -128,7 +191,10 @@ fn an_interrupted_nand_flash_resumes_skipping_erase_and_program_together() {
 fn a_bundle_from_a_failed_flash_replays_to_the_same_error() {
     let (tmp, root) = package_copy("quectel-eg25g-nand-2022");
     let faults = FaultSpec::parse_all(&["nak:program#2"]).unwrap();
-    let board = VirtualBoard::new(Profile::by_name("eg25").unwrap(), BoardOptions::with_faults(faults));
+    let board = VirtualBoard::new(
+        Profile::by_name("eg25").unwrap(),
+        BoardOptions::with_faults(faults),
+    );
     let bundle = tmp.path().join("support.zip");
     let mut o = FlashOptions::default();
     o.timeouts = quick();
@@ -138,15 +204,35 @@ fn a_bundle_from_a_failed_flash_replays_to_the_same_error() {
     let failed = out.unwrap_err();
     assert_eq!(failed.kind, ErrorKind::Nak);
     let text = infos(&events).join("\n");
-    assert!(text.contains(&format!("support bundle written to {}", bundle.display())), "{text}");
+    assert!(
+        text.contains(&format!("support bundle written to {}", bundle.display())),
+        "{text}"
+    );
     let zip = zip::ZipArchive::new(std::fs::File::open(&bundle).unwrap()).unwrap();
     let names: Vec<&str> = zip.file_names().collect();
-    for m in ["summary.md", "log.txt", "events.jsonl", "outcome.json", "devices.json", "package.json", "identity.json", "request.json", "transcript.jsonl"] {
+    for m in [
+        "summary.md",
+        "log.txt",
+        "events.jsonl",
+        "outcome.json",
+        "devices.json",
+        "package.json",
+        "identity.json",
+        "request.json",
+        "transcript.jsonl",
+    ] {
         assert!(names.contains(&m), "{m} missing from {names:?}");
     }
     let loaded = load_bundle(&bundle).unwrap();
-    assert!(loaded.summary.contains("failed (`nak`)"), "{}", loaded.summary);
-    assert_eq!(loaded.outcome.as_ref().unwrap().error.as_ref().unwrap(), &failed);
+    assert!(
+        loaded.summary.contains("failed (`nak`)"),
+        "{}",
+        loaded.summary
+    );
+    assert_eq!(
+        loaded.outcome.as_ref().unwrap().error.as_ref().unwrap(),
+        &failed
+    );
     let report = replay_bundle(&loaded, None, Box::new(|_| {})).unwrap();
     let again = report.replayed.clone().unwrap_err();
     assert!(report.reproduced, "{report:?}");
@@ -169,11 +255,17 @@ fn a_bundle_is_written_on_failure_into_the_given_folder_only() {
     assert!(!dir.exists() || std::fs::read_dir(&dir).unwrap().next().is_none());
     // Failure: one bundle, named in the log.
     let faults = FaultSpec::parse_all(&["stall:erase#1"]).unwrap();
-    let bad = VirtualBoard::new(Profile::by_name("eg25").unwrap(), BoardOptions::with_faults(faults));
+    let bad = VirtualBoard::new(
+        Profile::by_name("eg25").unwrap(),
+        BoardOptions::with_faults(faults),
+    );
     let req = FlashRequest::new(&root, "virtual:eg25").with_options(o);
     let (out, events) = run(|sink| spawn_flash_on(req, Box::new(bad.connect()), sink));
     assert_eq!(out.unwrap_err().kind, ErrorKind::Timeout);
-    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     let text = infos(&events).join("\n");
     assert!(text.contains(&files[0].display().to_string()), "{text}");
