@@ -1,6 +1,7 @@
 //! The in-process virtual board and its links: `VirtualBoard::new(profile, options)`,
-//! `board.connect()` → a [`Transport`], storage inspection, and what the board became after a
-//! reset.
+//! `board.connect()` → a [`Transport`] (the EDL pipe, or the AT port in normal mode),
+//! `board.connect_dm()` → the DM (DIAG) port in normal mode, storage inspection, and what the
+//! board became after a reset.
 //!
 //! Processing is synchronous: `write_all` feeds the board, which queues its answers; `read`
 //! pops them. When nothing is queued, `read` returns `Timeout` at once (nothing can arrive
@@ -15,7 +16,7 @@ use oasis_transport::{LinkKind, Transport, TransportError, TransportErrorKind};
 
 use crate::VdevError;
 use crate::device::{Device, Landing, Out, Phase};
-use crate::options::BoardOptions;
+use crate::options::{BoardOptions, HostAccess};
 use crate::profile::Profile;
 use crate::storage::WrittenRange;
 
@@ -29,6 +30,8 @@ pub enum BoardState {
     Firehose,
     /// EDL, the programmer never started (nothing answers).
     ProgrammerDead,
+    /// Crash / memory-dump mode (05C6:900E): Sahara HELLO offering mode 2.
+    MemoryDump,
     /// Normal mode, AT modem.
     Normal,
     /// A reboot was requested; the link goes away once the host has read the last answer.
@@ -55,7 +58,9 @@ pub struct VirtualBoard {
 }
 
 fn lock(dev: &Mutex<Device>) -> MutexGuard<'_, Device> {
-    dev.lock().unwrap_or_else(|e| e.into_inner())
+    let mut d = dev.lock().unwrap_or_else(|e| e.into_inner());
+    d.sync(Instant::now());
+    d
 }
 
 impl VirtualBoard {
@@ -85,6 +90,8 @@ impl VirtualBoard {
                 d.profile.name,
                 if d.is_normal() {
                     "AT port"
+                } else if d.is_memory_dump() {
+                    "05c6:900e"
                 } else {
                     "05c6:9008"
                 }
@@ -92,15 +99,52 @@ impl VirtualBoard {
             throughput: d.opts.model.throughput,
             current: VecDeque::new(),
             overslept: Duration::ZERO,
+            dm: false,
         }
     }
 
+    /// The DM (DIAG) port of a Qualcomm module in normal mode (interface 0 on EC2x/BG9x), a
+    /// byte-stream link. It answers the download-mode command `4B 65 01 00 54 0F 7E` with the
+    /// same bytes, then the board drops off the bus and comes back in EDL (a fresh
+    /// [`VirtualBoard::connect`] finds the Sahara HELLO); other DIAG requests get a DIAG error
+    /// reply. There is no DM port in download mode, nor on a module that is not Qualcomm.
+    pub fn connect_dm(&self) -> Result<VirtualLink, VdevError> {
+        let mut d = lock(&self.dev);
+        d.settle();
+        if !d.has_dm_port() {
+            let reason = if d.profile.diag_port {
+                format!("the board is {}", d.state_name())
+            } else {
+                format!("the {} is not a Qualcomm module", d.profile.model)
+            };
+            return Err(VdevError::NoDmPort {
+                board: d.profile.name.clone(),
+                reason,
+            });
+        }
+        Ok(VirtualLink {
+            dev: self.dev.clone(),
+            generation: d.generation,
+            kind: LinkKind::Stream,
+            name: format!("virtual {} (DM port)", d.profile.name),
+            throughput: d.opts.model.throughput,
+            current: VecDeque::new(),
+            overslept: Duration::ZERO,
+            dm: true,
+        })
+    }
+
     /// What the board is doing now.
+    ///
+    /// A reboot whose last answer the host has read completes here: the board boots without
+    /// waiting for the host to look, as a real one does.
     pub fn state(&self) -> BoardState {
-        let d = lock(&self.dev);
+        let mut d = lock(&self.dev);
+        d.settle();
         match (d.gone, d.state_name(), &d.phase) {
             (true, _, _) => BoardState::Gone,
             (_, "rebooting", _) => BoardState::Rebooting,
+            (_, _, Phase::Sahara(s)) if s.is_memory_dump() => BoardState::MemoryDump,
             (_, _, Phase::Sahara(_)) => BoardState::Sahara,
             (_, _, Phase::Firehose(_)) => BoardState::Firehose,
             (_, _, Phase::Dead) => BoardState::ProgrammerDead,
@@ -188,6 +232,11 @@ impl VirtualBoard {
     pub fn unplug(&self) {
         lock(&self.dev).unplug();
     }
+
+    /// Whether the host may open the board's ports (what the OS would report for it).
+    pub fn access(&self) -> HostAccess {
+        lock(&self.dev).opts.access.clone()
+    }
 }
 
 /// One link to a virtual board (the EDL pipe or the AT port). Implements [`Transport`].
@@ -204,6 +253,8 @@ pub struct VirtualLink {
     /// sleeper 50 µs or more late); paid back from the next modelled wait, so a run of many
     /// short waits takes the modelled time, not the modelled time plus one wake-up per wait.
     overslept: Duration,
+    /// This is the DM (DIAG) port, not the EDL pipe / AT port.
+    dm: bool,
 }
 
 impl VirtualLink {
@@ -234,7 +285,14 @@ impl VirtualLink {
     /// Next transfer from the board, waiting up to `deadline` for delayed ones.
     fn next_transfer(&mut self, deadline: Instant) -> Result<Option<Vec<u8>>, TransportError> {
         loop {
-            let out = lock(&self.dev).pop(self.generation, Instant::now());
+            let out = {
+                let mut d = lock(&self.dev);
+                if self.dm {
+                    d.pop_dm(self.generation, Instant::now())
+                } else {
+                    d.pop(self.generation, Instant::now())
+                }
+            };
             match out {
                 Out::Data(d) => return Ok(Some(d)),
                 Out::Nothing => return Ok(None),
@@ -260,12 +318,19 @@ impl Transport for VirtualLink {
     fn write_all(&mut self, buf: &[u8], _timeout: Duration) -> Result<(), TransportError> {
         let (taken, busy) = {
             let mut d = lock(&self.dev);
+            if let Some((kind, why)) = d.access_error() {
+                return Err(self.err(kind, "write").with_detail(why).with_written(0));
+            }
             if !d.accepts(self.generation) {
                 return Err(self
                     .err(TransportErrorKind::Disconnected, "write")
                     .with_written(0));
             }
-            d.feed(buf, self.kind == LinkKind::Packet)
+            if self.dm {
+                (d.feed_dm(buf), Duration::ZERO)
+            } else {
+                d.feed(buf, self.kind == LinkKind::Packet)
+            }
         };
         self.model_wait(busy);
         self.pace(taken);
@@ -284,10 +349,13 @@ impl Transport for VirtualLink {
                 .err(TransportErrorKind::Io, "read")
                 .with_detail("read into an empty buffer"));
         }
-        let limit = lock(&self.dev)
-            .short_reads()
-            .unwrap_or(usize::MAX)
-            .min(buf.len());
+        let limit = {
+            let d = lock(&self.dev);
+            if let Some((kind, why)) = d.access_error() {
+                return Err(self.err(kind, "read").with_detail(why));
+            }
+            d.short_reads().unwrap_or(usize::MAX).min(buf.len())
+        };
         let deadline = Instant::now() + timeout;
         let mut n = 0;
         while n < limit {

@@ -4,10 +4,13 @@
 
 use std::time::{Duration, Instant};
 
+use oasis_transport::TransportErrorKind;
+
 use crate::at::{AtModem, find_revision};
+use crate::diag::{DiagAction, DiagPort};
 use crate::fault::FaultPlan;
 use crate::firehose::FirehoseTarget;
-use crate::options::{BoardOptions, ResetBehaviour, StartIn};
+use crate::options::{BoardOptions, HostAccess, ResetBehaviour, StartIn};
 use crate::outbox::{Outbox, Pop};
 use crate::profile::Profile;
 use crate::sahara::SaharaTarget;
@@ -89,6 +92,10 @@ pub(crate) struct Device {
     pub storage: Storage,
     pub faults: FaultPlan,
     pub out: Outbox,
+    /// What the DM (DIAG) port has said and the host has not read yet.
+    pub dm_out: Outbox,
+    /// The DIAG task, while the firmware runs (normal mode on a Qualcomm module).
+    dm: Option<DiagPort>,
     pub notes: Vec<String>,
     pub phase: Phase,
     host_bytes: u64,
@@ -98,10 +105,16 @@ pub(crate) struct Device {
     pub gone: bool,
     /// A reboot is pending: when the queue drains the link goes away and `landing` boots.
     closing: Option<Landing>,
+    /// The pending reboot was asked on the DM port (it completes once the DM echo is read).
+    closing_dm: bool,
     /// Where the last reboot landed.
     pub landed: Option<Landing>,
     pub revision: String,
     pub resets: u32,
+    /// When the board was made (the flapping clock).
+    created: Instant,
+    /// Which on/off period of a flapping board was last seen.
+    flap_period: u64,
 }
 
 impl Device {
@@ -110,26 +123,45 @@ impl Device {
             storage: Storage::new(profile.storage.clone()),
             faults: FaultPlan::new(opts.faults.clone()),
             out: Outbox::default(),
+            dm_out: Outbox::default(),
+            dm: None,
             notes: Vec::new(),
             phase: Phase::Off,
             host_bytes: 0,
             generation: 0,
             gone: false,
             closing: None,
+            closing_dm: false,
             landed: None,
             revision: profile.revision.clone(),
             resets: 0,
+            created: Instant::now(),
+            flap_period: 0,
             profile,
             opts,
         };
-        match d.opts.start_in {
-            StartIn::Edl => d.boot_edl(),
-            StartIn::Firehose => {
-                d.phase = Phase::Firehose(Box::new(FirehoseTarget::new(&d.profile)));
-            }
-            StartIn::Normal => d.boot_normal(false),
-        }
+        d.boot_start();
         d
+    }
+
+    /// Boot into the state the options start in.
+    fn boot_start(&mut self) {
+        match self.opts.start_in {
+            StartIn::Edl => self.boot_edl(),
+            StartIn::Firehose => {
+                self.dm = None;
+                self.phase = Phase::Firehose(Box::new(FirehoseTarget::new(&self.profile)));
+            }
+            StartIn::Normal => self.boot_normal(false),
+            StartIn::NormalAtSilent => self.boot_normal(true),
+            StartIn::MemoryDump => {
+                self.dm = None;
+                let (mut ctx, phase) = self.ctx(false);
+                let mut t = SaharaTarget::memory_dump(&ctx);
+                t.start(&mut ctx);
+                *phase = Phase::Sahara(Box::new(t));
+            }
+        }
     }
 
     fn ctx(&mut self, packet: bool) -> (Ctx<'_>, &mut Phase) {
@@ -149,6 +181,7 @@ impl Device {
     }
 
     fn boot_edl(&mut self) {
+        self.dm = None;
         let (mut ctx, phase) = self.ctx(false);
         let mut t = SaharaTarget::new(&ctx);
         t.start(&mut ctx);
@@ -162,6 +195,36 @@ impl Device {
         }
         self.out.push(m.take_output());
         self.phase = Phase::Modem(Box::new(m));
+        self.dm = self
+            .profile
+            .diag_port
+            .then(|| DiagPort::new(&self.profile, &self.revision));
+    }
+
+    /// Whether the DM (DIAG) port is on the bus (normal mode on a Qualcomm module).
+    pub fn has_dm_port(&self) -> bool {
+        !self.gone && self.dm.is_some()
+    }
+
+    /// Whether the board offers a memory dump (05C6:900E).
+    pub fn is_memory_dump(&self) -> bool {
+        matches!(&self.phase, Phase::Sahara(s) if s.is_memory_dump())
+    }
+
+    /// The error every link gets when the host may not open the board's ports.
+    pub fn access_error(&self) -> Option<(TransportErrorKind, String)> {
+        match &self.opts.access {
+            HostAccess::Open => None,
+            HostAccess::ClaimedBy(who) => Some((
+                TransportErrorKind::Busy,
+                format!("the port is held by {who}"),
+            )),
+            HostAccess::NoPermission => Some((
+                TransportErrorKind::PermissionDenied,
+                "the OS refused to open the port (no udev rule / not in the dialout group)"
+                    .to_owned(),
+            )),
+        }
     }
 
     /// Whether the board currently speaks AT (normal mode) rather than EDL protocols.
@@ -177,7 +240,8 @@ impl Device {
         if self.closing.is_some() {
             return "rebooting";
         }
-        match self.phase {
+        match &self.phase {
+            Phase::Sahara(s) if s.is_memory_dump() => "in memory-dump mode (Sahara)",
             Phase::Sahara(_) => "in EDL (Sahara)",
             Phase::Firehose(_) => "in EDL (Firehose programmer)",
             Phase::Dead => "in EDL (programmer not responding)",
@@ -212,6 +276,91 @@ impl Device {
         }
         self.transition(t);
         (take, busy)
+    }
+
+    /// Host bytes arrive on the DM (DIAG) port. Returns how many were taken (none when there
+    /// is no DM port or the board is restarting).
+    pub fn feed_dm(&mut self, data: &[u8]) -> usize {
+        if self.gone || self.closing.is_some() || data.is_empty() {
+            return 0;
+        }
+        let Some(dm) = self.dm.as_mut() else {
+            return 0;
+        };
+        let (mut out, mut notes) = (Vec::new(), Vec::new());
+        let action = dm.feed(data, &mut out, &mut notes);
+        if let Some(lat) = self.opts.model.latency {
+            self.dm_out.ready_at = Some(Instant::now() + lat);
+        }
+        self.dm_out.push(out);
+        for n in notes {
+            if self.notes.len() < 1000 {
+                self.notes.push(n);
+            }
+        }
+        if action == DiagAction::RebootToEdl {
+            // The module drops off USB once the echo is out and comes back as 05C6:9008.
+            self.closing = Some(Landing::Edl);
+            self.closing_dm = true;
+        }
+        data.len()
+    }
+
+    /// Next transfer of the DM port for a link of generation `generation`.
+    pub fn pop_dm(&mut self, generation: u64, now: Instant) -> Out {
+        if self.gone || generation != self.generation {
+            return Out::Gone;
+        }
+        match self.dm_out.pop(&self.storage, now) {
+            Pop::Data(d) => Out::Data(d),
+            Pop::NotYet(t) => Out::NotYet(t),
+            Pop::Empty if self.closing.is_some() && self.closing_dm => {
+                self.finish_reboot();
+                Out::Gone
+            }
+            Pop::Empty if self.dm.is_none() => Out::Gone,
+            Pop::Empty | Pop::Unplug => Out::Nothing,
+        }
+    }
+
+    /// A pending reboot whose last answers have been read completes now (a real board does
+    /// not wait for the host to look).
+    pub fn settle(&mut self) {
+        let drained = if self.closing_dm {
+            self.dm_out.is_empty()
+        } else {
+            self.out.is_empty()
+        };
+        if self.closing.is_some() && drained {
+            self.finish_reboot();
+        }
+    }
+
+    /// Follow a flapping board's clock: off the bus every other period, a fresh boot at each
+    /// return.
+    pub fn sync(&mut self, now: Instant) {
+        let Some(period) = self.opts.flap.filter(|p| !p.is_zero()) else {
+            return;
+        };
+        let n = (now.saturating_duration_since(self.created).as_nanos() / period.as_nanos()) as u64;
+        if n == self.flap_period {
+            return;
+        }
+        self.flap_period = n;
+        self.out.clear();
+        self.dm_out.clear();
+        self.closing = None;
+        self.closing_dm = false;
+        self.generation += 1;
+        if n % 2 == 1 {
+            self.gone = true;
+            self.dm = None;
+            self.phase = Phase::Off;
+        } else {
+            self.gone = false;
+            self.resets += 1;
+            self.boot_start();
+        }
     }
 
     fn dispatch(&mut self, data: &[u8], packet: bool) -> (usize, Duration, Transition) {
@@ -266,7 +415,10 @@ impl Device {
     /// The board leaves the bus now (unplug fault): unread output is lost.
     pub fn unplug(&mut self) {
         self.gone = true;
+        self.opts.flap = None;
         self.out.clear();
+        self.dm_out.clear();
+        self.dm = None;
         self.phase = Phase::Off;
         self.landed = Some(Landing::Gone);
     }
@@ -276,7 +428,10 @@ impl Device {
         let Some(landing) = self.closing.take() else {
             return;
         };
+        self.closing_dm = false;
         self.out.clear();
+        self.dm_out.clear();
+        self.dm = None;
         self.generation += 1;
         self.resets += 1;
         self.landed = Some(landing);
@@ -320,7 +475,7 @@ impl Device {
                 self.unplug();
                 Out::Gone
             }
-            Pop::Empty if self.closing.is_some() => {
+            Pop::Empty if self.closing.is_some() && !self.closing_dm => {
                 self.finish_reboot();
                 Out::Gone
             }

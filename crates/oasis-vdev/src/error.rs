@@ -34,6 +34,14 @@ pub enum VdevError {
         /// What the board is doing now.
         state: &'static str,
     },
+    /// `connect_dm` on a board that has no DM (DIAG) port now.
+    #[error("virtual board {board} has no DM (DIAG) port: {reason}")]
+    NoDmPort {
+        /// The board's profile name.
+        board: String,
+        /// Why (its state, or that it is not a Qualcomm module).
+        reason: String,
+    },
     /// The pty link path exists and is not a symbolic link, so it is not replaced.
     #[error("refusing to replace {path}: it exists and is not a symbolic link")]
     LinkPathOccupied {
@@ -67,6 +75,9 @@ impl VdevError {
             Self::NotReset { .. } => {
                 Some("send a Firehose <power value=\"reset\"/> (or Sahara RESET) first")
             }
+            Self::NoDmPort { .. } => Some(
+                "the DM port exists while a Qualcomm module runs its firmware (normal mode); in download mode flash it directly",
+            ),
             Self::LinkPathOccupied { .. } => {
                 Some("choose another --pty path or remove the file yourself")
             }

@@ -3,6 +3,13 @@
 //! tests. It judges the host like a real board does: protocol violations get the NAK or status
 //! a real board would send.
 //!
+//! A board in normal mode also has its DM (DIAG) port ([`VirtualBoard::connect_dm`]): the DIAG
+//! download-mode command sends it back to EDL the way a running module goes. Boards can start
+//! in every state a technician meets ([`StartIn`], [`HostAccess`], `BoardOptions::flap`, the
+//! [`scenarios`]): normal mode with or without AT, EDL, programmer running, memory dump,
+//! claimed by another program, no permission, off the bus, flapping, or a module that is not
+//! a Qualcomm one.
+//!
 //! ```
 //! use oasis_vdev::{BoardOptions, Profile, VirtualBoard};
 //! use oasis_transport::Transport;
@@ -18,6 +25,8 @@
 pub mod at;
 mod board;
 mod device;
+mod diag;
+mod dump;
 mod error;
 pub mod fault;
 mod firehose;
@@ -35,7 +44,7 @@ pub use at::AtModem;
 pub use board::{AfterReset, BoardState, VirtualBoard, VirtualLink};
 pub use error::VdevError;
 pub use fault::{FaultKind, FaultSpec};
-pub use options::{BoardOptions, LinkModel, ResetBehaviour, StartIn};
+pub use options::{BoardOptions, HostAccess, LinkModel, ResetBehaviour, StartIn};
 pub use profile::{Profile, StorageKind};
 pub use pty::{PtyService, serve_pty};
 pub use scenarios::{Scenario, scenarios};

@@ -44,8 +44,28 @@ pub enum StartIn {
     /// EDL with a programmer already running (its start-up logs were consumed earlier): the
     /// first read finds nothing; `<nop/>` gets an ACK.
     Firehose,
-    /// Normal mode: an AT modem (`RDY` waiting).
+    /// Normal mode: an AT modem (`RDY` waiting) and, on Qualcomm modules, a DM (DIAG) port.
     Normal,
+    /// Normal mode, but the AT port never answers (the firmware's AT task is stuck); the DM
+    /// port still works.
+    NormalAtSilent,
+    /// Crash / memory-dump mode: 05C6:900E, Sahara HELLO with mode 2 (MEMORY_DEBUG).
+    MemoryDump,
+}
+
+/// Whether the host may open the board's ports (what the OS would say).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HostAccess {
+    /// Free to open (default).
+    #[default]
+    Open,
+    /// Another driver or program holds the board (ModemManager, a QPST server...): every link
+    /// fails with `Busy`.
+    ClaimedBy(String),
+    /// The OS refuses access (no udev rule, not in the dialout group): every link fails with
+    /// `PermissionDenied`.
+    NoPermission,
 }
 
 /// Options of a [`crate::VirtualBoard`].
@@ -68,6 +88,12 @@ pub struct BoardOptions {
     pub require_sbl: bool,
     /// Where the board starts.
     pub start_in: StartIn,
+    /// Whether the host may open the board's ports.
+    pub access: HostAccess,
+    /// A loose cable or a failing supply: the board is on the bus for this long, then off for
+    /// as long, and so on; each return is a fresh boot into `start_in`. `None` (default) =
+    /// stays on the bus.
+    pub flap: Option<Duration>,
 }
 
 impl BoardOptions {

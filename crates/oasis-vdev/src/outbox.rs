@@ -97,6 +97,11 @@ impl Outbox {
         self.stalled = true;
     }
 
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
     /// Whether the board has stalled.
     pub fn is_stalled(&self) -> bool {
         self.stalled

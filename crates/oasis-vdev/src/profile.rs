@@ -190,6 +190,9 @@ pub struct Profile {
     pub revision: String,
     /// Whether the AT modem uses `AT+QCFGEXT="usbnet"` (BG95) instead of `AT+QCFG="usbnet"`.
     pub usbnet_ext: bool,
+    /// Whether the module has a Qualcomm DM (DIAG) port in normal mode (false for ASR/UNISOC
+    /// modules, which are not Firehose targets and have no EDL).
+    pub diag_port: bool,
 }
 
 fn hex_bytes(s: &str) -> Vec<u8> {
@@ -203,7 +206,7 @@ fn functions(list: &[&str]) -> Vec<String> {
 
 impl Profile {
     /// Names of all built-in profiles.
-    pub const NAMES: [&'static str; 5] = ["bg95", "eg25", "sdx55", "ufs", "emmc"];
+    pub const NAMES: [&'static str; 6] = ["bg95", "eg25", "sdx55", "ufs", "emmc", "ec200t"];
 
     /// A built-in profile by name (case-insensitive).
     pub fn by_name(name: &str) -> Result<Self, VdevError> {
@@ -213,6 +216,7 @@ impl Profile {
             "sdx55" => Ok(Self::sdx55()),
             "ufs" => Ok(Self::ufs()),
             "emmc" => Ok(Self::emmc()),
+            "ec200t" => Ok(Self::ec200t()),
             _ => Err(VdevError::UnknownProfile {
                 name: name.to_string(),
                 known: Self::NAMES.join(", "),
@@ -269,6 +273,7 @@ impl Profile {
             target_name: None,
             revision: "BG95M3LAR02A03_01.011.01.011".into(),
             usbnet_ext: true,
+            diag_port: true,
         }
     }
 
@@ -374,6 +379,27 @@ impl Profile {
         }
     }
 
+    /// Quectel EC200T (2C7C:6026): an ASR-based LTE Cat 1 module, not a Qualcomm Firehose
+    /// target. It answers AT, has no DM (DIAG) port and no EDL; the chip fields are
+    /// placeholders (nothing of Qualcomm's applies).
+    pub fn ec200t() -> Self {
+        Self {
+            name: "ec200t".into(),
+            model: "EC200T-CN".into(),
+            at_model: "EC200T".into(),
+            chip: "ASR (not Qualcomm)".into(),
+            msm_id: 0,
+            serial: 0x2000_0026,
+            imei: "864000000000025".into(),
+            usb_pid: 0x6026,
+            build_date: String::new(),
+            revision: "EC200TCNDAR02A09M16_01.200.01.200".into(),
+            usbnet_ext: false,
+            diag_port: false,
+            ..Self::bg95()
+        }
+    }
+
     fn renamed(mut self, name: &str) -> Self {
         self.name = name.to_string();
         self
@@ -405,5 +431,7 @@ mod tests {
         assert_eq!(Profile::bg95().short_revision(), "BG95M3LAR02A03");
         assert_eq!(Profile::sdx55().storage.sectors(0), Some(131_072));
         assert_eq!(Profile::ufs().storage.partitions(), 6);
+        assert!(Profile::eg25().diag_port && !Profile::ec200t().diag_port);
+        assert_eq!(Profile::ec200t().usb_pid, 0x6026);
     }
 }

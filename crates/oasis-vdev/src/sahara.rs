@@ -4,6 +4,7 @@
 use oasis_proto::sahara::{SaharaPacket, exec, image_id, mode};
 
 use crate::device::{Ctx, Transition};
+use crate::dump;
 use crate::fault::FaultKind;
 use crate::image::{ImageLoader, Next, Piece};
 use crate::secboot;
@@ -33,6 +34,8 @@ enum State {
     WaitDone,
     /// An error END_IMAGE_TX was sent; only RESET / RESET_STATE_MACHINE help.
     Failed,
+    /// Memory-dump mode accepted: MEMORY_READ requests are served until RESET.
+    Dump,
 }
 
 /// The PBL's Sahara state machine.
@@ -59,6 +62,19 @@ impl SaharaTarget {
 
     fn loader(ctx: &Ctx<'_>) -> ImageLoader {
         ImageLoader::new(if ctx.profile.read_data_64 { 0x40 } else { 0x34 })
+    }
+
+    /// A target in memory-dump (crash) mode: HELLO offers mode 2 (MEMORY_DEBUG).
+    pub fn memory_dump(ctx: &Ctx<'_>) -> Self {
+        Self {
+            hello_mode: mode::MEMORY_DEBUG,
+            ..Self::new(ctx)
+        }
+    }
+
+    /// Whether the target offers a memory dump (the board shows as 05C6:900E).
+    pub fn is_memory_dump(&self) -> bool {
+        self.hello_mode == mode::MEMORY_DEBUG
     }
 
     /// Send HELLO with the current mode and wait for HELLO_RESP.
@@ -138,7 +154,9 @@ impl SaharaTarget {
                 Transition::Reboot
             }
             (_, SaharaPacket::ResetStateMachine) if ctx.profile.sahara_version >= 2 => {
-                self.hello_mode = mode::IMAGE_TX_PENDING;
+                if !self.is_memory_dump() {
+                    self.hello_mode = mode::IMAGE_TX_PENDING;
+                }
                 self.start(ctx);
                 Transition::Stay
             }
@@ -160,6 +178,14 @@ impl SaharaTarget {
                 Transition::Stay
             }
             (State::WaitDone, SaharaPacket::Done) => self.done(ctx),
+            (State::Dump, SaharaPacket::MemoryRead { addr, length }) => {
+                self.memory_read(ctx, u64::from(addr), u64::from(length));
+                Transition::Stay
+            }
+            (State::Dump, SaharaPacket::MemoryRead64 { addr, length }) => {
+                self.memory_read(ctx, addr, length);
+                Transition::Stay
+            }
             (_, other) => {
                 ctx.note(format!(
                     "Sahara: host sent {} in state {:?}",
@@ -179,6 +205,7 @@ impl SaharaTarget {
             State::Image { .. } => "image",
             State::WaitDone => "wait-done",
             State::Failed => "failed",
+            State::Dump => "memory-dump",
         }
     }
 
@@ -190,6 +217,16 @@ impl SaharaTarget {
             return self.fail(ctx, st::INVALID_HOST_VERSION);
         }
         match m {
+            mode::MEMORY_DEBUG if self.is_memory_dump() => {
+                ctx.out.push(dump::offer());
+                self.state = State::Dump;
+            }
+            _ if self.is_memory_dump() => {
+                ctx.note(format!(
+                    "Sahara: host asked for mode {m} from a board that offers a memory dump"
+                ));
+                self.fail(ctx, st::INVALID_MODE);
+            }
             mode::IMAGE_TX_PENDING => {
                 let first = self.loader.start();
                 self.request(ctx, first);
@@ -202,6 +239,19 @@ impl SaharaTarget {
             }
             mode::MEMORY_DEBUG => self.fail(ctx, st::MEMORY_DEBUG_UNSUPPORTED),
             _ => self.fail(ctx, st::INVALID_MODE),
+        }
+    }
+
+    fn memory_read(&mut self, ctx: &mut Ctx<'_>, addr: u64, len: u64) {
+        match dump::read(addr, len) {
+            Some(bytes) => ctx.out.push(bytes),
+            None => {
+                ctx.note(format!(
+                    "Sahara: MEMORY_READ of {len} bytes at 0x{addr:x} (at most {} at once)",
+                    dump::MAX_READ
+                ));
+                self.fail(ctx, st::INVALID_PACKET_SIZE);
+            }
         }
     }
 

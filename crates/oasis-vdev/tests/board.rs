@@ -305,7 +305,7 @@ fn read1_with(l: &mut VirtualLink, t: Duration) -> Result<Vec<u8>, TransportErro
 #[test]
 fn scenarios_build_what_they_say() {
     let all = oasis_vdev::scenarios();
-    assert_eq!(all.len(), 3);
+    assert_eq!(all.len(), 11);
     let healthy = (all[0].build)();
     assert_eq!(healthy.state(), BoardState::Sahara);
     let normal = (all[1].build)();
