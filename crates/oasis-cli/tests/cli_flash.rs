@@ -60,10 +60,9 @@ fn confirm_follows_the_virtual_board_to_its_new_revision() {
     let (out, lines) = flash(&["--port", "virtual:eg25", "--json", "--confirm"], &pkg);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let r = result(&lines);
-    assert_eq!(
-        r["message"],
-        format!("verified and confirmed running {REVISION}")
-    );
+    assert_eq!(r["message"], format!("verified; running {REVISION}, confirmed"));
+    assert_eq!(r["confirmed"], true);
+    assert_eq!(r["running_revision"], REVISION);
     assert!(
         lines
             .iter()
@@ -193,10 +192,10 @@ fn devices_json_is_a_list() {
 }
 
 #[test]
-fn bundle_records_the_session_transcript() {
+fn bundle_is_a_zip_that_replays_to_the_same_outcome() {
     let (tmp, pkg) = flashable_package("quectel-eg25g-nand-2022", "eg25g");
-    let bundle = tmp.path().join("session.jsonl");
-    let (out, _) = flash(
+    let bundle = tmp.path().join("session.zip");
+    let (out, lines) = flash(
         &[
             "--port",
             "virtual:eg25",
@@ -207,15 +206,20 @@ fn bundle_records_the_session_transcript() {
         &pkg,
     );
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    let text = std::fs::read_to_string(&bundle).unwrap();
-    let lines: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert!(lines.len() > 20, "{} transcript lines", lines.len());
-    // The first bytes the board sent are its Sahara HELLO (command 1, length 0x30).
-    assert!(
-        text.contains("0100000030000000"),
-        "no HELLO in the transcript"
-    );
+    assert_eq!(result(&lines)["bundle"], bundle.to_str().unwrap());
+    let bytes = std::fs::read(&bundle).unwrap();
+    assert_eq!(&bytes[..4], b"PK\x03\x04", "a zip");
+    let out = cli()
+        .arg("replay")
+        .arg(&bundle)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let lines = json_lines(&out);
+    let r = result(&lines);
+    assert_eq!(r["reproduced"], true, "{r}");
+    assert_eq!(r["mismatch"], Value::Null);
+    // The replay ran the same job: its first board bytes are a Sahara HELLO, answered the same.
+    assert!(lines.iter().any(|l| l["event"] == "chip_identity" && l["hw_id"] == "000480e100000000"));
 }

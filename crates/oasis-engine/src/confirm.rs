@@ -36,6 +36,9 @@ pub struct Follow<'a> {
     pub previous: Option<&'a str>,
     /// How long to wait.
     pub wait: Duration,
+    /// Bytes the board sent on the download-mode link right after the reset's answer (a
+    /// stream link can carry the next boot's first words).
+    pub early: &'a [u8],
 }
 
 fn failed(failure: ConfirmFailure, what: String) -> EngineError {
@@ -56,8 +59,13 @@ fn failed(failure: ConfirmFailure, what: String) -> EngineError {
 
 /// Follow the board and return the revision it runs; an error names what did not happen.
 pub fn confirm(f: &Follow<'_>, prep: &Prepared, em: &mut Emitter) -> Result<String, EngineError> {
+    if is_sahara_hello(f.early) {
+        return Err(back_in_edl("the board"));
+    }
     let probe = match (f.at_port, f.board) {
-        (Some(p), _) if !p.eq_ignore_ascii_case("virtual") => follow_serial(p, f.wait, em)?,
+        (Some(p), _) if !p.eq_ignore_ascii_case("virtual") => {
+            follow_serial(p, f.wait, f.early, em)?
+        }
         (_, Some(b)) => follow_virtual(b, f.wait)?,
         (Some(_), None) => {
             return Err(EngineError::BadInput {
@@ -238,29 +246,50 @@ impl Countdown {
     }
 }
 
-/// True when the first bytes waiting on a port are a Sahara HELLO (the board is in 9008).
-fn sniff_sahara(t: &mut dyn Transport) -> bool {
+/// True when the first bytes waiting on a port (after `early`, what already arrived on the
+/// old link) are a Sahara HELLO: the board is in 9008.
+fn sniff_sahara(t: &mut dyn Transport, early: &[u8]) -> bool {
+    let mut got: Vec<u8> = early.to_vec();
     let mut buf = [0u8; 64];
-    match t.read(&mut buf, Duration::from_millis(300)) {
-        Ok(n) if n >= 8 => {
-            let word = |i: usize| {
-                buf.get(i..i + 4)
-                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            };
-            word(0) == Some(1) && word(4) == Some(0x30)
+    let end = Instant::now() + Duration::from_millis(300);
+    // A stream link may deliver the 48-byte HELLO in pieces: collect the first 8 bytes.
+    while got.len() < 8 {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
         }
-        _ => false,
+        match t.read(&mut buf, left) {
+            Ok(n) => got.extend_from_slice(buf.get(..n).unwrap_or_default()),
+            Err(_) => break,
+        }
     }
+    is_sahara_hello(&got)
 }
 
-fn follow_serial(port: &str, wait: Duration, em: &mut Emitter) -> Result<AtProbe, EngineError> {
+/// Whether `bytes` start with a Sahara HELLO (command 1, length 0x30).
+fn is_sahara_hello(bytes: &[u8]) -> bool {
+    let word = |i: usize| {
+        bytes
+            .get(i..i + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    word(0) == Some(1) && word(4) == Some(0x30)
+}
+
+fn follow_serial(
+    port: &str,
+    wait: Duration,
+    early: &[u8],
+    em: &mut Emitter,
+) -> Result<AtProbe, EngineError> {
     let mut cd = Countdown::start(wait, port, em);
     let mut opened = false;
     loop {
         em.check_cancel()?;
         if let Ok(mut t) = oasis_transport::open(&PortSpec::Serial(port.to_owned())) {
+            let first = if opened { &[][..] } else { early };
             opened = true;
-            if sniff_sahara(&mut *t) {
+            if sniff_sahara(&mut *t, first) {
                 return Err(back_in_edl(&format!("the board on {port}")));
             }
             let p = probe(&mut *t, port, &probe_config(wait));
@@ -375,6 +404,15 @@ mod tests {
         ));
         assert_eq!(err.kind(), crate::event::ErrorKind::VerifyMismatch);
         judge("anything", None, None, None, &mut e).unwrap();
+    }
+
+    #[test]
+    fn a_hello_is_recognised() {
+        let mut hello = vec![1, 0, 0, 0, 0x30, 0, 0, 0];
+        hello.resize(48, 0);
+        assert!(is_sahara_hello(&hello));
+        assert!(!is_sahara_hello(b"\r\nRDY\r\n"));
+        assert!(!is_sahara_hello(&hello[..6]));
     }
 
     #[test]

@@ -7,8 +7,10 @@ use oasis_transport::{TransportError, TransportErrorKind};
 
 use crate::event::{ErrorKind, ErrorReport, Phase};
 
-/// Hint given with every cancellation.
+/// Hint given with a cancellation between two commands.
 pub const CANCELLED_HINT: &str = "the board is left in download mode; run the flash again";
+/// Hint given with a cancellation in the middle of raw data: the programmer is stuck in it.
+pub const MID_TRANSFER_HINT: &str = "the board is left in download mode, but its programmer still waits in the middle of a data transfer: power-cycle the board into download mode (USB_BOOT), then run the flash again";
 
 /// Why a job (or one of its steps) failed.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +19,15 @@ pub enum EngineError {
     /// The user cancelled between two chunks.
     #[error("cancelled by the user")]
     Cancelled,
+    /// The user cancelled in the middle of a raw data transfer: the programmer still expects
+    /// (or still sends) the rest of it, so it no longer listens for commands.
+    #[error("cancelled by the user while '{partition}' was being {}", if *.writing { "written" } else { "read" })]
+    CancelledMidTransfer {
+        /// The partition being transferred.
+        partition: String,
+        /// True for a write (program), false for a read.
+        writing: bool,
+    },
     /// The board did not answer a command in time.
     #[error("no answer to {command}{} within {:.1} s", partition_suffix(.partition), .waited.as_secs_f64())]
     Timeout {
@@ -201,7 +212,7 @@ impl EngineError {
     /// The kind a script branches on.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Cancelled => ErrorKind::Cancelled,
+            Self::Cancelled | Self::CancelledMidTransfer { .. } => ErrorKind::Cancelled,
             Self::Timeout { .. } => ErrorKind::Timeout,
             Self::Transport { source, .. } => match source.kind {
                 TransportErrorKind::Timeout => ErrorKind::Timeout,
@@ -229,6 +240,7 @@ impl EngineError {
     pub fn help(&self) -> Option<String> {
         match self {
             Self::Cancelled => Some(CANCELLED_HINT.to_owned()),
+            Self::CancelledMidTransfer { .. } => Some(MID_TRANSFER_HINT.to_owned()),
             Self::Timeout { .. } => Some(
                 "the board stopped answering: check the cable, power-cycle the board into download mode (USB_BOOT) and run the flash again"
                     .to_owned(),
@@ -266,7 +278,8 @@ impl EngineError {
             Self::Timeout { partition, .. }
             | Self::Transport { partition, .. }
             | Self::Nak { partition, .. } => partition.as_deref(),
-            Self::VerifyMismatch { partition, .. } => Some(partition),
+            Self::VerifyMismatch { partition, .. }
+            | Self::CancelledMidTransfer { partition, .. } => Some(partition),
             Self::NotConfirmed { .. } => Some("running firmware"),
             _ => None,
         }
@@ -376,6 +389,19 @@ mod tests {
         assert_eq!(EngineError::from(d).kind(), ErrorKind::Disconnected);
         let o = TransportError::new(TransportErrorKind::NotFound, "open", "x");
         assert_eq!(EngineError::from(o).kind(), ErrorKind::Port);
+    }
+
+    #[test]
+    fn a_cancel_inside_raw_data_asks_for_a_power_cycle() {
+        let e = EngineError::CancelledMidTransfer {
+            partition: "modem".into(),
+            writing: true,
+        };
+        let r = e.into_report(Some(Phase::Program), None);
+        assert_eq!(r.kind, ErrorKind::Cancelled);
+        assert_eq!(r.message, "cancelled by the user while 'modem' was being written");
+        assert!(r.hint.unwrap().contains("power-cycle"));
+        assert_eq!(r.partition.as_deref(), Some("modem"));
     }
 
     #[test]

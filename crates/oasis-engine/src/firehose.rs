@@ -119,6 +119,11 @@ impl Firehose {
         self.verify
     }
 
+    /// Bytes received but not yet parsed (e.g. what a board sent right after its last answer).
+    pub fn take_buffered(&mut self) -> Vec<u8> {
+        self.stream.take_buffered()
+    }
+
     /// The board's last log lines.
     pub fn recent_logs(&self) -> Vec<String> {
         self.tail.iter().cloned().collect()

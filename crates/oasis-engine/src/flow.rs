@@ -9,6 +9,7 @@ use std::path::Path;
 
 use oasis_proto::firehose::PowerAction;
 use oasis_transport::Transport;
+use oasis_transport::lock::PortLock;
 use oasis_vdev::VirtualBoard;
 
 use crate::backup::{self, BackupContext};
@@ -39,8 +40,18 @@ pub(crate) fn flash(
     em.start_phase(Phase::Connect, 0);
     let fallback = port::default_profile(&prep.plan.memory, prep.plan.sector_size);
     let opened = port::open(&req.port, fallback, &req.options.timeouts, em)?;
-    let _lock = opened.lock;
-    run_on(req, &prep, opened.link, opened.board.as_ref(), rec, em)
+    let target = Target {
+        board: opened.board.as_ref(),
+        lock: opened.lock,
+    };
+    run_on(req, &prep, opened.link, target, rec, em)
+}
+
+/// What else the job holds besides the link: the in-process board it may follow after the
+/// reset, and the claim on the port (released once the board has been reset).
+struct Target<'a> {
+    board: Option<&'a VirtualBoard>,
+    lock: Option<PortLock>,
 }
 
 /// Run one flash job over a link the caller opened.
@@ -54,7 +65,11 @@ pub(crate) fn flash_on(
     announce(req, &prep, em);
     em.start_phase(Phase::Connect, 0);
     em.info(format!("using the link {}", link.describe()));
-    run_on(req, &prep, link, None, rec, em)
+    let target = Target {
+        board: None,
+        lock: None,
+    };
+    run_on(req, &prep, link, target, rec, em)
 }
 
 /// Run one flash job on an in-process virtual board, following it after the reset.
@@ -69,7 +84,11 @@ pub(crate) fn flash_on_board(
     em.start_phase(Phase::Connect, 0);
     let link = Box::new(board.connect());
     em.info(format!("using the link {}", link.describe()));
-    run_on(req, &prep, link, Some(board), rec, em)
+    let target = Target {
+        board: Some(board),
+        lock: None,
+    };
+    run_on(req, &prep, link, target, rec, em)
 }
 
 fn choice(req: &FlashRequest) -> PhaseChoice {
@@ -121,10 +140,11 @@ fn run_on(
     req: &FlashRequest,
     prep: &Prepared,
     link: Box<dyn Transport>,
-    board: Option<&VirtualBoard>,
+    target: Target<'_>,
     rec: Transcript<'_>,
     em: &mut Emitter,
 ) -> Result<Verdict, EngineError> {
+    let Target { board, lock } = target;
     let t = &req.options.timeouts;
     let c = choice(req);
     // The revision before the flash tells "did not change" apart from "another revision".
@@ -167,8 +187,11 @@ fn run_on(
     if c.reset {
         em.start_phase(Phase::Reset, 0);
         steps::reset(&mut s.fh, em, PowerAction::Reset, t)?;
-        // Close the download-mode link first: the AT port may be the same serial device.
+        let early = s.fh.take_buffered();
+        // Close the download-mode link and release the port first: the AT port may be the
+        // same serial device, and the board that comes back is not in download mode.
         drop(s);
+        drop(lock);
         if c.confirm {
             em.start_phase(Phase::Confirm, 0);
             let follow = Follow {
@@ -177,6 +200,7 @@ fn run_on(
                 board,
                 previous: previous.as_deref(),
                 wait: t.boot,
+                early: &early,
             };
             let running = confirm::confirm(&follow, prep, em)?;
             verdict.confirmed = true;

@@ -119,7 +119,11 @@ pub fn read_range(
     let mut left = sectors.saturating_mul(u64::from(sector_size));
     let mut buf = vec![0u8; usize::try_from(left).unwrap_or(READ_CHUNK).min(READ_CHUNK)];
     while left > 0 {
-        em.check_cancel()?;
+        em.check_cancel()
+            .map_err(|_| EngineError::CancelledMidTransfer {
+                partition: label.to_owned(),
+                writing: false,
+            })?;
         let n = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
         let chunk = buf.get_mut(..n).unwrap_or_default();
         fh.read_raw(chunk, t.read_chunk, part)?;

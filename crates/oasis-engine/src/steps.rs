@@ -4,6 +4,7 @@
 
 use oasis_proto::firehose::logs::sha256_digest;
 use oasis_proto::firehose::{Command, Patch, PowerAction, Region, VendorCommand};
+use oasis_transport::TransportErrorKind;
 use sha2::{Digest, Sha256};
 
 use crate::error::EngineError;
@@ -167,6 +168,16 @@ pub fn run_program(
     let raw_write = t.raw_write;
     let digest = pump::stream(src, pool, em, &mut |chunk| {
         fh.write_raw(chunk, raw_write, label)
+    })
+    .map_err(|e| match e {
+        // Cancelled after the rawmode ACK: the programmer waits for the rest of the data.
+        EngineError::Cancelled => {
+            EngineError::CancelledMidTransfer {
+                partition: step.label.clone(),
+                writing: true,
+            }
+        }
+        other => other,
     })?;
     let done = fh.wait_response(em, "<program> (end of data)", label, t.program_final)?;
     if !done.is_ack() {
@@ -263,7 +274,11 @@ fn read_back(
             .min(READBACK_CHUNK)
     ];
     while left > 0 {
-        em.check_cancel()?;
+        em.check_cancel()
+            .map_err(|_| EngineError::CancelledMidTransfer {
+                partition: step.label.clone(),
+                writing: false,
+            })?;
         let n = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
         let chunk = buf.get_mut(..n).unwrap_or_default();
         fh.read_raw(chunk, t.read_chunk, label)?;
@@ -289,7 +304,18 @@ pub fn reset(
         action,
         delay_seconds: Some(DELAY_SECONDS),
     };
-    fh.transact_ack(em, &cmd, None, t.reset).map(|_| ())
+    match fh.transact_ack(em, &cmd, None, t.reset) {
+        Ok(_) => Ok(()),
+        // The command went out and the board left the link before its ACK could be read: it is
+        // restarting, which is what was asked (a USB board drops off the bus at once).
+        Err(EngineError::Transport { source, .. })
+            if source.kind == TransportErrorKind::Disconnected && source.op != "write" =>
+        {
+            em.info("the board left the link right after the reset command: it is restarting");
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// `DelayInSeconds` sent with power commands, as qdl and QFirehose do.

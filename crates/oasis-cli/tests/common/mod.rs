@@ -13,7 +13,14 @@ pub fn cli() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_oasis-cli"));
     // Faults are injected in these tests: keep every board timeout short.
     c.env("OASIS_TIMEOUT_SCALE", "0.2");
+    // Automatic support bundles of failing runs go to a scratch data dir, not the user's.
+    c.env("OASIS_DATA_DIR", scratch_data_dir());
     c
+}
+
+/// The data dir of this test process (bundles written on failure land in `bundles/` here).
+pub fn scratch_data_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("oasis-cli-tests-{}", std::process::id()))
 }
 
 /// The shared real-world fixtures.
