@@ -46,6 +46,7 @@ mod sahara;
 mod session;
 mod steps;
 mod usbswitch;
+mod virtual_job;
 
 pub use bundle::{SummaryInput, markdown_summary};
 pub use chipinfo::{read_chip_identity, read_chip_identity_on};
@@ -57,3 +58,4 @@ pub use job::{
 };
 pub use options::{FlashOptions, FlashRequest, Timeouts};
 pub use restore::{BackupRequest, RestoreRequest};
+pub use virtual_job::spawn_flash_virtual;

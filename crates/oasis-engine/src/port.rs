@@ -1,19 +1,60 @@
 //! Opening the port a user named: serial or USB through oasis-transport under a [`PortLock`],
-//! `virtual[:PROFILE]` as an in-process virtual board, a module in normal mode switched to
-//! download mode first (`--port usb`), and the optional session transcript (support bundle).
+//! `virtual[:PROFILE[@STATE]]` as an in-process virtual board, a caller-owned virtual board
+//! handed to the job ([`with_caller_board`]), a module in normal mode switched to download mode
+//! first (`--port usb` over its DM port; a virtual board over its virtual DM port), and the
+//! optional session transcript (support bundle).
 
+use std::cell::RefCell;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use oasis_transport::lock::PortLock;
 use oasis_transport::recording::RecordingTransport;
 use oasis_transport::{PortSpec, Transport, TransportErrorKind};
-use oasis_vdev::{BoardOptions, Profile, VirtualBoard};
+use oasis_vdev::{BoardOptions, BoardState, Profile, StartIn, VirtualBoard};
 
+use crate::diag::DiagError;
+use crate::diag::dload::{SwitchOutcome, switch_to_edl};
 use crate::error::EngineError;
 use crate::options::Timeouts;
 use crate::progress::Emitter;
+
+/// How often a virtual board is looked at while it restarts into download mode.
+const VIRTUAL_POLL: Duration = Duration::from_millis(10);
+
+/// States a `virtual:PROFILE@STATE` board can start in.
+const START_STATES: &str = "edl, normal, programmer, dump";
+
+thread_local! {
+    /// The caller's virtual board for the job running on this thread (see
+    /// [`with_caller_board`]); taken by the job's [`open`].
+    static CALLER_BOARD: RefCell<Option<VirtualBoard>> = const { RefCell::new(None) };
+}
+
+/// Clears the caller's board when the job is done with it (even on a panic).
+struct CallerBoardGuard;
+
+impl Drop for CallerBoardGuard {
+    fn drop(&mut self) {
+        CALLER_BOARD.with(|b| b.borrow_mut().take());
+    }
+}
+
+/// Run `work` (a flash job on this worker thread) so that its [`open`] connects to `board`,
+/// whatever the request's port says: the request names the job, the caller owns the board
+/// (and inspects or lists it meanwhile). The board may be in normal mode: `open` then switches
+/// it through its DM port, inside the Connect phase, like a module on `--port usb`.
+pub(crate) fn with_caller_board<R>(board: VirtualBoard, work: impl FnOnce() -> R) -> R {
+    CALLER_BOARD.with(|b| *b.borrow_mut() = Some(board));
+    let _clear = CallerBoardGuard;
+    work()
+}
+
+fn caller_board() -> Option<VirtualBoard> {
+    CALLER_BOARD.with(|b| b.borrow_mut().take())
+}
 
 /// An open port.
 pub struct OpenedPort {
@@ -45,14 +86,115 @@ pub fn default_profile(memory: &str, sector_size: u32) -> &'static str {
     }
 }
 
-/// Build the in-process virtual board for `virtual[:PROFILE]`.
+/// Where a `virtual:PROFILE@STATE` board starts.
+fn start_state(word: &str) -> Result<StartIn, EngineError> {
+    match word.trim().to_ascii_lowercase().as_str() {
+        "" | "edl" | "9008" | "download" => Ok(StartIn::Edl),
+        "normal" | "running" => Ok(StartIn::Normal),
+        "programmer" | "firehose" => Ok(StartIn::Firehose),
+        "dump" | "memory-dump" | "900e" => Ok(StartIn::MemoryDump),
+        other => Err(EngineError::BadInput {
+            what: format!("unknown virtual board state '@{other}'"),
+            help: Some(format!(
+                "write virtual:PROFILE@STATE with STATE one of {START_STATES}, e.g. virtual:eg25@normal"
+            )),
+        }),
+    }
+}
+
+/// Build the in-process virtual board for `virtual[:PROFILE[@STATE]]` (`virtual:eg25@normal`
+/// is an EG25-G running its firmware, which the flash switches to download mode first).
 pub fn virtual_board(profile: Option<&str>, fallback: &str) -> Result<VirtualBoard, EngineError> {
-    let name = profile.unwrap_or(fallback);
+    let given = profile.unwrap_or_default();
+    let (name, state) = given.split_once('@').unwrap_or((given, ""));
+    let name = if name.trim().is_empty() {
+        fallback
+    } else {
+        name.trim()
+    };
     let profile = Profile::by_name(name).map_err(|e| EngineError::BadInput {
         what: e.to_string(),
         help: Some(format!("virtual profiles: {}", Profile::NAMES.join(", "))),
     })?;
-    Ok(VirtualBoard::new(profile, BoardOptions::default()))
+    let opts = BoardOptions {
+        start_in: start_state(state)?,
+        ..BoardOptions::default()
+    };
+    Ok(VirtualBoard::new(profile, opts))
+}
+
+fn diag_failed(e: &DiagError) -> EngineError {
+    EngineError::Protocol {
+        what: format!("switching the virtual board to download mode: {e}"),
+        device_log: Vec::new(),
+        help: e.help().map(str::to_owned),
+    }
+}
+
+/// Follow a virtual board that was told to restart into download mode, bounded by `wait`.
+fn follow_virtual_to_edl(
+    board: &VirtualBoard,
+    wait: Duration,
+    em: &mut Emitter,
+) -> Result<(), EngineError> {
+    let start = Instant::now();
+    loop {
+        em.check_cancel()?;
+        let state = board.state();
+        if matches!(state, BoardState::Sahara | BoardState::Firehose) {
+            return Ok(());
+        }
+        if start.elapsed() >= wait {
+            return Err(diag_failed(&DiagError::EdlNotSeen {
+                waited_s: start.elapsed().as_secs_f64(),
+                prefer_path: None,
+                last_seen: vec![format!("the virtual board is {state:?}")],
+            }));
+        }
+        std::thread::sleep(VIRTUAL_POLL);
+    }
+}
+
+/// A virtual board in normal mode: send diag's download-mode command on its DM port and
+/// follow it (bounded) until it is back in download mode, as `--port usb` does with a module.
+fn switch_virtual(board: &VirtualBoard, t: &Timeouts, em: &mut Emitter) -> Result<(), EngineError> {
+    let p = board.profile();
+    em.info(format!(
+        "virtual {} ({:04X}:{:04X}) runs its firmware (normal mode): switching it to download mode through its DM port",
+        p.model, 0x2C7C, p.usb_pid
+    ));
+    let mut dm = board.connect_dm().map_err(|e| EngineError::Refused {
+        reason: format!("the board cannot be switched to download mode: {e}"),
+        help: e
+            .help()
+            .unwrap_or("flash a board in download mode")
+            .to_owned(),
+    })?;
+    let outcome = switch_to_edl(&mut dm, t.command).map_err(|e| diag_failed(&e))?;
+    drop(dm);
+    em.info(match outcome {
+        SwitchOutcome::Echoed => "the module echoed the download-mode command; it restarts",
+        SwitchOutcome::PortGone => "the DM port went away before the echo: the module restarts",
+    });
+    follow_virtual_to_edl(board, t.edl_switch, em)?;
+    em.info("the board is back in download mode (05C6:9008)");
+    Ok(())
+}
+
+/// Connect to a virtual board, switching it to download mode first when it runs its firmware.
+fn open_virtual(
+    board: VirtualBoard,
+    t: &Timeouts,
+    em: &mut Emitter,
+) -> Result<OpenedPort, EngineError> {
+    if board.state() == BoardState::Normal {
+        switch_virtual(&board, t, em)?;
+    }
+    Ok(OpenedPort {
+        link: Box::new(board.connect()),
+        board: Some(board),
+        lock: None,
+    })
 }
 
 /// Open `port`. `fallback_profile` names the virtual board used for a bare `virtual`.
@@ -62,6 +204,10 @@ pub fn open(
     t: &Timeouts,
     em: &mut Emitter,
 ) -> Result<OpenedPort, EngineError> {
+    if let Some(board) = caller_board() {
+        em.info(format!("virtual board {port} ({})", board.profile().model));
+        return open_virtual(board, t, em);
+    }
     let spec = PortSpec::parse(port);
     match &spec {
         PortSpec::Virtual(profile) => {
@@ -71,11 +217,7 @@ pub fn open(
                 board.profile().name,
                 board.profile().model
             ));
-            Ok(OpenedPort {
-                link: Box::new(board.connect()),
-                board: Some(board),
-                lock: None,
-            })
+            open_virtual(board, t, em)
         }
         PortSpec::Serial(_) => {
             let lock = PortLock::acquire(port)?;
@@ -129,5 +271,73 @@ mod tests {
         assert_eq!(default_profile("emmc", 512), "emmc");
         assert!(virtual_board(Some("nosuch"), "eg25").is_err());
         assert_eq!(virtual_board(None, "emmc").unwrap().profile().name, "emmc");
+    }
+
+    #[test]
+    fn a_virtual_board_can_start_in_another_state() {
+        let b = virtual_board(Some("eg25@normal"), "bg95").unwrap();
+        assert_eq!(
+            (b.profile().name.as_str(), b.state()),
+            ("eg25", BoardState::Normal)
+        );
+        let b = virtual_board(Some("@programmer"), "bg95").unwrap();
+        assert_eq!(
+            (b.profile().name.as_str(), b.state()),
+            ("bg95", BoardState::Firehose)
+        );
+        assert_eq!(
+            virtual_board(Some("bg95@dump"), "eg25").unwrap().state(),
+            BoardState::MemoryDump
+        );
+        let e = virtual_board(Some("eg25@sleeping"), "bg95").unwrap_err();
+        assert!(e.to_string().contains("@sleeping"), "{e}");
+        assert!(e.help().unwrap().contains("virtual:eg25@normal"));
+    }
+
+    fn emitter() -> (Emitter, crossbeam_channel::Receiver<crate::event::Event>) {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let sink = Box::new(move |e| {
+            let _ = tx.send(e);
+        });
+        let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        (Emitter::new(sink, cancel), rx)
+    }
+
+    #[test]
+    fn a_caller_board_in_normal_mode_is_switched_and_then_cleared() {
+        let (mut em, rx) = emitter();
+        let board = virtual_board(Some("eg25@normal"), "bg95").unwrap();
+        let opened = with_caller_board(board.clone(), || {
+            open("virtual:2", "bg95", &Timeouts::default(), &mut em)
+        })
+        .unwrap();
+        assert_eq!(board.state(), BoardState::Sahara);
+        assert!(opened.board.is_some());
+        assert!(
+            opened.link.describe().contains("9008"),
+            "{}",
+            opened.link.describe()
+        );
+        let infos: Vec<String> = rx
+            .try_iter()
+            .filter_map(|e| match e {
+                crate::event::Event::Info { message } => Some(message),
+                _ => None,
+            })
+            .collect();
+        assert!(infos.iter().any(|m| m.contains("DM port")), "{infos:?}");
+        assert!(infos.iter().any(|m| m.contains("echoed")), "{infos:?}");
+        // The board was taken: the next open on this thread parses the port again.
+        let e = open("virtual:2", "bg95", &Timeouts::default(), &mut em).unwrap_err();
+        assert!(e.to_string().contains("profile \"2\""), "{e}");
+        assert!(caller_board().is_none());
+    }
+
+    #[test]
+    fn a_board_without_a_dm_port_is_refused_with_a_reason() {
+        let (mut em, _rx) = emitter();
+        let board = virtual_board(Some("ec200t@normal"), "bg95").unwrap();
+        let e = open_virtual(board, &Timeouts::default(), &mut em).unwrap_err();
+        assert!(e.to_string().contains("not a Qualcomm module"), "{e}");
     }
 }
