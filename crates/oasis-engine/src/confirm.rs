@@ -20,6 +20,9 @@ use crate::usbswitch::{normal_mode_modules, selected};
 const RETRY: Duration = Duration::from_millis(500);
 /// Polls in a row that must see the board in 9008 before that is the verdict.
 const EDL_POLLS: u32 = 6;
+/// How long a freshly opened port is listened to for a Sahara HELLO before AT is sent (a
+/// board back in 9008 says HELLO at once; a slow emulator may take a moment).
+const SNIFF: Duration = Duration::from_millis(1000);
 /// Seconds between two countdown lines in the log.
 const COUNTDOWN_STEP: u64 = 10;
 
@@ -251,7 +254,7 @@ impl Countdown {
 fn sniff_sahara(t: &mut dyn Transport, early: &[u8]) -> bool {
     let mut got: Vec<u8> = early.to_vec();
     let mut buf = [0u8; 64];
-    let end = Instant::now() + Duration::from_millis(300);
+    let end = Instant::now() + SNIFF;
     // A stream link may deliver the 48-byte HELLO in pieces: collect the first 8 bytes.
     while got.len() < 8 {
         let left = end.saturating_duration_since(Instant::now());
