@@ -57,11 +57,11 @@ pub fn run(a: &EmulateArgs) -> i32 {
         );
         return 2;
     };
-    let mut options = BoardOptions::default();
-    options.after_reset = behaviour;
-    options
-        .revision_after_reset
-        .clone_from(&a.revision_after_reset);
+    let options = BoardOptions {
+        after_reset: behaviour,
+        revision_after_reset: a.revision_after_reset.clone(),
+        ..BoardOptions::default()
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
     if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {

@@ -60,7 +60,10 @@ fn confirm_follows_the_virtual_board_to_its_new_revision() {
     let (out, lines) = flash(&["--port", "virtual:eg25", "--json", "--confirm"], &pkg);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let r = result(&lines);
-    assert_eq!(r["message"], format!("verified; running {REVISION}, confirmed"));
+    assert_eq!(
+        r["message"],
+        format!("verified; running {REVISION}, confirmed")
+    );
     assert_eq!(r["confirmed"], true);
     assert_eq!(r["running_revision"], REVISION);
     assert!(
@@ -221,5 +224,9 @@ fn bundle_is_a_zip_that_replays_to_the_same_outcome() {
     assert_eq!(r["reproduced"], true, "{r}");
     assert_eq!(r["mismatch"], Value::Null);
     // The replay ran the same job: its first board bytes are a Sahara HELLO, answered the same.
-    assert!(lines.iter().any(|l| l["event"] == "chip_identity" && l["hw_id"] == "000480e100000000"));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["event"] == "chip_identity" && l["hw_id"] == "000480e100000000")
+    );
 }

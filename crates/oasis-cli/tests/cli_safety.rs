@@ -42,9 +42,17 @@ fn backup_then_restore_on_a_virtual_board_and_refusal_on_another() {
     let file = std::fs::read(dir.join(efs["file"].as_str().unwrap())).unwrap();
     assert_eq!(file.len() as u64, efs["bytes"].as_u64().unwrap());
     // The same (virtual) board takes it back; another board is refused with exit 3.
-    let out = cli().args(["restore", "--port", "virtual:eg25"]).arg(&dir).output().unwrap();
+    let out = cli()
+        .args(["restore", "--port", "virtual:eg25"])
+        .arg(&dir)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("restored and verified EFS2"), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("restored and verified EFS2"),
+        "{}",
+        show(&out)
+    );
     let out = cli()
         .args(["restore", "--port", "virtual:bg95", "--json"])
         .arg(&dir)
@@ -53,17 +61,33 @@ fn backup_then_restore_on_a_virtual_board_and_refusal_on_another() {
     assert_eq!(out.status.code(), Some(3), "{}", show(&out));
     let r = result(&out);
     assert_eq!(r["error_kind"], "refused");
-    assert!(r["message"].as_str().unwrap().contains("chip serial 0cf94c64"), "{r}");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .contains("chip serial 0cf94c64"),
+        "{r}"
+    );
 }
 
 #[test]
 fn backup_needs_a_package_and_a_new_folder() {
     let out = cli()
-        .args(["backup", "--port", "virtual:eg25", "--out", "/nonexistent/x"])
+        .args([
+            "backup",
+            "--port",
+            "virtual:eg25",
+            "--out",
+            "/nonexistent/x",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--package"), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--package"),
+        "{}",
+        show(&out)
+    );
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("other"), b"x").unwrap();
     let (_t, pkg) = flashable_package("quectel-eg25g-nand-2022", "eg25g");
@@ -75,7 +99,12 @@ fn backup_needs_a_package_and_a_new_folder() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
-    assert!(result(&out)["message"].as_str().unwrap().contains("is not empty"));
+    assert!(
+        result(&out)["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not empty")
+    );
 }
 
 #[test]
@@ -102,7 +131,10 @@ fn a_destructive_flash_runs_with_a_fresh_backup() {
     assert!(backup_done < first_write);
     let text = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
     for name in ["modemst1", "modemst2", "fsg", "persist"] {
-        assert!(text.contains(&format!("\"name\": \"{name}\"")), "{name}: {text}");
+        assert!(
+            text.contains(&format!("\"name\": \"{name}\"")),
+            "{name}: {text}"
+        );
     }
 }
 
@@ -175,19 +207,39 @@ fn the_emulated_board_is_followed_to_its_at_port_after_the_reset() {
     let emu = emulate(&[]);
     let (out, r) = flash_confirm(&emu.link, &pkg);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert_eq!(r["message"], format!("verified; running {REVISION}, confirmed"));
+    assert_eq!(
+        r["message"],
+        format!("verified; running {REVISION}, confirmed")
+    );
     let lines = json_lines(&out);
-    assert!(lines.iter().any(|l| l["event"] == "info"
-        && l["message"].as_str().unwrap().starts_with("waiting up to 3 s")));
+    assert!(lines.iter().any(|l| {
+        l["event"] == "info"
+            && l["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("waiting up to 3 s")
+    }));
 }
 
 #[test]
 fn confirmation_failures_name_what_did_not_happen() {
     let (_tmp, pkg) = named_package();
     let cases: [(&[&str], &str, &str); 4] = [
-        (&["--after-reset", "never"], "disconnected", "never came back on USB"),
-        (&["--after-reset", "edl"], "protocol", "came back in download mode"),
-        (&["--after-reset", "silent"], "timeout", "stayed silent to AT"),
+        (
+            &["--after-reset", "never"],
+            "disconnected",
+            "never came back on USB",
+        ),
+        (
+            &["--after-reset", "edl"],
+            "protocol",
+            "came back in download mode",
+        ),
+        (
+            &["--after-reset", "silent"],
+            "timeout",
+            "stayed silent to AT",
+        ),
         (
             &["--revision-after-reset", "EG25GGBR07A07M2G_01.002.01.002"],
             "verify_mismatch",
@@ -201,8 +253,14 @@ fn confirmation_failures_name_what_did_not_happen() {
         assert_eq!(out.status.code(), Some(1), "{args:?}: {}", show(&out));
         assert_eq!(r["error_kind"], kind, "{args:?}: {r}");
         assert_eq!(r["phase"], "confirm", "{r}");
-        assert!(r["message"].as_str().unwrap().contains(words), "{args:?}: {r}");
-        assert!(start.elapsed() < Duration::from_secs(30), "{args:?} bounded");
+        assert!(
+            r["message"].as_str().unwrap().contains(words),
+            "{args:?}: {r}"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{args:?} bounded"
+        );
     }
 }
 
@@ -226,19 +284,31 @@ fn a_failure_writes_a_bundle_into_the_data_dir_and_replay_reproduces_it() {
         .collect();
     assert_eq!(bundles.len(), 1, "{bundles:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("support bundle: {}", bundles[0].display())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("support bundle: {}", bundles[0].display())),
+        "{stderr}"
+    );
     let failed = stderr
         .lines()
         .find_map(|l| l.strip_prefix("error: "))
         .unwrap()
         .to_owned();
-    let out = cli().arg("replay").arg(&bundles[0]).arg("--json").output().unwrap();
+    let out = cli()
+        .arg("replay")
+        .arg(&bundles[0])
+        .arg("--json")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let r = result(&out);
     assert_eq!(r["reproduced"], true, "{r}");
     assert_eq!(r["error_kind"], "nak");
     assert_eq!(r["message"], failed.as_str());
     // A file that is not a bundle is bad input.
-    let out = cli().arg("replay").arg(&pkg.join("md5.txt")).output().unwrap();
+    let out = cli()
+        .arg("replay")
+        .arg(pkg.join("md5.txt"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
 }

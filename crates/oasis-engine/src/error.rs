@@ -399,7 +399,10 @@ mod tests {
         };
         let r = e.into_report(Some(Phase::Program), None);
         assert_eq!(r.kind, ErrorKind::Cancelled);
-        assert_eq!(r.message, "cancelled by the user while 'modem' was being written");
+        assert_eq!(
+            r.message,
+            "cancelled by the user while 'modem' was being written"
+        );
         assert!(r.hint.unwrap().contains("power-cycle"));
         assert_eq!(r.partition.as_deref(), Some("modem"));
     }

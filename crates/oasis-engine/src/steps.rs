@@ -171,12 +171,10 @@ pub fn run_program(
     })
     .map_err(|e| match e {
         // Cancelled after the rawmode ACK: the programmer waits for the rest of the data.
-        EngineError::Cancelled => {
-            EngineError::CancelledMidTransfer {
-                partition: step.label.clone(),
-                writing: true,
-            }
-        }
+        EngineError::Cancelled => EngineError::CancelledMidTransfer {
+            partition: step.label.clone(),
+            writing: true,
+        },
         other => other,
     })?;
     let done = fh.wait_response(em, "<program> (end of data)", label, t.program_final)?;

@@ -26,9 +26,11 @@ fn named_package() -> (tempfile::TempDir, PathBuf) {
 }
 
 fn eg25(after: ResetBehaviour, revision: Option<&str>) -> VirtualBoard {
-    let mut o = BoardOptions::default();
-    o.after_reset = after;
-    o.revision_after_reset = revision.map(str::to_owned);
+    let o = BoardOptions {
+        after_reset: after,
+        revision_after_reset: revision.map(str::to_owned),
+        ..BoardOptions::default()
+    };
     VirtualBoard::new(Profile::by_name("eg25").unwrap(), o)
 }
 

@@ -59,23 +59,23 @@ impl TimeoutsMs {
     /// Back to [`Timeouts`].
     pub fn to_timeouts(&self) -> Timeouts {
         let d = Duration::from_millis;
-        let mut t = Timeouts::default();
-        t.sahara_first = d(self.sahara_first);
-        t.sahara_packet = d(self.sahara_packet);
-        t.idle_window = d(self.idle_window);
-        t.configure = d(self.configure);
-        t.command = d(self.command);
-        t.program_ack = d(self.program_ack);
-        t.raw_write = d(self.raw_write);
-        t.program_final = d(self.program_final);
-        t.erase = d(self.erase);
-        t.patch = d(self.patch);
-        t.digest = d(self.digest);
-        t.read_chunk = d(self.read_chunk);
-        t.reset = d(self.reset);
-        t.edl_switch = d(self.edl_switch);
-        t.boot = d(self.boot);
-        t
+        Timeouts {
+            sahara_first: d(self.sahara_first),
+            sahara_packet: d(self.sahara_packet),
+            idle_window: d(self.idle_window),
+            configure: d(self.configure),
+            command: d(self.command),
+            program_ack: d(self.program_ack),
+            raw_write: d(self.raw_write),
+            program_final: d(self.program_final),
+            erase: d(self.erase),
+            patch: d(self.patch),
+            digest: d(self.digest),
+            read_chunk: d(self.read_chunk),
+            reset: d(self.reset),
+            edl_switch: d(self.edl_switch),
+            boot: d(self.boot),
+        }
     }
 }
 
@@ -124,19 +124,21 @@ impl From<&FlashRequest> for RequestRecord {
 impl RequestRecord {
     /// The request again (no bundle options: a replay does not write bundles).
     pub fn to_request(&self) -> FlashRequest {
-        let mut o = FlashOptions::default();
-        o.verify = self.verify;
-        o.allow_full_erase = self.allow_full_erase;
-        o.skip_md5 = self.skip_md5;
-        o.no_reset = self.no_reset;
-        o.at_port.clone_from(&self.at_port);
-        o.confirm = self.confirm;
-        o.programmer.clone_from(&self.programmer);
-        o.rawprogram.clone_from(&self.rawprogram);
-        o.backup.clone_from(&self.backup);
-        o.resume = self.resume;
-        o.previous_revision.clone_from(&self.previous_revision);
-        o.timeouts = self.timeouts_ms.to_timeouts();
+        let o = FlashOptions {
+            verify: self.verify,
+            allow_full_erase: self.allow_full_erase,
+            skip_md5: self.skip_md5,
+            no_reset: self.no_reset,
+            at_port: self.at_port.clone(),
+            confirm: self.confirm,
+            programmer: self.programmer.clone(),
+            rawprogram: self.rawprogram.clone(),
+            backup: self.backup.clone(),
+            resume: self.resume,
+            previous_revision: self.previous_revision.clone(),
+            timeouts: self.timeouts_ms.to_timeouts(),
+            ..FlashOptions::default()
+        };
         FlashRequest::new(self.package.clone(), self.port.clone()).with_options(o)
     }
 }
@@ -147,11 +149,13 @@ mod tests {
 
     #[test]
     fn a_request_survives_the_round_trip() {
-        let mut o = FlashOptions::default();
-        o.resume = true;
-        o.no_reset = true;
-        o.timeouts = Timeouts::default().scaled(0.2);
-        o.at_port = Some("/dev/ttyUSB2".into());
+        let o = FlashOptions {
+            resume: true,
+            no_reset: true,
+            timeouts: Timeouts::default().scaled(0.2),
+            at_port: Some("/dev/ttyUSB2".into()),
+            ..FlashOptions::default()
+        };
         let req = FlashRequest::new("/p/pkg", "virtual:eg25").with_options(o);
         let rec = RequestRecord::from(&req);
         let text = serde_json::to_string(&rec).unwrap();
