@@ -302,7 +302,10 @@ fn follow_serial(
         }
         cd.tick(em);
         if cd.done() {
-            return Err(if opened {
+            // Judge by what is there now: a port that appeared and vanished again did not
+            // come back either.
+            let there = opened && oasis_transport::open(&PortSpec::Serial(port.to_owned())).is_ok();
+            return Err(if there {
                 at_silent(&format!("its AT port {port}"), wait)
             } else {
                 never_back(&format!("the AT port {port}"), wait)
