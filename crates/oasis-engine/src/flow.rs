@@ -14,6 +14,7 @@ use oasis_vdev::VirtualBoard;
 
 use crate::backup::{self, BackupContext};
 use crate::confirm::{self, Follow};
+use crate::diag::at::AtProbe;
 use crate::error::EngineError;
 use crate::event::{Phase, Verdict};
 use crate::execute::execute;
@@ -43,6 +44,7 @@ pub(crate) fn flash(
     let target = Target {
         board: opened.board.as_ref(),
         lock: opened.lock,
+        before: opened.before,
     };
     run_on(req, &prep, opened.link, target, rec, em)
 }
@@ -52,6 +54,8 @@ pub(crate) fn flash(
 struct Target<'a> {
     board: Option<&'a VirtualBoard>,
     lock: Option<PortLock>,
+    /// What the module said on AT before it was switched to download mode.
+    before: Option<AtProbe>,
 }
 
 /// Run one flash job over a link the caller opened.
@@ -68,6 +72,7 @@ pub(crate) fn flash_on(
     let target = Target {
         board: None,
         lock: None,
+        before: None,
     };
     run_on(req, &prep, link, target, rec, em)
 }
@@ -87,6 +92,7 @@ pub(crate) fn flash_on_board(
     let target = Target {
         board: Some(board),
         lock: None,
+        before: None,
     };
     run_on(req, &prep, link, target, rec, em)
 }
@@ -119,6 +125,7 @@ fn take_backup(
     s: &mut session::Session,
     req: &FlashRequest,
     prep: &Prepared,
+    imei: Option<String>,
     em: &mut Emitter,
 ) -> Result<(), EngineError> {
     let Some(dir) = &req.options.backup else {
@@ -131,7 +138,7 @@ fn take_backup(
         pages_per_block: prep.pages_per_block,
         programmer: &prep.programmer,
         package: Some(prep.root.display().to_string()),
-        imei: None,
+        imei,
     };
     backup::take(s, &ctx, dir, &req.options.timeouts, em).map(|_| ())
 }
@@ -144,7 +151,11 @@ fn run_on(
     rec: Transcript<'_>,
     em: &mut Emitter,
 ) -> Result<Verdict, EngineError> {
-    let Target { board, lock } = target;
+    let Target {
+        board,
+        lock,
+        before,
+    } = target;
     let t = &req.options.timeouts;
     let c = choice(req);
     // The revision before the flash tells "did not change" apart from "another revision".
@@ -152,7 +163,13 @@ fn run_on(
         .options
         .previous_revision
         .clone()
-        .or_else(|| board.map(VirtualBoard::revision));
+        .or_else(|| board.map(VirtualBoard::revision))
+        .or_else(|| {
+            before
+                .as_ref()
+                .and_then(|p| p.full_revision.clone().or_else(|| p.revision.clone()))
+        });
+    let imei = before.and_then(|p| p.imei);
     let link = match rec {
         Some(path) => port::record(link, path)?,
         None => link,
@@ -168,7 +185,7 @@ fn run_on(
         t,
         em,
     )?;
-    take_backup(&mut s, req, prep, em)?;
+    take_backup(&mut s, req, prep, imei, em)?;
     let resume = if req.options.resume {
         resume::check(&mut s.fh, &prep.plan, &s.supported, t, em)?
     } else {

@@ -64,6 +64,9 @@ pub struct OpenedPort {
     pub board: Option<VirtualBoard>,
     /// The claim on the port, held as long as the link.
     pub lock: Option<PortLock>,
+    /// What the module said on its AT port before it was switched to download mode
+    /// (`--port usb` on a module in normal mode): its revision then, and its IMEI.
+    pub before: Option<crate::diag::at::AtProbe>,
 }
 
 impl std::fmt::Debug for OpenedPort {
@@ -194,6 +197,7 @@ fn open_virtual(
         link: Box::new(board.connect()),
         board: Some(board),
         lock: None,
+        before: None,
     })
 }
 
@@ -226,12 +230,13 @@ pub fn open(
                 link,
                 board: None,
                 lock: Some(lock),
+                before: None,
             })
         }
         PortSpec::Usb(selector) => {
             let lock = PortLock::acquire(&spec.to_string())?;
-            let link = match oasis_transport::open(&spec) {
-                Ok(l) => l,
+            let (link, before) = match oasis_transport::open(&spec) {
+                Ok(l) => (l, None),
                 Err(e) if e.kind == TransportErrorKind::NotFound => {
                     crate::usbswitch::switch_and_open(selector, t, em)
                         .map_err(|why| why.unwrap_or_else(|| EngineError::from(e)))?
@@ -242,6 +247,7 @@ pub fn open(
                 link,
                 board: None,
                 lock: Some(lock),
+                before,
             })
         }
     }

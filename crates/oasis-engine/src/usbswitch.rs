@@ -8,7 +8,9 @@ use oasis_transport::enumerate::{UsbDeviceInfo, snapshot};
 use oasis_transport::{PortSpec, Transport, UsbSelector};
 
 use crate::diag::DiagError;
+use crate::diag::at::{AtProbe, ProbeConfig, probe_port};
 use crate::diag::dload::{follow_to_edl, switch_to_edl};
+use crate::diag::ports::at_ports;
 use crate::diag::usb_table::{Role, UsbMode, device_roles, identify_device};
 use crate::error::EngineError;
 use crate::options::Timeouts;
@@ -56,13 +58,17 @@ pub fn dm_port(dev: &UsbDeviceInfo) -> Option<String> {
         .and_then(|i| i.tty.clone())
 }
 
+/// The download-mode link of a switched module, and what its AT port said before the switch.
+pub type Switched = (Box<dyn Transport>, Option<AtProbe>);
+
 /// Switch the module `sel` names to download mode and open it. `Err(None)` = there is no
-/// module in normal mode to switch (the caller reports its own "not found").
+/// module in normal mode to switch (the caller reports its own "not found"). Before the
+/// switch the module's AT port is asked what it runs (revision, IMEI), when it answers.
 pub fn switch_and_open(
     sel: &UsbSelector,
     t: &Timeouts,
     em: &mut Emitter,
-) -> Result<Box<dyn Transport>, Option<EngineError>> {
+) -> Result<Switched, Option<EngineError>> {
     let snap = snapshot();
     let found = normal_mode_modules(&snap.usb, sel);
     let dev = match found.as_slice() {
@@ -88,6 +94,7 @@ pub fn switch_and_open(
             help: Some("load the option/qcserial driver for the module, or put it into download mode with its USB_BOOT pin".to_owned()),
         }));
     };
+    let before = ask_before_switch(&snap, &dev, em);
     em.info(format!(
         "module {:04X}:{:04X} on usb:{} is in normal mode: switching it to download mode through its DM port {tty}",
         dev.vid, dev.pid, dev.port_path
@@ -103,7 +110,33 @@ pub fn switch_and_open(
         edl.port_path
     ));
     let spec = PortSpec::Usb(UsbSelector::Path(edl.port_path));
-    oasis_transport::open(&spec).map_err(|e| Some(e.into()))
+    let link = oasis_transport::open(&spec).map_err(|e| Some(e.into()))?;
+    Ok((link, before))
+}
+
+/// Ask the module's AT port (read-only commands) what it runs before it is switched: the
+/// revision then tells "the revision did not change" after the flash, and the IMEI goes into
+/// the backup manifest.
+fn ask_before_switch(
+    snap: &oasis_transport::enumerate::Snapshot,
+    dev: &UsbDeviceInfo,
+    em: &mut Emitter,
+) -> Option<AtProbe> {
+    let port = at_ports(snap, dev).into_iter().next()?;
+    let p = probe_port(&port, &ProbeConfig::default());
+    if !p.answered {
+        return None;
+    }
+    let rev = p.full_revision.clone().or_else(|| p.revision.clone());
+    em.info(format!(
+        "before the switch the module runs {}{}",
+        rev.as_deref().unwrap_or("an unreported revision"),
+        p.imei
+            .as_deref()
+            .map(|i| format!(" (IMEI {i})"))
+            .unwrap_or_default()
+    ));
+    Some(p)
 }
 
 #[cfg(test)]

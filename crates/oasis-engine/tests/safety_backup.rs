@@ -199,3 +199,37 @@ fn restore_refuses_a_backup_from_another_board() {
         r.message
     );
 }
+
+#[test]
+fn a_nand_restore_erases_then_writes_efs2_back_byte_for_byte() {
+    let (tmp, root) = package_copy("quectel-eg25g-nand-2022");
+    let (efs, _) = place(&root, "EFS2");
+    let b = board("eg25");
+    let cal = pseudo_random("eg25 NV items", 24 * 2048);
+    b.write_storage(0, efs, &cal).unwrap();
+    let dir = tmp.path().join("nand-bk");
+    let mut req = BackupRequest::new("virtual:eg25", &dir);
+    req.package = Some(root.clone());
+    req.timeouts = quick();
+    let (out, _) = run(|sink| spawn_backup_on(req, Box::new(b.connect()), sink));
+    out.unwrap_or_else(|r| panic!("{r:?}"));
+    // Something wiped and rewrote EFS2 (a factory package, a bad tool).
+    let garbage = pseudo_random("someone else's EFS", 24 * 2048);
+    b.write_storage(0, efs, &garbage).unwrap();
+    let fresh = power_cycle(&b, BoardOptions::default());
+    assert_eq!(fresh.read_storage(0, efs, 24), garbage);
+    let mut req = RestoreRequest::new("virtual:eg25", &dir);
+    req.timeouts = quick();
+    let (out, events) = run(|sink| spawn_restore_on(req, Box::new(fresh.connect()), sink));
+    out.unwrap_or_else(|r| panic!("{r:?}"));
+    assert_eq!(fresh.read_storage(0, efs, 24), cal);
+    assert_eq!(
+        fresh.nand_overwrites(),
+        0,
+        "every page was erased before it was programmed"
+    );
+    let ph = phases(&events);
+    assert!(
+        ph.contains(&Phase::Erase) && ph.contains(&Phase::Program) && ph.contains(&Phase::Reset)
+    );
+}

@@ -225,6 +225,20 @@ fn a_bundle_from_a_failed_flash_replays_to_the_same_error() {
     ] {
         assert!(names.contains(&m), "{m} missing from {names:?}");
     }
+    let mut zip = zip;
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("log.txt").unwrap(), &mut log).unwrap();
+    assert!(
+        log.contains("FAILED (nak): Writing: the board refused <program>"),
+        "{log}"
+    );
+    assert!(log.contains("chip identity: serial 0cf94c64"), "{log}");
+    let mut pkg = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("package.json").unwrap(), &mut pkg).unwrap();
+    assert!(
+        pkg.contains("prog_nand_firehose_9x07.mbn") && pkg.contains("\"sha256\""),
+        "{pkg}"
+    );
     let loaded = load_bundle(&bundle).unwrap();
     assert!(
         loaded.summary.contains("failed (`nak`)"),

@@ -318,12 +318,22 @@ pub fn write_bundle(path: &Path, input: &BundleInput<'_>) -> Result<(), BundleEr
         }),
     )?;
     z.member("summary.md", md.as_bytes())?;
-    let log: String = input
+    let mut log: String = input
         .events
         .iter()
         .filter_map(|(t, e)| log_line(*t, e))
         .map(|l| l + "\n")
         .collect();
+    // The bundle is written before the job's terminal event: end the log with its outcome.
+    let end = input.events.last().map_or(0.0, |(t, _)| *t);
+    let last = input.outcome.map(|o| match o {
+        Ok(v) => Event::Finished(v.clone()),
+        Err(r) => Event::Failed(r.clone()),
+    });
+    if let Some(line) = last.and_then(|e| log_line(end, &e)) {
+        log.push_str(&line);
+        log.push('\n');
+    }
     z.member("log.txt", log.as_bytes())?;
     let mut timeline = String::new();
     for (t, e) in input.events {
