@@ -1,23 +1,28 @@
 //! The real backend: flashes, diagnoses and probes through oasis-engine, on named worker
-//! threads, for real USB boards (enumeration poller) and for Oasis's virtual boards. Every
-//! answer is a `BackendMsg` followed by a wake-up of the UI.
+//! threads, for real USB boards (enumeration poller) and for Oasis's virtual boards — which
+//! go the whole way a module goes: switched from normal mode over their DM port, flashed, and
+//! confirmed after the reset. Every answer is a `BackendMsg` followed by a wake-up of the UI.
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
-use oasis_engine::diag::at::{ProbeConfig, probe};
+use oasis_engine::diag::at::AtProbe;
 use oasis_engine::diag::compat::{BoardFacts, PackageFacts};
 use oasis_engine::diag::{Evidence, diagnose};
-use oasis_engine::{FlashOptions as EngineOptions, FlashRequest, JobHandle, Timeouts};
+use oasis_engine::{
+    ErrorKind, ErrorReport, Event, FlashOptions as EngineOptions, FlashRequest, JobHandle, Phase,
+    Timeouts,
+};
 use oasis_package::{OpenOptions, Package};
 use oasis_transport::enumerate::Snapshot;
 
 use super::engine_boards::{
-    Virtual, at_result, demo_boards, diagnosis_view, real_boards, ttys_with_roles, virtual_info,
-    virtual_snapshot,
+    Virtual, at_config, at_result, board_err, demo_boards, diagnosis_view, probe_virtual,
+    probe_virtual_locked, real_boards, switch_real, switch_virtual, ttys_with_roles,
+    virtual_evidence, virtual_info,
 };
 use super::engine_watch::{Shared, watch};
 use super::{
@@ -35,14 +40,29 @@ pub struct EngineBackend {
     waker: Arc<Mutex<Waker>>,
     virtuals: Vec<Virtual>,
     shared: Arc<Mutex<Shared>>,
-    jobs: HashMap<JobId, JobHandle>,
+    jobs: Jobs,
+}
+
+/// A job the backend was asked for: being checked and started, or running.
+enum JobSlot {
+    /// The start-up check runs; `cancelled` when the user cancelled meanwhile.
+    Starting { cancelled: bool },
+    /// The engine job.
+    Running(JobHandle),
+}
+
+/// The jobs, shared with the threads that start them.
+type Jobs = Arc<Mutex<HashMap<JobId, JobSlot>>>;
+
+fn lock_jobs(jobs: &Jobs) -> MutexGuard<'_, HashMap<JobId, JobSlot>> {
+    jobs.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl std::fmt::Debug for EngineBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EngineBackend")
             .field("virtual_boards", &self.virtuals.len())
-            .field("jobs", &self.jobs.len())
+            .field("jobs", &lock_jobs(&self.jobs).len())
             .finish_non_exhaustive()
     }
 }
@@ -101,7 +121,7 @@ impl EngineBackend {
             waker,
             virtuals,
             shared,
-            jobs: HashMap::new(),
+            jobs: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -136,6 +156,17 @@ impl EngineBackend {
             .clone()
     }
 
+    /// The mode board `id` is in now.
+    fn mode_of(&self, id: &str, target: &Target) -> BoardMode {
+        match target {
+            Target::Virtual(v) => virtual_info(v).mode,
+            Target::Real(_) => real_boards(&self.snapshot())
+                .into_iter()
+                .find(|b| b.id == id)
+                .map_or(BoardMode::Unknown, |b| b.mode),
+        }
+    }
+
     /// Run `work` on a named worker thread and send what it returns.
     fn work<F>(&self, name: &str, work: F)
     where
@@ -152,33 +183,13 @@ impl EngineBackend {
     }
 }
 
-fn board_err(board: &str, action: &'static str, reason: impl Into<String>) -> BackendError {
-    BackendError::Board {
-        board: board.to_owned(),
-        action,
-        reason: reason.into(),
-    }
-}
-
-fn at_config() -> ProbeConfig {
-    ProbeConfig {
-        per_command: Duration::from_millis(800),
-        total: Duration::from_secs(8),
-        drain: Duration::from_millis(100),
-    }
-}
-
 /// AT probes of a board: the virtual AT port, or every serial port of a real device.
-fn probe_target(t: &Target) -> Vec<(oasis_engine::diag::at::AtProbe, String)> {
+fn probe_target(t: &Target) -> Vec<(AtProbe, String)> {
     match t {
-        Target::Virtual(v) if v.board.state() == oasis_vdev::BoardState::Normal => {
-            let mut link = v.board.connect();
-            vec![(
-                probe(&mut link, &format!("{} AT port", v.id), &at_config()),
-                "AT command port".into(),
-            )]
-        }
-        Target::Virtual(_) => Vec::new(),
+        Target::Virtual(v) => probe_virtual(v)
+            .map(|p| (p, "AT command port".to_owned()))
+            .into_iter()
+            .collect(),
         Target::Real(d) => ttys_with_roles(d)
             .into_iter()
             .filter(|(_, role)| role.contains("AT") || role.contains("modem"))
@@ -190,6 +201,7 @@ fn probe_target(t: &Target) -> Vec<(oasis_engine::diag::at::AtProbe, String)> {
 fn identity_of(t: &Target) -> Result<oasis_engine::ChipIdentity, String> {
     match t {
         Target::Virtual(v) => {
+            let _session = v.port.session()?;
             let mut link = v.board.connect();
             oasis_engine::read_chip_identity_on(&mut link, &Timeouts::default())
                 .map_err(|r| r.message)
@@ -249,31 +261,61 @@ fn compat_report(package: &Path, t: &Target, mode: BoardMode) -> CompatReport {
                 .into(),
         });
     }
-    if let Target::Virtual(v) = t
-        && mode == BoardMode::Normal
-    {
-        checks.push(CompatCheck {
-            name: "Mode".into(),
-            level: Level::Bad,
-            reason: format!("{} runs its firmware and the virtual board has no DIAG port to switch it to download mode", v.title),
-        });
-    }
     CompatReport { checks }
 }
 
-/// Engine options for a job. `follow` is whether the engine can follow the board after its
-/// reset to confirm the new firmware (real USB boards; a virtual board given as a bare link
-/// cannot be followed, its new revision shows in the board list instead).
-fn engine_options(job: &FlashJob, follow: bool) -> EngineOptions {
+/// Engine options for a job: the engine follows every board (real and virtual) after its
+/// reset to confirm the new firmware when the settings ask for it.
+fn engine_options(job: &FlashJob) -> EngineOptions {
     let mut o = EngineOptions::default();
     o.verify = job.options.verification != Verification::Off;
-    o.confirm = follow && job.options.confirm_after_reset;
+    o.confirm = job.options.confirm_after_reset;
     // The user confirmed the destructive steps, named one by one, in the dialog before this.
     o.allow_full_erase = true;
     o.timeouts.command = Duration::from_secs(u64::from(job.options.command_timeout_s));
-    o.timeouts.edl_switch = Duration::from_secs(u64::from(job.options.reenumerate_timeout_s));
+    let reappear = Duration::from_secs(u64::from(job.options.reenumerate_timeout_s));
+    o.timeouts.edl_switch = reappear;
+    o.timeouts.boot = reappear.max(o.timeouts.boot);
     o.no_reset = false;
     o
+}
+
+fn refusal(message: String, hint: &str) -> ErrorReport {
+    ErrorReport {
+        kind: ErrorKind::Refused,
+        message,
+        hint: Some(hint.to_owned()),
+        phase: Some(Phase::Connect),
+        partition: None,
+        device_log: Vec::new(),
+    }
+}
+
+/// Before a board is touched: the demo package never goes onto hardware, and a board running
+/// its firmware is not switched to download mode for a package made for another model (bench
+/// mode has no compatibility screen in front of it). `probe` is the board's AT probe.
+fn start_check(package: &Path, real: bool, probe: Option<&AtProbe>) -> Option<ErrorReport> {
+    let pkg = Package::open(package, &OpenOptions::default()).ok()?;
+    if real && is_demo_package(&pkg) {
+        return Some(refusal(
+            "This is Oasis's demo package, not firmware: it only goes onto virtual boards. Nothing was written.".into(),
+            "Open the firmware package made for this module.",
+        ));
+    }
+    let probe = probe.filter(|p| p.answered)?;
+    let facts = BoardFacts::from_evidence(Some(probe), None);
+    let verdict = oasis_engine::diag::compat::check(&PackageFacts::from_package(&pkg), &facts);
+    let model = verdict
+        .checks
+        .iter()
+        .find(|c| c.name == "model" && c.status == oasis_engine::diag::compat::Level::Red)?;
+    Some(refusal(
+        format!(
+            "{}. Nothing was written: the board still runs its firmware.",
+            model.reason.trim_end_matches('.')
+        ),
+        "Open the firmware package made for this module (its name starts with the module's revision).",
+    ))
 }
 
 impl Backend for EngineBackend {
@@ -320,11 +362,7 @@ impl Backend for EngineBackend {
         let (package, board) = (package.to_owned(), board.to_owned());
         let target = self.target(&board);
         let mode = match &target {
-            Ok(Target::Virtual(v)) => virtual_info(v).mode,
-            Ok(Target::Real(_)) => real_boards(&self.snapshot())
-                .into_iter()
-                .find(|b| b.id == board)
-                .map_or(BoardMode::Unknown, |b| b.mode),
+            Ok(t) => self.mode_of(&board, t),
             Err(_) => BoardMode::Absent,
         };
         self.work("compat", move || {
@@ -347,41 +385,12 @@ impl Backend for EngineBackend {
     }
 
     fn start_flash(&mut self, job: FlashJob) {
-        let reply = self.reply();
         let id = job.job;
-        let sink = Box::new(move |event| reply.send(BackendMsg::Job { job: id, event }));
-        let handle = match self.target(&job.board) {
-            Ok(Target::Virtual(v)) if v.board.state() == oasis_vdev::BoardState::Normal => {
-                let report = oasis_engine::ErrorReport {
-                    kind: oasis_engine::ErrorKind::Refused,
-                    message: format!(
-                        "{} runs its firmware, and a virtual board emulates no DIAG port to switch it to download mode.",
-                        v.title
-                    ),
-                    hint: Some("Flash a virtual board that is in download mode.".into()),
-                    phase: Some(oasis_engine::Phase::Connect),
-                    partition: None,
-                    device_log: Vec::new(),
-                };
-                self.reply().send(BackendMsg::Job {
-                    job: id,
-                    event: oasis_engine::Event::Failed(report),
-                });
-                return;
-            }
-            Ok(Target::Virtual(v)) => {
-                let req = FlashRequest::new(&job.package, v.id.clone())
-                    .with_options(engine_options(&job, false));
-                oasis_engine::spawn_flash_on(req, Box::new(v.board.connect()), sink)
-            }
-            Ok(Target::Real(d)) => {
-                let req = FlashRequest::new(&job.package, format!("usb:{}", d.port_path))
-                    .with_options(engine_options(&job, true));
-                oasis_engine::spawn_flash(req, sink)
-            }
+        let target = match self.target(&job.board) {
+            Ok(t) => t,
             Err(e) => {
-                let report = oasis_engine::ErrorReport {
-                    kind: oasis_engine::ErrorKind::Port,
+                let report = ErrorReport {
+                    kind: ErrorKind::Port,
                     message: e.to_string(),
                     hint: Some(e.help()),
                     phase: None,
@@ -390,49 +399,67 @@ impl Backend for EngineBackend {
                 };
                 self.reply().send(BackendMsg::Job {
                     job: id,
-                    event: oasis_engine::Event::Failed(report),
+                    event: Event::Failed(report),
                 });
                 return;
             }
         };
-        self.jobs.retain(|_, h| !h.is_finished());
-        self.jobs.insert(id, handle);
+        let mode = self.mode_of(&job.board, &target);
+        {
+            let mut jobs = lock_jobs(&self.jobs);
+            jobs.retain(|_, s| !matches!(s, JobSlot::Running(h) if h.is_finished()));
+            jobs.insert(id, JobSlot::Starting { cancelled: false });
+        }
+        let (jobs, reply) = (Arc::clone(&self.jobs), self.reply());
+        let spawned = std::thread::Builder::new()
+            .name(format!("oasis-start-{id}"))
+            .spawn(move || start_job(job, target, mode, &jobs, &reply));
+        if let Err(e) = spawned {
+            lock_jobs(&self.jobs).remove(&id);
+            let report = ErrorReport {
+                kind: ErrorKind::Internal,
+                message: format!("could not start the flash: {e}"),
+                hint: None,
+                phase: None,
+                partition: None,
+                device_log: Vec::new(),
+            };
+            self.reply().send(BackendMsg::Job {
+                job: id,
+                event: Event::Failed(report),
+            });
+        }
     }
 
     fn cancel(&mut self, job: JobId) {
-        if let Some(h) = self.jobs.get(&job) {
-            h.cancel();
+        match lock_jobs(&self.jobs).get_mut(&job) {
+            Some(JobSlot::Starting { cancelled }) => *cancelled = true,
+            Some(JobSlot::Running(h)) => h.cancel(),
+            None => {}
         }
     }
 
     fn diagnose(&mut self, board: &str) {
         let board = board.to_owned();
         let target = self.target(&board);
-        let snapshot = self.snapshot();
-        let timeline = self
-            .shared
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .engine_timeline
-            .clone();
+        let (snapshot, timeline, virtual_timeline) = {
+            let sh = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+            (
+                sh.snapshot.clone(),
+                sh.engine_timeline.clone(),
+                sh.virtual_timeline.clone(),
+            )
+        };
         self.work("diagnose", move || {
             let result = target.map(|t| {
-                let probes = probe_target(&t);
-                let evidence = Evidence {
-                    snapshot: match &t {
-                        Target::Virtual(v) => virtual_snapshot(v),
-                        Target::Real(_) => snapshot,
-                    },
-                    timeline: matches!(t, Target::Real(_)).then_some(timeline),
-                    at: probes.into_iter().map(|(p, _)| p).collect(),
-                    chip: None,
-                    firehose_running: match &t {
-                        Target::Virtual(v) => match v.board.state() {
-                            oasis_vdev::BoardState::Firehose => Some(true),
-                            oasis_vdev::BoardState::Sahara => Some(false),
-                            _ => None,
-                        },
-                        Target::Real(_) => None,
+                let evidence = match &t {
+                    Target::Virtual(v) => virtual_evidence(v, &virtual_timeline),
+                    Target::Real(_) => Evidence {
+                        snapshot,
+                        timeline: Some(timeline),
+                        at: probe_target(&t).into_iter().map(|(p, _)| p).collect(),
+                        chip: None,
+                        firehose_running: None,
                     },
                 };
                 diagnosis_view(&diagnose(&evidence), &board)
@@ -471,11 +498,7 @@ impl Backend for EngineBackend {
         let target = self.target(&board);
         self.work("switch", move || {
             let result = target.and_then(|t| match t {
-                Target::Virtual(_) => Err(board_err(
-                    &board,
-                    "switching to download mode",
-                    "the virtual board emulates no DIAG port; flash a virtual board that is already in download mode",
-                )),
+                Target::Virtual(v) => switch_virtual(&board, &v),
                 Target::Real(d) => switch_real(&board, &d),
             });
             BackendMsg::Switched { board, result }
@@ -483,25 +506,79 @@ impl Backend for EngineBackend {
     }
 }
 
-fn switch_real(
-    board: &str,
-    d: &oasis_transport::enumerate::UsbDeviceInfo,
-) -> Result<String, BackendError> {
-    let Some((dm, _)) = ttys_with_roles(d)
-        .into_iter()
-        .find(|(_, r)| r.contains("DIAG"))
-    else {
-        return Err(board_err(
-            board,
-            "switching to download mode",
-            "no DM/DIAG serial port on this board",
-        ));
+/// Check, then start a flash job (thread `oasis-start-<job>`): a virtual board's ports are
+/// waited for (probes finish first) and then kept for the job until its terminal event.
+fn start_job(job: FlashJob, target: Target, mode: BoardMode, jobs: &Jobs, reply: &Reply) {
+    let id = job.job;
+    let normal = mode == BoardMode::Normal;
+    let refused = match &target {
+        Target::Virtual(v) => {
+            let _session = v.port.wait();
+            let probe = if normal {
+                probe_virtual_locked(v)
+            } else {
+                None
+            };
+            let refused = start_check(&job.package, false, probe.as_ref());
+            if refused.is_none() {
+                v.port.set_flashing(true);
+            }
+            refused
+        }
+        Target::Real(_) => {
+            let probes = if normal {
+                probe_target(&target)
+            } else {
+                Vec::new()
+            };
+            let answered = probes.iter().map(|(p, _)| p).find(|p| p.answered);
+            start_check(&job.package, true, answered)
+        }
     };
-    let mut port = oasis_transport::serial::SerialTransport::open(&dm)
-        .map_err(|e| board_err(board, "opening the DM port", e.to_string()))?;
-    oasis_engine::diag::dload::switch_to_edl(&mut port, Duration::from_secs(5))
-        .map_err(|e| board_err(board, "switching to download mode", e.to_string()))?;
-    Ok(format!(
-        "Sent the download-mode command on {dm}; the board re-appears as 05C6:9008."
-    ))
+    let mut slots = lock_jobs(jobs);
+    let cancelled = matches!(slots.get(&id), Some(JobSlot::Starting { cancelled: true }));
+    let stop = refused.or_else(|| {
+        cancelled.then(|| ErrorReport {
+            kind: ErrorKind::Cancelled,
+            message: "Cancelled before the board was touched.".into(),
+            hint: None,
+            phase: None,
+            partition: None,
+            device_log: Vec::new(),
+        })
+    });
+    if let Some(report) = stop {
+        slots.remove(&id);
+        drop(slots);
+        if let (Target::Virtual(v), true) = (&target, cancelled) {
+            v.port.set_flashing(false);
+        }
+        reply.send(BackendMsg::Job {
+            job: id,
+            event: Event::Failed(report),
+        });
+        return;
+    }
+    let to = reply.clone();
+    let handle = match target {
+        Target::Virtual(v) => {
+            let req =
+                FlashRequest::new(&job.package, v.id.clone()).with_options(engine_options(&job));
+            let guard = v.port.clone();
+            let sink = Box::new(move |event: Event| {
+                if event.is_terminal() {
+                    guard.set_flashing(false);
+                }
+                to.send(BackendMsg::Job { job: id, event });
+            });
+            oasis_engine::spawn_flash_virtual(req, v.board.clone(), sink)
+        }
+        Target::Real(d) => {
+            let req = FlashRequest::new(&job.package, format!("usb:{}", d.port_path))
+                .with_options(engine_options(&job));
+            let sink = Box::new(move |event| to.send(BackendMsg::Job { job: id, event }));
+            oasis_engine::spawn_flash(req, sink)
+        }
+    };
+    slots.insert(id, JobSlot::Running(handle));
 }

@@ -1,18 +1,28 @@
 //! The boards the engine backend lists: Oasis's virtual boards (oasis-vdev, paced like a real
 //! USB 2 link) and the real USB devices from the enumeration poller, turned into the UI's
-//! `BoardInfo`, `DiagnosisView`, `AtPortResult` and timeline entries.
+//! `BoardInfo`, `DiagnosisView`, `AtPortResult` and timeline entries; and the evidence a
+//! virtual board gives the engine's diagnosis (the USB device it would show, its AT probe),
+//! one session at a time on its ports.
 
-use oasis_engine::diag::at::AtProbe;
-use oasis_engine::diag::timeline::{TimelineEvent, TimelineKind as EngineKind};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use oasis_engine::diag::at::{AtProbe, ProbeConfig, probe};
+use oasis_engine::diag::timeline::TimelineEvent;
 use oasis_engine::diag::usb_table::{UsbMode, device_roles, identify_device};
-use oasis_engine::diag::{Diagnosis, State};
+use oasis_engine::diag::{Diagnosis, Evidence, State};
 use oasis_transport::enumerate::{Accessibility, Snapshot, UsbDeviceInfo, UsbInterfaceInfo};
+use oasis_transport::{TransportError, TransportErrorKind};
 use oasis_vdev::fault::{FaultKind, FaultSpec};
-use oasis_vdev::{BoardOptions, BoardState as VState, LinkModel, Profile, StartIn, VirtualBoard};
+use oasis_vdev::{
+    BoardOptions, BoardState as VState, HostAccess, LinkModel, Profile, StartIn, VirtualBoard,
+};
 
+use super::engine_watch::timeline_path;
 use super::{
-    AtPortResult, BoardInfo, BoardMode, BoardState, DiagnosisView, TimelineEntry, TimelineKind,
-    UsbInterfaceView, UsbNode,
+    AtPortResult, BackendError, BoardInfo, BoardMode, BoardState, DiagnosisView, UsbInterfaceView,
+    UsbNode,
 };
 
 /// One of Oasis's virtual boards.
@@ -24,6 +34,86 @@ pub struct Virtual {
     pub title: String,
     /// The board (a handle; clones share it).
     pub board: VirtualBoard,
+    /// Who may talk to the board's ports now (clones share it).
+    pub port: PortGuard,
+}
+
+impl Virtual {
+    /// A virtual board listed as `id` with this title.
+    pub fn new(id: impl Into<String>, title: impl Into<String>, board: VirtualBoard) -> Virtual {
+        Virtual {
+            id: id.into(),
+            title: title.into(),
+            board,
+            port: PortGuard::default(),
+        }
+    }
+}
+
+/// One session at a time on a virtual board's ports, as a real port opens once: AT probes,
+/// identity reads and switches wait for each other (two probes on one AT port would read each
+/// other's answers), and a running flash job keeps everyone else out.
+#[derive(Debug, Clone, Default)]
+pub struct PortGuard {
+    session: Arc<Mutex<()>>,
+    flashing: Arc<AtomicBool>,
+}
+
+impl PortGuard {
+    /// Wait for the ports (a probe or switch in progress finishes first).
+    pub fn wait(&self) -> MutexGuard<'_, ()> {
+        self.session.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The ports for a short session, unless a flash job uses the board.
+    pub fn session(&self) -> Result<MutexGuard<'_, ()>, String> {
+        let guard = self.wait();
+        if self.is_flashing() {
+            return Err("a flash job is using this board".into());
+        }
+        Ok(guard)
+    }
+
+    /// Mark the board as used by a flash job (or free again).
+    pub fn set_flashing(&self, on: bool) {
+        self.flashing.store(on, Ordering::Release);
+    }
+
+    /// Whether a flash job uses the board.
+    pub fn is_flashing(&self) -> bool {
+        self.flashing.load(Ordering::Acquire)
+    }
+}
+
+/// Limits of the app's AT probes (short: the Diagnostics pane waits for them).
+pub fn at_config() -> ProbeConfig {
+    ProbeConfig {
+        per_command: Duration::from_millis(800),
+        total: Duration::from_secs(8),
+        drain: Duration::from_millis(100),
+    }
+}
+
+/// The AT probe of a virtual board running its firmware, the caller holding its session.
+pub fn probe_virtual_locked(v: &Virtual) -> Option<AtProbe> {
+    (v.board.state() == VState::Normal).then(|| {
+        let mut link = v.board.connect();
+        probe(&mut link, &format!("{} AT port", v.id), &at_config())
+    })
+}
+
+/// The AT probe of a virtual board running its firmware (waiting for its ports); a board a
+/// flash job uses reports the port busy.
+pub fn probe_virtual(v: &Virtual) -> Option<AtProbe> {
+    match v.port.session() {
+        Ok(_session) => probe_virtual_locked(v),
+        Err(why) => (v.board.state() == VState::Normal).then(|| {
+            let port = format!("{} AT port", v.id);
+            let e = TransportError::new(TransportErrorKind::Busy, "open", port.clone())
+                .with_detail(why);
+            AtProbe::failed(&port, &e)
+        }),
+    }
 }
 
 /// Paced like a module on USB 2 with NAND programming, so a demo flash takes a few seconds.
@@ -50,22 +140,35 @@ pub fn demo_boards() -> Vec<Virtual> {
         nth: 3,
     };
     vec![
-        Virtual {
-            id: "virtual:1".into(),
-            title: "Virtual BG95-M3 #1 (healthy)".into(),
-            board: VirtualBoard::new(Profile::bg95(), paced(StartIn::Edl, Vec::new())),
-        },
-        Virtual {
-            id: "virtual:2".into(),
-            title: "Virtual EG25-G #2 (with firmware)".into(),
-            board: VirtualBoard::new(Profile::eg25(), paced(StartIn::Normal, Vec::new())),
-        },
-        Virtual {
-            id: "virtual:3".into(),
-            title: "Virtual BG95-M3 #3 (worn NAND)".into(),
-            board: VirtualBoard::new(second_bg95(), paced(StartIn::Edl, vec![nak])),
-        },
+        Virtual::new(
+            "virtual:1",
+            "Virtual BG95-M3 #1 (healthy)",
+            VirtualBoard::new(Profile::bg95(), paced(StartIn::Edl, Vec::new())),
+        ),
+        Virtual::new(
+            "virtual:2",
+            "Virtual EG25-G #2 (with firmware)",
+            VirtualBoard::new(Profile::eg25(), paced(StartIn::Normal, Vec::new())),
+        ),
+        Virtual::new(
+            "virtual:3",
+            "Virtual BG95-M3 #3 (worn NAND)",
+            VirtualBoard::new(second_bg95(), paced(StartIn::Edl, vec![nak])),
+        ),
     ]
+}
+
+/// One virtual board per diagnosis state (oasis-vdev's scenarios), listed as `virtual:s1`…,
+/// titled with the scenario's sentence: for training and for testing the Diagnostics pane.
+pub fn state_boards() -> Vec<(Virtual, &'static str)> {
+    oasis_vdev::scenarios()
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let v = Virtual::new(format!("virtual:s{}", i + 1), s.description, (s.build)());
+            (v, s.state)
+        })
+        .collect()
 }
 
 /// Another BG95 (its own chip serial and IMEI), so bench reports tell the two apart.
@@ -82,19 +185,41 @@ fn virtual_mode(state: VState) -> (BoardMode, BoardState) {
         VState::Firehose | VState::ProgrammerDead => {
             (BoardMode::Programmer, BoardState::EdlProgrammerRunning)
         }
+        VState::MemoryDump => (BoardMode::MemoryDump, BoardState::MemoryDump),
         VState::Normal => (BoardMode::Normal, BoardState::NormalAtOk),
         VState::Rebooting => (BoardMode::Unknown, BoardState::NormalAtSilent),
         _ => (BoardMode::Absent, BoardState::NotOnUsb),
     }
 }
 
+/// What the OS would report for a virtual board's ports.
+fn virtual_access(v: &Virtual) -> Accessibility {
+    match v.board.access() {
+        HostAccess::ClaimedBy(who) => Accessibility::Busy(who),
+        HostAccess::NoPermission => {
+            Accessibility::PermissionDenied("no udev rule for this board".into())
+        }
+        _ => Accessibility::Accessible,
+    }
+}
+
 /// The list entry of a virtual board, as it is now.
 pub fn virtual_info(v: &Virtual) -> BoardInfo {
     let profile = v.board.profile();
-    let (mode, state) = virtual_mode(v.board.state());
+    let (mode, mut state) = virtual_mode(v.board.state());
+    let present = !matches!(mode, BoardMode::Absent | BoardMode::Unknown);
+    match virtual_access(v) {
+        Accessibility::Busy(_) if present => state = BoardState::ClaimedByDriver,
+        Accessibility::PermissionDenied(_) if present => state = BoardState::NoPermission,
+        _ if mode == BoardMode::Normal && !profile.diag_port => {
+            state = BoardState::NotFirehoseModule;
+        }
+        _ => {}
+    }
     let ids = match mode {
         BoardMode::Normal => format!("2C7C:{:04X}", profile.usb_pid),
         BoardMode::Download | BoardMode::Programmer => "05C6:9008".to_owned(),
+        BoardMode::MemoryDump => "05C6:900E".to_owned(),
         _ => "not on USB".to_owned(),
     };
     let normal = mode == BoardMode::Normal;
@@ -129,24 +254,34 @@ pub fn virtual_snapshot(v: &Virtual) -> Snapshot {
     let profile = v.board.profile();
     let (mode, _) = virtual_mode(v.board.state());
     let tty = |n: u8| Some(format!("{}/if{n}", v.id));
+    // Interface 0 is DIAG (ff/ff/ff) on Qualcomm modules only.
+    let if0 = if profile.diag_port {
+        (0xff, 0xff, 0xff)
+    } else {
+        (0xff, 0x00, 0x00)
+    };
+    let edl = |pid| {
+        (
+            0x05C6,
+            pid,
+            format!("QUSB__BULK_SN:{:08X}", profile.serial),
+            vec![iface(0, (0xff, 0xff, 0xff), None)],
+        )
+    };
     let (vid, pid, product, interfaces) = match mode {
         BoardMode::Normal => (
             0x2C7C,
             profile.usb_pid,
             profile.model.clone(),
             vec![
-                iface(0, (0xff, 0xff, 0xff), tty(0)),
+                iface(0, if0, tty(0)),
                 iface(1, (0xff, 0x00, 0x00), tty(1)),
                 iface(2, (0xff, 0x00, 0x00), tty(2)),
                 iface(3, (0xff, 0x00, 0x00), tty(3)),
             ],
         ),
-        BoardMode::Download | BoardMode::Programmer => (
-            0x05C6,
-            0x9008,
-            format!("QUSB__BULK_SN:{:08X}", profile.serial),
-            vec![iface(0, (0xff, 0xff, 0xff), None)],
-        ),
+        BoardMode::Download | BoardMode::Programmer => edl(0x9008),
+        BoardMode::MemoryDump => edl(0x900E),
         _ => return Snapshot::default(),
     };
     Snapshot {
@@ -162,10 +297,32 @@ pub fn virtual_snapshot(v: &Virtual) -> Snapshot {
             product: Some(product),
             serial: None,
             interfaces,
-            access: Accessibility::Accessible,
+            access: virtual_access(v),
         }],
         serial: Vec::new(),
         usb_error: None,
+    }
+}
+
+/// Everything a virtual board shows the engine's diagnosis: the USB device it would be, its
+/// AT probe (when it runs its firmware), whether a programmer answers, and the hot-plug
+/// history of the virtual boards.
+pub fn virtual_evidence(v: &Virtual, timeline: &[TimelineEvent]) -> Evidence {
+    let mine: Vec<TimelineEvent> = timeline
+        .iter()
+        .filter(|e| timeline_path(e).is_none_or(|p| p == v.id))
+        .cloned()
+        .collect();
+    Evidence {
+        snapshot: virtual_snapshot(v),
+        timeline: Some(mine),
+        at: probe_virtual(v).into_iter().collect(),
+        chip: None,
+        firehose_running: match v.board.state() {
+            VState::Firehose => Some(true),
+            VState::Sahara => Some(false),
+            _ => None,
+        },
     }
 }
 
@@ -184,7 +341,7 @@ fn state_of(s: State) -> BoardState {
     }
 }
 
-fn mode_of(m: UsbMode) -> BoardMode {
+pub(super) fn mode_of(m: UsbMode) -> BoardMode {
     match m {
         UsbMode::Edl => BoardMode::Download,
         UsbMode::MemoryDump => BoardMode::MemoryDump,
@@ -302,46 +459,82 @@ pub fn at_result(p: &AtProbe, role: &str) -> AtPortResult {
     }
 }
 
-fn timeline_mode(seen: &oasis_engine::diag::timeline::Seen) -> BoardMode {
-    seen.mode.map_or(BoardMode::Unknown, mode_of)
+/// How long a switched virtual board may take to come back in download mode.
+const SWITCH_WAIT: Duration = Duration::from_secs(30);
+
+/// A board request that failed, naming the board and what was asked.
+pub(super) fn board_err(
+    board: &str,
+    action: &'static str,
+    reason: impl Into<String>,
+) -> BackendError {
+    BackendError::Board {
+        board: board.to_owned(),
+        action,
+        reason: reason.into(),
+    }
 }
 
-/// Timeline entries for one engine timeline event (a mode change is a departure plus an
-/// arrival).
-pub fn timeline_entries(ev: &TimelineEvent) -> Vec<TimelineEntry> {
-    let at_ms = (ev.at_s.max(0.0) * 1000.0) as u64;
-    let entry =
-        |port: &str, seen: &oasis_engine::diag::timeline::Seen, kind, at_ms| TimelineEntry {
-            at_ms,
-            port_path: port.to_owned(),
-            what: seen.id(),
-            kind,
-            mode: timeline_mode(seen),
-        };
-    match &ev.kind {
-        EngineKind::Appeared { port_path, device } => {
-            vec![entry(port_path, device, TimelineKind::Arrived, at_ms)]
+/// The DIAG download-mode command on a virtual board's DM port, then follow it (bounded) until
+/// it is back in download mode.
+pub(super) fn switch_virtual(board: &str, v: &Virtual) -> Result<String, BackendError> {
+    const ACTION: &str = "switching to download mode";
+    let _session = v
+        .port
+        .session()
+        .map_err(|why| board_err(board, ACTION, why))?;
+    let mut dm = v
+        .board
+        .connect_dm()
+        .map_err(|e| board_err(board, "opening the DM port", e.to_string()))?;
+    let outcome = oasis_engine::diag::dload::switch_to_edl(&mut dm, Duration::from_secs(5))
+        .map_err(|e| board_err(board, ACTION, e.to_string()))?;
+    drop(dm);
+    let waited = Instant::now();
+    while !matches!(v.board.state(), VState::Sahara | VState::Firehose) {
+        if waited.elapsed() > SWITCH_WAIT {
+            return Err(board_err(
+                board,
+                ACTION,
+                format!(
+                    "the module did not come back in download mode within {} s",
+                    SWITCH_WAIT.as_secs()
+                ),
+            ));
         }
-        EngineKind::Disappeared {
-            port_path, device, ..
-        } => {
-            vec![entry(port_path, device, TimelineKind::Left, at_ms)]
-        }
-        EngineKind::ModeChanged {
-            from_path,
-            to_path,
-            from,
-            to,
-            gone_s,
-        } => {
-            let left = at_ms.saturating_sub((gone_s * 1000.0) as u64);
-            vec![
-                entry(from_path, from, TimelineKind::Left, left),
-                entry(to_path, to, TimelineKind::Arrived, at_ms),
-            ]
-        }
-        _ => Vec::new(),
+        std::thread::sleep(Duration::from_millis(20));
     }
+    let how = match outcome {
+        oasis_engine::diag::dload::SwitchOutcome::Echoed => "the module echoed it",
+        oasis_engine::diag::dload::SwitchOutcome::PortGone => "the DM port went away at once",
+    };
+    Ok(format!(
+        "Sent the download-mode command on the DM port of {}; {how}, restarted and is back as 05C6:9008.",
+        v.title
+    ))
+}
+
+pub(super) fn switch_real(
+    board: &str,
+    d: &oasis_transport::enumerate::UsbDeviceInfo,
+) -> Result<String, BackendError> {
+    let Some((dm, _)) = ttys_with_roles(d)
+        .into_iter()
+        .find(|(_, r)| r.contains("DIAG"))
+    else {
+        return Err(board_err(
+            board,
+            "switching to download mode",
+            "no DM/DIAG serial port on this board",
+        ));
+    };
+    let mut port = oasis_transport::serial::SerialTransport::open(&dm)
+        .map_err(|e| board_err(board, "opening the DM port", e.to_string()))?;
+    oasis_engine::diag::dload::switch_to_edl(&mut port, Duration::from_secs(5))
+        .map_err(|e| board_err(board, "switching to download mode", e.to_string()))?;
+    Ok(format!(
+        "Sent the download-mode command on {dm}; the board re-appears as 05C6:9008."
+    ))
 }
 
 #[cfg(test)]

@@ -6,10 +6,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::RecvTimeoutError;
-use oasis_engine::diag::timeline::{PollEvent, Poller, PollerConfig, TimelineEvent};
+use oasis_engine::diag::timeline::{
+    FlapConfig, PollEvent, Poller, PollerConfig, Timeline, TimelineEvent,
+    TimelineKind as EngineKind,
+};
 use oasis_transport::enumerate::Snapshot;
 
-use super::engine_boards::{Virtual, real_boards, timeline_entries, virtual_info};
+use super::engine_boards::{Virtual, mode_of, real_boards, virtual_info, virtual_snapshot};
 use super::{BackendMsg, BoardInfo, BoardMode, TimelineEntry, TimelineKind};
 
 /// What the watcher shares with the backend (the backend's bookkeeping, never the UI's).
@@ -21,6 +24,31 @@ pub struct Shared {
     pub timeline: Vec<TimelineEntry>,
     /// The engine's own timeline events (evidence for the diagnosis).
     pub engine_timeline: Vec<TimelineEvent>,
+    /// The engine's timeline of the virtual boards, from the USB devices they would show
+    /// (evidence for their diagnosis: a flapping virtual board is seen as flapping).
+    pub virtual_timeline: Vec<TimelineEvent>,
+}
+
+/// Most virtual timeline events kept (the oldest go first).
+const VIRTUAL_TIMELINE_MAX: usize = 512;
+
+/// Look at the virtual boards as the USB poller looks at real ones.
+fn observe_virtuals(virtuals: &[Virtual], tl: &mut Timeline, at_s: f64, shared: &Mutex<Shared>) {
+    let mut snap = Snapshot::default();
+    for v in virtuals {
+        snap.usb.extend(virtual_snapshot(v).usb);
+    }
+    let events = tl.observe(at_s, &snap);
+    if events.is_empty() {
+        return;
+    }
+    let mut sh = lock(shared);
+    sh.virtual_timeline.extend(events);
+    let excess = sh
+        .virtual_timeline
+        .len()
+        .saturating_sub(VIRTUAL_TIMELINE_MAX);
+    sh.virtual_timeline.drain(..excess);
 }
 
 /// How long a virtual board may sit in "rebooting" before the watcher completes its reboot (the
@@ -93,6 +121,7 @@ pub fn watch(
     let mut last_list: Option<Vec<BoardInfo>> = None;
     let mut last_modes = vec![None; virtuals.len()];
     let mut rebooting = vec![None; virtuals.len()];
+    let mut virtual_tl = Timeline::new(FlapConfig::default());
     while Arc::strong_count(shared) > 1 {
         let mut timeline_changed = false;
         match poller
@@ -111,6 +140,7 @@ pub fn watch(
             None => std::thread::sleep(Duration::from_millis(300)),
         }
         let at_ms = started.elapsed().as_millis() as u64;
+        observe_virtuals(virtuals, &mut virtual_tl, at_ms as f64 / 1000.0, shared);
         let moved = follow_virtuals(virtuals, &mut last_modes, &mut rebooting, at_ms);
         let (list, timeline) = {
             let mut sh = lock(shared);
@@ -130,5 +160,59 @@ pub fn watch(
     }
     if let Some(p) = poller {
         p.stop();
+    }
+}
+
+/// The port path a timeline event is about, when it names one.
+pub fn timeline_path(ev: &TimelineEvent) -> Option<&str> {
+    match &ev.kind {
+        EngineKind::Appeared { port_path, .. }
+        | EngineKind::Disappeared { port_path, .. }
+        | EngineKind::Flapping { port_path, .. }
+        | EngineKind::Settled { port_path } => Some(port_path),
+        EngineKind::ModeChanged { to_path, .. } => Some(to_path),
+        _ => None,
+    }
+}
+
+fn timeline_mode(seen: &oasis_engine::diag::timeline::Seen) -> BoardMode {
+    seen.mode.map_or(BoardMode::Unknown, mode_of)
+}
+
+/// Timeline entries for one engine timeline event (a mode change is a departure plus an
+/// arrival).
+pub fn timeline_entries(ev: &TimelineEvent) -> Vec<TimelineEntry> {
+    let at_ms = (ev.at_s.max(0.0) * 1000.0) as u64;
+    let entry =
+        |port: &str, seen: &oasis_engine::diag::timeline::Seen, kind, at_ms| TimelineEntry {
+            at_ms,
+            port_path: port.to_owned(),
+            what: seen.id(),
+            kind,
+            mode: timeline_mode(seen),
+        };
+    match &ev.kind {
+        EngineKind::Appeared { port_path, device } => {
+            vec![entry(port_path, device, TimelineKind::Arrived, at_ms)]
+        }
+        EngineKind::Disappeared {
+            port_path, device, ..
+        } => {
+            vec![entry(port_path, device, TimelineKind::Left, at_ms)]
+        }
+        EngineKind::ModeChanged {
+            from_path,
+            to_path,
+            from,
+            to,
+            gone_s,
+        } => {
+            let left = at_ms.saturating_sub((gone_s * 1000.0) as u64);
+            vec![
+                entry(from_path, from, TimelineKind::Left, left),
+                entry(to_path, to, TimelineKind::Arrived, at_ms),
+            ]
+        }
+        _ => Vec::new(),
     }
 }
