@@ -287,3 +287,60 @@ fn a_bundle_is_written_on_failure_into_the_given_folder_only() {
     assert!(text.contains(&files[0].display().to_string()), "{text}");
     assert!(load_bundle(&files[0]).unwrap().transcript.is_some());
 }
+
+/// The same bundle with its raw host writes elided (as a long session's bundle is written).
+fn elided_copy(bundle: &Path, to: &Path) {
+    use std::io::{Read, Write};
+    let mut zin = zip::ZipArchive::new(std::fs::File::open(bundle).unwrap()).unwrap();
+    let mut zout = zip::ZipWriter::new(std::fs::File::create(to).unwrap());
+    let names: Vec<String> = zin.file_names().map(str::to_owned).collect();
+    for name in names {
+        let mut data = Vec::new();
+        zin.by_name(&name).unwrap().read_to_end(&mut data).unwrap();
+        if name == "transcript.jsonl" {
+            let mut out = Vec::new();
+            let n = oasis_engine::bundle::elide::copy_transcript(&mut &data[..], &mut out, true)
+                .unwrap();
+            assert!(n > 10, "{n} raw writes elided");
+            data = out;
+        } else if name == "bundle.json" {
+            let mut v: serde_json::Value = serde_json::from_slice(&data).unwrap();
+            v["raw_data_elided"] = serde_json::json!(true);
+            data = serde_json::to_vec(&v).unwrap();
+        }
+        zout.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zout.write_all(&data).unwrap();
+    }
+    zout.finish().unwrap();
+}
+
+#[test]
+fn a_bundle_with_elided_raw_data_still_replays_to_the_same_error() {
+    let (tmp, root) = package_copy("uz801-emmc");
+    let faults = FaultSpec::parse_all(&["nak:program#4"]).unwrap();
+    let board = VirtualBoard::new(
+        Profile::by_name("emmc").unwrap(),
+        BoardOptions::with_faults(faults),
+    );
+    let bundle = tmp.path().join("full.zip");
+    let mut o = FlashOptions::default();
+    o.timeouts = quick();
+    o.allow_full_erase = true;
+    o.bundle = Some(bundle.clone());
+    let req = FlashRequest::new(&root, "virtual:emmc").with_options(o);
+    let (out, _) = run(|sink| spawn_flash_on(req, Box::new(board.connect()), sink));
+    let failed = out.unwrap_err();
+    let small = tmp.path().join("small.zip");
+    elided_copy(&bundle, &small);
+    let loaded = load_bundle(&small).unwrap();
+    assert!(loaded.info.as_ref().unwrap().raw_data_elided);
+    let report = replay_bundle(&loaded, None, Box::new(|_| {})).unwrap();
+    assert!(report.reproduced, "{report:?}");
+    assert_eq!(report.replayed.unwrap_err().message, failed.message);
+    assert!(
+        report.notes.iter().any(|n| n.contains("not compared")),
+        "{:?}",
+        report.notes
+    );
+}

@@ -8,6 +8,7 @@
 //! `oasis_transport::recording` writes it). `oasis-cli replay BUNDLE` runs the same job with the
 //! transcript as the board ([`replay`]).
 
+pub mod elide;
 mod record;
 pub mod replay;
 pub(crate) mod run;
@@ -131,6 +132,25 @@ impl Timeline {
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
+}
+
+/// `bundle.json`: what wrote the bundle, and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleInfo {
+    /// Layout version ([`FORMAT`]).
+    pub format: u32,
+    /// When it was written (UTC).
+    pub created: String,
+    /// The Oasis version.
+    pub tool: String,
+    /// Operating system.
+    pub os: String,
+    /// CPU architecture.
+    pub arch: String,
+    /// True when raw host writes were stored as zeros (a long session): the replay then
+    /// does not compare host bytes.
+    #[serde(default)]
+    pub raw_data_elided: bool,
 }
 
 /// `outcome.json`.
@@ -307,15 +327,21 @@ pub fn write_bundle(path: &Path, input: &BundleInput<'_>) -> Result<(), BundleEr
         events: &events,
         bundle: None,
     });
+    let transcript_len = input
+        .transcript
+        .and_then(|t| std::fs::metadata(t).ok())
+        .map_or(0, |m| m.len());
+    let elide = transcript_len > elide::ELIDE_ABOVE;
     z.json(
         "bundle.json",
-        &serde_json::json!({
-            "format": FORMAT,
-            "created": paths::iso8601(paths::now_unix()),
-            "tool": format!("oasis {}", env!("CARGO_PKG_VERSION")),
-            "os": std::env::consts::OS,
-            "arch": std::env::consts::ARCH,
-        }),
+        &BundleInfo {
+            format: FORMAT,
+            created: paths::iso8601(paths::now_unix()),
+            tool: format!("oasis {}", env!("CARGO_PKG_VERSION")),
+            os: std::env::consts::OS.to_owned(),
+            arch: std::env::consts::ARCH.to_owned(),
+            raw_data_elided: elide,
+        },
     )?;
     z.member("summary.md", md.as_bytes())?;
     let mut log: String = input
@@ -354,10 +380,10 @@ pub fn write_bundle(path: &Path, input: &BundleInput<'_>) -> Result<(), BundleEr
     z.json("identity.json", &identity)?;
     z.json("request.json", &RequestRecord::from(req))?;
     if let Some(t) = input.transcript {
-        let len = std::fs::metadata(t).map(|m| m.len()).unwrap_or(0);
-        let mut f = File::open(t).map_err(io("cannot read the transcript", t))?;
-        z.start("transcript.jsonl", len)?;
-        std::io::copy(&mut f, &mut z.w).map_err(io("cannot write", path))?;
+        let f = File::open(t).map_err(io("cannot read the transcript", t))?;
+        z.start("transcript.jsonl", transcript_len)?;
+        elide::copy_transcript(&mut BufReader::new(f), &mut z.w, elide)
+            .map_err(io("cannot write", path))?;
     }
     z.w.finish().map_err(|e| BundleError::Zip {
         path: path.to_path_buf(),
@@ -379,6 +405,8 @@ pub struct LoadedBundle {
     pub transcript: Option<Transcript>,
     /// The Markdown summary it holds.
     pub summary: String,
+    /// `bundle.json`, when present.
+    pub info: Option<BundleInfo>,
 }
 
 fn read_member(
@@ -449,6 +477,10 @@ pub fn load_bundle(path: &Path) -> Result<LoadedBundle, BundleError> {
         ),
         None => None,
     };
+    let info = match read_member(&mut zip, path, "bundle.json")? {
+        Some(b) => Some(parse(path, "bundle.json", &b)?),
+        None => None,
+    };
     let summary = read_member(&mut zip, path, "summary.md")?
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
@@ -458,6 +490,7 @@ pub fn load_bundle(path: &Path) -> Result<LoadedBundle, BundleError> {
         outcome,
         transcript,
         summary,
+        info,
     })
 }
 
