@@ -258,41 +258,23 @@ fn slot_outcome(h: &H, i: usize) -> Option<JobOutcome> {
     h.state().state.bench.slots()[i].progress.outcome.clone()
 }
 
-#[test]
-fn bench_runs_the_three_virtual_boards_and_follows_the_eg25_through_its_modes() {
-    let mut h = engine_app("engine-bench", None);
-    click(&mut h, "Bench");
-    click(&mut h, "Auto-start when a board is plugged in");
-    let attempts: Vec<u32> = h
-        .state()
-        .state
-        .bench
-        .slots()
-        .iter()
-        .map(|s| s.attempts)
-        .collect();
-    assert_eq!(attempts, vec![1, 1, 1], "all three started together");
-    run_until(&mut h, 120, "the bench", |h| {
-        h.state().state.bench.running_jobs().is_empty()
-    });
+/// The first bench round with the demo package: #1 passes confirmed, the running EG25 is
+/// refused before anything is switched or written, the worn NAND fails.
+fn check_first_bench_round(h: &H) {
     let slots = h.state().state.bench.slots().to_vec();
     assert_eq!(slots[0].status, SlotStatus::Passed, "{:?}", slots[0].status);
-    assert!(matches!(slot_outcome(&h, 0), Some(JobOutcome::Finished(v)) if v.confirmed));
+    assert!(matches!(slot_outcome(h, 0), Some(JobOutcome::Finished(v)) if v.confirmed));
     assert_eq!(slots[0].new_revision.as_deref(), Some(oasis::demo::NAME));
     assert_eq!(
         slots[0].old_revision, None,
         "it was in download mode before"
     );
-    assert_eq!(
-        slots[0]
-            .progress
-            .identity
-            .as_ref()
-            .and_then(|i| i.serial.clone())
-            .as_deref(),
-        Some("1a2b3c4d")
-    );
-    // The BG95 demo package is not switched onto the running EG25: refused, nothing written.
+    let serial = slots[0]
+        .progress
+        .identity
+        .as_ref()
+        .and_then(|i| i.serial.clone());
+    assert_eq!(serial.as_deref(), Some("1a2b3c4d"));
     let SlotStatus::Failed(why) = &slots[1].status else {
         panic!("{:?}", slots[1].status);
     };
@@ -304,42 +286,61 @@ fn bench_runs_the_three_virtual_boards_and_follows_the_eg25_through_its_modes() 
         "still running its firmware"
     );
     assert!(
-        matches!(slot_outcome(&h, 2), Some(JobOutcome::Failed(r)) if r.kind == oasis_engine::ErrorKind::Nak),
+        matches!(slot_outcome(h, 2), Some(JobOutcome::Failed(r)) if r.kind == oasis_engine::ErrorKind::Nak),
         "{:?}",
         slots[2].status
     );
-    // With its own package the EG25 slot goes normal → 9008 → normal and is confirmed.
-    let dir = temp_dir("engine-bench-pkg");
-    let eg25 = eg25_package(&dir);
-    click(&mut h, "Flash");
-    h.state_mut().edits.package_path = eg25.display().to_string();
-    click(&mut h, "Open");
-    run_until(&mut h, 20, "the EG25-G package", |h| {
-        h.state()
-            .state
-            .package
-            .summary
-            .as_ref()
-            .is_some_and(|p| p.path == eg25)
+}
+
+/// Open `package` on the Flash tab and come back to the bench.
+fn open_package(h: &mut H, package: &Path) {
+    click(h, "Flash");
+    h.state_mut().edits.package_path = package.display().to_string();
+    click(h, "Open");
+    run_until(h, 20, "the package", |h| {
+        let summary = h.state().state.package.summary.as_ref();
+        summary.is_some_and(|p| p.path == package)
     });
-    click(&mut h, "Bench");
+    click(h, "Bench");
+}
+
+/// Run slot #2 again and return the modes it was seen in until its verdict.
+fn retry_eg25_slot(h: &mut H) -> Vec<BoardMode> {
     let retries = h.get_all_by_label("Retry").count();
     assert_eq!(retries, 2, "the EG25 and the worn-NAND slot");
     h.get_all_by_label("Retry").next().unwrap().click();
     h.run_steps(3);
     assert_eq!(h.state().state.bench.slots()[1].status, SlotStatus::Running);
     let mut modes = vec![BoardMode::Normal];
-    run_until(&mut h, 120, "the EG25 slot", |h| {
+    run_until(h, 120, "the EG25 slot", |h| {
         let s = &h.state().state.bench.slots()[1];
         if modes.last() != Some(&s.mode) {
             modes.push(s.mode);
         }
         s.status != SlotStatus::Running
     });
-    run_until(&mut h, 20, "the EG25 back in normal mode", |h| {
+    run_until(h, 20, "the EG25 back in normal mode", |h| {
         h.state().state.bench.slots()[1].mode == BoardMode::Normal
     });
-    // Seen on its socket: running, then in download mode (9008, the programmer), then running.
+    modes
+}
+
+#[test]
+fn bench_runs_the_three_virtual_boards_and_follows_the_eg25_through_its_modes() {
+    let mut h = engine_app("engine-bench", None);
+    click(&mut h, "Bench");
+    click(&mut h, "Auto-start when a board is plugged in");
+    let slots = h.state().state.bench.slots().to_vec();
+    let attempts: Vec<u32> = slots.iter().map(|s| s.attempts).collect();
+    assert_eq!(attempts, vec![1, 1, 1], "all three started together");
+    run_until(&mut h, 120, "the bench", |h| {
+        h.state().state.bench.running_jobs().is_empty()
+    });
+    check_first_bench_round(&h);
+    // With its own package the EG25 slot goes normal → 9008 → normal and is confirmed.
+    let dir = temp_dir("engine-bench-pkg");
+    open_package(&mut h, &eg25_package(&dir));
+    let modes = retry_eg25_slot(&mut h);
     let download = modes
         .iter()
         .position(|m| matches!(m, BoardMode::Download | BoardMode::Programmer));
@@ -355,19 +356,22 @@ fn bench_runs_the_three_virtual_boards_and_follows_the_eg25_through_its_modes() 
     assert_eq!(s.imei.as_deref(), Some("867698041234562"));
     assert_eq!(s.attempts, 2);
     // Two verified and confirmed, the worn NAND failed.
-    let passed = h
+    let statuses: Vec<SlotStatus> = h
         .state()
         .state
         .bench
         .slots()
         .iter()
-        .filter(|s| s.status == SlotStatus::Passed)
-        .count();
-    assert_eq!(passed, 2);
-    assert!(matches!(
-        h.state().state.bench.slots()[2].status,
-        SlotStatus::Failed(_)
-    ));
+        .map(|s| s.status.clone())
+        .collect();
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == SlotStatus::Passed)
+            .count(),
+        2
+    );
+    assert!(matches!(statuses[2], SlotStatus::Failed(_)));
 }
 
 fn state_name(s: oasis_engine::diag::State) -> String {
