@@ -265,8 +265,45 @@ pub fn take(
     }
     let total: u64 = found.regions.iter().map(Region::bytes).sum();
     em.set_phase_total(total);
+    let done = read_regions(s, &found.regions, dir, t, em)?;
+    let manifest = Manifest {
+        format: FORMAT,
+        created: paths::iso8601(paths::now_unix()),
+        tool: format!("oasis {}", env!("CARGO_PKG_VERSION")),
+        board: BoardInfo::from_identity(s.identity.as_ref(), ctx.imei.clone()),
+        memory: ctx.memory.to_ascii_lowercase(),
+        sector_size: ctx.sector_size,
+        pages_per_block: ctx.pages_per_block,
+        table_source: found.source.clone(),
+        package: ctx.package.clone(),
+        programmer: Some(copy_programmer(ctx.programmer, dir)?),
+        regions: done,
+        notes: found.notes,
+    };
+    write_manifest(&manifest, dir)?;
+    em.info(format!(
+        "backup of {} region(s) ({} bytes: {}) written to {}",
+        manifest.regions.len(),
+        manifest.total_bytes(),
+        names(&manifest),
+        dir.display()
+    ));
+    if manifest.board.serial.is_none() {
+        em.info("the board's chip serial is unknown (the programmer was already running): restore cannot check that this backup belongs to the board it is restored onto");
+    }
+    Ok(manifest)
+}
+
+/// Read each region into its own raw file in `dir`.
+fn read_regions(
+    s: &mut Session,
+    regions: &[Region],
+    dir: &Path,
+    t: &Timeouts,
+    em: &mut Emitter,
+) -> Result<Vec<BackedUp>, EngineError> {
     let mut done = Vec::new();
-    for r in &found.regions {
+    for r in regions {
         em.check_cancel()?;
         em.set_partition(Some(&r.name));
         let file = file_name(r, &done);
@@ -294,32 +331,7 @@ pub fn take(
             sha256: hex::encode(sha),
         });
     }
-    let manifest = Manifest {
-        format: FORMAT,
-        created: paths::iso8601(paths::now_unix()),
-        tool: format!("oasis {}", env!("CARGO_PKG_VERSION")),
-        board: BoardInfo::from_identity(s.identity.as_ref(), ctx.imei.clone()),
-        memory: ctx.memory.to_ascii_lowercase(),
-        sector_size: ctx.sector_size,
-        pages_per_block: ctx.pages_per_block,
-        table_source: found.source.clone(),
-        package: ctx.package.clone(),
-        programmer: Some(copy_programmer(ctx.programmer, dir)?),
-        regions: done,
-        notes: found.notes,
-    };
-    write_manifest(&manifest, dir)?;
-    em.info(format!(
-        "backup of {} region(s) ({} bytes: {}) written to {}",
-        manifest.regions.len(),
-        manifest.total_bytes(),
-        names(&manifest),
-        dir.display()
-    ));
-    if manifest.board.serial.is_none() {
-        em.info("the board's chip serial is unknown (the programmer was already running): restore cannot check that this backup belongs to the board it is restored onto");
-    }
-    Ok(manifest)
+    Ok(done)
 }
 
 /// Region names of a manifest, comma-separated.

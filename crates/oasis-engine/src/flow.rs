@@ -143,6 +143,20 @@ fn take_backup(
     backup::take(s, &ctx, dir, &req.options.timeouts, em).map(|_| ())
 }
 
+/// The revision the board ran before this flash, when anything tells: the caller, the
+/// in-process board, or the module's AT port before it was switched.
+fn previous_revision(
+    req: &FlashRequest,
+    board: Option<&VirtualBoard>,
+    before: Option<&AtProbe>,
+) -> Option<String> {
+    req.options
+        .previous_revision
+        .clone()
+        .or_else(|| board.map(VirtualBoard::revision))
+        .or_else(|| before.and_then(|p| p.full_revision.clone().or_else(|| p.revision.clone())))
+}
+
 fn run_on(
     req: &FlashRequest,
     prep: &Prepared,
@@ -151,25 +165,11 @@ fn run_on(
     rec: Transcript<'_>,
     em: &mut Emitter,
 ) -> Result<Verdict, EngineError> {
-    let Target {
-        board,
-        lock,
-        before,
-    } = target;
     let t = &req.options.timeouts;
     let c = choice(req);
     // The revision before the flash tells "did not change" apart from "another revision".
-    let previous = req
-        .options
-        .previous_revision
-        .clone()
-        .or_else(|| board.map(VirtualBoard::revision))
-        .or_else(|| {
-            before
-                .as_ref()
-                .and_then(|p| p.full_revision.clone().or_else(|| p.revision.clone()))
-        });
-    let imei = before.and_then(|p| p.imei);
+    let previous = previous_revision(req, target.board, target.before.as_ref());
+    let imei = target.before.as_ref().and_then(|p| p.imei.clone());
     let link = match rec {
         Some(path) => port::record(link, path)?,
         None => link,
@@ -202,31 +202,46 @@ fn run_on(
         running_revision: None,
     };
     if c.reset {
-        em.start_phase(Phase::Reset, 0);
-        steps::reset(&mut s.fh, em, PowerAction::Reset, t)?;
-        let early = s.fh.take_buffered();
-        // Close the download-mode link and release the port first: the AT port may be the
-        // same serial device, and the board that comes back is not in download mode.
-        drop(s);
-        drop(lock);
-        if c.confirm {
-            em.start_phase(Phase::Confirm, 0);
-            let follow = Follow {
-                at_port: req.options.at_port.as_deref(),
-                port: &req.port,
-                board,
-                previous: previous.as_deref(),
-                wait: t.boot,
-                early: &early,
-            };
-            let running = confirm::confirm(&follow, prep, em)?;
-            verdict.confirmed = true;
-            verdict.running_revision = Some(running);
-        }
+        let running = reset_and_follow(req, prep, s, target, previous.as_deref(), em)?;
+        verdict.confirmed = running.is_some();
+        verdict.running_revision = running;
     }
     verdict.summary = summary(&verdict, c, req.options.no_reset);
     verdict.seconds = em.elapsed();
     Ok(verdict)
+}
+
+/// Reset the board, let go of its port, and (when asked) follow it to its AT port; returns
+/// the revision it was confirmed running.
+fn reset_and_follow(
+    req: &FlashRequest,
+    prep: &Prepared,
+    mut s: session::Session,
+    target: Target<'_>,
+    previous: Option<&str>,
+    em: &mut Emitter,
+) -> Result<Option<String>, EngineError> {
+    let t = &req.options.timeouts;
+    em.start_phase(Phase::Reset, 0);
+    steps::reset(&mut s.fh, em, PowerAction::Reset, t)?;
+    let early = s.fh.take_buffered();
+    // Close the download-mode link and release the port first: the AT port may be the same
+    // serial device, and the board that comes back is not in download mode.
+    drop(s);
+    drop(target.lock);
+    if !choice(req).confirm {
+        return Ok(None);
+    }
+    em.start_phase(Phase::Confirm, 0);
+    let follow = Follow {
+        at_port: req.options.at_port.as_deref(),
+        port: &req.port,
+        board: target.board,
+        previous,
+        wait: t.boot,
+        early: &early,
+    };
+    confirm::confirm(&follow, prep, em).map(Some)
 }
 
 fn summary(v: &Verdict, c: PhaseChoice, no_reset: bool) -> String {

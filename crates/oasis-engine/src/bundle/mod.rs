@@ -316,17 +316,6 @@ pub fn write_bundle(path: &Path, input: &BundleInput<'_>) -> Result<(), BundleEr
         w: zip::ZipWriter::new(file),
         path: path.to_path_buf(),
     };
-    let req = input.request;
-    let events: Vec<Event> = input.events.iter().map(|(_, e)| e.clone()).collect();
-    let identity = identity_of(input.events);
-    let md = markdown_summary(&SummaryInput {
-        port: &req.port,
-        package: Some(&req.package),
-        identity: identity.as_ref(),
-        outcome: input.outcome,
-        events: &events,
-        bundle: None,
-    });
     let transcript_len = input
         .transcript
         .and_then(|t| std::fs::metadata(t).ok())
@@ -343,6 +332,38 @@ pub fn write_bundle(path: &Path, input: &BundleInput<'_>) -> Result<(), BundleEr
             raw_data_elided: elide,
         },
     )?;
+    write_words(&mut z, input)?;
+    let snap = input.devices.cloned().unwrap_or_else(snapshot);
+    z.json("devices.json", &devices_json(&snap))?;
+    z.json("package.json", &package_json(&input.request.package))?;
+    z.json("identity.json", &identity_of(input.events))?;
+    z.json("request.json", &RequestRecord::from(input.request))?;
+    if let Some(t) = input.transcript {
+        let f = File::open(t).map_err(io("cannot read the transcript", t))?;
+        z.start("transcript.jsonl", transcript_len)?;
+        elide::copy_transcript(&mut BufReader::new(f), &mut z.w, elide)
+            .map_err(io("cannot write", path))?;
+    }
+    z.w.finish().map_err(|e| BundleError::Zip {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    Ok(())
+}
+
+/// The members for people and timelines: `summary.md`, `log.txt`, `events.jsonl`,
+/// `outcome.json`.
+fn write_words(z: &mut Zip, input: &BundleInput<'_>) -> Result<(), BundleError> {
+    let events: Vec<Event> = input.events.iter().map(|(_, e)| e.clone()).collect();
+    let identity = identity_of(input.events);
+    let md = markdown_summary(&SummaryInput {
+        port: &input.request.port,
+        package: Some(&input.request.package),
+        identity: identity.as_ref(),
+        outcome: input.outcome,
+        events: &events,
+        bundle: None,
+    });
     z.member("summary.md", md.as_bytes())?;
     let mut log: String = input
         .events
@@ -374,21 +395,6 @@ pub fn write_bundle(path: &Path, input: &BundleInput<'_>) -> Result<(), BundleEr
     if let Some(o) = input.outcome {
         z.json("outcome.json", &OutcomeRecord::from_outcome(o))?;
     }
-    let snap = input.devices.cloned().unwrap_or_else(snapshot);
-    z.json("devices.json", &devices_json(&snap))?;
-    z.json("package.json", &package_json(&req.package))?;
-    z.json("identity.json", &identity)?;
-    z.json("request.json", &RequestRecord::from(req))?;
-    if let Some(t) = input.transcript {
-        let f = File::open(t).map_err(io("cannot read the transcript", t))?;
-        z.start("transcript.jsonl", transcript_len)?;
-        elide::copy_transcript(&mut BufReader::new(f), &mut z.w, elide)
-            .map_err(io("cannot write", path))?;
-    }
-    z.w.finish().map_err(|e| BundleError::Zip {
-        path: path.to_path_buf(),
-        detail: e.to_string(),
-    })?;
     Ok(())
 }
 

@@ -102,6 +102,45 @@ fn outcome_lines(out: &mut String, outcome: Option<&Result<Verdict, ErrorReport>
     }
 }
 
+fn identity_line(out: &mut String, s: &SummaryInput<'_>) {
+    let id = s.identity.or_else(|| {
+        s.events.iter().find_map(|e| match e {
+            Event::ChipIdentity(id) => Some(id),
+            _ => None,
+        })
+    });
+    if let Some(id) = id {
+        let _ = writeln!(
+            out,
+            "- **Board:** serial `{}`, HW ID `{}`{}",
+            or_unknown(id.serial.as_deref()),
+            or_unknown(id.hw_id.as_deref()),
+            id.chip
+                .as_deref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default()
+        );
+    }
+}
+
+/// The board's last five log lines, as a code block.
+fn last_words(out: &mut String, events: &[Event]) {
+    let said: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::DeviceLog { line } => Some(line.as_str()),
+            _ => None,
+        })
+        .collect();
+    if !said.is_empty() {
+        out.push_str("\nLast board log lines:\n\n```\n");
+        for l in said.iter().skip(said.len().saturating_sub(5)) {
+            let _ = writeln!(out, "{l}");
+        }
+        out.push_str("```\n");
+    }
+}
+
 /// A short Markdown summary of a job for a support ticket: versions, port, package, board,
 /// result, the phases reached and the board's last log lines.
 pub fn markdown_summary(s: &SummaryInput<'_>) -> String {
@@ -121,24 +160,7 @@ pub fn markdown_summary(s: &SummaryInput<'_>) -> String {
         );
         let _ = writeln!(out, "- **Package:** `{name}`");
     }
-    let id = s.identity.or_else(|| {
-        s.events.iter().find_map(|e| match e {
-            Event::ChipIdentity(id) => Some(id),
-            _ => None,
-        })
-    });
-    if let Some(id) = id {
-        let _ = writeln!(
-            out,
-            "- **Board:** serial `{}`, HW ID `{}`{}",
-            or_unknown(id.serial.as_deref()),
-            or_unknown(id.hw_id.as_deref()),
-            id.chip
-                .as_deref()
-                .map(|c| format!(" ({c})"))
-                .unwrap_or_default()
-        );
-    }
+    identity_line(&mut out, s);
     outcome_lines(&mut out, s.outcome);
     let phases: Vec<&str> = s
         .events
@@ -151,21 +173,7 @@ pub fn markdown_summary(s: &SummaryInput<'_>) -> String {
     if !phases.is_empty() {
         let _ = writeln!(out, "- **Phases reached:** {}", phases.join(" > "));
     }
-    let said: Vec<&str> = s
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::DeviceLog { line } => Some(line.as_str()),
-            _ => None,
-        })
-        .collect();
-    if !said.is_empty() {
-        out.push_str("\nLast board log lines:\n\n```\n");
-        for l in said.iter().skip(said.len().saturating_sub(5)) {
-            let _ = writeln!(out, "{l}");
-        }
-        out.push_str("```\n");
-    }
+    last_words(&mut out, s.events);
     if let Some(b) = s.bundle {
         let _ = writeln!(
             out,
