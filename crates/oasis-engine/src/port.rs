@@ -16,6 +16,7 @@ use oasis_transport::{PortSpec, Transport, TransportErrorKind};
 use oasis_vdev::{BoardOptions, BoardState, Profile, StartIn, VirtualBoard};
 
 use crate::diag::DiagError;
+use crate::diag::at::{AtProbe, ProbeConfig, probe};
 use crate::diag::dload::{SwitchOutcome, switch_to_edl};
 use crate::error::EngineError;
 use crate::options::Timeouts;
@@ -184,20 +185,42 @@ fn switch_virtual(board: &VirtualBoard, t: &Timeouts, em: &mut Emitter) -> Resul
     Ok(())
 }
 
+/// Ask a virtual board's AT port (read-only commands) what it runs before it is switched, as
+/// `--port usb` asks a module: its revision then and its IMEI.
+fn ask_virtual_before_switch(board: &VirtualBoard, em: &mut Emitter) -> Option<AtProbe> {
+    let mut at = board.connect();
+    let name = at.describe();
+    let p = probe(&mut at, &name, &ProbeConfig::default());
+    if !p.answered {
+        em.info("the module's AT port did not answer before the switch");
+        return None;
+    }
+    let rev = p.full_revision.clone().or_else(|| p.revision.clone());
+    let imei = p.imei.as_deref().map(|i| format!(" (IMEI {i})"));
+    em.info(format!(
+        "before the switch the module runs {}{}",
+        rev.as_deref().unwrap_or("an unreported revision"),
+        imei.unwrap_or_default()
+    ));
+    Some(p)
+}
+
 /// Connect to a virtual board, switching it to download mode first when it runs its firmware.
 fn open_virtual(
     board: VirtualBoard,
     t: &Timeouts,
     em: &mut Emitter,
 ) -> Result<OpenedPort, EngineError> {
+    let mut before = None;
     if board.state() == BoardState::Normal {
+        before = ask_virtual_before_switch(&board, em);
         switch_virtual(&board, t, em)?;
     }
     Ok(OpenedPort {
         link: Box::new(board.connect()),
         board: Some(board),
         lock: None,
-        before: None,
+        before,
     })
 }
 
@@ -333,6 +356,14 @@ mod tests {
             .collect();
         assert!(infos.iter().any(|m| m.contains("DM port")), "{infos:?}");
         assert!(infos.iter().any(|m| m.contains("echoed")), "{infos:?}");
+        assert!(
+            infos
+                .iter()
+                .any(|m| m.contains("runs EG25GGBR07A08M2G_01.002.01.002 (IMEI 867698041234562)")),
+            "{infos:?}"
+        );
+        let before = opened.before.as_ref().unwrap();
+        assert_eq!(before.imei.as_deref(), Some("867698041234562"));
         // The board was taken: the next open on this thread parses the port again.
         let e = open("virtual:2", "bg95", &Timeouts::default(), &mut em).unwrap_err();
         assert!(e.to_string().contains("profile \"2\""), "{e}");
