@@ -39,7 +39,7 @@ pub enum EngineError {
         waited: Duration,
     },
     /// The link failed (unplug, I/O error, port could not be opened).
-    #[error("{source}")]
+    #[error("{source}{}", partition_suffix(.partition))]
     Transport {
         /// The transport's own error.
         #[source]

@@ -79,9 +79,9 @@ pub fn run(
                 pending.extend_from_slice(rbuf.get(..n).unwrap_or_default());
                 continue;
             }
-            Err(e) if e.kind == TransportErrorKind::Timeout => {
-                host.on_silence().map_err(from_sahara)?
-            }
+            Err(e) if e.kind == TransportErrorKind::Timeout => host
+                .on_silence()
+                .map_err(|e| waited(from_sahara(e), wait))?,
             Err(e) => return Err(e.into()),
         };
         if let Some(end) = perform(link, actions, &mut raw_left, &mut pending, t)? {
@@ -175,6 +175,20 @@ fn with_rest(outcome: Outcome, rest: Vec<u8>) -> Outcome {
             trailing.extend_from_slice(&rest);
             Outcome::IdentityRead { identity, trailing }
         }
+    }
+}
+
+/// A timeout that says how long the board was waited for.
+fn waited(e: EngineError, wait: Duration) -> EngineError {
+    match e {
+        EngineError::Timeout {
+            command, partition, ..
+        } => EngineError::Timeout {
+            command,
+            partition,
+            waited: wait,
+        },
+        other => other,
     }
 }
 
