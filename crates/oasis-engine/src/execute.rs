@@ -45,6 +45,9 @@ fn run_erases(
     em.start_phase(Phase::Erase, 0);
     for (i, step) in plan.steps_of(Phase::Erase) {
         if resume.skip.contains(&i) {
+            if Some(i) == last_critical {
+                em.set_critical(false);
+            }
             continue;
         }
         em.check_cancel()?;
@@ -82,6 +85,9 @@ fn run_steps(
         if resume.skip.contains(&i) {
             // Already on the board: the bar moves past it at once.
             em.advance(step.bytes());
+            if Some(i) == last_critical {
+                em.set_critical(false);
+            }
             continue;
         }
         em.set_partition(Some(&step.label));

@@ -344,3 +344,42 @@ fn a_bundle_with_elided_raw_data_still_replays_to_the_same_error() {
         report.notes
     );
 }
+
+#[test]
+fn a_flash_that_failed_in_verify_resumes_without_writing_anything() {
+    let (_tmp, root) = package_copy("quectel-eg25g-nand-2022");
+    let faults = FaultSpec::parse_all(&["stall:getsha256digest#1"]).unwrap();
+    let first = VirtualBoard::new(
+        Profile::by_name("eg25").unwrap(),
+        BoardOptions::with_faults(faults),
+    );
+    let mut o = FlashOptions::default();
+    o.timeouts = quick();
+    let req = FlashRequest::new(&root, "virtual:eg25").with_options(o.clone());
+    let (out, _) = run(|sink| spawn_flash_on(req, Box::new(first.connect()), sink));
+    assert_eq!(out.unwrap_err().phase, Some(Phase::Verify));
+    let board = power_cycle(&first, BoardOptions::default());
+    o.resume = true;
+    let req = FlashRequest::new(&root, "virtual:eg25").with_options(o);
+    let (out, events) = run(|sink| spawn_flash_on(req, Box::new(board.connect()), sink));
+    let v = out.unwrap_or_else(|r| panic!("{r:?}"));
+    let all: Vec<String> = program_labels(&root, false)
+        .into_iter()
+        .map(|(l, _)| l)
+        .collect();
+    assert_eq!(v.skipped, all, "everything was already on the board");
+    assert_eq!(v.bytes, 0);
+    assert!(v.verified.is_empty());
+    // No erase ran (each went with its skipped program), and the "do not unplug" window closed.
+    assert_eq!(board.nand_overwrites(), 0);
+    let last = events.iter().rev().find_map(|e| match e {
+        Event::Progress { critical, .. } => Some(*critical),
+        _ => None,
+    });
+    assert_ne!(
+        last,
+        Some(true),
+        "the last progress still says DO NOT UNPLUG"
+    );
+    common::check_storage(&board, &root, &OpenOptions::default());
+}

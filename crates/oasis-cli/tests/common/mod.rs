@@ -18,9 +18,10 @@ pub fn cli() -> Command {
     c
 }
 
-/// The data dir of this test process (bundles written on failure land in `bundles/` here).
+/// The data dir of these tests (bundles written on failure land in `bundles/` here; one
+/// folder for every run, so runs do not pile up folders).
 pub fn scratch_data_dir() -> PathBuf {
-    std::env::temp_dir().join(format!("oasis-cli-tests-{}", std::process::id()))
+    std::env::temp_dir().join("oasis-cli-tests-data")
 }
 
 /// The shared real-world fixtures.
