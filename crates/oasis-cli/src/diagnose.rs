@@ -195,7 +195,31 @@ pub fn run_diagnose(a: &DiagnoseArgs) -> i32 {
     0
 }
 
-fn print_diagnosis(d: &Diagnosis, chip: Option<&ChipIdentity>) {
+/// After a failed confirmation: what state the board is in now, judged from the AT port the
+/// flash was told about (or every module's AT port on USB). `None` for in-process virtual
+/// boards, which the host machine cannot see.
+pub fn after_confirm(at_port: Option<&str>, port: &str) -> Option<Diagnosis> {
+    let on_usb = matches!(PortSpec::parse(port), PortSpec::Usb(_));
+    let look = match at_port {
+        Some(p) if p.eq_ignore_ascii_case("virtual") => return None,
+        Some(p) => Some(p),
+        None if on_usb => None,
+        None => return None,
+    };
+    let snapshot = snapshot();
+    let at = match look {
+        Some(p) => vec![probe_port(p)],
+        None => at_ports(&snapshot).iter().map(|p| probe_port(p)).collect(),
+    };
+    Some(diagnose(&Evidence {
+        snapshot,
+        at,
+        ..Evidence::default()
+    }))
+}
+
+/// Print a diagnosis for people.
+pub fn print_diagnosis(d: &Diagnosis, chip: Option<&ChipIdentity>) {
     println!("{}", d.title);
     println!("{}", d.summary);
     if !d.evidence.is_empty() {

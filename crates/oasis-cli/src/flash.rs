@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use oasis_engine::bundle::WRITTEN_PREFIX;
-use oasis_engine::event::{ErrorReport, Event, Verdict};
+use oasis_engine::diag::Diagnosis;
+use oasis_engine::event::{ErrorReport, Event, Phase, Verdict};
 use oasis_engine::{FlashOptions, FlashRequest, JobHandle, Timeouts, spawn_flash_channel};
 
 use crate::args::{ChipinfoArgs, FlashArgs};
@@ -86,10 +87,23 @@ pub fn watch(
 /// Print a job's outcome (the JSON result line, or the verdict / failure for people) and
 /// return the exit status.
 pub fn finish(outcome: &Result<Verdict, ErrorReport>, bundle: Option<&str>, json: bool) -> i32 {
+    finish_with(outcome, bundle, None, json)
+}
+
+/// [`finish`], with the diagnosis made after a failed confirmation.
+fn finish_with(
+    outcome: &Result<Verdict, ErrorReport>,
+    bundle: Option<&str>,
+    diagnosis: Option<&Diagnosis>,
+    json: bool,
+) -> i32 {
     if json {
         let mut v = result_json(outcome);
         if let serde_json::Value::Object(m) = &mut v {
             m.insert("bundle".into(), serde_json::json!(bundle));
+            if let Some(d) = diagnosis {
+                m.insert("diagnosis".into(), serde_json::json!(d));
+            }
         }
         print_json_line(&v);
     } else {
@@ -102,6 +116,11 @@ pub fn finish(outcome: &Result<Verdict, ErrorReport>, bundle: Option<&str>, json
                 "support bundle: {b} (attach it to a support request; `oasis-cli replay {b}` re-runs it)"
             );
         }
+        if let Some(d) = diagnosis {
+            println!();
+            println!("The new firmware was not confirmed. Diagnosis:");
+            crate::diagnose::print_diagnosis(d, None);
+        }
     }
     match outcome {
         Ok(_) => 0,
@@ -113,10 +132,17 @@ pub fn finish(outcome: &Result<Verdict, ErrorReport>, bundle: Option<&str>, json
 pub fn run_flash(a: FlashArgs) -> i32 {
     let opts = options(&a);
     let json = a.json;
-    let req = FlashRequest::new(a.package, a.port).with_options(opts);
+    let req = FlashRequest::new(a.package, a.port.clone()).with_options(opts);
     let (handle, rx) = spawn_flash_channel(req);
     let (outcome, bundle) = watch(handle, rx, json);
-    finish(&outcome, bundle.as_deref(), json)
+    // A board that did not come back as expected: switch to the diagnosis.
+    let diagnosis = match &outcome {
+        Err(r) if r.phase == Some(Phase::Confirm) => {
+            crate::diagnose::after_confirm(a.at_port.as_deref(), &a.port)
+        }
+        _ => None,
+    };
+    finish_with(&outcome, bundle.as_deref(), diagnosis.as_ref(), json)
 }
 
 /// Read the chip identity; returns the exit status.

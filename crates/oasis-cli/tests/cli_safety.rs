@@ -34,7 +34,13 @@ fn backup_then_restore_on_a_virtual_board_and_refusal_on_another() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let r = result(&out);
-    assert!(r["message"].as_str().unwrap().starts_with("backed up EFS2 ("), "{r}");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("backed up EFS2 ("),
+        "{r}"
+    );
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["board"]["serial"], "0cf94c64");
@@ -256,6 +262,11 @@ fn confirmation_failures_name_what_did_not_happen() {
         assert!(
             r["message"].as_str().unwrap().contains(words),
             "{args:?}: {r}"
+        );
+        // The CLI switches to the diagnosis of the board it could not confirm.
+        assert!(
+            r["diagnosis"]["title"].is_string(),
+            "{args:?}: no diagnosis in {r}"
         );
         assert!(
             start.elapsed() < Duration::from_secs(30),
