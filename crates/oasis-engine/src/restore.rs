@@ -185,7 +185,9 @@ pub(crate) fn backup_job(req: &BackupRequest, em: &mut Emitter) -> Result<Verdic
     let fallback = port::default_profile(&src.memory, src.sector_size);
     let opened = port::open(&req.port, fallback, &req.timeouts, em)?;
     let _lock = opened.lock;
-    backup_on(req, &src, opened.link, em)
+    // A module switched from normal mode told its IMEI on the way.
+    let imei = opened.before.and_then(|p| p.imei);
+    backup_on(req, &src, opened.link, imei, em)
 }
 
 /// Run a backup job over a link the caller opened.
@@ -201,13 +203,14 @@ pub(crate) fn backup_job_on(
         0,
     );
     em.start_phase(Phase::Connect, 0);
-    backup_on(req, &src, link, em)
+    backup_on(req, &src, link, None, em)
 }
 
 fn backup_on(
     req: &BackupRequest,
     src: &Source,
     link: Box<dyn Transport>,
+    imei: Option<String>,
     em: &mut Emitter,
 ) -> Result<Verdict, EngineError> {
     let t = &req.timeouts;
@@ -228,7 +231,7 @@ fn backup_on(
         pages_per_block: src.pages_per_block,
         programmer: &src.programmer,
         package: src.package.clone(),
-        imei: None,
+        imei,
     };
     let m = backup::take(&mut s, &ctx, &req.out, t, em)?;
     Ok(Verdict {
