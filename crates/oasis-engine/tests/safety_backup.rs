@@ -168,7 +168,10 @@ fn restore_refuses_a_backup_from_another_board() {
     let (out, events) = run(|sink| spawn_backup_on(req, Box::new(b.connect()), sink));
     let v = out.unwrap_or_else(|r| panic!("{r:?}"));
     assert!(v.summary.starts_with("backed up EFS2 ("), "{}", v.summary);
-    assert!(v.verified.is_empty() && v.bytes == 0, "a backup writes nothing");
+    assert!(
+        v.verified.is_empty() && v.bytes == 0,
+        "a backup writes nothing"
+    );
     assert!(phases(&events).ends_with(&[Phase::Configure, Phase::Backup]));
     assert!(dir.join(MANIFEST).is_file());
     // Another board of the same kind, with another chip serial.
@@ -233,4 +236,21 @@ fn a_nand_restore_erases_then_writes_efs2_back_byte_for_byte() {
     assert!(
         ph.contains(&Phase::Erase) && ph.contains(&Phase::Program) && ph.contains(&Phase::Reset)
     );
+}
+
+#[test]
+fn a_backup_of_a_module_found_in_normal_mode_records_its_imei() {
+    let (tmp, root) = package_copy("quectel-eg25g-nand-2022");
+    let dir = tmp.path().join("from-normal");
+    let mut req = BackupRequest::new("virtual:eg25@normal", &dir);
+    req.package = Some(root);
+    req.timeouts = quick();
+    let (out, events) = run(|sink| oasis_engine::spawn_backup(req, sink));
+    out.unwrap_or_else(|r| panic!("{r:?}"));
+    let m = Manifest::load(&dir).unwrap();
+    let imei = Profile::by_name("eg25").unwrap().imei;
+    assert_eq!(m.board.imei.as_deref(), Some(imei.as_str()));
+    assert_eq!(m.board.serial.as_deref(), Some("0cf94c64"));
+    let text = infos(&events).join("\n");
+    assert!(text.contains(&format!("(IMEI {imei})")), "{text}");
 }
