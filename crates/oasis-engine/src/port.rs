@@ -15,6 +15,7 @@ use oasis_transport::recording::RecordingTransport;
 use oasis_transport::{PortSpec, Transport, TransportErrorKind};
 use oasis_vdev::{BoardOptions, BoardState, Profile, StartIn, VirtualBoard};
 
+use crate::bundle::elide::{CompactWriter, ELIDE_ABOVE};
 use crate::diag::DiagError;
 use crate::diag::at::{AtProbe, ProbeConfig, probe};
 use crate::diag::dload::{SwitchOutcome, switch_to_edl};
@@ -282,10 +283,9 @@ pub fn record(link: Box<dyn Transport>, path: &Path) -> Result<Box<dyn Transport
         what: format!("cannot create the support bundle {}: {e}", path.display()),
         help: Some("choose a writable path for --bundle".to_owned()),
     })?;
-    Ok(Box::new(RecordingTransport::new(
-        link,
-        BufWriter::new(file),
-    )))
+    // Past a few MiB the raw data is kept as its length and hash only (see bundle::elide).
+    let out = CompactWriter::new(BufWriter::new(file), ELIDE_ABOVE);
+    Ok(Box::new(RecordingTransport::new(link, out)))
 }
 
 #[cfg(test)]

@@ -321,6 +321,20 @@ pub fn write_bundle(path: &Path, input: &BundleInput<'_>) -> Result<(), BundleEr
         .and_then(|t| std::fs::metadata(t).ok())
         .map_or(0, |m| m.len());
     let elide = transcript_len > elide::ELIDE_ABOVE;
+    write_words(&mut z, input)?;
+    let snap = input.devices.cloned().unwrap_or_else(snapshot);
+    z.json("devices.json", &devices_json(&snap))?;
+    z.json("package.json", &package_json(&input.request.package))?;
+    z.json("identity.json", &identity_of(input.events))?;
+    z.json("request.json", &RequestRecord::from(input.request))?;
+    let mut elided = 0;
+    if let Some(t) = input.transcript {
+        let f = File::open(t).map_err(io("cannot read the transcript", t))?;
+        // Zeros put back for compacted writes can make it larger than the file: zip64.
+        z.start("transcript.jsonl", u64::MAX)?;
+        elided = elide::copy_transcript(&mut BufReader::new(f), &mut z.w, elide)
+            .map_err(io("cannot write", path))?;
+    }
     z.json(
         "bundle.json",
         &BundleInfo {
@@ -329,21 +343,9 @@ pub fn write_bundle(path: &Path, input: &BundleInput<'_>) -> Result<(), BundleEr
             tool: format!("oasis {}", env!("CARGO_PKG_VERSION")),
             os: std::env::consts::OS.to_owned(),
             arch: std::env::consts::ARCH.to_owned(),
-            raw_data_elided: elide,
+            raw_data_elided: elided > 0,
         },
     )?;
-    write_words(&mut z, input)?;
-    let snap = input.devices.cloned().unwrap_or_else(snapshot);
-    z.json("devices.json", &devices_json(&snap))?;
-    z.json("package.json", &package_json(&input.request.package))?;
-    z.json("identity.json", &identity_of(input.events))?;
-    z.json("request.json", &RequestRecord::from(input.request))?;
-    if let Some(t) = input.transcript {
-        let f = File::open(t).map_err(io("cannot read the transcript", t))?;
-        z.start("transcript.jsonl", transcript_len)?;
-        elide::copy_transcript(&mut BufReader::new(f), &mut z.w, elide)
-            .map_err(io("cannot write", path))?;
-    }
     z.w.finish().map_err(|e| BundleError::Zip {
         path: path.to_path_buf(),
         detail: e.to_string(),
