@@ -383,3 +383,35 @@ fn a_flash_that_failed_in_verify_resumes_without_writing_anything() {
     );
     common::check_storage(&board, &root, &OpenOptions::default());
 }
+
+#[test]
+fn a_long_sessions_bundle_keeps_raw_data_as_hashes_and_still_replays() {
+    let (tmp, root) = package_copy("uz801-emmc");
+    // A 6 MiB image: the recording passes its 8 MiB threshold while it is written.
+    std::fs::write(
+        root.join("persist.bin"),
+        common::pseudo_random("big persist", 6 << 20),
+    )
+    .unwrap();
+    let faults = FaultSpec::parse_all(&["nak:program#27"]).unwrap();
+    let board = VirtualBoard::new(
+        Profile::by_name("emmc").unwrap(),
+        BoardOptions::with_faults(faults),
+    );
+    let bundle = tmp.path().join("long.zip");
+    let mut o = FlashOptions::default();
+    o.timeouts = quick();
+    o.allow_full_erase = true;
+    o.bundle = Some(bundle.clone());
+    let req = FlashRequest::new(&root, "virtual:emmc").with_options(o);
+    let (out, _) = run(|sink| spawn_flash_on(req, Box::new(board.connect()), sink));
+    let failed = out.unwrap_err();
+    assert_eq!(failed.kind, ErrorKind::Nak, "{failed:?}");
+    let size = std::fs::metadata(&bundle).unwrap().len();
+    assert!(size < 2 << 20, "the bundle is {size} bytes");
+    let loaded = load_bundle(&bundle).unwrap();
+    assert!(loaded.info.as_ref().unwrap().raw_data_elided);
+    let report = replay_bundle(&loaded, None, Box::new(|_| {})).unwrap();
+    assert!(report.reproduced, "{report:?}");
+    assert_eq!(report.replayed.unwrap_err().message, failed.message);
+}
