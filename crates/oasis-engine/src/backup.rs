@@ -96,6 +96,9 @@ pub struct Manifest {
     pub pages_per_block: Option<u32>,
     /// Where the region locations came from.
     pub table_source: String,
+    /// NAND: the first page of the MIBIB (restore checks the board's table there).
+    #[serde(default)]
+    pub mibib_start: Option<u64>,
     /// The package used, if any.
     pub package: Option<String>,
     /// The programmer used (a copy is in the folder).
@@ -275,6 +278,11 @@ pub fn take(
         sector_size: ctx.sector_size,
         pages_per_block: ctx.pages_per_block,
         table_source: found.source.clone(),
+        mibib_start: ctx
+            .table
+            .filter(|_| ctx.memory.eq_ignore_ascii_case("nand"))
+            .and_then(|t| t.find("MIBIB"))
+            .map(|p| p.start_sector),
         package: ctx.package.clone(),
         programmer: Some(copy_programmer(ctx.programmer, dir)?),
         regions: done,
@@ -423,6 +431,7 @@ mod tests {
             sector_size: 2048,
             pages_per_block: Some(64),
             table_source: "test".into(),
+            mibib_start: Some(640),
             package: None,
             programmer: None,
             regions: vec![BackedUp {

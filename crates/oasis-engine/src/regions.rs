@@ -101,15 +101,10 @@ pub fn locate_nand(
     let ppb = table.pages_per_block.unwrap_or(pages_per_block).max(1);
     let mibib = table.find("MIBIB").map(|p| p.start_sector);
     let board_table = match mibib {
-        Some(start) => {
-            let bytes = board.read_sectors(0, start, u64::from(ppb.min(64)), page_size)?;
-            parse_mibib(std::path::Path::new("board MIBIB"), &bytes)
-                .ok()
-                .map(|(_, entries)| mibib_table(std::path::Path::new("board"), &entries, ppb))
-        }
+        Some(start) => board_mibib(start, page_size, ppb, board)?,
         None => None,
     };
-    match board_table.map(|t| from_table(&t, page_size)) {
+    match board_table {
         Some(on_board) if on_board == from_pkg => {
             out.notes
                 .push("the board's MIBIB agrees with the package's partition table".to_owned());
@@ -132,6 +127,38 @@ pub fn locate_nand(
         }
     }
     Ok(out)
+}
+
+/// The calibration regions the board's own MIBIB (at page `start`) names, when it reads back
+/// with a valid magic.
+pub fn board_mibib(
+    start: u64,
+    page_size: u32,
+    pages_per_block: u32,
+    board: &mut dyn SectorReader,
+) -> Result<Option<Vec<Region>>, EngineError> {
+    let ppb = pages_per_block.max(1);
+    let bytes = board.read_sectors(0, start, u64::from(ppb.min(64)), page_size)?;
+    Ok(parse_mibib(std::path::Path::new("board MIBIB"), &bytes)
+        .ok()
+        .map(|(_, entries)| mibib_table(std::path::Path::new("board"), &entries, ppb))
+        .map(|t| from_table(&t, page_size)))
+}
+
+/// The calibration regions the board's GPTs on `luns` name (LUNs without a valid GPT add
+/// nothing).
+pub fn board_gpt(luns: &[u32], sector_size: u32, board: &mut dyn SectorReader) -> Vec<Region> {
+    let mut out = Vec::new();
+    for &lun in luns {
+        if let Ok(Some(entries)) = read_gpt(board, lun, sector_size) {
+            out.extend(
+                entries
+                    .into_iter()
+                    .filter_map(|e| gpt_region(&e, lun, sector_size)),
+            );
+        }
+    }
+    out
 }
 
 /// eMMC/UFS: the board's GPT (by label) on each LUN in `luns`, else the package's table.

@@ -21,8 +21,9 @@ use crate::pkgmap;
 use crate::plan::{JobPlan, PhaseChoice, Step, StepOp};
 use crate::port;
 use crate::progress::Emitter;
+use crate::regions;
 use crate::resume::Resume;
-use crate::session::{self, Session};
+use crate::session::{self, BoardReader, Session};
 use crate::steps;
 
 /// A backup job: which board, which package (programmer + partition table), where to.
@@ -335,6 +336,72 @@ pub fn check_board(m: &Manifest, s: &Session) -> Result<(), EngineError> {
     }
 }
 
+/// Refuse to write a region where the board's own table (MIBIB or GPT) now puts something
+/// else: a flash since the backup may have moved the calibration partitions.
+pub fn check_layout(
+    m: &Manifest,
+    s: &mut Session,
+    t: &Timeouts,
+    em: &mut Emitter,
+) -> Result<(), EngineError> {
+    let mut reader = BoardReader {
+        fh: &mut s.fh,
+        em,
+        t,
+    };
+    let on_board = if m.memory.eq_ignore_ascii_case("nand") {
+        match m.mibib_start {
+            Some(start) => {
+                let ppb = m.pages_per_block.unwrap_or(64);
+                regions::board_mibib(start, m.sector_size, ppb, &mut reader)?.unwrap_or_default()
+            }
+            None => Vec::new(),
+        }
+    } else {
+        let mut luns: Vec<u32> = m
+            .regions
+            .iter()
+            .map(|r| r.region.physical_partition)
+            .collect();
+        luns.sort_unstable();
+        luns.dedup();
+        regions::board_gpt(&luns, m.sector_size, &mut reader)
+    };
+    if on_board.is_empty() {
+        em.info("the board's partition table names no calibration region (unreadable or erased): the backup's locations are used as recorded");
+        return Ok(());
+    }
+    for r in &m.regions {
+        let now = on_board
+            .iter()
+            .find(|b| b.name.eq_ignore_ascii_case(&r.region.name));
+        if let Some(b) = now
+            && (b.physical_partition, b.start_sector, b.sectors)
+                != (
+                    r.region.physical_partition,
+                    r.region.start_sector,
+                    r.region.sectors,
+                )
+        {
+            return Err(EngineError::Refused {
+                reason: format!(
+                    "the board's partition table now puts '{}' at sector {} ({} sectors, physical partition {}), the backup has it at sector {} ({} sectors, physical partition {})",
+                    r.region.name,
+                    b.start_sector,
+                    b.sectors,
+                    b.physical_partition,
+                    r.region.start_sector,
+                    r.region.sectors,
+                    r.region.physical_partition
+                ),
+                help: "the layout changed since the backup (another package was flashed): restoring would overwrite other data; nothing was written".to_owned(),
+            });
+        }
+    }
+    em.info("the backup's regions match the board's partition table");
+    Ok(())
+}
+
 fn restore_choice(req: &RestoreRequest, plan: &JobPlan, programmer: u64) -> Vec<PhasePlan> {
     let c = PhaseChoice {
         identify: true,
@@ -395,6 +462,7 @@ fn restore_on(
     ));
     let mut s = session::start(link, prog, &m.memory, m.sector_size, true, t, em)?;
     check_board(m, &s)?;
+    check_layout(m, &mut s, t, em)?;
     let verified = execute(&mut s.fh, plan, true, &Resume::default(), t, em)?;
     if !req.no_reset {
         em.start_phase(Phase::Reset, 0);

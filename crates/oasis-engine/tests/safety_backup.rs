@@ -254,3 +254,73 @@ fn a_backup_of_a_module_found_in_normal_mode_records_its_imei() {
     let text = infos(&events).join("\n");
     assert!(text.contains(&format!("(IMEI {imei})")), "{text}");
 }
+
+/// Move the `0:EFS2` entry of the MIBIB stored at page `start` by one block.
+fn move_efs2_in_mibib(b: &VirtualBoard, start: u64) {
+    let mut pages = b.read_storage(0, start, 64);
+    let table = (0..pages.len())
+        .step_by(512)
+        .find(|&o| pages[o..o + 4] == 0x55EE_73AAu32.to_le_bytes())
+        .expect("a MIBIB table page");
+    let count = u32::from_le_bytes(pages[table + 12..table + 16].try_into().unwrap()) as usize;
+    let entry = (0..count)
+        .map(|i| table + 16 + i * 28)
+        .find(|&e| pages[e..e + 16].starts_with(b"0:EFS2\0"))
+        .expect("an EFS2 entry");
+    let off = u32::from_le_bytes(pages[entry + 16..entry + 20].try_into().unwrap());
+    pages[entry + 16..entry + 20].copy_from_slice(&(off + 1).to_le_bytes());
+    b.write_storage(0, start, &pages).unwrap();
+}
+
+#[test]
+fn restore_checks_the_boards_own_table_before_writing() {
+    let (tmp, root) = package_copy("quectel-eg25g-nand-2022");
+    let (efs, _) = place(&root, "EFS2");
+    let (mibib, _) = place(&root, "MIBIB");
+    // A board flashed with the package holds its MIBIB.
+    let b = board("eg25");
+    let mut o = FlashOptions::default();
+    o.timeouts = quick();
+    o.no_reset = true;
+    let req = FlashRequest::new(&root, "virtual:eg25").with_options(o);
+    let (out, _) = run(|sink| spawn_flash_on(req, Box::new(b.connect()), sink));
+    out.unwrap();
+    let b = power_cycle(&b, BoardOptions::default());
+    b.write_storage(0, efs, &pseudo_random("cal", 8 * 2048))
+        .unwrap();
+    let dir = tmp.path().join("bk");
+    let mut req = BackupRequest::new("virtual:eg25", &dir);
+    req.package = Some(root.clone());
+    req.timeouts = quick();
+    let (out, events) = run(|sink| spawn_backup_on(req, Box::new(b.connect()), sink));
+    out.unwrap();
+    assert!(
+        infos(&events)
+            .join("\n")
+            .contains("the board's MIBIB agrees")
+    );
+    assert_eq!(Manifest::load(&dir).unwrap().mibib_start, Some(mibib));
+    let restore = |board: &VirtualBoard| {
+        let mut req = RestoreRequest::new("virtual:eg25", &dir);
+        req.timeouts = quick();
+        run(|sink| spawn_restore_on(req, Box::new(board.connect()), sink))
+    };
+    // Same layout: restored.
+    let same = power_cycle(&b, BoardOptions::default());
+    let (out, events) = restore(&same);
+    out.unwrap_or_else(|r| panic!("{r:?}"));
+    assert!(
+        infos(&events)
+            .join("\n")
+            .contains("match the board's partition table")
+    );
+    // The board's table moved EFS2 since: refused, nothing written.
+    let moved = power_cycle(&b, BoardOptions::default());
+    move_efs2_in_mibib(&moved, mibib);
+    let before = moved.written_ranges();
+    let (out, _) = restore(&moved);
+    let r = out.unwrap_err();
+    assert_eq!(r.kind, ErrorKind::Refused);
+    assert!(r.message.contains("now puts 'EFS2'"), "{}", r.message);
+    assert_eq!(moved.written_ranges(), before, "nothing was written");
+}
