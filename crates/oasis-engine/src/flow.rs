@@ -41,6 +41,7 @@ pub(crate) fn flash(
     em.start_phase(Phase::Connect, 0);
     let fallback = port::default_profile(&prep.plan.memory, prep.plan.sector_size);
     let opened = port::open(&req.port, fallback, &req.options.timeouts, em)?;
+    refuse_virtual_follow(req, opened.board.is_some())?;
     let target = Target {
         board: opened.board.as_ref(),
         lock: opened.lock,
@@ -68,6 +69,7 @@ pub(crate) fn flash_on(
     let prep = pkgmap::prepare(req)?;
     announce(req, &prep, em);
     em.start_phase(Phase::Connect, 0);
+    refuse_virtual_follow(req, false)?;
     em.info(format!("using the link {}", link.describe()));
     let target = Target {
         board: None,
@@ -95,6 +97,29 @@ pub(crate) fn flash_on_board(
         before: None,
     };
     run_on(req, &prep, link, target, rec, em)
+}
+
+/// `--at-port virtual` follows an in-process virtual board only: say so before anything is
+/// written rather than after.
+fn refuse_virtual_follow(req: &FlashRequest, have_board: bool) -> Result<(), EngineError> {
+    let wants = req
+        .options
+        .at_port
+        .as_deref()
+        .is_some_and(|p| p.eq_ignore_ascii_case("virtual"));
+    if wants && !have_board && !req.options.no_reset {
+        return Err(EngineError::BadInput {
+            what: format!(
+                "--at-port virtual follows an in-process virtual board, but {} is not one",
+                req.port
+            ),
+            help: Some(
+                "name the module's AT port (e.g. /dev/ttyUSB2, or the same pty link for `oasis-cli emulate`)"
+                    .to_owned(),
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn choice(req: &FlashRequest) -> PhaseChoice {

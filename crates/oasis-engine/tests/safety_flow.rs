@@ -415,3 +415,18 @@ fn a_long_sessions_bundle_keeps_raw_data_as_hashes_and_still_replays() {
     assert!(report.reproduced, "{report:?}");
     assert_eq!(report.replayed.unwrap_err().message, failed.message);
 }
+
+#[test]
+fn at_port_virtual_over_a_plain_link_is_refused_before_writing() {
+    let (_tmp, root) = package_copy("quectel-eg25g-nand-2022");
+    let board = safety_support::board("eg25");
+    let mut o = FlashOptions::default();
+    o.timeouts = quick();
+    o.at_port = Some("virtual".into());
+    let req = FlashRequest::new(&root, "/dev/ttyUSB0").with_options(o);
+    let (out, _) = run(|sink| spawn_flash_on(req, Box::new(board.connect()), sink));
+    let r = out.unwrap_err();
+    assert_eq!(r.kind, ErrorKind::BadInput);
+    assert!(r.message.contains("--at-port virtual"), "{}", r.message);
+    assert!(board.written_ranges().is_empty());
+}
