@@ -315,7 +315,11 @@ impl EngineError {
     /// [`EngineError::into_report`] without giving the error up.
     pub fn to_report(&self, phase: Option<Phase>, partition: Option<&str>) -> ErrorReport {
         let kind = self.kind();
-        let hint = self.help();
+        let hint = match (self, phase) {
+            // Stopped halfway through the programmer upload: the boot ROM waits for the rest.
+            (Self::Cancelled, Some(Phase::Upload)) => Some(MID_TRANSFER_HINT.to_owned()),
+            _ => self.help(),
+        };
         let partition = self.partition().or(partition).map(str::to_owned);
         let device_log = self.device_log().to_vec();
         let message = match phase {
@@ -405,6 +409,8 @@ mod tests {
         );
         assert!(r.hint.unwrap().contains("power-cycle"));
         assert_eq!(r.partition.as_deref(), Some("modem"));
+        let up = EngineError::Cancelled.into_report(Some(Phase::Upload), None);
+        assert_eq!(up.hint.as_deref(), Some(MID_TRANSFER_HINT));
     }
 
     #[test]
