@@ -10,7 +10,7 @@ use crate::event::{ErrorKind, ErrorReport, Phase};
 /// Hint given with a cancellation between two commands.
 pub const CANCELLED_HINT: &str = "the board is left in download mode; run the flash again";
 /// Hint given with a cancellation in the middle of raw data: the programmer is stuck in it.
-pub const MID_TRANSFER_HINT: &str = "the board is left in download mode, but its programmer still waits in the middle of a data transfer: power-cycle the board into download mode (USB_BOOT), then run the flash again";
+pub const MID_TRANSFER_HINT: &str = "the board is left in download mode, but it still waits in the middle of a data transfer: power-cycle the board into download mode (USB_BOOT), then run the flash again";
 
 /// Why a job (or one of its steps) failed.
 #[derive(Debug, thiserror::Error)]
