@@ -115,8 +115,9 @@ pub struct FlashArgs {
     /// (`virtual` for a `virtual:` port; the same link for `oasis-cli emulate`).
     #[arg(long, value_name = "PORT")]
     pub at_port: Option<String>,
-    /// Confirm the destructive steps the plan names; with `--port usb` also follow the board
-    /// after the reset (its AT port is found on USB) and check the revision it runs.
+    /// After the reset, follow the board and check the revision it runs: with `--port usb` its
+    /// AT port is found on USB; with `virtual:` ports the virtual board is followed. (Destructive
+    /// steps need `--allow-full-erase` or `--backup`; this flag does not allow them.)
     #[arg(long)]
     pub confirm: bool,
     /// Write a support bundle (zip: log, events, devices, package hashes, identity, byte

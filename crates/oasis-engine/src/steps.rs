@@ -312,6 +312,17 @@ pub fn reset(
             em.info("the board left the link right after the reset command: it is restarting");
             Ok(())
         }
+        // Some programmers restart without acknowledging the reset. Everything was written and
+        // verified by now, so this is not a failed flash: say what happened, and let the
+        // Confirm phase (when asked) find out whether the board came back.
+        Err(EngineError::Timeout { .. }) if action == PowerAction::Reset => {
+            em.info(format!(
+                "the board did not acknowledge the reset command within {:.0} s; everything was \
+                 written and verified — if it does not restart by itself, power-cycle it",
+                t.reset.as_secs_f64()
+            ));
+            Ok(())
+        }
         Err(e) => Err(e),
     }
 }
