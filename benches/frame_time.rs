@@ -75,7 +75,11 @@ fn main() {
     report(&mut frames, started.elapsed());
 }
 
-fn wait(h: &mut Harness<'static, OasisApp>, what: &str, done: impl Fn(&Harness<'static, OasisApp>) -> bool) {
+fn wait(
+    h: &mut Harness<'static, OasisApp>,
+    what: &str,
+    done: impl Fn(&Harness<'static, OasisApp>) -> bool,
+) {
     let t = Instant::now();
     while !done(h) {
         if t.elapsed() > Duration::from_secs(30) {
@@ -94,7 +98,18 @@ fn report(frames: &mut [Duration], flash: Duration) {
         frames.get(i).copied().unwrap_or_default()
     };
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!("app frame time while a virtual flash runs (demo package onto virtual bg95, kittest harness, 1100x760, no GPU upload)");
-    println!("  frames measured: {} over {:.1} s of flashing", frames.len(), flash.as_secs_f64());
-    println!("  p50 {:.2} ms   p99 {:.2} ms   max {:.2} ms   (goal: p99 under 16 ms)", ms(pick(0.5)), ms(pick(0.99)), ms(pick(1.0)));
+    println!(
+        "app frame time while a virtual flash runs (demo package onto virtual bg95, kittest harness, 1100x760, no GPU upload)"
+    );
+    println!(
+        "  frames measured: {} over {:.1} s of flashing",
+        frames.len(),
+        flash.as_secs_f64()
+    );
+    println!(
+        "  p50 {:.2} ms   p99 {:.2} ms   max {:.2} ms   (goal: p99 under 16 ms)",
+        ms(pick(0.5)),
+        ms(pick(0.99)),
+        ms(pick(1.0))
+    );
 }
