@@ -36,4 +36,5 @@
 #![deny(missing_docs)]
 
 pub mod firehose;
+pub mod hdlc;
 pub mod sahara;

@@ -9,12 +9,7 @@
 
 use crate::profile::Profile;
 
-/// HDLC flag byte.
-const FLAG: u8 = 0x7E;
-/// HDLC escape byte.
-const ESCAPE: u8 = 0x7D;
-/// Subsystem dispatch `4B`, subsystem `65`, subcommand `0001` (LE): reboot to download mode.
-const SWITCH_TO_EDL: [u8; 4] = [0x4B, 0x65, 0x01, 0x00];
+use oasis_proto::hdlc::{FLAG, SWITCH_TO_EDL_PAYLOAD as SWITCH_TO_EDL};
 /// DIAG_EXT_BUILD_ID_F.
 const EXT_BUILD_ID: u8 = 0x7C;
 /// DIAG_SUBSYS_CMD_F.
@@ -28,56 +23,14 @@ const MAX_FRAME: usize = 8 * 1024;
 /// Request bytes quoted back in an error reply.
 const QUOTE: usize = 64;
 
-/// CRC-16/X.25 (poly 0x1021 reflected, init 0xFFFF, xorout 0xFFFF).
-pub(crate) fn crc16_x25(data: &[u8]) -> u16 {
-    let mut crc: u16 = 0xFFFF;
-    for &b in data {
-        crc ^= u16::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0x8408
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
 /// Frame a payload as the module sends it: payload + CRC (LE), escaped, then `7E`.
 pub(crate) fn hdlc_encode(payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(payload.len() + 4);
-    let crc = crc16_x25(payload).to_le_bytes();
-    for &b in payload.iter().chain(crc.iter()) {
-        if b == FLAG || b == ESCAPE {
-            out.extend([ESCAPE, b ^ 0x20]);
-        } else {
-            out.push(b);
-        }
-    }
-    out.push(FLAG);
-    out
+    oasis_proto::hdlc::encode(payload, false)
 }
 
 /// Unescape one frame (flags stripped) and check its CRC; the payload or why it was dropped.
 fn hdlc_decode(frame: &[u8]) -> Result<Vec<u8>, &'static str> {
-    let mut raw = Vec::with_capacity(frame.len());
-    let mut it = frame.iter();
-    while let Some(&b) = it.next() {
-        if b == ESCAPE {
-            raw.push(it.next().ok_or("a dangling escape")? ^ 0x20);
-        } else {
-            raw.push(b);
-        }
-    }
-    if raw.len() < 3 {
-        return Err("too short");
-    }
-    let (payload, crc) = raw.split_at(raw.len() - 2);
-    if crc16_x25(payload).to_le_bytes() != [crc[0], crc[1]] {
-        return Err("a bad CRC");
-    }
-    Ok(payload.to_vec())
+    oasis_proto::hdlc::decode(frame).map_err(oasis_proto::hdlc::HdlcError::what)
 }
 
 /// What the DIAG task asks the board to do after a request.

@@ -14,80 +14,20 @@ use serde::{Deserialize, Serialize};
 use super::DiagError;
 use super::usb_table::{PID_EDL, UsbMode, VID_QUALCOMM, identify_device};
 
-/// HDLC flag byte.
-pub const FLAG: u8 = 0x7E;
-/// HDLC escape byte.
-pub const ESCAPE: u8 = 0x7D;
-/// The DIAG payload that asks the module to reboot into download mode.
-pub const SWITCH_TO_EDL_PAYLOAD: [u8; 4] = [0x4B, 0x65, 0x01, 0x00];
-/// The complete frame as sent on the wire.
-pub const SWITCH_TO_EDL: [u8; 7] = [0x4B, 0x65, 0x01, 0x00, 0x54, 0x0F, 0x7E];
-
-/// CRC-16/X.25 (poly 0x1021 reflected, init 0xFFFF, xorout 0xFFFF).
-pub fn crc16_x25(data: &[u8]) -> u16 {
-    let mut crc: u16 = 0xFFFF;
-    for &b in data {
-        crc ^= u16::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0x8408
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-fn push_escaped(out: &mut Vec<u8>, b: u8) {
-    if b == FLAG || b == ESCAPE {
-        out.extend([ESCAPE, b ^ 0x20]);
-    } else {
-        out.push(b);
-    }
-}
+pub use oasis_proto::hdlc::{ESCAPE, FLAG, SWITCH_TO_EDL, SWITCH_TO_EDL_PAYLOAD, crc16_x25};
 
 /// Frame a DIAG payload: payload + CRC (LE), escaped, then `7E`. With `leading_flag` a `7E` is
 /// also put in front (some hosts do; both forms are accepted by modules).
 pub fn hdlc_encode(payload: &[u8], leading_flag: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(payload.len() + 6);
-    if leading_flag {
-        out.push(FLAG);
-    }
-    let crc = crc16_x25(payload).to_le_bytes();
-    for &b in payload.iter().chain(crc.iter()) {
-        push_escaped(&mut out, b);
-    }
-    out.push(FLAG);
-    out
+    oasis_proto::hdlc::encode(payload, leading_flag)
 }
 
 /// Decode one frame (flags optional at either end): unescape, check and strip the CRC.
 pub fn hdlc_decode(frame: &[u8]) -> Result<Vec<u8>, DiagError> {
-    let err = |what| DiagError::Hdlc {
-        what,
+    oasis_proto::hdlc::decode(frame).map_err(|e| DiagError::Hdlc {
+        what: e.what(),
         frame_hex: hex::encode(frame),
-    };
-    let body = frame.strip_prefix(&[FLAG]).unwrap_or(frame);
-    let body = body.strip_suffix(&[FLAG]).unwrap_or(body);
-    let mut raw = Vec::with_capacity(body.len());
-    let mut it = body.iter();
-    while let Some(&b) = it.next() {
-        match b {
-            ESCAPE => raw.push(it.next().ok_or_else(|| err("dangling escape"))? ^ 0x20),
-            FLAG => return Err(err("flag inside frame")),
-            _ => raw.push(b),
-        }
-    }
-    if raw.len() < 3 {
-        return Err(err("too short"));
-    }
-    let (payload, crc) = raw.split_at(raw.len() - 2);
-    let got = u16::from_le_bytes([crc[0], crc[1]]);
-    if crc16_x25(payload) != got {
-        return Err(err("bad CRC"));
-    }
-    Ok(payload.to_vec())
+    })
 }
 
 /// How the switch ended.
