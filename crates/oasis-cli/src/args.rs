@@ -227,6 +227,11 @@ pub struct EmulateArgs {
     /// Revision the AT modem reports after a reset (default: found in what was flashed).
     #[arg(long, value_name = "REV")]
     pub revision_after_reset: Option<String>,
+    /// The state the board starts in: edl (Sahara HELLO waiting), programmer (a Firehose
+    /// programmer already running), normal (its AT port answers), silent (normal mode, AT
+    /// never answers), dump (memory-dump mode, Sahara HELLO mode 2).
+    #[arg(long, value_name = "STATE", default_value = "edl")]
+    pub start: String,
 }
 
 /// `devices` arguments.

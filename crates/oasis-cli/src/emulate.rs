@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use oasis_vdev::{BoardOptions, FaultSpec, Profile, ResetBehaviour, serve_pty};
+use oasis_vdev::{BoardOptions, FaultSpec, Profile, ResetBehaviour, StartIn, serve_pty};
 
 use crate::args::EmulateArgs;
 use crate::output::print_error;
@@ -22,6 +22,18 @@ pub fn after_reset(word: &str) -> Option<ResetBehaviour> {
         "never" => Some(ResetBehaviour::NeverComesBack),
         "edl" | "9008" => Some(ResetBehaviour::BackInEdl),
         "silent" => Some(ResetBehaviour::AtSilent),
+        _ => None,
+    }
+}
+
+/// `--start` words → the state the virtual board starts in.
+pub fn start_in(word: &str) -> Option<StartIn> {
+    match word.to_ascii_lowercase().as_str() {
+        "edl" | "9008" => Some(StartIn::Edl),
+        "programmer" | "firehose" => Some(StartIn::Firehose),
+        "normal" => Some(StartIn::Normal),
+        "silent" => Some(StartIn::NormalAtSilent),
+        "dump" | "900e" => Some(StartIn::MemoryDump),
         _ => None,
     }
 }
@@ -57,8 +69,23 @@ pub fn run(a: &EmulateArgs) -> i32 {
         );
         return 2;
     };
+    let Some(start_in) = start_in(&a.start) else {
+        print_error(
+            &format!(
+                "--start {:?} is not one of edl, programmer, normal, silent, dump",
+                a.start
+            ),
+            Some(
+                "edl: Sahara HELLO waiting; programmer: Firehose already running; normal: AT answers; silent: AT never answers; dump: memory-dump mode",
+            ),
+            false,
+            "bad_input",
+        );
+        return 2;
+    };
     let options = BoardOptions {
         after_reset: behaviour,
+        start_in,
         revision_after_reset: a.revision_after_reset.clone(),
         ..BoardOptions::default()
     };

@@ -28,6 +28,10 @@ impl Drop for Emulator {
 }
 
 fn emulate(profile: &str, faults: &[&str]) -> Emulator {
+    emulate_with(profile, faults, &[])
+}
+
+fn emulate_with(profile: &str, faults: &[&str], extra: &[&str]) -> Emulator {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("link");
     let mut cmd = cli();
@@ -38,6 +42,7 @@ fn emulate(profile: &str, faults: &[&str]) -> Emulator {
     for f in faults {
         cmd.args(["--fault", f]);
     }
+    cmd.args(extra);
     let child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -201,4 +206,60 @@ fn ctrl_c_cancels_cleanly_and_leaves_download_mode() {
     let r = result(&lines);
     assert_eq!(r["error_kind"], "cancelled", "{r}");
     assert!(r["hint"].as_str().unwrap().contains("download mode"), "{r}");
+}
+
+/// A board started in normal mode on a pty answers AT: `diagnose --port` names the state, the
+/// revision it reported, and with `--package` gives a compatibility verdict; a board whose AT
+/// port stays silent is reported as not answering, within a bounded time. Both exit 0 (the
+/// state is output, not an error).
+#[test]
+fn diagnose_probes_a_module_in_normal_mode_over_its_at_port() {
+    let emu = emulate_with("bg95", &[], &["--start", "normal"]);
+    let out = cli()
+        .arg("diagnose")
+        .arg("--port")
+        .arg(&emu.link)
+        .args([
+            "--package",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/demo-package"),
+        ])
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["schema"], 1);
+    assert_eq!(doc["diagnosis"]["state"], "normal_at_ok", "{doc:#}");
+    let at = doc["at"].to_string();
+    assert!(at.contains("BG95M3LAR02A03"), "{at}");
+    assert!(doc["compat"]["overall"].is_string(), "{doc:#}");
+    assert!(
+        doc["compat"]["answer"]
+            .as_str()
+            .is_some_and(|a| !a.is_empty())
+    );
+
+    let silent = emulate_with("bg95", &[], &["--start", "silent"]);
+    let start = Instant::now();
+    let out = cli()
+        .arg("diagnose")
+        .arg("--port")
+        .arg(&silent.link)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "the AT probe is bounded"
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["at"][0]["answered"], false, "{doc:#}");
+    assert_ne!(doc["diagnosis"]["state"], "normal_at_ok", "{doc:#}");
+    assert!(
+        doc["diagnosis"]["next_steps"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty()),
+        "{doc:#}"
+    );
 }
