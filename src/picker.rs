@@ -17,6 +17,8 @@ pub enum PickPurpose {
     PackageZip,
     /// Where to save the bench report.
     Report,
+    /// Where to save a copy of a support bundle.
+    Bundle,
 }
 
 /// The answer of a picker.
@@ -78,6 +80,11 @@ impl Picker for RfdPicker {
                     .pick_file(),
                 PickPurpose::Report => dialog
                     .set_title("Save the bench report")
+                    .set_file_name(&name)
+                    .save_file(),
+                PickPurpose::Bundle => dialog
+                    .set_title("Save the support bundle")
+                    .add_filter("zip", &["zip"])
                     .set_file_name(&name)
                     .save_file(),
             };

@@ -48,6 +48,8 @@ pub struct Settings {
     pub reenumerate_timeout_s: u32,
     /// Follow the board back to normal mode after the flash and check its revision.
     pub confirm_after_reset: bool,
+    /// Back up the board's calibration data (EFS2/NV...) into the data folder before flashing.
+    pub backup_before_flash: bool,
     /// List Oasis's virtual boards beside real ones.
     pub show_virtual_boards: bool,
     /// Where bench reports go (a default under the data folder when unset).
@@ -66,6 +68,7 @@ impl Default for Settings {
             command_timeout_s: o.command_timeout_s,
             reenumerate_timeout_s: o.reenumerate_timeout_s,
             confirm_after_reset: o.confirm_after_reset,
+            backup_before_flash: true,
             show_virtual_boards: true,
             report_dir: None,
             report_format: ReportFormat::Csv,
@@ -104,6 +107,7 @@ impl Settings {
             command_timeout_s: self.command_timeout_s,
             reenumerate_timeout_s: self.reenumerate_timeout_s,
             confirm_after_reset: self.confirm_after_reset,
+            ..FlashOptions::default()
         }
     }
 }

@@ -113,6 +113,24 @@ pub struct FlashView {
     pub show_raw_log: bool,
     /// The job's log lines, kept for the verdict screen.
     pub raw_log: Vec<String>,
+    /// The confirmation's "erase without a backup" override is ticked.
+    pub no_backup_override: bool,
+    /// Where the job backs up the calibration data (None: no backup asked).
+    pub backup_dir: Option<PathBuf>,
+    /// The backup's manifest was found after the job (checked once, at its end).
+    pub backup_written: bool,
+    /// Where the job's support bundle goes.
+    pub bundle: Option<PathBuf>,
+    /// The bundle the engine said it wrote (and that exists).
+    pub bundle_written: Option<PathBuf>,
+    /// The job's events (for the support-ticket summary).
+    pub events: Vec<oasis_engine::event::Event>,
+    /// The port the job ran on (for the support-ticket summary).
+    pub port: String,
+    /// The summary last copied to the clipboard.
+    pub copied_summary: Option<String>,
+    /// Where the user saved a copy of the bundle, or why it failed.
+    pub bundle_saved: Option<Result<PathBuf, String>>,
 }
 
 impl Default for FlashView {
@@ -127,6 +145,15 @@ impl Default for FlashView {
             confirming: false,
             show_raw_log: false,
             raw_log: Vec::new(),
+            no_backup_override: false,
+            backup_dir: None,
+            backup_written: false,
+            bundle: None,
+            bundle_written: None,
+            events: Vec::new(),
+            port: String::new(),
+            copied_summary: None,
+            bundle_saved: None,
         }
     }
 }

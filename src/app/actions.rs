@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::OasisApp;
-use crate::backend::FlashJob;
+use crate::backend::{FlashJob, FlashOptions, JobId};
 use crate::bench::write_report;
+use crate::job::JobOutcome;
 use crate::logbook::{Severity, utc_stamp};
 use crate::picker::PickPurpose;
 use crate::state::{DiagView, ErrorView, FlashStage, FlashView, Tab};
@@ -41,7 +42,13 @@ impl OasisApp {
             UiAction::OpenDemo => self.open_demo(ctx),
             UiAction::RefreshBoards => self.backend.refresh_boards(),
             UiAction::RequestFlash => self.state.flash.confirming = true,
-            UiAction::DismissConfirm => self.state.flash.confirming = false,
+            UiAction::DismissConfirm => {
+                self.state.flash.confirming = false;
+                self.state.flash.no_backup_override = false;
+            }
+            UiAction::NoBackupOverride(on) => self.state.flash.no_backup_override = on,
+            UiAction::SaveBundle => self.save_bundle(),
+            UiAction::CopySummary => self.copy_summary(ctx),
             UiAction::ConfirmFlash => self.start_flash(),
             UiAction::CancelFlash => {
                 if let Some(job) = self.state.flash.job {
@@ -185,6 +192,93 @@ impl OasisApp {
         }
     }
 
+    /// The Oasis data folder the safety net writes into: the app's, else the engine's default.
+    fn safety_dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(oasis_engine::paths::data_dir)
+    }
+
+    /// The settings' flash options plus the safety net: a fresh backup folder (when the setting
+    /// is on), and a support bundle for every job (`bundles/oasis-<time>-job<N>.zip`).
+    fn safety_options(&self, job: JobId, serial: Option<&str>) -> FlashOptions {
+        let mut o = self.state.settings.flash_options();
+        let dir = self.safety_dir();
+        if self.state.settings.backup_before_flash {
+            let who = format!("{}-job{job}", serial.unwrap_or("board"));
+            o.backup_dir = Some(oasis_engine::paths::timestamped_backup_dir(
+                &dir.join("backups"),
+                Some(&who),
+            ));
+        }
+        let bundles = dir.join("bundles");
+        let stamp = oasis_engine::paths::compact_stamp(oasis_engine::paths::now_unix());
+        o.bundle = Some(bundles.join(format!("oasis-{stamp}-job{job}.zip")));
+        o.bundle_dir = Some(bundles);
+        o
+    }
+
+    /// Ask where to save a copy of the finished job's support bundle.
+    fn save_bundle(&mut self) {
+        let Some(b) = self.state.flash.bundle_written.clone() else {
+            return;
+        };
+        let name = b.file_name().map_or_else(
+            || "oasis-bundle.zip".to_owned(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let start = b.parent().map(Path::to_path_buf);
+        self.picker
+            .pick(PickPurpose::Bundle, start, &name, self.picks_tx.clone());
+    }
+
+    /// Copy the finished job's bundle to `to` (a picker's answer).
+    pub(super) fn copy_bundle_to(&mut self, to: &Path) {
+        let Some(from) = self.state.flash.bundle_written.clone() else {
+            return;
+        };
+        let result = if from == to {
+            Ok(to.to_path_buf())
+        } else {
+            std::fs::copy(&from, to)
+                .map(|_| to.to_path_buf())
+                .map_err(|e| format!("The bundle could not be copied to {}: {e}", to.display()))
+        };
+        let line = match &result {
+            Ok(p) => format!("support bundle copied to {}", p.display()),
+            Err(e) => e.clone(),
+        };
+        self.log.push(Severity::Info, "app", line);
+        self.state.flash.bundle_saved = Some(result);
+    }
+
+    /// Put the Markdown summary of the finished job on the clipboard.
+    fn copy_summary(&mut self, ctx: &egui::Context) {
+        let f = &self.state.flash;
+        let outcome = match &f.progress.outcome {
+            Some(JobOutcome::Finished(v)) => Some(Ok(v.clone())),
+            Some(JobOutcome::Failed(r)) => Some(Err(r.clone())),
+            None => None,
+        };
+        let package = self
+            .state
+            .package
+            .summary
+            .as_ref()
+            .map(|p| p.path.as_path());
+        let input = oasis_engine::SummaryInput {
+            port: &f.port,
+            package,
+            identity: f.progress.identity.as_ref(),
+            outcome: outcome.as_ref(),
+            events: &f.events,
+            bundle: f.bundle_written.as_deref(),
+        };
+        let text = oasis_engine::markdown_summary(&input);
+        ctx.copy_text(text.clone());
+        self.state.flash.copied_summary = Some(text);
+    }
+
     fn pick(&mut self, purpose: PickPurpose) {
         let start = match purpose {
             PickPurpose::Report => Some(self.report_dir()),
@@ -207,13 +301,23 @@ impl OasisApp {
         ) else {
             return;
         };
+        let needs_override =
+            !self.state.settings.backup_before_flash && !pkg.destructive.is_empty();
+        if needs_override && !self.state.flash.no_backup_override {
+            self.log.push(
+                Severity::Warn,
+                "app",
+                "not flashed: the plan destroys calibration data and neither a backup nor the override was chosen",
+            );
+            return;
+        }
         let job = self.next_job;
         self.next_job += 1;
         let req = FlashJob {
             job,
             package: pkg.path.clone(),
             board: board.id.clone(),
-            options: self.state.settings.flash_options(),
+            options: self.safety_options(job, board.serial.as_deref()),
         };
         self.log.push(
             Severity::Info,
@@ -230,6 +334,9 @@ impl OasisApp {
             board_title: board.title.clone(),
             started: Some(Instant::now()),
             compat,
+            backup_dir: req.options.backup_dir.clone(),
+            bundle: req.options.bundle.clone(),
+            port: board.id.clone(),
             ..FlashView::default()
         };
         self.backend.start_flash(req);
@@ -249,11 +356,17 @@ impl OasisApp {
             "bench",
             format!("slot {port}: job {job} on board {board}"),
         );
+        let serial = self
+            .state
+            .boards
+            .iter()
+            .find(|b| b.id == board)
+            .and_then(|b| b.serial.clone());
         self.backend.start_flash(FlashJob {
             job,
             package: pkg,
             board,
-            options: self.state.settings.flash_options(),
+            options: self.safety_options(job, serial.as_deref()),
         });
     }
 

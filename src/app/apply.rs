@@ -1,5 +1,7 @@
 //! Folding backend messages into the state (and the log), one message at a time.
 
+use std::path::PathBuf;
+
 use oasis_engine::event::Event;
 
 use super::OasisApp;
@@ -173,7 +175,19 @@ impl OasisApp {
         }
         if self.state.flash.job == Some(job) && self.state.flash.stage == FlashStage::Running {
             self.state.flash.progress.apply(ev);
+            self.state.flash.events.push(ev.clone());
+            if let Event::Info { message } = ev
+                && let Some(p) = message.strip_prefix(oasis_engine::bundle::WRITTEN_PREFIX)
+            {
+                self.state.flash.bundle_written = Some(PathBuf::from(p));
+            }
             if ev.is_terminal() {
+                let f = &mut self.state.flash;
+                f.backup_written = f
+                    .backup_dir
+                    .as_ref()
+                    .is_some_and(|d| d.join("manifest.json").is_file());
+                f.bundle_written = f.bundle_written.take().filter(|b| b.is_file());
                 self.state.flash.stage = FlashStage::Done;
                 self.state.flash.raw_log = self.log.of_source(&source);
                 let verdict = match &self.state.flash.progress.outcome {
@@ -193,6 +207,15 @@ impl OasisApp {
     /// A file dialog answered.
     pub(super) fn picked(&mut self, ctx: &egui::Context, p: Picked) {
         let Some(path) = p.path else {
+            if p.purpose == PickPurpose::Bundle
+                && let Some(b) = &self.state.flash.bundle_written
+            {
+                self.state.flash.bundle_saved = Some(Err(format!(
+                    "No file dialog answered; the bundle stays in {}",
+                    b.display()
+                )));
+                return;
+            }
             let text = "No file dialog answered (on Linux it needs xdg-desktop-portal). Type or paste the path instead, or drop the folder onto the window.";
             self.log.push(Severity::Warn, "app", text);
             self.state.status = Some(text.to_owned());
@@ -207,6 +230,7 @@ impl OasisApp {
                 self.edits.report_path = path.display().to_string();
                 self.dispatch(ctx, UiAction::BenchSaveReport);
             }
+            PickPurpose::Bundle => self.copy_bundle_to(&path),
         }
     }
 }

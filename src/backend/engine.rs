@@ -277,6 +277,9 @@ fn engine_options(job: &FlashJob) -> EngineOptions {
     o.timeouts.edl_switch = reappear;
     o.timeouts.boot = reappear.max(o.timeouts.boot);
     o.no_reset = false;
+    o.backup.clone_from(&job.options.backup_dir);
+    o.bundle.clone_from(&job.options.bundle);
+    o.bundle_on_failure.clone_from(&job.options.bundle_dir);
     o
 }
 

@@ -38,6 +38,7 @@ pub fn summary_for(path: &Path) -> PackageSummary {
         },
         warnings: vec!["The plan erases the whole flash, including NV/EFS calibration.".into()],
         erases: vec!["whole flash (erase whole disk, from sector 0)".into()],
+        destructive: vec!["whole flash (erase whole disk, from sector 0)".into()],
         programs: PARTS.len(),
     }
 }

@@ -54,6 +54,18 @@ pub fn summarize(pkg: &Package) -> PackageSummary {
         md5: md5_status(pkg),
         warnings: pkg.warnings.clone(),
         erases,
+        destructive: pkg
+            .plan
+            .iter()
+            .filter_map(|s| {
+                let name = if s.label.is_empty() {
+                    format!("sector {}", s.start_sector)
+                } else {
+                    s.label.clone()
+                };
+                s.destructive.as_ref().map(|why| format!("{name} ({why})"))
+            })
+            .collect(),
         programs: pkg.plan.iter().filter(|s| s.op == StepOp::Program).count(),
     }
 }

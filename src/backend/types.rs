@@ -238,6 +238,10 @@ pub struct PackageSummary {
     pub warnings: Vec<String>,
     /// Regions the plan erases, named for the confirmation ("whole flash", "sbl", ...).
     pub erases: Vec<String>,
+    /// The erases that destroy board-unique data the package does not rewrite (whole-disk
+    /// erase, EFS2/NV...), named with the reason; empty for a plan that keeps calibration.
+    #[serde(default)]
+    pub destructive: Vec<String>,
     /// Number of program steps.
     pub programs: usize,
 }
@@ -306,6 +310,15 @@ pub struct FlashOptions {
     pub reenumerate_timeout_s: u32,
     /// Follow the board back to normal mode and check its revision.
     pub confirm_after_reset: bool,
+    /// Back up the board's calibration regions into this (fresh) folder before writing.
+    #[serde(default)]
+    pub backup_dir: Option<PathBuf>,
+    /// Write the job's support bundle (zip) to this file when it ends, whatever the outcome.
+    #[serde(default)]
+    pub bundle: Option<PathBuf>,
+    /// On failure, write a support bundle into this folder.
+    #[serde(default)]
+    pub bundle_dir: Option<PathBuf>,
 }
 
 impl Default for FlashOptions {
@@ -315,6 +328,9 @@ impl Default for FlashOptions {
             command_timeout_s: 30,
             reenumerate_timeout_s: 45,
             confirm_after_reset: true,
+            backup_dir: None,
+            bundle: None,
+            bundle_dir: None,
         }
     }
 }

@@ -199,10 +199,12 @@ fn confirm(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
             }
         }
         ui.add_space(8.0);
+        let allowed = backup_note(ui, st, &mut action);
+        ui.add_space(8.0);
         ui.horizontal(|ui| {
             let go = egui::Button::new(RichText::new("Erase and flash").strong())
                 .fill(level_color(Level::Bad).gamma_multiply(0.8));
-            if ui.add(go).clicked() {
+            if ui.add_enabled(allowed, go).clicked() {
                 action = Some(UiAction::ConfirmFlash);
             }
             if ui.button("Cancel").clicked() {
@@ -216,6 +218,67 @@ fn confirm(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
     action
 }
 
+/// The checkbox text that lets a destructive plan run without a backup.
+pub fn override_text(destructive: &[String]) -> String {
+    let whole = destructive.iter().any(|d| d.contains("whole flash"));
+    let region = if whole {
+        "the whole flash".to_owned()
+    } else {
+        destructive
+            .iter()
+            .map(|d| d.split(" (").next().unwrap_or(d))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!("Erase {region} without a backup — calibration data (EFS2/NV) will be lost")
+}
+
+/// What the confirmation says about the backup; false while a destructive plan without a
+/// backup lacks the user's explicit override.
+fn backup_note(ui: &mut egui::Ui, st: &AppState, action: &mut Option<UiAction>) -> bool {
+    let destructive = st
+        .package
+        .summary
+        .as_ref()
+        .map_or(&[][..], |p| p.destructive.as_slice());
+    if st.settings.backup_before_flash {
+        ui.label(
+            RichText::new(
+                "The board's calibration data (EFS2/NV, modem state) is backed up first, into \
+                 the backups folder of Oasis's data folder.",
+            )
+            .color(level_color(Level::Ok)),
+        );
+        return true;
+    }
+    if destructive.is_empty() {
+        ui.label(RichText::new("No backup is taken (see Settings).").weak());
+        return true;
+    }
+    ui.label(
+        RichText::new("Backup before flashing is off (see Settings).")
+            .strong()
+            .color(level_color(Level::Warn)),
+    );
+    let mut ticked = st.flash.no_backup_override;
+    if ui
+        .checkbox(&mut ticked, override_text(destructive))
+        .changed()
+    {
+        *action = Some(UiAction::NoBackupOverride(ticked));
+    }
+    ticked
+}
+
+/// "Waiting for the board to restart… 42 s left" while the Confirm phase counts down.
+pub fn countdown_line(p: &JobProgress) -> Option<String> {
+    if p.phase != Some(oasis_engine::event::Phase::Confirm) || p.total == 0 {
+        return None;
+    }
+    let left = p.total.saturating_sub(p.done);
+    Some(format!("Waiting for the board to restart… {left} s left"))
+}
+
 fn progress(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
     let mut action = None;
     let p = &st.flash.progress;
@@ -227,6 +290,9 @@ fn progress(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
         .desired_height(30.0);
     ui.add(bar);
     ui.label(RichText::new(p.status_line()).size(15.0));
+    if let Some(line) = countdown_line(p) {
+        ui.label(RichText::new(line).size(18.0).strong());
+    }
     if let Some(t) = st.flash.started {
         ui.label(
             RichText::new(format!(

@@ -41,6 +41,12 @@ pub enum UiAction {
     ConfirmFlash,
     /// The user backed out of the confirmation.
     DismissConfirm,
+    /// Tick or untick "erase without a backup" in the confirmation.
+    NoBackupOverride(bool),
+    /// Save a copy of the finished job's support bundle (picker, defaulting to the bundles folder).
+    SaveBundle,
+    /// Copy the finished job's Markdown summary to the clipboard.
+    CopySummary,
     /// Stop the running flash.
     CancelFlash,
     /// Back from the verdict to a new flash.

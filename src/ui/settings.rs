@@ -84,6 +84,14 @@ fn flashing(ui: &mut egui::Ui, s: &mut Settings) -> bool {
                 )
                 .changed();
             ui.end_row();
+            ui.label("Before flashing");
+            changed |= ui
+                .checkbox(
+                    &mut s.backup_before_flash,
+                    "Back up calibration data before flashing",
+                )
+                .changed();
+            ui.end_row();
         });
     changed
 }

@@ -22,8 +22,10 @@ pub fn show(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
                     ui.label("No verdict yet.");
                 }
             }
+            safety_lines(ui, st);
             ui.add_space(12.0);
             action = buttons(ui, st);
+            action = action.take().or(support_buttons(ui, st));
             if st.flash.show_raw_log {
                 raw_log(ui, st);
             }
@@ -86,6 +88,67 @@ fn failure(ui: &mut egui::Ui, r: &oasis_engine::event::ErrorReport) {
             ui.label(RichText::new(l).monospace());
         }
     }
+}
+
+/// Where the backup and the support bundle of the job are.
+fn safety_lines(ui: &mut egui::Ui, st: &AppState) {
+    let f = &st.flash;
+    ui.add_space(6.0);
+    match (&f.backup_dir, f.backup_written) {
+        (Some(d), true) => {
+            ui.label(format!("Calibration data backed up to {}", d.display()));
+        }
+        (Some(d), false) => {
+            ui.label(
+                RichText::new(format!(
+                    "No backup was written (it would have gone to {}).",
+                    d.display()
+                ))
+                .color(level_color(Level::Warn)),
+            );
+        }
+        (None, _) => {
+            ui.label(RichText::new("No backup was taken (off in Settings).").weak());
+        }
+    }
+    match &f.bundle_written {
+        Some(b) => {
+            ui.label(format!("Support bundle saved in {}", b.display()));
+        }
+        None => {
+            ui.label(RichText::new("No support bundle was written for this job.").weak());
+        }
+    }
+}
+
+/// "Save support bundle" and "Copy summary for a support ticket".
+fn support_buttons(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
+    let mut action = None;
+    ui.horizontal(|ui| {
+        let save = egui::Button::new("Save support bundle");
+        if ui
+            .add_enabled(st.flash.bundle_written.is_some(), save)
+            .clicked()
+        {
+            action = Some(UiAction::SaveBundle);
+        }
+        if ui.button("Copy summary for a support ticket").clicked() {
+            action = Some(UiAction::CopySummary);
+        }
+        if st.flash.copied_summary.is_some() {
+            ui.label(RichText::new("Copied").color(level_color(Level::Ok)));
+        }
+    });
+    match &st.flash.bundle_saved {
+        Some(Ok(p)) => {
+            ui.label(format!("Bundle copied to {}", p.display()));
+        }
+        Some(Err(why)) => {
+            ui.label(RichText::new(why).color(level_color(Level::Warn)));
+        }
+        None => {}
+    }
+    action
 }
 
 fn buttons(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
