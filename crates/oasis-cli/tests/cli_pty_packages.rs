@@ -5,7 +5,6 @@
 #![cfg(unix)]
 
 #[path = "../../oasis-engine/tests/common/mod.rs"]
-#[allow(dead_code)]
 mod engine_common;
 
 use std::path::{Path, PathBuf};
@@ -62,7 +61,7 @@ fn flash_over_pty(fixture: &str, profile: &str, programmer: Option<PathBuf>, ext
         programmer,
         ..OpenOptions::default()
     };
-    let compared = check_storage(&board, &root, &opts);
+    let compared = check_storage(board, &root, &opts);
     assert!(compared > 0, "{fixture}: nothing compared");
     drop(service);
 }
