@@ -463,3 +463,51 @@ fn probes_on_one_board_take_turns() {
         assert!(p.full_revision.is_some(), "{p:?}");
     }
 }
+
+#[test]
+fn a_flash_with_backup_on_names_the_backup_folder_in_the_verdict() {
+    let mut h = engine_app("engine-backup", None);
+    assert!(h.state().state.settings.backup_before_flash);
+    flash(&mut h, "Virtual BG95-M3 #1 (healthy)");
+    h.get_by_label("Flash succeeded");
+    let dir = h.state().state.flash.backup_dir.clone().unwrap();
+    assert!(
+        dir.starts_with(temp_dir_path("engine-backup").join("backups")),
+        "{dir:?}"
+    );
+    assert!(dir.join("manifest.json").is_file(), "{dir:?}");
+    h.get_by_label(&format!("Calibration data backed up to {}", dir.display()));
+}
+
+#[test]
+fn a_failing_flash_saves_its_bundle_and_copies_a_summary_with_the_error() {
+    let mut h = engine_app("engine-bundle", None);
+    flash(&mut h, "Virtual BG95-M3 #3 (worn NAND)");
+    h.get_by_label("Flash failed");
+    let bundle = h.state().state.flash.bundle_written.clone().unwrap();
+    assert!(bundle.is_file(), "{bundle:?}");
+    assert!(bundle.starts_with(temp_dir_path("engine-bundle").join("bundles")));
+    h.get_by_label(&format!("Support bundle saved in {}", bundle.display()));
+    let loaded = oasis_engine::bundle::load_bundle(&bundle).unwrap();
+    assert!(
+        loaded.outcome.is_some_and(|o| !o.ok),
+        "the bundle records the failure"
+    );
+    click(&mut h, "Copy summary for a support ticket");
+    h.get_by_label("Copied");
+    let Some(JobOutcome::Failed(r)) = h.state().state.flash.progress.outcome.clone() else {
+        panic!("expected a failure");
+    };
+    let md = h.state().state.flash.copied_summary.clone().unwrap();
+    assert!(md.starts_with("### Oasis support summary"), "{md}");
+    assert!(md.contains(&r.message), "{md}");
+    assert!(md.contains(&bundle.display().to_string()), "{md}");
+    // No file dialog here: the button says where the bundle stays.
+    click(&mut h, "Save support bundle");
+    h.get_by_label_contains("the bundle stays in");
+}
+
+/// The data folder `engine_app(name)` uses (without emptying it).
+fn temp_dir_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("oasis-gui-{name}-{}", std::process::id()))
+}

@@ -300,3 +300,99 @@ fn a_timed_flash_moves_the_bar_and_ends() {
     );
     h.get_by_label("Flash succeeded");
 }
+
+#[test]
+fn a_destructive_flash_without_a_backup_needs_the_override_ticked() {
+    let dir = temp_dir("flash-override");
+    let mut h = app(scripted(), &dir, Some(demo_package()));
+    h.run();
+    h.get_by_label("Virtual BG95-M3 #1 (healthy)").click();
+    h.run();
+    // Backup on (the default): the dialog says so and needs no override.
+    h.get_by_label("Start flash").click();
+    h.run();
+    h.get_by_label_contains("is backed up first");
+    let text = "Erase the whole flash without a backup — calibration data (EFS2/NV) will be lost";
+    assert!(!has_label(&h, text));
+    h.get_by_label("Cancel").click();
+    h.run();
+    // Backup off: the Flash button does nothing until the override is ticked.
+    h.state_mut().state.settings.backup_before_flash = false;
+    h.get_by_label("Start flash").click();
+    h.run();
+    h.get_by_label("Erase and flash").click();
+    h.run();
+    assert_eq!(h.state().state.flash.stage, FlashStage::Setup);
+    assert!(h.state().state.flash.confirming);
+    h.get_by_label(text).click();
+    h.run();
+    assert!(h.state().state.flash.no_backup_override);
+    h.get_by_label("Erase and flash").click();
+    h.run();
+    assert_ne!(h.state().state.flash.stage, FlashStage::Setup);
+    assert_eq!(h.state().state.flash.backup_dir, None, "no backup asked");
+    run_until(&mut h, 20, "the verdict", |h| {
+        h.state().state.flash.stage == FlashStage::Done
+    });
+    h.get_by_label("No backup was taken (off in Settings).");
+}
+
+#[test]
+fn the_confirm_phase_counts_down_and_a_failed_confirmation_offers_the_diagnosis() {
+    let dir = temp_dir("flash-confirm");
+    let backend = ManualBackend::new(vec![manual_board()]);
+    let (tx, calls) = (backend.tx.clone(), backend.calls.clone());
+    let mut h = app(Box::new(backend), &dir, Some(demo_package()));
+    h.run();
+    h.get_by_label("Start flash").click();
+    h.run();
+    h.get_by_label("Erase and flash").click();
+    h.run();
+    let job = calls.lock().unwrap().flashes[0].clone();
+    // Every app flash asks for a backup and a support bundle in the data folder.
+    let o = &job.options;
+    assert!(
+        o.backup_dir
+            .as_ref()
+            .unwrap()
+            .starts_with(dir.join("backups"))
+    );
+    assert!(o.bundle.as_ref().unwrap().starts_with(dir.join("bundles")));
+    assert_eq!(o.bundle_dir.as_deref(), Some(dir.join("bundles").as_path()));
+    let send = |e: Event| {
+        tx.send(BackendMsg::Job {
+            job: job.job,
+            event: e,
+        })
+        .unwrap()
+    };
+    send(Event::PhaseStarted {
+        phase: Phase::Confirm,
+    });
+    send(Event::Progress {
+        phase: Phase::Confirm,
+        partition: None,
+        done: 18,
+        total: 60,
+        rate: 0.0,
+        overall: 0.97,
+        eta_seconds: None,
+        critical: false,
+    });
+    h.run();
+    h.get_by_label("Waiting for the board to restart… 42 s left");
+    send(Event::Failed(ErrorReport {
+        kind: ErrorKind::Timeout,
+        message: "the board did not come back on USB within 60 s".into(),
+        hint: None,
+        phase: Some(Phase::Confirm),
+        partition: None,
+        device_log: vec![],
+    }));
+    h.run();
+    h.get_by_label("the board did not come back on USB within 60 s");
+    h.get_by_label("Diagnose this board").click();
+    h.run_steps(3);
+    assert_eq!(h.state().state.tab, oasis::state::Tab::Diagnostics);
+    assert_eq!(calls.lock().unwrap().diagnosed.len(), 1);
+}

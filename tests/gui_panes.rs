@@ -215,3 +215,25 @@ fn settings_survive_a_restart() {
     h.get_by_label(env!("CARGO_PKG_VERSION"));
     h.get_by_label("scripted boards (no engine)");
 }
+
+#[test]
+fn backup_before_flashing_is_on_by_default_and_its_setting_survives_a_restart() {
+    assert!(oasis::settings::Settings::default().backup_before_flash);
+    let dir = temp_dir("backup-setting");
+    {
+        let backend = FakeBackend::new(FakeBackend::demo_boards(), Duration::ZERO);
+        let mut h = app(Box::new(backend), &dir, Some(demo_package()));
+        h.run();
+        assert!(h.state().state.settings.backup_before_flash);
+        h.get_by_label("Settings").click();
+        h.run();
+        h.get_by_label("Back up calibration data before flashing")
+            .click();
+        h.run();
+        assert!(!h.state().state.settings.backup_before_flash);
+    }
+    let backend = FakeBackend::new(FakeBackend::demo_boards(), Duration::ZERO);
+    let mut h = app(Box::new(backend), &dir, None);
+    h.run();
+    assert!(!h.state().state.settings.backup_before_flash);
+}

@@ -119,7 +119,7 @@ pub fn probe_virtual(v: &Virtual) -> Option<AtProbe> {
 /// Paced like a module on USB 2 with NAND programming, so a demo flash takes a few seconds.
 fn demo_pace() -> LinkModel {
     LinkModel {
-        throughput: Some(160 * 1024),
+        throughput: Some(4 * 1024 * 1024),
         latency: None,
         nand_program_rate: Some(120 * 1024),
     }
