@@ -30,17 +30,32 @@ use crate::steps;
 /// Where a job's session transcript goes (support bundles), if anywhere.
 pub type Transcript<'a> = Option<&'a Path>;
 
-/// Run one flash job, opening the port the request names.
+/// Run one flash job, opening the port the request names — or, with `board`, connecting to
+/// that caller-owned virtual board (the request's port then only names the job); a board in
+/// normal mode is switched to download mode first, inside the Connect phase.
 pub(crate) fn flash(
     req: &FlashRequest,
+    board: Option<VirtualBoard>,
     em: &mut Emitter,
     rec: Transcript<'_>,
 ) -> Result<Verdict, EngineError> {
     let prep = pkgmap::prepare(req)?;
     announce(req, &prep, em);
     em.start_phase(Phase::Connect, 0);
-    let fallback = port::default_profile(&prep.plan.memory, prep.plan.sector_size);
-    let opened = port::open(&req.port, fallback, &req.options.timeouts, em)?;
+    let opened = match board {
+        Some(board) => {
+            em.info(format!(
+                "virtual board {} ({})",
+                req.port,
+                board.profile().model
+            ));
+            port::open_virtual(board, &req.options.timeouts, em)?
+        }
+        None => {
+            let fallback = port::default_profile(&prep.plan.memory, prep.plan.sector_size);
+            port::open(&req.port, fallback, &req.options.timeouts, em)?
+        }
+    };
     refuse_virtual_follow(req, opened.board.is_some())?;
     let target = Target {
         board: opened.board.as_ref(),
@@ -73,26 +88,6 @@ pub(crate) fn flash_on(
     em.info(format!("using the link {}", link.describe()));
     let target = Target {
         board: None,
-        lock: None,
-        before: None,
-    };
-    run_on(req, &prep, link, target, rec, em)
-}
-
-/// Run one flash job on an in-process virtual board, following it after the reset.
-pub(crate) fn flash_on_board(
-    req: &FlashRequest,
-    board: &VirtualBoard,
-    em: &mut Emitter,
-    rec: Transcript<'_>,
-) -> Result<Verdict, EngineError> {
-    let prep = pkgmap::prepare(req)?;
-    announce(req, &prep, em);
-    em.start_phase(Phase::Connect, 0);
-    let link = Box::new(board.connect());
-    em.info(format!("using the link {}", link.describe()));
-    let target = Target {
-        board: Some(board),
         lock: None,
         before: None,
     };

@@ -155,7 +155,7 @@ pub fn spawn_flash(req: FlashRequest, sink: Box<dyn FnMut(Event) + Send>) -> Job
     let (sink, tl) = bundling(&req, sink);
     spawn_job(name, sink, move |em| {
         run::with_bundle(&req, tl.as_ref(), em, |em, rec| {
-            crate::flow::flash(&req, em, rec)
+            crate::flow::flash(&req, None, em, rec)
         })
     })
 }
@@ -176,21 +176,16 @@ pub fn spawn_flash_on(
     })
 }
 
-/// [`spawn_flash`] on an in-process virtual board: like [`spawn_flash_on`] with
-/// `board.connect()`, and the Confirm phase (`options.confirm`) follows the board through its
-/// reset (`after_reset()`), so its four failure verdicts can be seen without hardware.
+/// [`spawn_flash`] on an in-process virtual board the caller keeps a handle to: the same job
+/// as [`crate::spawn_flash_virtual`] (a board in normal mode is switched first; the Confirm phase,
+/// `options.confirm`, follows the board through its reset with `after_reset()`, so its four
+/// failure verdicts can be seen without hardware).
 pub fn spawn_flash_on_board(
     req: FlashRequest,
     board: oasis_vdev::VirtualBoard,
     sink: Box<dyn FnMut(Event) + Send>,
 ) -> JobHandle {
-    let name = thread_name("flash", &req.port);
-    let (sink, tl) = bundling(&req, sink);
-    spawn_job(name, sink, move |em| {
-        run::with_bundle(&req, tl.as_ref(), em, |em, rec| {
-            crate::flow::flash_on_board(&req, &board, em, rec)
-        })
-    })
+    crate::spawn_flash_virtual(req, board, sink)
 }
 
 /// [`spawn_flash`] with the events delivered on an unbounded crossbeam channel.

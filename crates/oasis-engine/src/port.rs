@@ -1,10 +1,9 @@
 //! Opening the port a user named: serial or USB through oasis-transport under a [`PortLock`],
 //! `virtual[:PROFILE[@STATE]]` as an in-process virtual board, a caller-owned virtual board
-//! handed to the job ([`with_caller_board`]), a module in normal mode switched to download mode
+//! handed to the job ([`open_virtual`]), a module in normal mode switched to download mode
 //! first (`--port usb` over its DM port; a virtual board over its virtual DM port), and the
 //! optional session transcript (support bundle).
 
-use std::cell::RefCell;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
@@ -28,35 +27,6 @@ const VIRTUAL_POLL: Duration = Duration::from_millis(10);
 
 /// States a `virtual:PROFILE@STATE` board can start in.
 const START_STATES: &str = "edl, normal, programmer, dump";
-
-thread_local! {
-    /// The caller's virtual board for the job running on this thread (see
-    /// [`with_caller_board`]); taken by the job's [`open`].
-    static CALLER_BOARD: RefCell<Option<VirtualBoard>> = const { RefCell::new(None) };
-}
-
-/// Clears the caller's board when the job is done with it (even on a panic).
-struct CallerBoardGuard;
-
-impl Drop for CallerBoardGuard {
-    fn drop(&mut self) {
-        CALLER_BOARD.with(|b| b.borrow_mut().take());
-    }
-}
-
-/// Run `work` (a flash job on this worker thread) so that its [`open`] connects to `board`,
-/// whatever the request's port says: the request names the job, the caller owns the board
-/// (and inspects or lists it meanwhile). The board may be in normal mode: `open` then switches
-/// it through its DM port, inside the Connect phase, like a module on `--port usb`.
-pub(crate) fn with_caller_board<R>(board: VirtualBoard, work: impl FnOnce() -> R) -> R {
-    CALLER_BOARD.with(|b| *b.borrow_mut() = Some(board));
-    let _clear = CallerBoardGuard;
-    work()
-}
-
-fn caller_board() -> Option<VirtualBoard> {
-    CALLER_BOARD.with(|b| b.borrow_mut().take())
-}
 
 /// An open port.
 pub struct OpenedPort {
@@ -207,7 +177,7 @@ fn ask_virtual_before_switch(board: &VirtualBoard, em: &mut Emitter) -> Option<A
 }
 
 /// Connect to a virtual board, switching it to download mode first when it runs its firmware.
-fn open_virtual(
+pub(crate) fn open_virtual(
     board: VirtualBoard,
     t: &Timeouts,
     em: &mut Emitter,
@@ -232,10 +202,6 @@ pub fn open(
     t: &Timeouts,
     em: &mut Emitter,
 ) -> Result<OpenedPort, EngineError> {
-    if let Some(board) = caller_board() {
-        em.info(format!("virtual board {port} ({})", board.profile().model));
-        return open_virtual(board, t, em);
-    }
     let spec = PortSpec::parse(port);
     match &spec {
         PortSpec::Virtual(profile) => {
@@ -333,13 +299,10 @@ mod tests {
     }
 
     #[test]
-    fn a_caller_board_in_normal_mode_is_switched_and_then_cleared() {
+    fn a_caller_board_in_normal_mode_is_switched() {
         let (mut em, rx) = emitter();
         let board = virtual_board(Some("eg25@normal"), "bg95").unwrap();
-        let opened = with_caller_board(board.clone(), || {
-            open("virtual:2", "bg95", &Timeouts::default(), &mut em)
-        })
-        .unwrap();
+        let opened = open_virtual(board.clone(), &Timeouts::default(), &mut em).unwrap();
         assert_eq!(board.state(), BoardState::Sahara);
         assert!(opened.board.is_some());
         assert!(
@@ -364,10 +327,9 @@ mod tests {
         );
         let before = opened.before.as_ref().unwrap();
         assert_eq!(before.imei.as_deref(), Some("867698041234562"));
-        // The board was taken: the next open on this thread parses the port again.
+        // A port name that is not a profile is refused with the profiles named.
         let e = open("virtual:2", "bg95", &Timeouts::default(), &mut em).unwrap_err();
         assert!(e.to_string().contains("profile \"2\""), "{e}");
-        assert!(caller_board().is_none());
     }
 
     #[test]

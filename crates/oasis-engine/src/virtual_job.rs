@@ -3,10 +3,9 @@
 //! command) and followed until it is back as 05C6:9008, then flashed, reset, and followed to
 //! its AT port to confirm the revision it now runs (`options.confirm`).
 //!
-//! The job is the normal flash flow ([`crate::flow::flash`]); the board reaches the flow's
-//! port opening through [`crate::port::with_caller_board`], so the switch happens inside the
-//! Connect phase after the package was checked, and the bundle, backup, resume and confirm
-//! options work as for any other port.
+//! The job is the normal flash flow ([`crate::flow::flash`]) handed the board, so the switch
+//! happens inside the Connect phase after the package was checked, and the bundle, backup,
+//! resume and confirm options work as for any other port.
 
 use oasis_vdev::VirtualBoard;
 
@@ -33,10 +32,8 @@ pub fn spawn_flash_virtual(
     let timeline = run::wanted(&req.options).then(Timeline::default);
     let sink = run::tee(sink, timeline.clone());
     spawn_job(name, sink, move |em| {
-        crate::port::with_caller_board(board, || {
-            run::with_bundle(&req, timeline.as_ref(), em, |em, rec| {
-                crate::flow::flash(&req, em, rec)
-            })
+        run::with_bundle(&req, timeline.as_ref(), em, |em, rec| {
+            crate::flow::flash(&req, Some(board), em, rec)
         })
     })
 }
