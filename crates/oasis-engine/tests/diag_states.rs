@@ -337,3 +337,45 @@ fn diag_diagnosis_round_trips_through_json() {
         assert_eq!(diagnose(&ev_back), d, "evidence replays to the same answer");
     }
 }
+
+/// When USB cannot be listed at all (no USB subsystem, a container), the diagnosis says so
+/// instead of claiming nothing is attached, and names the port that stayed silent.
+#[test]
+fn diag_usb_that_cannot_be_listed_is_not_reported_as_empty() {
+    use oasis_engine::diag::at::AtProbe;
+    use oasis_engine::diag::{Evidence, State, diagnose};
+    use oasis_transport::enumerate::Snapshot;
+
+    let snapshot = Snapshot {
+        usb_error: Some("USB subsystem not available (no /sys/bus/usb)".into()),
+        ..Snapshot::default()
+    };
+    let d = diagnose(&Evidence {
+        snapshot: snapshot.clone(),
+        ..Evidence::default()
+    });
+    assert_eq!(d.state, State::NotOnUsb);
+    assert_eq!(d.title, "USB could not be looked at");
+    assert!(d.summary.contains("no /sys/bus/usb"), "{}", d.summary);
+
+    let silent = AtProbe {
+        port: "/dev/ttyUSB2".into(),
+        answered: false,
+        ..AtProbe::default()
+    };
+    let d = diagnose(&Evidence {
+        snapshot,
+        at: vec![silent],
+        ..Evidence::default()
+    });
+    assert_eq!(
+        d.title,
+        "Port does not answer, and USB could not be looked at"
+    );
+    assert!(
+        d.summary.contains("/dev/ttyUSB2 did not answer AT"),
+        "{}",
+        d.summary
+    );
+    assert!(!d.next_steps.is_empty());
+}

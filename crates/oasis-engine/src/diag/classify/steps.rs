@@ -26,6 +26,8 @@ pub(super) struct Context {
     flap: Option<(String, usize, f64)>,
     gone_s: Option<f64>,
     non_usb: bool,
+    /// Why USB could not be listed at all (no USB subsystem, no permission to look).
+    usb_error: Option<String>,
 }
 
 /// The family of the board that last left USB before download mode, from the timeline.
@@ -100,6 +102,7 @@ impl Context {
                 .serial
                 .iter()
                 .any(|s| s.vid.is_none() && s.product.is_some()),
+            usb_error: ev.snapshot.usb_error.clone(),
         }
     }
 
@@ -385,9 +388,34 @@ fn not_on_usb(c: &Context) -> Texts {
         "On Windows, install the Quectel USB driver so the module shows up.",
         None,
     ));
+    let silent_port = c.at_port.as_deref().filter(|_| c.probed);
+    let (title, summary) = match (&c.usb_error, silent_port) {
+        (Some(why), Some(port)) => (
+            "Port does not answer, and USB could not be looked at".to_string(),
+            format!(
+                "Oasis could not list USB devices on this computer ({why}), and {port} did not answer AT. The module may be off, restarting, in download mode, or on another port."
+            ),
+        ),
+        (Some(why), None) => (
+            "USB could not be looked at".to_string(),
+            format!(
+                "Oasis could not list USB devices on this computer ({why}), so it cannot tell whether a module is attached. Name the module's port to check it over AT."
+            ),
+        ),
+        (None, Some(port)) => (
+            "No module found on USB".to_string(),
+            format!(
+                "No Qualcomm or Quectel board is visible on USB, and {port} did not answer AT. The module may be off, restarting, badly cabled, or stuck without working firmware."
+            ),
+        ),
+        (None, None) => (
+            "No module found on USB".to_string(),
+            "No Qualcomm or Quectel board is visible on USB. It may be off, restarting, badly cabled, or stuck without working firmware.".to_string(),
+        ),
+    };
     Texts {
-        title: "No module found on USB".into(),
-        summary: "No Qualcomm or Quectel board is visible on USB. It may be off, restarting, badly cabled, or stuck without working firmware.".into(),
+        title,
+        summary,
         steps,
     }
 }
