@@ -41,15 +41,15 @@ shot() { xdotool mousemove --window "$wid" 1000 740; sleep 0.3; import -window "
 # Guided flash on the healthy virtual BG95: progress, then the verdict.
 start_app flash
 click 663 431          # Start flash
-click 470 477 1.3      # Erase and flash (the confirmation names the regions)
+click 372 498 1.3      # Erase and flash (the confirmation names the regions and the backup)
 shot flash-in-progress.png
-sleep 7
+sleep 10
 shot verdict-success.png
 # The worn-NAND board: a failure verdict with the raw log unfolded.
 click 73 271           # Flash another board
 click 119 470 2        # board #3
 click 663 431
-click 470 477 6
+click 372 498 9
 click 333 270          # Show raw log
 shot verdict-failure.png
 # Diagnostics of the running EG25-G with its AT answers.

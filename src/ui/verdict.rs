@@ -22,9 +22,9 @@ pub fn show(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
                     ui.label("No verdict yet.");
                 }
             }
-            safety_lines(ui, st);
             ui.add_space(12.0);
             action = buttons(ui, st);
+            safety_lines(ui, st);
             action = action.take().or(support_buttons(ui, st));
             if st.flash.show_raw_log {
                 raw_log(ui, st);
