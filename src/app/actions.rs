@@ -336,7 +336,11 @@ impl OasisApp {
             compat,
             backup_dir: req.options.backup_dir.clone(),
             bundle: req.options.bundle.clone(),
-            port: board.id.clone(),
+            port: if board.is_virtual {
+                board.id.clone()
+            } else {
+                format!("usb:{}", board.id)
+            },
             ..FlashView::default()
         };
         self.backend.start_flash(req);
