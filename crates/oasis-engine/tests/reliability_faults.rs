@@ -123,7 +123,9 @@ fault_cases! {
     // A stall in every phase.
     stall_hello: Nand "stall:hello" => Timeout in Identify;
     stall_cmd_ready: Nand "stall:cmd-ready" => Timeout in Identify;
-    stall_execute: Nand "stall:execute" => Timeout in Identify;
+    // A board silent to an EXECUTE: the identity is given up once and the upload tried; a
+    // board that stays silent then times out there.
+    stall_execute: Nand "stall:execute" => Timeout in Upload;
     stall_read_data: Nand "stall:read-data" => Timeout in Upload;
     stall_end_image: Nand "stall:end-image" => Timeout in Upload;
     stall_done_resp: Nand "stall:done-resp" => Timeout in Upload;

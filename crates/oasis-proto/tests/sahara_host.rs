@@ -388,9 +388,59 @@ fn silence_nudges_once_then_times_out() {
         sent_packet(&h.on_silence().unwrap()),
         SaharaPacket::hello_resp(3)
     );
+    // No CMD_READY either: the identity is given up once and the image transfer asked for.
+    assert_eq!(
+        sent_packet(&h.on_silence().unwrap()),
+        SaharaPacket::hello_resp(0)
+    );
     let e = h.on_silence().unwrap_err();
     assert!(matches!(e, SaharaError::Timeout { .. }), "{e}");
     assert!(e.help().is_some());
+}
+
+/// A board that does not answer command mode at all, or leaves one EXECUTE unanswered, still
+/// gets its programmer: the host records what it could not read and goes on with the upload.
+#[test]
+fn silence_in_command_mode_falls_back_to_the_upload() {
+    let img = image(0x40);
+    // HELLO_RESP mode 3 ignored: the host sends HELLO_RESP mode 0 and serves READ_DATA.
+    let mut h = SaharaHost::new(HostGoal::IdentityThenUpload, Some(img.clone()));
+    assert_eq!(
+        sent_packet(&h.feed(&hello(2, 0)).unwrap()),
+        SaharaPacket::hello_resp(3)
+    );
+    assert_eq!(
+        sent_packet(&h.on_silence().unwrap()),
+        SaharaPacket::hello_resp(0)
+    );
+    assert_eq!(sent_raw(&h.feed(&rd(13, 0, 0x40)).unwrap()), img);
+    assert!(h.identity().is_some_and(|id| id.command_mode_silent));
+
+    // The first EXECUTE (serial number) unanswered: SWITCH_MODE(0), then a fresh HELLO and the
+    // upload; the unanswered query is recorded as refused, and it happens once only.
+    let mut h = SaharaHost::new(HostGoal::IdentityThenUpload, Some(img.clone()));
+    h.feed(&hello(2, 0)).unwrap();
+    let a = h.feed(&SaharaPacket::CmdReady.encode()).unwrap();
+    assert_eq!(
+        sent_packet(&a),
+        SaharaPacket::CmdExecute {
+            client_cmd: oasis_proto::sahara::exec::SERIAL_NUM_READ
+        }
+    );
+    assert_eq!(
+        sent_packet(&h.on_silence().unwrap()),
+        SaharaPacket::CmdSwitchMode { mode: 0 }
+    );
+    let id = h.identity().unwrap();
+    assert_eq!(
+        id.refused,
+        vec![(oasis_proto::sahara::exec::SERIAL_NUM_READ, None)]
+    );
+    assert_eq!(
+        sent_packet(&h.feed(&hello(2, 0)).unwrap()),
+        SaharaPacket::hello_resp(0)
+    );
+    assert_eq!(sent_raw(&h.feed(&rd(13, 0, 0x40)).unwrap()), img);
 }
 
 #[test]

@@ -110,6 +110,8 @@ pub struct SaharaHost {
     nudge_allowed: bool,
     identity: Option<Identity>,
     identity_done: bool,
+    /// Command mode fell silent once already (see [`SaharaHost::on_silence`]).
+    command_mode_fallback_used: bool,
     queue: Vec<u32>,
     image_id: u64,
     bytes_served: u64,
@@ -133,6 +135,7 @@ impl SaharaHost {
             nudge_allowed: true,
             identity: wants_identity.then(Identity::default),
             identity_done: !wants_identity,
+            command_mode_fallback_used: false,
             queue: Vec::new(),
             image_id: 0,
             bytes_served: 0,
@@ -186,6 +189,9 @@ impl SaharaHost {
             };
             return Ok(vec![HostAction::Send(SaharaPacket::hello_resp(m).encode())]);
         }
+        if let Some(actions) = self.command_mode_fallback() {
+            return Ok(actions);
+        }
         let err = match self.state {
             // A RESET that never got its RESET_RESP still reports the original surprise.
             State::WaitResetResp(state, got) => SaharaError::Unexpected { state, got },
@@ -193,6 +199,45 @@ impl SaharaHost {
         };
         self.state = State::Over;
         Err(err)
+    }
+
+    /// A board that stays silent in command mode (it ignored HELLO_RESP mode 3, or an EXECUTE
+    /// it does not know) must not cost the flash: once per session, give up on the identity and
+    /// go on with the image transfer — HELLO_RESP mode 0 when CMD_READY never came, SWITCH_MODE(0)
+    /// when an EXECUTE went unanswered. The unanswered query is recorded as refused.
+    fn command_mode_fallback(&mut self) -> Option<Vec<HostAction>> {
+        if self.command_mode_fallback_used || !self.buf.is_empty() {
+            return None;
+        }
+        let mut actions = Vec::new();
+        match self.state {
+            State::WaitCmdReady => {
+                if let Some(id) = self.identity.as_mut() {
+                    id.command_mode_silent = true;
+                }
+                self.identity_done = true;
+                self.queue.clear();
+                if self.goal == HostGoal::IdentityOnly {
+                    return None;
+                }
+                self.state = State::Upload;
+                actions.push(HostAction::Send(
+                    SaharaPacket::hello_resp(mode::IMAGE_TX_PENDING).encode(),
+                ));
+            }
+            State::WaitExecResp(cmd) => {
+                self.refuse(cmd, None);
+                self.queue.clear();
+                self.identity_done = true;
+                self.switch_to_image_tx(&mut actions);
+                if self.goal == HostGoal::IdentityOnly {
+                    self.finish_identity(&mut actions);
+                }
+            }
+            _ => return None,
+        }
+        self.command_mode_fallback_used = true;
+        Some(actions)
     }
 
     fn drain(&mut self, actions: &mut Vec<HostAction>) -> Result<(), SaharaError> {

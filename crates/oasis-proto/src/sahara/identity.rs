@@ -27,6 +27,9 @@ pub struct Identity {
     pub refused: Vec<(u32, Option<SaharaStatus>)>,
     /// Set when the board refused command mode altogether (END_IMAGE_TX instead of CMD_READY).
     pub command_mode_refused: Option<SaharaStatus>,
+    /// Set when the board never answered the request for command mode (no CMD_READY, no
+    /// refusal); the host then went on with the image transfer.
+    pub command_mode_silent: bool,
 }
 
 impl Identity {
