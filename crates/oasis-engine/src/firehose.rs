@@ -248,6 +248,28 @@ impl Firehose {
         Some(Reply::from_element(el, std::mem::take(logs)))
     }
 
+    /// Logs the board sends after a response (some programmers log after their ACK): read
+    /// documents until the link is quiet for `quiet`, for at most `budget`.
+    pub fn trailing_logs(
+        &mut self,
+        em: &mut Emitter,
+        quiet: Duration,
+        budget: Duration,
+    ) -> Result<Vec<String>, EngineError> {
+        let end = Instant::now() + budget;
+        let mut logs = Vec::new();
+        while Instant::now() < end {
+            match self.next_doc((Instant::now() + quiet).min(end))? {
+                Got::Quiet => break,
+                Got::Doc(doc) => {
+                    // A stray response here answers nothing we asked: keep its logs only.
+                    let _ = self.take_doc(em, &doc, &mut logs);
+                }
+            }
+        }
+        Ok(logs)
+    }
+
     /// Send `cmd` and wait for its response.
     pub fn transact(
         &mut self,
@@ -550,6 +572,28 @@ mod tests {
             matches!(e, EngineError::Timeout { ref command, .. } if command == "<nop>"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn logs_after_a_response_are_collected_until_the_link_is_quiet() {
+        let reply = "<?xml version=\"1.0\" ?><data><response value=\"ACK\"/></data><?xml version=\"1.0\" ?><data><log value=\"Digest 0101010101010101010101010101010101010101010101010101010101010101\"/></data>";
+        let (mut fh, mut em) = session(vec![Some(reply)]);
+        let r = fh
+            .transact_ack(&mut em, &Command::Nop, None, Duration::from_secs(1))
+            .unwrap();
+        assert!(r.logs().is_empty());
+        let later = fh
+            .trailing_logs(&mut em, Duration::from_millis(50), Duration::from_secs(1))
+            .unwrap();
+        assert_eq!(
+            oasis_proto::firehose::logs::sha256_digest(&later),
+            Some([1u8; 32])
+        );
+        // Nothing more: the next wait ends on quiet, with no logs.
+        let none = fh
+            .trailing_logs(&mut em, Duration::from_millis(20), Duration::from_secs(1))
+            .unwrap();
+        assert!(none.is_empty());
     }
 
     fn v(lines: &[&str]) -> Vec<String> {

@@ -148,7 +148,13 @@ pub fn check(
         };
         em.set_partition(Some(&step.label));
         let got = match steps::board_digest(fh, em, step, t) {
-            Ok(d) => d,
+            Ok(Some(d)) => d,
+            Ok(None) => {
+                em.info(
+                    "resume: the programmer logs no readable digest, so every remaining step runs",
+                );
+                break;
+            }
             Err(EngineError::Nak { .. }) => {
                 em.info(
                     "resume: the programmer refused getsha256digest, so every remaining step runs",

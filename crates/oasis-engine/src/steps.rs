@@ -2,6 +2,8 @@
 //! chunks of the negotiated payload, hashed while streaming), verify (board digest, or read-back
 //! when the programmer has no `getsha256digest`), patch, set-bootable, vendor lines and reset.
 
+use std::time::Duration;
+
 use oasis_proto::firehose::logs::sha256_digest;
 use oasis_proto::firehose::{Command, Patch, PowerAction, Region, VendorCommand};
 use oasis_transport::TransportErrorKind;
@@ -200,10 +202,20 @@ pub fn verify(
         return Ok(VerifyMethod::ReadBack);
     }
     match board_digest(fh, em, step, t) {
-        Ok(got) => {
+        Ok(Some(got)) => {
             check(step, expected, &got)?;
             em.advance(step.bytes());
             Ok(VerifyMethod::Digest)
+        }
+        Ok(None) => {
+            em.info(format!(
+                "the board ACKed <getsha256digest> for '{}' but logged no digest Oasis can read; \
+                 verifying by reading back instead",
+                step.label
+            ));
+            let got = read_back(fh, em, step, t)?;
+            check(step, expected, &got)?;
+            Ok(VerifyMethod::ReadBack)
         }
         Err(EngineError::Nak { .. }) if method == VerifyMethod::DigestThenReadBack => {
             em.info("the programmer refused getsha256digest; verifying by reading back instead");
@@ -227,26 +239,31 @@ fn check(step: &Step, expected: &[u8; 32], got: &[u8; 32]) -> Result<(), EngineE
     }
 }
 
+/// The board's SHA-256 of the step's range, or `None` when it ACKed without logging a digest
+/// Oasis can read.
 pub(crate) fn board_digest(
     fh: &mut Firehose,
     em: &mut Emitter,
     step: &Step,
     t: &Timeouts,
-) -> Result<[u8; 32], EngineError> {
+) -> Result<Option<[u8; 32]>, EngineError> {
     let label = Some(step.label.as_str());
     let cmd = Command::GetSha256Digest {
         region: region(step),
     };
     let reply = fh.transact_ack(em, &cmd, label, t.digest_for(step.bytes()))?;
-    sha256_digest(reply.logs()).ok_or_else(|| EngineError::Protocol {
-        what: format!(
-            "the board ACKed <getsha256digest> for '{}' but logged no digest",
-            step.label
-        ),
-        device_log: reply.logs().to_vec(),
-        help: None,
-    })
+    if let Some(d) = sha256_digest(reply.logs()) {
+        return Ok(Some(d));
+    }
+    // Some programmers log the digest after their ACK.
+    let later = fh.trailing_logs(em, DIGEST_LOG_QUIET, DIGEST_LOG_BUDGET)?;
+    Ok(sha256_digest(&later))
 }
+
+/// How long the link must stay quiet after a digest ACK before Oasis stops waiting for a
+/// digest logged after it, and the longest it waits in all.
+const DIGEST_LOG_QUIET: Duration = Duration::from_millis(300);
+const DIGEST_LOG_BUDGET: Duration = Duration::from_secs(2);
 
 fn read_back(
     fh: &mut Firehose,
