@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::backend::BoardState;
+use crate::backend::{BoardState, BoardStateText};
 use crate::error::UiError;
 
 /// The window icon (256×256 PNG).

@@ -31,9 +31,9 @@ use oasis_engine::event::{ChipIdentity, Event};
 pub use summary::summarize;
 
 pub use types::{
-    AtPortResult, BackendError, BoardInfo, BoardMode, BoardState, CompatCheck, CompatReport,
-    DiagnosisView, FlashOptions, Level, Md5Status, PackageSummary, TimelineEntry, TimelineKind,
-    UsbInterfaceView, UsbNode, Verification,
+    AtPortResult, BackendError, BoardInfo, BoardMode, BoardState, BoardStateText, CompatCheck,
+    CompatReport, DiagnosisView, FlashOptions, Level, Md5Status, PackageSummary, TimelineEntry,
+    TimelineKind, UsbInterfaceView, UsbNode, Verification,
 };
 
 /// Stable identity of a board in the list (the virtual board name or the USB port path).

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use common::{app, demo_package, has_label, run_until, temp_dir};
 use egui_kittest::kittest::Queryable;
-use oasis::backend::BoardState;
 use oasis::backend::fake::FakeBackend;
+use oasis::backend::{BoardState, BoardStateText};
 use oasis::bench::SlotStatus;
 use oasis::state::Tab;
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use oasis_engine::diag::at::{AtProbe, ProbeConfig, probe};
 use oasis_engine::diag::timeline::TimelineEvent;
 use oasis_engine::diag::usb_table::{UsbMode, device_roles, identify_device};
-use oasis_engine::diag::{Diagnosis, Evidence, State};
+use oasis_engine::diag::{Diagnosis, Evidence};
 use oasis_transport::enumerate::{Accessibility, Snapshot, UsbDeviceInfo, UsbInterfaceInfo};
 use oasis_transport::{TransportError, TransportErrorKind};
 use oasis_vdev::fault::{FaultKind, FaultSpec};
@@ -326,21 +326,6 @@ pub fn virtual_evidence(v: &Virtual, timeline: &[TimelineEvent]) -> Evidence {
     }
 }
 
-fn state_of(s: State) -> BoardState {
-    match s {
-        State::NormalAtOk => BoardState::NormalAtOk,
-        State::NormalAtSilent => BoardState::NormalAtSilent,
-        State::EdlWaiting => BoardState::EdlWaiting,
-        State::EdlProgrammerRunning => BoardState::EdlProgrammerRunning,
-        State::MemoryDump => BoardState::MemoryDump,
-        State::ClaimedByDriver => BoardState::ClaimedByDriver,
-        State::NoPermission => BoardState::NoPermission,
-        State::NotOnUsb => BoardState::NotOnUsb,
-        State::Flapping => BoardState::Flapping,
-        State::NotFirehoseModule => BoardState::NotFirehoseModule,
-    }
-}
-
 pub(super) fn mode_of(m: UsbMode) -> BoardMode {
     match m {
         UsbMode::Edl => BoardMode::Download,
@@ -364,7 +349,7 @@ pub fn real_boards(snap: &Snapshot) -> Vec<BoardInfo> {
                 .devices
                 .iter()
                 .find(|v| v.port_path == d.port_path);
-            let state = view.map_or(BoardState::NormalAtSilent, |v| state_of(v.state));
+            let state = view.map_or(BoardState::NormalAtSilent, |v| v.state);
             let chip = id
                 .chip
                 .as_deref()
@@ -413,7 +398,7 @@ pub fn diagnosis_view(d: &Diagnosis, port_path: &str) -> DiagnosisView {
         .devices
         .iter()
         .find(|v| v.port_path == port_path)
-        .map_or(state_of(d.state), |v| state_of(v.state));
+        .map_or(d.state, |v| v.state);
     DiagnosisView {
         state,
         title: d.title.clone(),

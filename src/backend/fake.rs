@@ -13,8 +13,9 @@ use oasis_engine::event::{ChipIdentity, ErrorKind, ErrorReport, Event, Phase};
 
 use super::fake_script::{Step, canned_at, canned_diagnosis, flash_script, summary_for};
 use super::{
-    Backend, BackendError, BackendMsg, BoardInfo, BoardMode, BoardState, CompatCheck, CompatReport,
-    FlashJob, JobId, Level, TimelineEntry, TimelineKind, Waker, no_waker,
+    Backend, BackendError, BackendMsg, BoardInfo, BoardMode, BoardState, BoardStateText,
+    CompatCheck, CompatReport, FlashJob, JobId, Level, TimelineEntry, TimelineKind, Waker,
+    no_waker,
 };
 
 /// How a scripted flash ends.

@@ -7,8 +7,8 @@ use oasis_engine::event::{ErrorReport, Event, Phase, PhasePlan, Verdict, overall
 
 use super::fake::{FakeBoard, FlashOutcome};
 use super::{
-    AtPortResult, BackendMsg, BoardInfo, BoardMode, BoardState, DiagnosisView, FlashJob, Md5Status,
-    PackageSummary, UsbInterfaceView, UsbNode,
+    AtPortResult, BackendMsg, BoardInfo, BoardMode, BoardState, BoardStateText, DiagnosisView,
+    FlashJob, Md5Status, PackageSummary, UsbInterfaceView, UsbNode,
 };
 
 /// Partitions of the scripted plan, with sizes in bytes (sbl1 last, as Quectel orders NAND).

@@ -59,35 +59,27 @@ impl Level {
     }
 }
 
-/// The state a diagnosis puts a board in (one picture each in assets/states/).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BoardState {
-    /// Normal mode and the AT port answers.
-    NormalAtOk,
-    /// Normal mode on USB, but no AT port answers.
-    NormalAtSilent,
-    /// Download mode, PBL Sahara waiting for a programmer.
-    EdlWaiting,
-    /// Download mode with a Firehose programmer already running.
-    EdlProgrammerRunning,
-    /// Crash / memory dump mode.
-    MemoryDump,
-    /// On USB, but another driver or program holds it.
-    ClaimedByDriver,
-    /// On USB, but the OS does not let Oasis open it.
-    NoPermission,
-    /// Not on USB at all.
-    NotOnUsb,
-    /// Appearing and disappearing repeatedly.
-    Flapping,
-    /// A Quectel module whose chip is not a Qualcomm Firehose target.
-    NotFirehoseModule,
+/// The state a diagnosis puts a board in (one picture each in assets/states/): the engine's
+/// own diagnosis state, with the app's wording in [`BoardStateText`].
+pub use oasis_engine::diag::State as BoardState;
+
+/// What the app shows for a [`BoardState`]: badge title, colour, picture name.
+pub trait BoardStateText: Sized {
+    /// Every state, in the order the diagnostics gallery shows them.
+    const ALL: [BoardState; 10];
+    /// The snake_case name, also the picture's file stem.
+    fn slug(self) -> &'static str;
+    /// Parse a snake_case name (as the engine's diagnosis states are spelled).
+    fn from_slug(slug: &str) -> Option<BoardState>;
+    /// A short title for the state card and the board badge.
+    fn title(self) -> &'static str;
+    /// How the badge is coloured.
+    fn level(self) -> Level;
 }
 
-impl BoardState {
+impl BoardStateText for BoardState {
     /// Every state, in the order the diagnostics gallery shows them.
-    pub const ALL: [BoardState; 10] = [
+    const ALL: [BoardState; 10] = [
         BoardState::NormalAtOk,
         BoardState::NormalAtSilent,
         BoardState::EdlWaiting,
@@ -101,7 +93,7 @@ impl BoardState {
     ];
 
     /// The snake_case name, also the picture's file stem.
-    pub fn slug(self) -> &'static str {
+    fn slug(self) -> &'static str {
         match self {
             BoardState::NormalAtOk => "normal_at_ok",
             BoardState::NormalAtSilent => "normal_at_silent",
@@ -117,12 +109,12 @@ impl BoardState {
     }
 
     /// Parse a snake_case name (as the engine's diagnosis states are spelled).
-    pub fn from_slug(slug: &str) -> Option<BoardState> {
+    fn from_slug(slug: &str) -> Option<BoardState> {
         BoardState::ALL.into_iter().find(|s| s.slug() == slug)
     }
 
     /// A short title for the state card and the board badge.
-    pub fn title(self) -> &'static str {
+    fn title(self) -> &'static str {
         match self {
             BoardState::NormalAtOk => "Running, AT port answers",
             BoardState::NormalAtSilent => "Running, AT port silent",
@@ -138,7 +130,7 @@ impl BoardState {
     }
 
     /// How the badge is coloured.
-    pub fn level(self) -> Level {
+    fn level(self) -> Level {
         match self {
             BoardState::NormalAtOk | BoardState::EdlWaiting | BoardState::EdlProgrammerRunning => {
                 Level::Ok

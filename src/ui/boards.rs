@@ -3,7 +3,7 @@
 use egui::RichText;
 
 use super::{UiAction, badge};
-use crate::backend::{BoardInfo, Level};
+use crate::backend::{BoardInfo, BoardStateText, Level};
 use crate::state::AppState;
 
 /// Draw the board list; clicking a row selects that board.

@@ -5,7 +5,7 @@
 use egui::RichText;
 
 use super::{UiAction, badge, boards, level_color, package::error_box, timeline};
-use crate::backend::{AtPortResult, BoardMode, DiagnosisView, Level, UsbNode};
+use crate::backend::{AtPortResult, BoardMode, BoardStateText, DiagnosisView, Level, UsbNode};
 use crate::state::AppState;
 
 /// Draw the diagnostics tab. `picture` is the texture of the diagnosed state, if any.
