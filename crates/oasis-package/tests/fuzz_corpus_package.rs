@@ -14,52 +14,12 @@ use std::path::PathBuf;
 
 use package_entries::Seen;
 
-fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus")).join(target);
-    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap())
-        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    out.sort();
-    assert!(
-        out.len() >= 2,
-        "corpus {target} has only {} files",
-        out.len()
-    );
-    out
-}
+#[path = "../../../fuzz/src/replay.rs"]
+mod replay;
 
+/// [`replay::replay`] with this crate's entry points.
 fn replay(target: &str, entry: fn(&[u8]) -> Seen) -> usize {
-    let mut accepted_ok = 0;
-    for (name, data) in corpus(target) {
-        let seen = entry(&data);
-        if name.starts_with("ok-") {
-            assert_eq!(
-                seen,
-                Seen::Accepted,
-                "{target}/{name} is a real seed and must be accepted"
-            );
-            accepted_ok += 1;
-        }
-        let step = (data.len() / 48).max(1);
-        for cut in (0..data.len()).step_by(step) {
-            let _ = entry(&data[..cut]);
-        }
-        let mut flipped = data.clone();
-        for k in 0..12.min(data.len()) {
-            let i = (k * 7919 + 13) % data.len();
-            flipped[i] ^= 0xA5;
-            let _ = entry(&flipped);
-        }
-    }
-    accepted_ok
+    replay::replay(target, |d| entry(d) == Seen::Accepted)
 }
 
 #[test]
