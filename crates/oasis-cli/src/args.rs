@@ -220,6 +220,9 @@ pub struct EmulateArgs {
     /// Inject a fault (repeatable), e.g. `nak:program`.
     #[arg(long = "fault", value_name = "SPEC")]
     pub faults: Vec<String>,
+    /// Show a real board's behaviour (repeatable), e.g. `no-command-mode`; see docs/protocol.md.
+    #[arg(long = "quirk", value_name = "NAME")]
+    pub quirks: Vec<String>,
     /// What the board does after a reset: normal (boots, AT answers), never (does not come
     /// back), edl (back in 9008), silent (boots, AT never answers).
     #[arg(long, value_name = "HOW", default_value = "normal")]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use oasis_vdev::{BoardOptions, FaultSpec, Profile, ResetBehaviour, StartIn, serve_pty};
+use oasis_vdev::{BoardOptions, FaultSpec, Profile, Quirks, ResetBehaviour, StartIn, serve_pty};
 
 use crate::args::EmulateArgs;
 use crate::output::print_error;
@@ -83,10 +83,22 @@ pub fn run(a: &EmulateArgs) -> i32 {
         );
         return 2;
     };
+    let quirks = match Quirks::parse(&a.quirks) {
+        Ok(q) => q,
+        Err(e) => {
+            let known: Vec<String> = Quirks::names()
+                .iter()
+                .map(|(n, what)| format!("{n}: {what}"))
+                .collect();
+            print_error(&e.to_string(), Some(&known.join("; ")), false, "bad_input");
+            return 2;
+        }
+    };
     let options = BoardOptions {
         after_reset: behaviour,
         start_in,
         revision_after_reset: a.revision_after_reset.clone(),
+        quirks,
         ..BoardOptions::default()
     };
     let stop = Arc::new(AtomicBool::new(false));

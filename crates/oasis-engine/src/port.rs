@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use oasis_transport::lock::PortLock;
 use oasis_transport::recording::RecordingTransport;
 use oasis_transport::{PortSpec, Transport, TransportErrorKind};
-use oasis_vdev::{BoardOptions, BoardState, Profile, StartIn, VirtualBoard};
+use oasis_vdev::{BoardOptions, BoardState, Profile, Quirks, StartIn, VirtualBoard};
 
 use crate::bundle::elide::{CompactWriter, ELIDE_ABOVE};
 use crate::diag::DiagError;
@@ -81,7 +81,17 @@ fn start_state(word: &str) -> Result<StartIn, EngineError> {
 /// is an EG25-G running its firmware, which the flash switches to download mode first).
 pub fn virtual_board(profile: Option<&str>, fallback: &str) -> Result<VirtualBoard, EngineError> {
     let given = profile.unwrap_or_default();
-    let (name, state) = given.split_once('@').unwrap_or((given, ""));
+    // `PROFILE[@STATE][+QUIRK...]`: quirks follow the state, each after a `+`.
+    let mut parts = given.split('+');
+    let head = parts.next().unwrap_or_default();
+    let quirk_names: Vec<&str> = parts.collect();
+    let quirks = Quirks::parse(&quirk_names).map_err(|e| EngineError::BadInput {
+        what: e.to_string(),
+        help: Some(
+            "write virtual:PROFILE@STATE+QUIRK+QUIRK, e.g. virtual:eg25+no-command-mode".into(),
+        ),
+    })?;
+    let (name, state) = head.split_once('@').unwrap_or((head, ""));
     let name = if name.trim().is_empty() {
         fallback
     } else {
@@ -93,6 +103,7 @@ pub fn virtual_board(profile: Option<&str>, fallback: &str) -> Result<VirtualBoa
     })?;
     let opts = BoardOptions {
         start_in: start_state(state)?,
+        quirks,
         ..BoardOptions::default()
     };
     Ok(VirtualBoard::new(profile, opts))

@@ -6,6 +6,7 @@ use std::time::Duration;
 use oasis_transport::LinkKind;
 
 use crate::fault::FaultSpec;
+use crate::quirks::Quirks;
 
 /// Simulated link and flash speed, applied as real time (sleep) on the in-process link.
 /// Everything `None` (the default) = as fast as the machine goes.
@@ -94,6 +95,8 @@ pub struct BoardOptions {
     /// as long, and so on; each return is a fresh boot into `start_in`. `None` (default) =
     /// stays on the bus.
     pub flap: Option<Duration>,
+    /// Real-board behaviours (see [`Quirks`]).
+    pub quirks: Quirks,
 }
 
 impl BoardOptions {
