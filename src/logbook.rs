@@ -1,10 +1,15 @@
 //! The run's log: every line the app, the boards and the jobs produce, kept in memory for the
-//! log pane's filter and appended to a per-run file in the data folder as it arrives.
+//! log pane's filter and appended to a per-run file in the data folder as it arrives. The file
+//! is written by a thread of its own (`oasis-logbook`): the UI thread only sends the line over
+//! a channel, so a slow or full disk never stalls a frame.
 
+use std::cell::RefCell;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::{Receiver, Sender};
 
 /// How important a line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -57,14 +62,61 @@ impl LogLine {
     }
 }
 
+/// What the UI thread asks of the writer thread.
+#[derive(Debug)]
+enum ToWriter {
+    /// Append this rendered line.
+    Line(String),
+    /// Flush, then answer (tests, and the app before it exits).
+    Sync(Sender<()>),
+}
+
 /// Lines in memory plus the per-run file.
 #[derive(Debug)]
 pub struct Logbook {
     started: Instant,
     lines: Vec<LogLine>,
-    file: Option<BufWriter<File>>,
+    writer: Option<Sender<ToWriter>>,
     path: Option<PathBuf>,
-    file_error: Option<String>,
+    errors: Option<Receiver<String>>,
+    file_error: RefCell<Option<String>>,
+}
+
+/// The writer thread: create the file, append lines, flush whenever the queue runs dry. The
+/// first error is reported once and ends the thread (the log stays in memory).
+fn write_lines(path: &Path, rx: &Receiver<ToWriter>, errors: &Sender<String>) {
+    let created = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| File::create(path));
+    let mut file = match created {
+        Ok(f) => BufWriter::new(f),
+        Err(e) => {
+            let _ = errors.send(format!("{}: {e}", path.display()));
+            return;
+        }
+    };
+    while let Ok(msg) = rx.recv() {
+        let result = match msg {
+            ToWriter::Line(text) => writeln!(file, "{text}").and_then(|()| {
+                if rx.is_empty() {
+                    file.flush()
+                } else {
+                    Ok(())
+                }
+            }),
+            ToWriter::Sync(done) => {
+                let r = file.flush();
+                let _ = done.send(());
+                r
+            }
+        };
+        if let Err(e) = result {
+            let _ = errors.send(format!("{}: {e}", path.display()));
+            return;
+        }
+    }
+    let _ = file.flush();
 }
 
 /// Most lines kept in memory (the file keeps all).
@@ -77,24 +129,32 @@ impl Logbook {
         let mut log = Logbook {
             started: Instant::now(),
             lines: Vec::new(),
-            file: None,
+            writer: None,
             path: None,
-            file_error: None,
+            errors: None,
+            file_error: RefCell::new(None),
         };
         if let Some(dir) = dir {
             let path = dir.join(format!("oasis-{}.log", utc_stamp(SystemTime::now())));
-            match std::fs::create_dir_all(dir).and_then(|()| File::create(&path)) {
-                Ok(f) => {
-                    log.file = Some(BufWriter::new(f));
+            let (tx, rx) = crossbeam_channel::unbounded();
+            let (err_tx, err_rx) = crossbeam_channel::bounded(1);
+            let at = path.clone();
+            let spawned = std::thread::Builder::new()
+                .name("oasis-logbook".into())
+                .spawn(move || write_lines(&at, &rx, &err_tx));
+            match spawned {
+                Ok(_) => {
+                    log.writer = Some(tx);
+                    log.errors = Some(err_rx);
                     log.path = Some(path);
                 }
-                Err(e) => log.file_error = Some(format!("{}: {e}", path.display())),
+                Err(e) => *log.file_error.get_mut() = Some(format!("{}: {e}", path.display())),
             }
         }
         log
     }
 
-    /// Append a line (and write it to the file).
+    /// Append a line (the writer thread appends it to the file).
     pub fn push(&mut self, severity: Severity, source: &str, text: impl Into<String>) {
         let line = LogLine {
             t: self.started.elapsed().as_secs_f64(),
@@ -102,12 +162,11 @@ impl Logbook {
             source: source.to_owned(),
             text: text.into(),
         };
-        if let Some(f) = &mut self.file {
-            let ok = writeln!(f, "{}", line.render()).and_then(|()| f.flush());
-            if let Err(e) = ok {
-                self.file_error = Some(e.to_string());
-                self.file = None;
-            }
+        if let Some(w) = &self.writer
+            && w.send(ToWriter::Line(line.render())).is_err()
+        {
+            // The writer ended on an error; `file_error` says which.
+            self.writer = None;
         }
         self.lines.push(line);
         if self.lines.len() > MAX_LINES {
@@ -150,8 +209,22 @@ impl Logbook {
     }
 
     /// Why the file could not be written, if it could not.
-    pub fn file_error(&self) -> Option<&str> {
-        self.file_error.as_deref()
+    pub fn file_error(&self) -> Option<String> {
+        if let Some(e) = self.errors.as_ref().and_then(|rx| rx.try_recv().ok()) {
+            *self.file_error.borrow_mut() = Some(e);
+        }
+        self.file_error.borrow().clone()
+    }
+
+    /// Wait until every line pushed so far is in the file (tests; the app before it exits).
+    pub fn sync(&self) {
+        let Some(w) = &self.writer else {
+            return;
+        };
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        if w.send(ToWriter::Sync(tx)).is_ok() {
+            let _ = rx.recv();
+        }
     }
 }
 
@@ -201,6 +274,7 @@ mod tests {
         log.push(Severity::Info, "app", "started");
         log.push(Severity::Error, "job 1", "NAK on modem");
         log.push(Severity::Detail, "job 1", "device: hello");
+        log.sync();
         let path = log.path().unwrap().to_owned();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 3);
@@ -210,5 +284,26 @@ mod tests {
         assert_eq!(log.filtered("", Severity::Detail).count(), 3);
         assert_eq!(log.of_source("job 1").len(), 2);
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_folder_that_cannot_be_made_is_reported_and_the_log_stays_in_memory() {
+        let base = std::env::temp_dir().join(format!("oasis-log-bad-{}", std::process::id()));
+        std::fs::write(&base, b"a file, not a folder").unwrap();
+        let mut log = Logbook::new(Some(&base.join("sub")));
+        log.push(Severity::Info, "app", "still kept");
+        log.sync();
+        // The writer reports asynchronously; give it the time it needs, boundedly.
+        let mut err = log.file_error();
+        for _ in 0..200 {
+            if err.is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            err = log.file_error();
+        }
+        assert!(err.is_some_and(|e| e.contains("sub")));
+        assert_eq!(log.lines().len(), 1);
+        let _ = std::fs::remove_file(base);
     }
 }

@@ -112,25 +112,10 @@ impl Settings {
     }
 }
 
-/// The app's data folder (logs, reports, settings when eframe keeps none):
-/// `$XDG_DATA_HOME/oasis` or `~/.local/share/oasis` on Linux, `~/Library/Application
-/// Support/Oasis` on macOS, `%APPDATA%\Oasis\data` on Windows. `OASIS_DATA_DIR` overrides.
+/// The app's data folder (logs, reports, settings when eframe keeps none): the same per-user
+/// folder as the CLI's, [`oasis_engine::paths::data_dir`] (`OASIS_DATA_DIR` overrides).
 pub fn data_dir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("OASIS_DATA_DIR").map(PathBuf::from) {
-        return Some(d);
-    }
-    if cfg!(windows) {
-        return std::env::var_os("APPDATA").map(|p| PathBuf::from(p).join("Oasis").join("data"));
-    }
-    let home = std::env::home_dir();
-    if cfg!(target_os = "macos") {
-        return home.map(|h| h.join("Library/Application Support/Oasis"));
-    }
-    std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| home.map(|h| h.join(".local").join("share")))
-        .map(|p| p.join("oasis"))
+    Some(oasis_engine::paths::data_dir())
 }
 
 /// An `eframe::Storage` kept in one JSON file (used when eframe is built without persistence).

@@ -14,11 +14,11 @@ echo "== installed $(dpkg-query -W -f='${Package} ${Version}' oasis)"
 /usr/bin/oasis-cli devices --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert isinstance(d, list), d; print("devices --json:", d)'
 test -x /usr/bin/oasis
 packaging/linux/check-udev-rules.sh /lib/udev/rules.d/51-oasis-qualcomm.rules
-test -f /usr/share/applications/io.github.oasis_flasher.Oasis.desktop
-test -f /usr/share/metainfo/io.github.oasis_flasher.Oasis.metainfo.xml
-python3 -c 'import sys, xml.dom.minidom as m; m.parse(sys.argv[1]); print("metainfo: well-formed XML")' /usr/share/metainfo/io.github.oasis_flasher.Oasis.metainfo.xml
+test -f /usr/share/applications/oasis.desktop
+test -f /usr/share/metainfo/oasis.metainfo.xml
+python3 -c 'import sys, xml.dom.minidom as m; m.parse(sys.argv[1]); print("metainfo: well-formed XML")' /usr/share/metainfo/oasis.metainfo.xml
 if command -v desktop-file-validate >/dev/null; then
-  desktop-file-validate /usr/share/applications/io.github.oasis_flasher.Oasis.desktop && echo "desktop entry: valid"
+  desktop-file-validate /usr/share/applications/oasis.desktop && echo "desktop entry: valid"
 fi
-for s in 16 32 48 64 128 256 512; do test -f "/usr/share/icons/hicolor/${s}x${s}/apps/io.github.oasis_flasher.Oasis.png"; done
+for s in 16 32 48 64 128 256 512; do test -f "/usr/share/icons/hicolor/${s}x${s}/apps/oasis.png"; done
 echo "deb package: OK"

@@ -136,12 +136,7 @@ pub fn build_info(st: &AppState) -> Vec<(&'static str, String)> {
                 std::env::consts::OS
             ),
         ),
-        (
-            "Commit",
-            option_env!("OASIS_GIT_HASH")
-                .unwrap_or("unknown")
-                .to_owned(),
-        ),
+        ("Commit", env!("OASIS_GIT_COMMIT").to_owned()),
         (
             "Rust",
             option_env!("CARGO_PKG_RUST_VERSION")
@@ -180,4 +175,29 @@ pub fn about(ctx: &egui::Context, st: &AppState) -> Option<UiAction> {
         action = Some(UiAction::About(false));
     }
     action
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_about_box_names_the_commit_it_was_built_from() {
+        let st = AppState::new(crate::settings::Settings::default(), "test".into());
+        let info = build_info(&st);
+        let commit = info
+            .iter()
+            .find(|(k, _)| *k == "Commit")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let in_git = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(".git")
+            .exists();
+        if in_git {
+            assert_eq!(commit.len(), 12, "{commit:?}");
+            assert!(commit.chars().all(|c| c.is_ascii_hexdigit()), "{commit:?}");
+        } else {
+            assert!(commit.starts_with("unknown"), "{commit:?}");
+        }
+    }
 }

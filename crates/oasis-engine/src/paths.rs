@@ -1,5 +1,6 @@
 //! Where Oasis keeps its own files (backups, support bundles) and the UTC time stamps that name
-//! them. No dependency on a platform-dirs crate: the rules are short and fixed.
+//! them. The per-user folder comes from the `directories` crate (XDG on Linux, Known Folders on
+//! Windows, Standard Directories on macOS), so the app and the CLI share one folder per platform.
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -7,33 +8,28 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Environment variable that overrides [`data_dir`] (tests, portable installs).
 pub const DATA_DIR_ENV: &str = "OASIS_DATA_DIR";
 
-/// The per-user data folder of Oasis (app and CLI alike):
-/// `$OASIS_DATA_DIR`, else Linux `$XDG_DATA_HOME/oasis` or `~/.local/share/oasis`,
-/// macOS `~/Library/Application Support/Oasis`, Windows `%LOCALAPPDATA%\Oasis`; the temp
-/// folder when none of these is known. Not created here.
+/// The per-user data folder of Oasis (app and CLI alike): `$OASIS_DATA_DIR`, else the
+/// platform's local data folder for Oasis — Linux `$XDG_DATA_HOME/oasis` (by default
+/// `~/.local/share/oasis`), macOS `~/Library/Application Support/Oasis`, Windows
+/// `%LOCALAPPDATA%\Oasis\data`; the temp folder when the platform names none (no home).
+/// Not created here.
 pub fn data_dir() -> PathBuf {
-    let env = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
+    if let Some(d) = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
+        return PathBuf::from(d);
+    }
+    platform_data_dir().unwrap_or_else(|| std::env::temp_dir().join("oasis"))
+}
+
+/// The platform's own answer for [`data_dir`], without the override.
+fn platform_data_dir() -> Option<PathBuf> {
+    // Linux folder names are lower case by convention; the others carry the product name.
+    let name = if cfg!(any(target_os = "windows", target_os = "macos")) {
+        "Oasis"
+    } else {
+        "oasis"
     };
-    if let Some(d) = env(DATA_DIR_ENV) {
-        return d;
-    }
-    if cfg!(windows) {
-        if let Some(d) = env("LOCALAPPDATA").or_else(|| env("APPDATA")) {
-            return d.join("Oasis");
-        }
-    } else if cfg!(target_os = "macos") {
-        if let Some(h) = env("HOME") {
-            return h.join("Library/Application Support/Oasis");
-        }
-    } else if let Some(d) = env("XDG_DATA_HOME") {
-        return d.join("oasis");
-    } else if let Some(h) = env("HOME") {
-        return h.join(".local/share/oasis");
-    }
-    std::env::temp_dir().join("oasis")
+    directories::ProjectDirs::from_path(PathBuf::from(name))
+        .map(|d| d.data_local_dir().to_path_buf())
 }
 
 /// Folder for automatic support bundles: `<data dir>/bundles`.
@@ -104,6 +100,24 @@ mod tests {
         assert_eq!(iso8601(1_709_210_096), "2024-02-29T12:34:56Z");
         assert_eq!(compact_stamp(1_709_210_096), "20240229-123456");
         assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn the_data_dir_is_the_platform_folder_for_oasis() {
+        // Not under the override (tests set it): the platform's own answer.
+        let d = platform_data_dir().expect("a home folder on the test machine");
+        let text = d.to_string_lossy().to_lowercase();
+        assert!(text.contains("oasis"), "{}", d.display());
+        if cfg!(target_os = "linux") {
+            assert!(d.ends_with("oasis"), "{}", d.display());
+        }
+        if cfg!(windows) {
+            assert!(
+                d.ends_with("Oasis\\data") || d.ends_with("Oasis/data"),
+                "{}",
+                d.display()
+            );
+        }
     }
 
     #[test]
