@@ -98,13 +98,8 @@ fn write_lines(path: &Path, rx: &Receiver<ToWriter>, errors: &Sender<String>) {
     };
     while let Ok(msg) = rx.recv() {
         let result = match msg {
-            ToWriter::Line(text) => writeln!(file, "{text}").and_then(|()| {
-                if rx.is_empty() {
-                    file.flush()
-                } else {
-                    Ok(())
-                }
-            }),
+            ToWriter::Line(text) => writeln!(file, "{text}")
+                .and_then(|()| if rx.is_empty() { file.flush() } else { Ok(()) }),
             ToWriter::Sync(done) => {
                 let r = file.flush();
                 let _ = done.send(());

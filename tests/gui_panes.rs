@@ -132,6 +132,10 @@ fn bench_mode_flashes_three_boards_at_once_and_retries_the_failed_one() {
     h.state_mut().edits.report_path = report.display().to_string();
     h.get_by_label("Save report").click();
     h.run();
+    // The report is written off the UI thread; its answer arrives a few frames later.
+    run_until(&mut h, 10, "the report", |h| {
+        h.state().state.last_report.is_some()
+    });
     let csv = std::fs::read_to_string(&report).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::OasisApp;
+use super::files::{self, FileDone};
 use crate::backend::{FlashJob, FlashOptions, JobId};
-use crate::bench::write_report;
 use crate::job::JobOutcome;
 use crate::logbook::{Severity, utc_stamp};
 use crate::picker::PickPurpose;
@@ -76,7 +76,7 @@ impl OasisApp {
             | UiAction::BenchRetryFailed
             | UiAction::BenchNextBoard(_)
             | UiAction::BenchSaveReport
-            | UiAction::BenchBrowseReport => self.bench_action(action),
+            | UiAction::BenchBrowseReport => self.bench_action(ctx, action),
             UiAction::ApplySettings => self.apply_settings(),
             UiAction::About(open) => self.state.about_open = open,
             UiAction::KeepOpen => self.state.close_prompt = false,
@@ -115,7 +115,7 @@ impl OasisApp {
     }
 
     /// Bench requests.
-    fn bench_action(&mut self, action: UiAction) {
+    fn bench_action(&mut self, ctx: &egui::Context, action: UiAction) {
         let starts = match action {
             UiAction::BenchArm(on) => {
                 self.state.bench.armed = on;
@@ -130,7 +130,7 @@ impl OasisApp {
                 Vec::new()
             }
             UiAction::BenchSaveReport => {
-                self.save_report();
+                self.save_report(ctx);
                 Vec::new()
             }
             UiAction::BenchBrowseReport => {
@@ -232,24 +232,37 @@ impl OasisApp {
             .pick(PickPurpose::Bundle, start, &name, self.picks_tx.clone());
     }
 
-    /// Copy the finished job's bundle to `to` (a picker's answer).
-    pub(super) fn copy_bundle_to(&mut self, to: &Path) {
+    /// Copy the finished job's bundle to `to` (a picker's answer), off the UI thread.
+    pub(super) fn copy_bundle_to(&mut self, ctx: &egui::Context, to: &Path) {
         let Some(from) = self.state.flash.bundle_written.clone() else {
             return;
         };
-        let result = if from == to {
-            Ok(to.to_path_buf())
-        } else {
-            std::fs::copy(&from, to)
-                .map(|_| to.to_path_buf())
-                .map_err(|e| format!("The bundle could not be copied to {}: {e}", to.display()))
-        };
-        let line = match &result {
-            Ok(p) => format!("support bundle copied to {}", p.display()),
-            Err(e) => e.clone(),
-        };
-        self.log.push(Severity::Info, "app", line);
-        self.state.flash.bundle_saved = Some(result);
+        files::copy_bundle(ctx, &self.files_tx, from, to.to_path_buf());
+    }
+
+    /// File work came back: log it and show it.
+    pub(super) fn file_done(&mut self, done: FileDone) {
+        match done {
+            FileDone::BundleCopied(result) => {
+                let line = match &result {
+                    Ok(p) => format!("support bundle copied to {}", p.display()),
+                    Err(e) => e.clone(),
+                };
+                self.log.push(Severity::Info, "app", line);
+                self.state.flash.bundle_saved = Some(result);
+            }
+            FileDone::ReportWritten(result) => {
+                match &result {
+                    Ok(path) => self.log.push(
+                        Severity::Info,
+                        "bench",
+                        format!("report written to {}", path.display()),
+                    ),
+                    Err(e) => self.log.push(Severity::Error, "bench", e.message.clone()),
+                }
+                self.state.last_report = Some(result);
+            }
+        }
     }
 
     /// Put the Markdown summary of the finished job on the clipboard.
@@ -417,7 +430,7 @@ impl OasisApp {
         })
     }
 
-    fn save_report(&mut self) {
+    fn save_report(&mut self, ctx: &egui::Context) {
         let fmt = self.state.settings.report_format;
         let path = if self.edits.report_path.trim().is_empty() {
             let name = format!(
@@ -430,22 +443,6 @@ impl OasisApp {
             PathBuf::from(self.edits.report_path.trim())
         };
         let rows = self.state.bench.report();
-        match write_report(&path, &rows, fmt) {
-            Ok(()) => {
-                self.log.push(
-                    Severity::Info,
-                    "bench",
-                    format!("report written to {}", path.display()),
-                );
-                self.state.last_report = Some(Ok(path));
-            }
-            Err(e) => {
-                self.log.push(Severity::Error, "bench", e.to_string());
-                self.state.last_report = Some(Err(ErrorView {
-                    message: e.to_string(),
-                    help: e.help().to_owned(),
-                }));
-            }
-        }
+        files::write_bench_report(ctx, &self.files_tx, path, rows, fmt);
     }
 }

@@ -230,7 +230,7 @@ impl OasisApp {
                 self.edits.report_path = path.display().to_string();
                 self.dispatch(ctx, UiAction::BenchSaveReport);
             }
-            PickPurpose::Bundle => self.copy_bundle_to(&path),
+            PickPurpose::Bundle => self.copy_bundle_to(ctx, &path),
         }
     }
 }

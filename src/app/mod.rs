@@ -3,6 +3,7 @@
 
 mod actions;
 mod apply;
+mod files;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -53,6 +54,8 @@ pub struct OasisApp {
     picker: Box<dyn Picker>,
     picks_tx: Sender<Picked>,
     picks_rx: Receiver<Picked>,
+    files_tx: Sender<files::FileDone>,
+    files_rx: Receiver<files::FileDone>,
     own_storage: Option<JsonFileStorage>,
     data_dir: Option<PathBuf>,
     next_job: JobId,
@@ -90,6 +93,7 @@ impl OasisApp {
             .unwrap_or_else(|| Box::new(RfdPicker::new(egui_waker(ctx))));
         let log = Logbook::new(opts.data_dir.as_ref().map(|d| d.join("logs")).as_deref());
         let (picks_tx, picks_rx) = unbounded();
+        let (files_tx, files_rx) = unbounded();
         let mut state = AppState::new(settings.clone(), backend.name());
         state.log_path = log.path().map(std::path::Path::to_path_buf);
         let mut app = OasisApp {
@@ -102,6 +106,8 @@ impl OasisApp {
             picker,
             picks_tx,
             picks_rx,
+            files_tx,
+            files_rx,
             own_storage,
             data_dir: opts.data_dir,
             next_job: 1,
@@ -143,6 +149,9 @@ impl OasisApp {
         }
         while let Ok(p) = self.picks_rx.try_recv() {
             self.picked(ctx, p);
+        }
+        while let Ok(done) = self.files_rx.try_recv() {
+            self.file_done(done);
         }
     }
 
