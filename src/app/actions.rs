@@ -9,7 +9,7 @@ use crate::backend::{FlashJob, FlashOptions, JobId};
 use crate::job::JobOutcome;
 use crate::logbook::{Severity, utc_stamp};
 use crate::picker::PickPurpose;
-use crate::state::{DiagView, ErrorView, FlashStage, FlashView, Tab};
+use crate::state::{DiagView, FlashStage, FlashView, Tab};
 use crate::ui::UiAction;
 
 impl OasisApp {
@@ -160,19 +160,7 @@ impl OasisApp {
 
     fn open_demo(&mut self, ctx: &egui::Context) {
         let dir = self.data_dir.clone().unwrap_or_else(std::env::temp_dir);
-        match crate::demo::install(&dir) {
-            Ok(p) => {
-                self.edits.package_path = p.display().to_string();
-                self.dispatch(ctx, UiAction::OpenPackage(p));
-            }
-            Err(e) => {
-                self.log.push(Severity::Error, "package", e.to_string());
-                self.state.package.error = Some(ErrorView {
-                    message: e.to_string(),
-                    help: e.help().to_owned(),
-                });
-            }
-        }
+        files::install_demo(ctx, &self.files_tx, dir);
     }
 
     fn running_jobs(&self) -> Vec<u64> {
@@ -241,8 +229,16 @@ impl OasisApp {
     }
 
     /// File work came back: log it and show it.
-    pub(super) fn file_done(&mut self, done: FileDone) {
+    pub(super) fn file_done(&mut self, ctx: &egui::Context, done: FileDone) {
         match done {
+            FileDone::DemoInstalled(Ok(p)) => {
+                self.edits.package_path = p.display().to_string();
+                self.dispatch(ctx, UiAction::OpenPackage(p));
+            }
+            FileDone::DemoInstalled(Err(e)) => {
+                self.log.push(Severity::Error, "package", e.message.clone());
+                self.state.package.error = Some(e);
+            }
             FileDone::BundleCopied(result) => {
                 let line = match &result {
                     Ok(p) => format!("support bundle copied to {}", p.display()),

@@ -17,6 +17,8 @@ pub(crate) enum FileDone {
     BundleCopied(Result<PathBuf, String>),
     /// The bench report was written (to this path), or why not.
     ReportWritten(Result<PathBuf, ErrorView>),
+    /// The demo package was written out (its folder), or why not.
+    DemoInstalled(Result<PathBuf, ErrorView>),
 }
 
 /// Run `work` on a thread named `oasis-files`; its answer goes to `tx` and the UI repaints.
@@ -84,6 +86,26 @@ pub(crate) fn write_bench_report(
             FileDone::ReportWritten(Err(ErrorView {
                 message: e,
                 help: "Try again; if it persists, restart Oasis.".into(),
+            }))
+        },
+    );
+}
+
+/// Write the built-in demo package under `dir` (kept when already there).
+pub(crate) fn install_demo(ctx: &egui::Context, tx: &Sender<FileDone>, dir: PathBuf) {
+    spawn(
+        ctx,
+        tx,
+        move || {
+            FileDone::DemoInstalled(crate::demo::install(&dir).map_err(|e| ErrorView {
+                message: e.to_string(),
+                help: e.help().to_owned(),
+            }))
+        },
+        |e| {
+            FileDone::DemoInstalled(Err(ErrorView {
+                message: e,
+                help: "Open a package folder instead.".into(),
             }))
         },
     );

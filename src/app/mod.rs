@@ -151,7 +151,7 @@ impl OasisApp {
             self.picked(ctx, p);
         }
         while let Ok(done) = self.files_rx.try_recv() {
-            self.file_done(done);
+            self.file_done(ctx, done);
         }
     }
 
