@@ -356,6 +356,7 @@ impl Backend for EngineBackend {
                 .map_err(|e| BackendError::Package {
                     path: path.clone(),
                     reason: e.to_string(),
+                    help: e.help().to_owned(),
                 });
             BackendMsg::Package { path, result }
         });

@@ -325,6 +325,8 @@ impl Backend for FakeBackend {
             Err(BackendError::Package {
                 path: path.to_owned(),
                 reason: "no such file or folder".into(),
+                help: "Pick the package folder (the one holding update/ or md5.txt) or its .zip."
+                    .into(),
             })
         };
         self.send(BackendMsg::Package {

@@ -419,6 +419,8 @@ pub enum BackendError {
         path: PathBuf,
         /// What the package reader said.
         reason: String,
+        /// What the package reader says to do about it (re-download, pass --rawprogram...).
+        help: String,
     },
     /// The board is no longer in the list.
     NoSuchBoard {
@@ -449,9 +451,7 @@ impl BackendError {
     /// What the user can do about it.
     pub fn help(&self) -> String {
         match self {
-            BackendError::Package { .. } => {
-                "Pick the package folder (the one holding update/ or md5.txt) or its .zip.".into()
-            }
+            BackendError::Package { help, .. } => help.clone(),
             BackendError::NoSuchBoard { .. } => {
                 "Check the cable and wait for the board to show up in the list again.".into()
             }
@@ -469,7 +469,7 @@ impl BackendError {
 impl fmt::Display for BackendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BackendError::Package { path, reason } => {
+            BackendError::Package { path, reason, .. } => {
                 write!(f, "cannot use package {}: {reason}", path.display())
             }
             BackendError::NoSuchBoard { board } => write!(f, "board {board} is not attached"),
