@@ -168,8 +168,10 @@ pub fn run_program(
         hash,
     };
     let raw_write = t.raw_write;
-    let digest = pump::stream(src, pool, em, &mut |chunk| {
-        fh.write_raw(chunk, raw_write, label)
+    // Logs a programmer sends after its rawmode ACK are read before the data goes out.
+    fh.drain_pending(em)?;
+    let digest = pump::stream(src, pool, em, &mut |em, chunk| {
+        fh.write_raw(em, chunk, raw_write, label)
     })
     .map_err(|e| match e {
         // Cancelled after the rawmode ACK: the programmer waits for the rest of the data.
@@ -272,10 +274,7 @@ fn read_back(
     t: &Timeouts,
 ) -> Result<[u8; 32], EngineError> {
     let label = Some(step.label.as_str());
-    let cmd = Command::Read {
-        region: region(step),
-        extra: Vec::new(),
-    };
+    let cmd = fh.read_command(region(step));
     let reply = fh.transact(em, &cmd, label, t.program_ack)?;
     if !reply.rawmode() {
         return Err(fh.nak("<read>", label, reply.logs()));
