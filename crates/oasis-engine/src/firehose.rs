@@ -197,7 +197,9 @@ impl Firehose {
             Err(e) => e,
         };
         if err.kind != TransportErrorKind::Timeout {
-            return Err(EngineError::from_transport(err, "raw data", partition, timeout));
+            return Err(EngineError::from_transport(
+                err, "raw data", partition, timeout,
+            ));
         }
         let written = err.written.unwrap_or(0).min(data.len());
         let (reply, logs) = self.read_after_timeout(em)?;
