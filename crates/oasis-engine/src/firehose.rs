@@ -25,9 +25,10 @@ const LOG_TAIL: usize = 12;
 const READ_BUF: usize = 64 * 1024;
 /// Time slice for one configure attempt before it is sent again (qdl retries configure).
 const CONFIGURE_SLICE: Duration = Duration::from_millis(1500);
-/// How long the first configure may take before it is sent again: a programmer initialises
-/// its storage on the first configure, which takes seconds on some NAND parts, and a
-/// single-threaded programmer takes no second configure while it has not been read.
+/// How long the first configure may take before it is sent again (at most half the configure
+/// budget): a programmer initialises its storage on the first configure, which takes seconds
+/// on some NAND parts, and a single-threaded programmer takes no second configure while it has
+/// not been read.
 const FIRST_CONFIGURE_WAIT: Duration = Duration::from_secs(6);
 /// How long a look at what the board has already sent may wait (before every write).
 const DRAIN_PEEK: Duration = Duration::from_millis(1);
@@ -242,27 +243,15 @@ impl Firehose {
         Ok((reply, logs))
     }
 
-    /// A failed write after the retry: the transport error, with what the board last said.
+    /// A failed write after the retry.
     fn write_failed(
-        &mut self,
+        &self,
         e: oasis_transport::TransportError,
         what: &str,
         partition: Option<&str>,
         timeout: Duration,
     ) -> EngineError {
-        let err = EngineError::from_transport(e, what, partition, timeout);
-        let logs = self.recent_logs();
-        if logs.is_empty() {
-            return err;
-        }
-        match err {
-            EngineError::Timeout { .. } | EngineError::Transport { .. } => EngineError::Protocol {
-                what: format!("{err}; the board's last words: {}", logs.join(" | ")),
-                device_log: logs,
-                help: err.help(),
-            },
-            other => other,
-        }
+        EngineError::from_transport(e, what, partition, timeout)
     }
 
     /// Read whatever the board has already sent (logs after an ACK, a late answer) without
@@ -535,7 +524,7 @@ impl Firehose {
             let left = deadline.saturating_duration_since(Instant::now());
             // The first attempt may take as long as storage initialisation does.
             let wait = if sent == 1 && first_attempt {
-                FIRST_CONFIGURE_WAIT
+                FIRST_CONFIGURE_WAIT.min(budget / 2).max(CONFIGURE_SLICE.min(budget))
             } else {
                 CONFIGURE_SLICE
             };

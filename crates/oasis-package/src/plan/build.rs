@@ -327,6 +327,11 @@ fn raw_data(
         nps
     } else {
         // Written whole it would overwrite what follows the partition: the caller refuses it.
+        out.warnings.push(format!(
+            "{xml}:{}: {} is {len} bytes, larger than its partition (num_partition_sectors={nps} × {ss}); a flash refuses it",
+            p.origin.line,
+            p.filename.as_deref().unwrap_or_default(),
+        ));
         out.oversized.push(OversizedImage {
             file: p.filename.clone().unwrap_or_default(),
             label: p.label.clone(),
