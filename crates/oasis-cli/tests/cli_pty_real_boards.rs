@@ -128,10 +128,10 @@ fn each_quirky_programmer_is_flashed_and_verified_over_a_pty() {
     let (out, lines) = flash(emu.link.to_str().unwrap(), &pkg);
     verified(&out, &lines, "all quirks");
     assert!(
-        lines
-            .iter()
-            .any(|l| l["event"] == "device_log"
-                && l["line"].as_str().is_some_and(|s| s.contains("Finished handling"))),
+        lines.iter().any(|l| l["event"] == "device_log"
+            && l["line"]
+                .as_str()
+                .is_some_and(|s| s.contains("Finished handling"))),
         "the logs after the ACKs reached the user"
     );
 }
@@ -170,8 +170,8 @@ fn an_image_larger_than_its_partition_exits_2_and_the_pty_sees_nothing() {
     for part in ["rpm.mbn", "8192 bytes", "4096 bytes"] {
         assert!(msg.contains(part), "{part} in {msg}");
     }
-    use std::io::Read;
     use serialport::SerialPort;
+    use std::io::Read;
     master.set_timeout(Duration::from_millis(200)).unwrap();
     let mut buf = [0u8; 64];
     let got = master.read(&mut buf).unwrap_or(0);

@@ -524,7 +524,9 @@ impl Firehose {
             let left = deadline.saturating_duration_since(Instant::now());
             // The first attempt may take as long as storage initialisation does.
             let wait = if sent == 1 && first_attempt {
-                FIRST_CONFIGURE_WAIT.min(budget / 2).max(CONFIGURE_SLICE.min(budget))
+                FIRST_CONFIGURE_WAIT
+                    .min(budget / 2)
+                    .max(CONFIGURE_SLICE.min(budget))
             } else {
                 CONFIGURE_SLICE
             };

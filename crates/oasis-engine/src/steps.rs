@@ -199,7 +199,7 @@ pub fn verify(
     t: &Timeouts,
 ) -> Result<VerifyMethod, EngineError> {
     if method == VerifyMethod::ReadBack {
-        let got = read_back(fh, em, step, t)?;
+        let got = read_back(fh, em, step, t, true)?;
         check(step, expected, &got)?;
         return Ok(VerifyMethod::ReadBack);
     }
@@ -215,13 +215,13 @@ pub fn verify(
                  verifying by reading back instead",
                 step.label
             ));
-            let got = read_back(fh, em, step, t)?;
+            let got = read_back(fh, em, step, t, true)?;
             check(step, expected, &got)?;
             Ok(VerifyMethod::ReadBack)
         }
         Err(EngineError::Nak { .. }) if method == VerifyMethod::DigestThenReadBack => {
             em.info("the programmer refused getsha256digest; verifying by reading back instead");
-            let got = read_back(fh, em, step, t)?;
+            let got = read_back(fh, em, step, t, true)?;
             check(step, expected, &got)?;
             Ok(VerifyMethod::ReadBack)
         }
@@ -267,11 +267,14 @@ pub(crate) fn board_digest(
 const DIGEST_LOG_QUIET: Duration = Duration::from_millis(300);
 const DIGEST_LOG_BUDGET: Duration = Duration::from_secs(2);
 
-fn read_back(
+/// Read the step's range back and hash it here (progress advances by the bytes read when
+/// `advance`).
+pub(crate) fn read_back(
     fh: &mut Firehose,
     em: &mut Emitter,
     step: &Step,
     t: &Timeouts,
+    advance: bool,
 ) -> Result<[u8; 32], EngineError> {
     let label = Some(step.label.as_str());
     let cmd = fh.read_command(region(step));
@@ -298,7 +301,9 @@ fn read_back(
         fh.read_raw(chunk, t.read_chunk, label)?;
         hasher.update(&*chunk);
         left -= n as u64;
-        em.advance(n as u64);
+        if advance {
+            em.advance(n as u64);
+        }
     }
     let done = fh.wait_response(em, "<read> (end of data)", label, t.read_chunk)?;
     if !done.is_ack() {
