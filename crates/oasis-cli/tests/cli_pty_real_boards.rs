@@ -93,6 +93,9 @@ fn emulate(profile: &str, quirks: &[&str]) -> Emulator {
 
 fn flash(port: &str, pkg: &Path) -> (std::process::Output, Vec<Value>) {
     let out = cli()
+        // Default timeouts: storage initialisation (slow-configure) takes longer than a
+        // shortened configure budget.
+        .env("OASIS_TIMEOUT_SCALE", "1")
         .arg("flash")
         .arg(pkg)
         .arg("--port")
