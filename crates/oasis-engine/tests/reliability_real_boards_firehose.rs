@@ -213,9 +213,11 @@ fn a_first_configure_that_takes_seconds_is_waited_for_not_sent_again() {
 #[test]
 fn every_quirk_together_over_a_byte_stream_link() {
     let (_tmp, root) = demo_copy(unchanged);
-    let mut o = BoardOptions::default();
-    o.quirks = Quirks::parse(&["logs-after-ack", "slow-configure", "single-threaded"]).unwrap();
-    o.link = Some(LinkKind::Stream);
+    let o = BoardOptions {
+        quirks: Quirks::parse(&["logs-after-ack", "slow-configure", "single-threaded"]).unwrap(),
+        link: Some(LinkKind::Stream),
+        ..BoardOptions::default()
+    };
     let b = VirtualBoard::new(Profile::eg25(), o);
     let run = flash(request(&root, "eg25", false), &b);
     succeeds(&run, &b, &root, "all quirks, stream");
