@@ -21,6 +21,7 @@ pub fn execute(
     t: &Timeouts,
     em: &mut Emitter,
 ) -> Result<Vec<String>, EngineError> {
+    refuse_unoffered(fh, plan, resume)?;
     let written = run_steps(fh, plan, verify, resume, t, em)?;
     let verified = if verify {
         verify_all(fh, plan, &written, t, em)?
@@ -29,6 +30,43 @@ pub fn execute(
     };
     run_patches(fh, plan, t, em)?;
     Ok(verified)
+}
+
+/// The Firehose tag a step sends.
+fn step_tag(op: &StepOp) -> &str {
+    match op {
+        StepOp::Erase => "erase",
+        StepOp::Program(_) => "program",
+        StepOp::Patch { .. } => "patch",
+        StepOp::SetBootable => "setbootablestoragedrive",
+        StepOp::Vendor { tag, .. } => tag,
+    }
+}
+
+/// A plan step whose command the programmer did not announce is refused before anything is
+/// written (never half a plan, then a refusal).
+fn refuse_unoffered(fh: &Firehose, plan: &JobPlan, resume: &Resume) -> Result<(), EngineError> {
+    let missing = plan
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !resume.skip.contains(i))
+        .map(|(_, s)| (s, step_tag(&s.op)))
+        .find(|(_, tag)| !fh.offers(tag));
+    match missing {
+        None => Ok(()),
+        Some((step, tag)) => Err(EngineError::Refused {
+            reason: format!(
+                "the package needs <{tag}> (step '{}'), but the programmer does not offer it: it \
+                 announced only {}; nothing was written",
+                step.label,
+                fh.announced().join(" ")
+            ),
+            help: "use the programmer made for this package (with --programmer), or a package \
+                   without this step"
+                .to_owned(),
+        }),
+    }
 }
 
 fn run_erases(

@@ -25,6 +25,17 @@ const LOG_TAIL: usize = 12;
 const READ_BUF: usize = 64 * 1024;
 /// Time slice for one configure attempt before it is sent again (qdl retries configure).
 const CONFIGURE_SLICE: Duration = Duration::from_millis(1500);
+/// How long the first configure may take before it is sent again (at most half the configure
+/// budget): a programmer initialises its storage on the first configure, which takes seconds
+/// on some NAND parts, and a single-threaded programmer takes no second configure while it has
+/// not been read.
+const FIRST_CONFIGURE_WAIT: Duration = Duration::from_secs(6);
+/// How long a look at what the board has already sent may wait (before every write).
+const DRAIN_PEEK: Duration = Duration::from_millis(1);
+/// After a write timed out: how long the link must stay quiet while reading what the board
+/// sent (qdl reads for 100 ms), and the longest such read.
+const RETRY_QUIET: Duration = Duration::from_millis(100);
+const RETRY_BUDGET: Duration = Duration::from_secs(2);
 /// Longest single read while waiting, so a cancel is noticed quickly.
 const CANCEL_SLICE: Duration = Duration::from_millis(250);
 
@@ -65,6 +76,10 @@ pub struct Firehose {
     payload: usize,
     verify: VerifyMethod,
     cancel: Arc<AtomicBool>,
+    /// The functions the programmer announced (lower case; empty = it did not say).
+    announced: Vec<String>,
+    /// Attributes every `<read>` carries (NAND: `PAGES_PER_BLOCK`).
+    read_extra: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for Firehose {
@@ -100,6 +115,44 @@ impl Firehose {
             payload: 4096,
             verify: VerifyMethod::DigestThenReadBack,
             cancel,
+            announced: Vec::new(),
+            read_extra: Vec::new(),
+        }
+    }
+
+    /// Record the functions the programmer announced (empty = it did not say): from then on
+    /// a command it did not announce is never sent.
+    pub fn set_announced(&mut self, functions: &[String]) {
+        self.announced = functions.iter().map(|f| f.to_ascii_lowercase()).collect();
+    }
+
+    /// Whether the programmer offers `<tag>`: it announced it, or announced no list at all.
+    /// `configure` is always offered (nothing works without it).
+    pub fn offers(&self, tag: &str) -> bool {
+        self.announced.is_empty()
+            || tag.eq_ignore_ascii_case("configure")
+            || self.announced.iter().any(|f| f.eq_ignore_ascii_case(tag))
+    }
+
+    /// The functions the programmer announced (empty = it did not say).
+    pub fn announced(&self) -> &[String] {
+        &self.announced
+    }
+
+    /// On NAND, every `<read>` carries the device's `PAGES_PER_BLOCK` (a NAND programmer
+    /// refuses a read without it: "Attribute 'PAGES_PER_BLOCK'=... must be equal to disk pages
+    /// per block"); qdl and edl send it too.
+    pub fn set_nand_pages_per_block(&mut self, pages_per_block: Option<u32>) {
+        self.read_extra = pages_per_block
+            .map(|p| vec![("PAGES_PER_BLOCK".to_owned(), p.to_string())])
+            .unwrap_or_default();
+    }
+
+    /// A `<read>` of `region` with the attributes every read of this session carries.
+    pub fn read_command(&self, region: oasis_proto::firehose::Region) -> Command {
+        Command::Read {
+            region,
+            extra: self.read_extra.clone(),
         }
     }
 
@@ -129,28 +182,128 @@ impl Firehose {
         self.tail.iter().cloned().collect()
     }
 
-    /// Write raw bytes (program data) within `timeout`.
+    /// Write raw bytes (program data) within `timeout`. When the write times out, what the
+    /// board sent is read first (a programmer that NAKed in the middle of the data says why,
+    /// and a single-threaded one takes nothing while it has not been read); a NAK is reported
+    /// in the board's own words, otherwise the rest is written once more before failing.
     pub fn write_raw(
         &mut self,
+        em: &mut Emitter,
         data: &[u8],
         timeout: Duration,
         partition: Option<&str>,
     ) -> Result<(), EngineError> {
+        let err = match self.link.write_all(data, timeout) {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        if err.kind != TransportErrorKind::Timeout {
+            return Err(EngineError::from_transport(
+                err, "raw data", partition, timeout,
+            ));
+        }
+        let written = err.written.unwrap_or(0).min(data.len());
+        let (reply, logs) = self.read_after_timeout(em)?;
+        if let Some(reply) = reply {
+            let logs = if reply.logs().is_empty() {
+                logs
+            } else {
+                reply.logs().to_vec()
+            };
+            return Err(self.nak("<program> (raw data)", partition, &logs));
+        }
+        em.info("a raw data write timed out; the board's pending answers were read, retrying once");
+        let rest = data.get(written..).unwrap_or_default();
         self.link
-            .write_all(data, timeout)
-            .map_err(|e| EngineError::from_transport(e, "raw data", partition, timeout))
+            .write_all(rest, timeout)
+            .map_err(|e| self.write_failed(e, "raw data", partition, timeout))
     }
 
-    /// Send one command document.
-    pub fn send(&mut self, cmd: &Command, partition: Option<&str>) -> Result<(), EngineError> {
+    /// Read what the board sent after a write timed out, until the link is quiet: the first
+    /// response (if any) and every log line.
+    fn read_after_timeout(
+        &mut self,
+        em: &mut Emitter,
+    ) -> Result<(Option<Reply>, Vec<String>), EngineError> {
+        let end = Instant::now() + RETRY_BUDGET;
+        let mut logs = Vec::new();
+        let mut reply = None;
+        while Instant::now() < end {
+            match self.next_doc((Instant::now() + RETRY_QUIET).min(end))? {
+                Got::Quiet => break,
+                Got::Doc(doc) => {
+                    if let Some(r) = self.take_doc(em, &doc, &mut logs)
+                        && reply.is_none()
+                    {
+                        reply = Some(r);
+                    }
+                }
+            }
+        }
+        Ok((reply, logs))
+    }
+
+    /// A failed write after the retry.
+    fn write_failed(
+        &self,
+        e: oasis_transport::TransportError,
+        what: &str,
+        partition: Option<&str>,
+        timeout: Duration,
+    ) -> EngineError {
+        EngineError::from_transport(e, what, partition, timeout)
+    }
+
+    /// Read whatever the board has already sent (logs after an ACK, a late answer) without
+    /// waiting for more: a real programmer is single-threaded and takes no new data while it
+    /// has something the host has not read.
+    pub fn drain_pending(&mut self, em: &mut Emitter) -> Result<(), EngineError> {
+        let mut logs = Vec::new();
+        while let Got::Doc(doc) = self.next_doc(Instant::now() + DRAIN_PEEK)? {
+            // A response here answers nothing pending (a late answer to an earlier command).
+            let _ = self.take_doc(em, &doc, &mut logs);
+        }
+        Ok(())
+    }
+
+    /// Send one command document: refused when the programmer announced a list without it;
+    /// what the board has sent is read first; a write that times out is retried once after
+    /// reading what the board sent (as qdl does).
+    pub fn send(
+        &mut self,
+        em: &mut Emitter,
+        cmd: &Command,
+        partition: Option<&str>,
+    ) -> Result<(), EngineError> {
+        if !self.offers(cmd.tag()) {
+            return Err(not_offered(cmd.tag(), partition, &self.announced));
+        }
         let bytes = cmd.encode().map_err(|e| EngineError::BadInput {
             what: format!("cannot encode <{}>: {e}", cmd.tag()),
             help: e.help().map(str::to_owned),
         })?;
+        self.drain_pending(em)?;
         let t = self.write_timeout;
+        let what = format!("<{}>", cmd.tag());
+        let err = match self.link.write_all(&bytes, t) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind == TransportErrorKind::Timeout => e,
+            Err(e) => return Err(EngineError::from_transport(e, &what, partition, t)),
+        };
+        let written = err.written.unwrap_or(0).min(bytes.len());
+        let (reply, _) = self.read_after_timeout(em)?;
+        if reply.is_some() {
+            em.info(format!(
+                "writing {what} timed out while the board still had an answer to be read; \
+                 read it, sending the rest again"
+            ));
+        } else {
+            em.info(format!("writing {what} timed out; sending the rest again"));
+        }
+        let rest = bytes.get(written..).unwrap_or_default();
         self.link
-            .write_all(&bytes, t)
-            .map_err(|e| EngineError::from_transport(e, &format!("<{}>", cmd.tag()), partition, t))
+            .write_all(rest, t)
+            .map_err(|e| self.write_failed(e, &what, partition, t))
     }
 
     fn note_log(&mut self, em: &mut Emitter, line: &str, into: &mut Vec<String>) {
@@ -278,7 +431,7 @@ impl Firehose {
         partition: Option<&str>,
         timeout: Duration,
     ) -> Result<Reply, EngineError> {
-        self.send(cmd, partition)?;
+        self.send(em, cmd, partition)?;
         self.wait_response(em, &format!("<{}>", cmd.tag()), partition, timeout)
     }
 
@@ -364,11 +517,20 @@ impl Firehose {
         let template = Configure::new(memory, initial_guess(memory));
         let (mut nego, mut cmd) = ConfigureNegotiation::with(template, sector_size);
         let mut sent = 0u32;
+        let mut first_attempt = true;
         loop {
-            self.send(&cmd, None)?;
+            self.send(em, &cmd, None)?;
             sent += 1;
             let left = deadline.saturating_duration_since(Instant::now());
-            let slice = CONFIGURE_SLICE.min(left).max(Duration::from_millis(1));
+            // The first attempt may take as long as storage initialisation does.
+            let wait = if sent == 1 && first_attempt {
+                FIRST_CONFIGURE_WAIT
+                    .min(budget / 2)
+                    .max(CONFIGURE_SLICE.min(budget))
+            } else {
+                CONFIGURE_SLICE
+            };
+            let slice = wait.min(left).max(Duration::from_millis(1));
             let reply = match self.wait_response(em, "<configure>", None, slice) {
                 Ok(r) => r,
                 Err(EngineError::Timeout { .. }) if Instant::now() < deadline => continue,
@@ -389,6 +551,7 @@ impl Firehose {
                     ));
                     cmd = next;
                     sent = 0;
+                    first_attempt = false;
                 }
                 Ok(ConfigureStep::Done(n)) => return Ok(n),
                 Err(FirehoseError::Nak { logs, .. }) => {
@@ -452,6 +615,22 @@ pub fn function_list_complete(lines: &[String]) -> bool {
                 && t.split_once(':')
                     .is_some_and(|(_, rest)| !split_function_list(rest).is_empty()))
     })
+}
+
+/// The error for a command the programmer did not announce.
+fn not_offered(tag: &str, partition: Option<&str>, announced: &[String]) -> EngineError {
+    let step = partition
+        .map(|p| format!(" (for '{p}')"))
+        .unwrap_or_default();
+    EngineError::Refused {
+        reason: format!(
+            "the programmer does not offer <{tag}>{step}: it announced only {}",
+            announced.join(" ")
+        ),
+        help: "use a programmer that offers it (or a package that does not need it); Oasis \
+               never sends a command the programmer did not announce"
+            .to_owned(),
+    }
 }
 
 fn describe_payload(cmd: &Command) -> String {

@@ -8,10 +8,22 @@ struct Scripted {
     replies: Queue<Option<&'static str>>,
     out: Queue<u8>,
     writes: Vec<String>,
+    /// Refuse this many writes (a single-threaded programmer busy with output)...
+    refuse: usize,
+    /// ...which is this, there to be read once the write has timed out.
+    late: Vec<u8>,
 }
 
 impl Transport for Scripted {
     fn write_all(&mut self, buf: &[u8], _: Duration) -> Result<(), TransportError> {
+        if self.refuse > 0 {
+            self.refuse -= 1;
+            self.out.extend(self.late.drain(..));
+            return Err(
+                TransportError::new(TransportErrorKind::Timeout, "write", "scripted")
+                    .with_written(0),
+            );
+        }
         self.writes.push(String::from_utf8_lossy(buf).into_owned());
         if let Some(Some(r)) = self.replies.pop_front() {
             self.out.extend(r.as_bytes());
@@ -42,10 +54,21 @@ impl Transport for Scripted {
 }
 
 fn session(replies: Vec<Option<&'static str>>) -> (Firehose, Emitter) {
+    session_with(replies, "", 0)
+}
+
+/// A session whose board refuses the first `refuse` writes, then has `late` to be read.
+fn session_with(
+    replies: Vec<Option<&'static str>>,
+    late: &str,
+    refuse: usize,
+) -> (Firehose, Emitter) {
     let link = Scripted {
         replies: replies.into(),
         out: Queue::new(),
         writes: Vec::new(),
+        refuse,
+        late: late.as_bytes().to_vec(),
     };
     let cancel = Arc::new(AtomicBool::new(false));
     let em = Emitter::new(Box::new(|_| {}), Arc::clone(&cancel));
@@ -133,4 +156,30 @@ fn the_function_list_end_is_recognised_in_both_formats() {
         "INFO: Supported Functions: program read nop"
     ])));
     assert!(!function_list_complete(&v(&["Chip serial num: 1 (0x1)"])));
+}
+
+const LOG_LATE: &str = "<?xml version=\"1.0\" ?><data><log value=\"INFO: late words\"/></data>";
+const ACK: &str = "<?xml version=\"1.0\" ?><data><response value=\"ACK\"/></data>";
+
+#[test]
+fn a_write_the_board_does_not_take_is_retried_after_reading_what_it_sent() {
+    // A single-threaded programmer still sending a log when the host writes: the write times
+    // out; the host reads what the board sent and writes again, once.
+    let (mut fh, mut em) = session_with(vec![Some(ACK)], LOG_LATE, 1);
+    let r = fh
+        .transact_ack(&mut em, &Command::Nop, None, Duration::from_secs(1))
+        .unwrap();
+    assert!(r.is_ack());
+    assert_eq!(fh.recent_logs(), ["INFO: late words".to_owned()]);
+}
+
+#[test]
+fn a_command_the_programmer_did_not_announce_is_never_sent() {
+    let (mut fh, mut em) = session(vec![Some(ACK)]);
+    fh.set_announced(&["program".to_owned(), "configure".to_owned()]);
+    let e = fh
+        .transact_ack(&mut em, &Command::Nop, None, Duration::from_secs(1))
+        .unwrap_err();
+    assert!(matches!(e, EngineError::Refused { .. }), "{e}");
+    assert!(e.to_string().contains("<nop>"), "{e}");
 }

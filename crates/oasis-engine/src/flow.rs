@@ -205,6 +205,7 @@ fn run_on(
         t,
         em,
     )?;
+    session::nand_reads(&mut s.fh, &memory, prep.pages_per_block, em);
     take_backup(&mut s, req, prep, imei, em)?;
     let resume = if req.options.resume {
         resume::check(&mut s.fh, &prep.plan, &s.supported, t, em)?

@@ -57,6 +57,7 @@ pub fn prepare(req: &FlashRequest) -> Result<Prepared, EngineError> {
         .collect();
     notes.extend(pkg.warnings.iter().cloned());
     refuse_missing(&pkg)?;
+    refuse_oversized(&pkg)?;
     refuse_md5(&pkg, opts, &mut notes)?;
     let programmer = load_programmer(&pkg, &mut notes)?;
     refuse_destructive(&pkg, opts)?;
@@ -71,6 +72,34 @@ pub fn prepare(req: &FlashRequest) -> Result<Prepared, EngineError> {
         pages_per_block: pkg.pages_per_block,
         root: pkg.root.clone(),
         _package: pkg,
+    })
+}
+
+/// An image larger than its partition would overwrite whatever follows it (on eMMC/UFS that
+/// can be modemst, fsg or persist: the calibration): refused before anything is written.
+fn refuse_oversized(pkg: &Package) -> Result<(), EngineError> {
+    let Some(first) = pkg.oversized.first() else {
+        return Ok(());
+    };
+    let label = first
+        .label
+        .as_deref()
+        .map_or_else(|| "(no label)".to_owned(), |l| format!("'{l}'"));
+    let more = match pkg.oversized.len() {
+        1 => String::new(),
+        n => format!(" ({} more image(s) are too large as well)", n - 1),
+    };
+    Err(EngineError::BadInput {
+        what: format!(
+            "{} is {} bytes, larger than its partition {label} ({} bytes, {}:{}); writing it \
+             would overwrite what follows the partition{more}",
+            first.file, first.image_bytes, first.partition_bytes, first.xml, first.line
+        ),
+        help: Some(
+            "use the image made for this package (or a rawprogram XML whose partition fits it); \
+             nothing was written"
+                .to_owned(),
+        ),
     })
 }
 

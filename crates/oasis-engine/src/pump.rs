@@ -52,7 +52,7 @@ pub struct Source<'a> {
 }
 
 /// The sink of the raw data (the board).
-pub type Write<'a> = &'a mut dyn FnMut(&[u8]) -> Result<(), EngineError>;
+pub type Write<'a> = &'a mut dyn FnMut(&mut Emitter, &[u8]) -> Result<(), EngineError>;
 
 /// Stream `src` through `write`; returns the SHA-256 of every byte written when asked.
 pub fn stream(
@@ -93,7 +93,7 @@ fn plain(
         let n = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
         let chunk = buf.get_mut(..n).unwrap_or_default();
         fill(src.reader, chunk, src.label)?;
-        write(chunk)?;
+        write(em, chunk)?;
         left -= n as u64;
         em.advance(n as u64);
         em.add_written(n as u64);
@@ -153,7 +153,7 @@ fn feed(
         let n = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
         let chunk = buf.get_mut(..n).unwrap_or_default();
         fill(src.reader, chunk, src.label)?;
-        write(chunk)?;
+        write(em, chunk)?;
         left -= n as u64;
         em.advance(n as u64);
         em.add_written(n as u64);
@@ -178,7 +178,7 @@ mod tests {
         let mut pool = BufferPool::default();
         let mut seen = Vec::new();
         let mut sizes = Vec::new();
-        let mut write = |c: &[u8]| {
+        let mut write = |_: &mut Emitter, c: &[u8]| {
             sizes.push(c.len());
             seen.extend_from_slice(c);
             Ok(())
@@ -206,7 +206,7 @@ mod tests {
         let data = vec![1u8; 10_000];
         let mut pool = BufferPool::default();
         let mut calls = 0;
-        let mut write = |_: &[u8]| {
+        let mut write = |_: &mut Emitter, _: &[u8]| {
             calls += 1;
             if calls == 2 {
                 Err(EngineError::Cancelled)
@@ -233,7 +233,7 @@ mod tests {
             payload: 64,
             hash: false,
         };
-        let r = stream(src, &mut pool, &mut em(), &mut |_| Ok(()));
+        let r = stream(src, &mut pool, &mut em(), &mut |_, _| Ok(()));
         assert!(matches!(r, Err(EngineError::Io { .. })));
     }
 }

@@ -225,6 +225,7 @@ fn backup_on(
         t,
         em,
     )?;
+    session::nand_reads(&mut s.fh, &src.memory, src.pages_per_block, em);
     let ctx = BackupContext {
         table: src.table.as_ref(),
         memory: &src.memory,
@@ -461,6 +462,7 @@ fn restore_on(
         m.board.serial.as_deref().unwrap_or("(unknown)")
     ));
     let mut s = session::start(link, prog, &m.memory, m.sector_size, true, t, em)?;
+    session::nand_reads(&mut s.fh, &m.memory, m.pages_per_block, em);
     check_board(m, &s)?;
     check_layout(m, &mut s, t, em)?;
     let verified = execute(&mut s.fh, plan, true, &Resume::default(), t, em)?;

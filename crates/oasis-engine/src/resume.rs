@@ -123,12 +123,16 @@ pub fn check(
     em: &mut Emitter,
 ) -> Result<Resume, EngineError> {
     let mut out = Resume::default();
-    let lists_digest = supported
-        .iter()
-        .any(|f| f.eq_ignore_ascii_case("getsha256digest"));
-    if !supported.is_empty() && !lists_digest {
-        em.info("resume: the programmer has no getsha256digest, so every step runs");
+    let lists = |tag: &str| supported.iter().any(|f| f.eq_ignore_ascii_case(tag));
+    // Without getsha256digest the board's bytes are read back and hashed here (on NAND with
+    // PAGES_PER_BLOCK, like every read).
+    let read_back = !supported.is_empty() && !lists("getsha256digest");
+    if read_back && !lists("read") {
+        em.info("resume: the programmer has neither getsha256digest nor read, so every step runs");
         return Ok(out);
+    }
+    if read_back {
+        em.info("resume: the programmer has no getsha256digest; reading the partitions back");
     }
     if plan
         .steps
@@ -147,7 +151,12 @@ pub fn check(
             continue;
         };
         em.set_partition(Some(&step.label));
-        let got = match steps::board_digest(fh, em, step, t) {
+        let asked = if read_back {
+            steps::read_back(fh, em, step, t, false).map(Some)
+        } else {
+            steps::board_digest(fh, em, step, t)
+        };
+        let got = match asked {
             Ok(Some(d)) => d,
             Ok(None) => {
                 em.info(
@@ -156,9 +165,7 @@ pub fn check(
                 break;
             }
             Err(EngineError::Nak { .. }) => {
-                em.info(
-                    "resume: the programmer refused getsha256digest, so every remaining step runs",
-                );
+                em.info("resume: the programmer refused the check, so every remaining step runs");
                 break;
             }
             Err(e) => return Err(e),

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use oasis_proto::firehose::{Command, Region as FhRegion};
+use oasis_proto::firehose::Region as FhRegion;
 use oasis_transport::Transport;
 use sha2::{Digest, Sha256};
 
@@ -69,6 +69,7 @@ pub fn start(
     ));
     let payload = usize::try_from(n.payload).unwrap_or(usize::MAX);
     fh.set_session(payload, VerifyMethod::choose(&startup.supported));
+    fh.set_announced(&startup.supported);
     let identity = match (up.identity, startup.serial) {
         (Some(id), _) => Some(id),
         (None, Some(serial)) => {
@@ -87,6 +88,21 @@ pub fn start(
     })
 }
 
+/// On NAND, make every `<read>` of the session carry the device's pages per block: the
+/// package's `PAGES_PER_BLOCK`, else 64 (every Quectel NAND module seen), said as a note.
+pub fn nand_reads(fh: &mut Firehose, memory: &str, pages_per_block: Option<u32>, em: &mut Emitter) {
+    if !memory.eq_ignore_ascii_case("nand") {
+        return;
+    }
+    let ppb = pages_per_block.unwrap_or_else(|| {
+        em.info(
+            "the package does not give PAGES_PER_BLOCK; reads from the board say 64 (every Quectel NAND module seen)",
+        );
+        64
+    });
+    fh.set_nand_pages_per_block(Some(ppb));
+}
+
 /// Read `sectors` sectors at `start` of `lun` into `out`, returning their SHA-256. Progress
 /// advances by the bytes read.
 #[allow(clippy::too_many_arguments)] // one Firehose <read>: every attribute is needed
@@ -101,15 +117,12 @@ pub fn read_range(
     t: &Timeouts,
     out: &mut dyn Write,
 ) -> Result<[u8; 32], EngineError> {
-    let cmd = Command::Read {
-        region: FhRegion {
-            sector_size,
-            num_sectors: sectors,
-            physical_partition: lun,
-            start_sector: start.to_string(),
-        },
-        extra: Vec::new(),
-    };
+    let cmd = fh.read_command(FhRegion {
+        sector_size,
+        num_sectors: sectors,
+        physical_partition: lun,
+        start_sector: start.to_string(),
+    });
     let part = Some(label);
     let reply = fh.transact(em, &cmd, part, t.program_ack)?;
     if !reply.is_ack() || !reply.rawmode() {

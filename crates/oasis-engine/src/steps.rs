@@ -168,8 +168,10 @@ pub fn run_program(
         hash,
     };
     let raw_write = t.raw_write;
-    let digest = pump::stream(src, pool, em, &mut |chunk| {
-        fh.write_raw(chunk, raw_write, label)
+    // Logs a programmer sends after its rawmode ACK are read before the data goes out.
+    fh.drain_pending(em)?;
+    let digest = pump::stream(src, pool, em, &mut |em, chunk| {
+        fh.write_raw(em, chunk, raw_write, label)
     })
     .map_err(|e| match e {
         // Cancelled after the rawmode ACK: the programmer waits for the rest of the data.
@@ -197,7 +199,7 @@ pub fn verify(
     t: &Timeouts,
 ) -> Result<VerifyMethod, EngineError> {
     if method == VerifyMethod::ReadBack {
-        let got = read_back(fh, em, step, t)?;
+        let got = read_back(fh, em, step, t, true)?;
         check(step, expected, &got)?;
         return Ok(VerifyMethod::ReadBack);
     }
@@ -213,13 +215,13 @@ pub fn verify(
                  verifying by reading back instead",
                 step.label
             ));
-            let got = read_back(fh, em, step, t)?;
+            let got = read_back(fh, em, step, t, true)?;
             check(step, expected, &got)?;
             Ok(VerifyMethod::ReadBack)
         }
         Err(EngineError::Nak { .. }) if method == VerifyMethod::DigestThenReadBack => {
             em.info("the programmer refused getsha256digest; verifying by reading back instead");
-            let got = read_back(fh, em, step, t)?;
+            let got = read_back(fh, em, step, t, true)?;
             check(step, expected, &got)?;
             Ok(VerifyMethod::ReadBack)
         }
@@ -265,17 +267,17 @@ pub(crate) fn board_digest(
 const DIGEST_LOG_QUIET: Duration = Duration::from_millis(300);
 const DIGEST_LOG_BUDGET: Duration = Duration::from_secs(2);
 
-fn read_back(
+/// Read the step's range back and hash it here (progress advances by the bytes read when
+/// `advance`).
+pub(crate) fn read_back(
     fh: &mut Firehose,
     em: &mut Emitter,
     step: &Step,
     t: &Timeouts,
+    advance: bool,
 ) -> Result<[u8; 32], EngineError> {
     let label = Some(step.label.as_str());
-    let cmd = Command::Read {
-        region: region(step),
-        extra: Vec::new(),
-    };
+    let cmd = fh.read_command(region(step));
     let reply = fh.transact(em, &cmd, label, t.program_ack)?;
     if !reply.rawmode() {
         return Err(fh.nak("<read>", label, reply.logs()));
@@ -299,7 +301,9 @@ fn read_back(
         fh.read_raw(chunk, t.read_chunk, label)?;
         hasher.update(&*chunk);
         left -= n as u64;
-        em.advance(n as u64);
+        if advance {
+            em.advance(n as u64);
+        }
     }
     let done = fh.wait_response(em, "<read> (end of data)", label, t.read_chunk)?;
     if !done.is_ack() {

@@ -1,5 +1,5 @@
 //! Reliability suite, fault matrix: every fault the virtual board can inject, in every phase,
-//! against real fixture packages (EG25-G NAND: erase/program/digest; qdl UFS: GPT patches and
+//! against real fixture packages (EG25-G NAND: erase/program/read-back; qdl UFS: GPT patches and
 //! set-bootable). Each failing case must end with the right error kind, in the right phase, with
 //! a message that starts with the phase's title and names the partition being handled (where
 //! one is), a hint, the documented event order, no hang (watchdog) and no panic; then the
@@ -116,7 +116,9 @@ fault_cases! {
     nak_configure: Nand "nak:configure" => Nak in Configure;
     nak_erase: Nand "nak:erase" => Nak in Erase;
     nak_program: Nand "nak:program" => Nak in Program;
-    nak_digest: Nand "nak:getsha256digest" => Nak in Verify;
+    // The EG25-G programmer has no getsha256digest: its verification reads back.
+    nak_read_back: Nand "nak:read" => Nak in Verify;
+    nak_digest: Ufs "nak:getsha256digest" => Nak in Verify;
     nak_patch: Ufs "nak:patch" => Nak in Patch;
     nak_setbootable: Ufs "nak:setbootablestoragedrive" => Nak in Patch;
     nak_program_ufs: Ufs "nak:program" => Nak in Program;
@@ -134,7 +136,8 @@ fault_cases! {
     stall_erase: Nand "stall:erase" => Timeout in Erase;
     stall_program: Nand "stall:program" => Timeout in Program;
     stall_second_program: Nand "stall:program#2" => Timeout in Program;
-    stall_digest: Nand "stall:getsha256digest" => Timeout in Verify;
+    stall_read_back: Nand "stall:read" => Timeout in Verify;
+    stall_digest: Ufs "stall:getsha256digest" => Timeout in Verify;
     stall_patch: Ufs "stall:patch" => Timeout in Patch;
     // Unplug at the start, middle and end of the raw data, and during Sahara.
     unplug_raw_start: Nand "unplug:program@0" => Disconnected in Program;
@@ -150,7 +153,8 @@ fault_cases! {
     truncate_configure: Nand "truncate:configure" => Timeout in Configure;
     truncate_erase: Nand "truncate:erase" => Timeout in Erase;
     truncate_program: Nand "truncate:program" => Timeout in Program;
-    truncate_digest: Nand "truncate:getsha256digest" => Timeout in Verify;
+    truncate_read_back: Nand "truncate:read" => Timeout in Verify;
+    truncate_digest: Ufs "truncate:getsha256digest" => Timeout in Verify;
     truncate_patch: Ufs "truncate:patch" => Timeout in Patch;
     // Sahara: a wrong command, every authentication failure, a programmer that never starts.
     sahara_wrong_read_data: Nand "sahara-wrong:read-data" => Protocol in Upload;

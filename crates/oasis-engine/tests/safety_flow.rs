@@ -348,7 +348,8 @@ fn a_bundle_with_elided_raw_data_still_replays_to_the_same_error() {
 #[test]
 fn a_flash_that_failed_in_verify_resumes_without_writing_anything() {
     let (_tmp, root) = package_copy("quectel-eg25g-nand-2022");
-    let faults = FaultSpec::parse_all(&["stall:getsha256digest#1"]).unwrap();
+    // The EG25-G programmer verifies (and resumes) by reading back.
+    let faults = FaultSpec::parse_all(&["stall:read#1"]).unwrap();
     let first = VirtualBoard::new(
         Profile::by_name("eg25").unwrap(),
         BoardOptions::with_faults(faults),

@@ -35,4 +35,4 @@ pub use error::{EscapeKind, NumberProblem, PackageError, SparseProblem};
 pub use naming::{FirmwareName, StorageType};
 pub use nand::{Partition, PartitionTable, TableSource};
 pub use package::{Choice, OpenOptions, Package, PackageKind, ProgrammerInfo};
-pub use plan::{MissingImage, PatchSpec, PlanStep, SkippedEntry, StepOp};
+pub use plan::{MissingImage, OversizedImage, PatchSpec, PlanStep, SkippedEntry, StepOp};

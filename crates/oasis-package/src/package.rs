@@ -17,7 +17,7 @@ use crate::naming::{FirmwareName, StorageType};
 use crate::nand::{NandPartitionXml, PartitionTable, UsrEntry};
 use crate::patch::{IgnoredPatch, PatchFile};
 pub use crate::plan::SkippedEntry;
-use crate::plan::{MissingImage, PlanInput, PlanStep, StepOp};
+use crate::plan::{MissingImage, OversizedImage, PlanInput, PlanStep, StepOp};
 use crate::programmer::{ProgrammerIdentity, ProgrammerKind};
 use crate::rawprogram::RawProgramFile;
 
@@ -94,6 +94,8 @@ pub struct Package {
     pub md5: Md5Report,
     /// Images the plan needs that are absent.
     pub missing_images: Vec<MissingImage>,
+    /// Images larger than the partition their entry gives them (a flash refuses them).
+    pub oversized: Vec<OversizedImage>,
     /// XML entries that produced no step.
     pub skipped: Vec<SkippedEntry>,
     /// File-targeted patches (listed, not applied).
@@ -393,6 +395,7 @@ fn open_root(mut found: Found, options: &OpenOptions) -> Result<Package, Package
         usr_table: tables.usr_table,
         md5,
         missing_images: output.missing_images,
+        oversized: output.oversized,
         skipped: output.skipped,
         ignored_patches: output.ignored_patches,
         plan: output.steps,

@@ -167,14 +167,20 @@ fn emmc_keeps_xml_order_then_patches_bootable_reset() {
             && pkg.plan[5].critical
             && pkg.plan[6].critical
     );
-    // Larger than num_partition_sectors: QFirehose rewrites the count (1500 bytes = 3 sectors), with a warning.
+    // Larger than num_partition_sectors: planned from the file (1500 bytes = 3 sectors) and
+    // listed as oversized, which a flash refuses; a warning says so.
     assert_eq!(pkg.plan[2].sectors, Some(3));
     assert!(
         pkg.warnings
             .iter()
-            .any(|w| w.contains("big.bin") && w.contains("QFirehose")),
+            .any(|w| w.contains("big.bin") && w.contains("a flash refuses it")),
         "{:?}",
         pkg.warnings
+    );
+    assert_eq!(pkg.oversized.len(), 1, "{:?}", pkg.oversized);
+    assert_eq!(
+        (pkg.oversized[0].file.as_str(), pkg.oversized[0].image_bytes),
+        ("big.bin", 1500)
     );
     // num_partition_sectors="0": the size of the file.
     assert_eq!(pkg.plan[3].sectors, Some(3));

@@ -233,6 +233,18 @@ impl VirtualBoard {
         lock(&self.dev).unplug();
     }
 
+    /// Whether the board takes host bytes now (false while a single-threaded programmer has
+    /// something the host has not read).
+    pub fn takes_input(&self) -> bool {
+        !lock(&self.dev).holds_input()
+    }
+
+    /// Whether the board, when it has output the host has not read, takes no new data (a
+    /// single-threaded programmer, or one that NAKed in the middle of raw data).
+    pub fn holds_when_unread(&self) -> bool {
+        lock(&self.dev).holds_when_unread()
+    }
+
     /// Whether the host may open the board's ports (what the OS would report for it).
     pub fn access(&self) -> HostAccess {
         lock(&self.dev).opts.access.clone()
@@ -315,9 +327,19 @@ impl VirtualLink {
 }
 
 impl Transport for VirtualLink {
-    fn write_all(&mut self, buf: &[u8], _timeout: Duration) -> Result<(), TransportError> {
+    fn write_all(&mut self, buf: &[u8], timeout: Duration) -> Result<(), TransportError> {
         let (taken, busy) = {
             let mut d = lock(&self.dev);
+            if !self.dm && d.holds_input() {
+                // The programmer does not read while the host has not read what it sent; the
+                // host is in this write, so nothing changes until the write gives up.
+                drop(d);
+                std::thread::sleep(timeout);
+                return Err(self
+                    .err(TransportErrorKind::Timeout, "write")
+                    .with_detail("the board takes no data while it has unread answers")
+                    .with_written(0));
+            }
             if let Some((kind, why)) = d.access_error() {
                 return Err(self.err(kind, "write").with_detail(why).with_written(0));
             }

@@ -150,7 +150,10 @@ impl Device {
             StartIn::Edl => self.boot_edl(),
             StartIn::Firehose => {
                 self.dm = None;
-                self.phase = Phase::Firehose(Box::new(FirehoseTarget::new(&self.profile)));
+                self.phase = Phase::Firehose(Box::new(FirehoseTarget::new(
+                    &self.profile,
+                    &self.opts.quirks.programmer,
+                )));
             }
             StartIn::Normal => self.boot_normal(false),
             StartIn::NormalAtSilent => self.boot_normal(true),
@@ -386,7 +389,7 @@ impl Device {
                     self.phase = Phase::Dead;
                     return;
                 }
-                let mut f = FirehoseTarget::new(&self.profile);
+                let mut f = FirehoseTarget::new(&self.profile, &self.opts.quirks.programmer);
                 let (mut ctx, phase) = self.ctx(false);
                 f.start(&mut ctx);
                 *phase = Phase::Firehose(Box::new(f));
@@ -486,6 +489,20 @@ impl Device {
     /// Whether a write by a link of `generation` can reach the board.
     pub fn accepts(&self, generation: u64) -> bool {
         !self.gone && generation == self.generation && self.closing.is_none()
+    }
+
+    /// Whether the board takes no new data now: a single-threaded programmer (or one that
+    /// NAKed in the middle of raw data) with something the host has not read.
+    pub fn holds_input(&self) -> bool {
+        match &self.phase {
+            Phase::Firehose(f) => f.holds_input() && !self.out.is_empty(),
+            _ => false,
+        }
+    }
+
+    /// Whether the running programmer waits for the host to read before taking data.
+    pub fn holds_when_unread(&self) -> bool {
+        matches!(&self.phase, Phase::Firehose(f) if f.holds_input())
     }
 
     /// The short-reads fault's piece size, if armed.

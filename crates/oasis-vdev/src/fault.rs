@@ -6,6 +6,9 @@
 //! nak:TAG[#N]                NAK the Nth (default 1st) Firehose <TAG> with a believable log;
 //!                            for program/read the data phase still happens and the final
 //!                            response is the NAK (a write/read failure)
+//! nak-in-data:TAG[#N]        NAK the Nth <TAG> (program) in the middle of its raw data:
+//!                            half of the data in, the board logs why, NAKs, and takes no
+//!                            more data until the host has read the NAK
 //! stall:POINT[#N]            stop answering at POINT (nothing more ever arrives)
 //! garbage:POINT[#N]          send noise bytes instead of the answer at POINT
 //! truncate:POINT[#N]         send only the first half of the answer at POINT, then nothing
@@ -33,6 +36,8 @@ use crate::VdevError;
 pub enum FaultKind {
     /// NAK the command.
     Nak,
+    /// NAK in the middle of the raw data (after half of it).
+    NakInData,
     /// Stop answering.
     Stall,
     /// Noise instead of the answer.
@@ -174,6 +179,7 @@ fn kind_of(
     let point = |arg| need_point(spec, kind, arg);
     Ok(match kind {
         "nak" => (FaultKind::Nak, point(arg)?),
+        "nak-in-data" => (FaultKind::NakInData, point(arg)?),
         "stall" => (FaultKind::Stall, point(arg)?),
         "garbage" => (FaultKind::Garbage, point(arg)?),
         "truncate" => (FaultKind::Truncate, point(arg)?),

@@ -11,8 +11,9 @@ pub const TEST_ROOT_SHA2: &str = "7be49b72f9e4337223ccb84d6eccca4e61ce16e3602ac2
 /// Qualcomm `secboot_sha2_pss_subca2` test root (SHA-384), reported by MDM9205 and SDX55 boards.
 pub const TEST_ROOT_SHA384: &str = "d40eee56f3194665574109a39267724ae7944134cd53cb767e293d3c40497955bc8a4519ff992b031fadc6355015ac87";
 
-/// The fifteen functions Quectel NAND programmers (newer devprg builds) list at start-up.
-const NAND_FUNCTIONS: [&str; 15] = [
+/// The fifteen functions the SDX55 NAND programmer (RM500Q, devprg build of Apr 19 2020) lists
+/// at start-up (QFirehose log of an RM500Q-GL flash).
+const SDX55_FUNCTIONS: [&str; 15] = [
     "program",
     "read",
     "nop",
@@ -28,6 +29,36 @@ const NAND_FUNCTIONS: [&str; 15] = [
     "ufs",
     "fixgpt",
     "getsha256digest",
+];
+
+/// The functions the MDM9x05 (BG95) NAND programmer `prog_firehose_nand_mdm9x05.elf` has
+/// handlers for, in its own order (its handler table): no getsha256digest.
+const MDM9X05_FUNCTIONS: [&str; 12] = [
+    "program",
+    "read",
+    "nop",
+    "patch",
+    "configure",
+    "setbootablestoragedrive",
+    "erase",
+    "power",
+    "firmwarewrite",
+    "getstorageinfo",
+    "benchmark",
+    "fixgpt",
+];
+
+/// The functions the EG25-G NAND programmer `prog_nand_firehose_9x07.mbn` announces (one line,
+/// older generation): no getsha256digest, patch or setbootablestoragedrive.
+const MDM9X07_FUNCTIONS: [&str; 8] = [
+    "program",
+    "configure",
+    "power",
+    "benchmark",
+    "read",
+    "getstorageinfo",
+    "erase",
+    "nop",
 ];
 
 /// The functions the older MSM8916-era programmer lists (one line).
@@ -267,7 +298,7 @@ impl Profile {
                 total_blocks: 2048,
             },
             max_payload: 8192,
-            supported_functions: functions(&NAND_FUNCTIONS),
+            supported_functions: functions(&MDM9X05_FUNCTIONS),
             old_function_log: false,
             build_date: "Jun 10 2021 @ 09:12:44".into(),
             target_name: None,
@@ -290,6 +321,8 @@ impl Profile {
             usb_pid: 0x0125,
             test_root: hex_bytes(TEST_ROOT_MDM9X07),
             build_date: "Sep 22 2020 @ 14:33:10".into(),
+            supported_functions: functions(&MDM9X07_FUNCTIONS),
+            old_function_log: true,
             revision: "EG25GGBR07A08M2G_01.002.01.002".into(),
             usbnet_ext: false,
             ..Self::bg95()
@@ -319,6 +352,7 @@ impl Profile {
                 total_blocks: 2048,
             },
             build_date: "Apr 19 2020 @ 17:49:11".into(),
+            supported_functions: functions(&SDX55_FUNCTIONS),
             revision: "RM500QGLABR11A06M4G_01.001.01.001".into(),
             usbnet_ext: false,
             ..Self::bg95()
@@ -344,6 +378,7 @@ impl Profile {
                 luns: vec![524_288, 2048, 2048, 2048, 262_144, 16_384],
             },
             max_payload: 1024 * 1024,
+            supported_functions: functions(&SDX55_FUNCTIONS),
             build_date: "Mar  2 2023 @ 10:01:02".into(),
             revision: "VIRTUFSR01A01_01.001.01.001".into(),
             usbnet_ext: false,

@@ -155,9 +155,12 @@ mod unix {
         let board = VirtualBoard::new(profile, options);
         let stop = Arc::new(AtomicBool::new(false));
         let (b, s) = (board.clone(), stop.clone());
+        // The slave side again, to see how much the host has not read yet (a single-threaded
+        // programmer takes nothing new until it has).
+        let peek = keep.try_clone().ok();
         let thread = std::thread::Builder::new()
             .name("oasis-vdev-pty".into())
-            .spawn(move || run(master, b, s))
+            .spawn(move || run(master, b, s, peek))
             .map_err(|e| {
                 let _ = std::fs::remove_file(link);
                 pty_err("spawn thread", link, e)
@@ -199,12 +202,31 @@ mod unix {
         }
     }
 
-    fn run(mut master: TTYPort, board: VirtualBoard, stop: Arc<AtomicBool>) {
+    /// Bytes the board wrote that the host has not read yet (the slave's input queue).
+    fn unread_by_host(peek: Option<&std::fs::File>) -> usize {
+        peek.and_then(|f| rustix::io::ioctl_fionread(f).ok())
+            .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    fn run(
+        mut master: TTYPort,
+        board: VirtualBoard,
+        stop: Arc<AtomicBool>,
+        peek: Option<std::fs::File>,
+    ) {
         let mut vlink = board.connect();
         let mut buf = vec![0u8; 64 * 1024];
         while !stop.load(Ordering::SeqCst) {
             if !pump_out(&mut master, &mut vlink, &board) {
                 return;
+            }
+            // A single-threaded programmer reads nothing while the host has not read what it
+            // sent: the host's bytes stay in the pty (its writes stall once the buffer fills).
+            if !board.takes_input()
+                || (board.holds_when_unread() && unread_by_host(peek.as_ref()) > 0)
+            {
+                std::thread::sleep(Duration::from_millis(2));
+                continue;
             }
             match master.read(&mut buf) {
                 Ok(0) => {}

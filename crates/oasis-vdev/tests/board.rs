@@ -216,7 +216,7 @@ fn unplug_faults() {
     let (_b, mut l) = firehose(Profile::bg95(), &["unplug:read#1@3000"]);
     common::send(
         &mut l,
-        "<read SECTOR_SIZE_IN_BYTES=\"2048\" num_partition_sectors=\"4\" physical_partition_number=\"0\" start_sector=\"0\"/>",
+        "<read PAGES_PER_BLOCK=\"64\" SECTOR_SIZE_IN_BYTES=\"2048\" num_partition_sectors=\"4\" physical_partition_number=\"0\" start_sector=\"0\"/>",
     );
     let got: usize = std::iter::from_fn(|| read1(&mut l).ok())
         .filter(|t| !t.starts_with(b"<?xml"))

@@ -82,7 +82,7 @@ fn program_read_digest_on_nand() {
     assert_eq!(b.read_storage(0, 104, 1), vec![0xFF; 2048]);
 
     // Read back through the protocol: ACK rawmode=true, data in payload-sized chunks, ACK.
-    let read = "<read SECTOR_SIZE_IN_BYTES=\"2048\" num_partition_sectors=\"40\" physical_partition_number=\"0\" start_sector=\"64\"/>";
+    let read = "<read PAGES_PER_BLOCK=\"64\" SECTOR_SIZE_IN_BYTES=\"2048\" num_partition_sectors=\"40\" physical_partition_number=\"0\" start_sector=\"64\"/>";
     common::send(&mut l, read);
     let all = common::drain(&mut l);
     let raw: Vec<u8> = all

@@ -28,6 +28,25 @@ pub struct MissingImage {
     pub line: u32,
 }
 
+/// An image larger than the partition its entry gives it (`num_partition_sectors` > 0): writing
+/// it whole would overwrite whatever follows the partition, so it is refused before anything is
+/// written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OversizedImage {
+    /// The filename as written in the XML.
+    pub file: String,
+    /// The partition label, when the entry has one.
+    pub label: Option<String>,
+    /// The image's size in bytes (from its `file_sector_offset` on).
+    pub image_bytes: u64,
+    /// The partition's size in bytes (`num_partition_sectors` × sector size).
+    pub partition_bytes: u64,
+    /// The XML naming it (package-relative).
+    pub xml: String,
+    /// Line in that XML.
+    pub line: u32,
+}
+
 /// An XML entry that produced no step, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SkippedEntry {
@@ -63,6 +82,8 @@ pub struct PlanOutput {
     pub steps: Vec<PlanStep>,
     /// Images named but absent.
     pub missing_images: Vec<MissingImage>,
+    /// Images larger than their partition.
+    pub oversized: Vec<OversizedImage>,
     /// Entries that produced no step.
     pub skipped: Vec<SkippedEntry>,
     /// File-targeted patches (not applied).
@@ -305,11 +326,20 @@ fn raw_data(
         // A slice of a larger image (partofsingleimage): take exactly the declared sectors.
         nps
     } else {
+        // Written whole it would overwrite what follows the partition: the caller refuses it.
         out.warnings.push(format!(
-            "{xml}:{}: {} is {len} bytes, larger than num_partition_sectors={nps} × {ss}; writing all {need} sectors as QFirehose does",
+            "{xml}:{}: {} is {len} bytes, larger than its partition (num_partition_sectors={nps} × {ss}); a flash refuses it",
             p.origin.line,
             p.filename.as_deref().unwrap_or_default(),
         ));
+        out.oversized.push(OversizedImage {
+            file: p.filename.clone().unwrap_or_default(),
+            label: p.label.clone(),
+            image_bytes: avail,
+            partition_bytes: nps.saturating_mul(ss),
+            xml: xml.to_owned(),
+            line: p.origin.line,
+        });
         need
     };
     let total = sectors * ss;

@@ -13,7 +13,7 @@ use serde::{Serialize, Serializer};
 use crate::data::ProgramData;
 use crate::rawprogram::{Origin, VerbatimTag};
 
-pub use build::{MissingImage, PlanInput, PlanOutput, SkippedEntry, build};
+pub use build::{MissingImage, OversizedImage, PlanInput, PlanOutput, SkippedEntry, build};
 pub use mark::is_protected_name;
 
 /// What a step does on the device.

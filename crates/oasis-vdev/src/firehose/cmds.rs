@@ -54,7 +54,8 @@ pub(super) fn dispatch(
         Some(FaultKind::UnplugInData(at)) => Some(*at),
         _ => None,
     };
-    run(t, ctx, cmd, tag, known, nak, unplug)
+    let mid = fault == Some(&FaultKind::NakInData);
+    run(t, ctx, cmd, tag, known, (nak, mid), unplug)
 }
 
 /// Execute a parsed command (injected NAKs of non-data commands already handled).
@@ -64,15 +65,19 @@ fn run(
     cmd: Command,
     tag: &str,
     known: bool,
-    nak: bool,
+    (nak, mid): (bool, bool),
     unplug: Option<Option<u64>>,
 ) -> Transition {
     match cmd {
         Command::Program { region, .. } => {
-            program(t, ctx, resolve_region(ctx, &region), nak, unplug);
+            program(t, ctx, resolve_region(ctx, &region), (nak, mid), unplug);
         }
-        Command::Read { region, .. } => {
-            read(t, ctx, resolve_region(ctx, &region), nak, unplug);
+        Command::Read { region, extra } => {
+            if let Err(why) = nand_pages_per_block(ctx, &extra) {
+                refuse(t, ctx, &[why]);
+            } else {
+                read(t, ctx, resolve_region(ctx, &region), nak, unplug);
+            }
         }
         Command::Erase {
             sector_size,
@@ -276,6 +281,27 @@ fn resolve(ctx: &Ctx<'_>, sector_size: u32, lun: u32, start: &str, count: u64) -
     Ok((lun, s, count))
 }
 
+/// A NAND programmer reads only with the device's pages per block (the real MDM9x07 one NAKs:
+/// "Attribute 'PAGES_PER_BLOCK'=%lld must be equal to disk pages per block %lld"); an absent
+/// attribute counts as 0.
+fn nand_pages_per_block(ctx: &Ctx<'_>, extra: &[(String, String)]) -> Result<(), String> {
+    let Some(ppb) = ctx.storage.kind().pages_per_block().map(u64::from) else {
+        return Ok(());
+    };
+    let given = extra
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("PAGES_PER_BLOCK"))
+        .map(|(_, v)| parse_number(v).unwrap_or(0))
+        .unwrap_or(0);
+    if given == ppb {
+        Ok(())
+    } else {
+        Err(format!(
+            "ERROR: Attribute 'PAGES_PER_BLOCK'={given} must be equal to disk pages per block {ppb}"
+        ))
+    }
+}
+
 fn nand_open_log(t: T<'_>, ctx: &mut Ctx<'_>) {
     if let StorageKind::Nand { total_blocks, .. } = ctx.profile.storage {
         if t.nand_opened() {
@@ -314,7 +340,13 @@ fn refuse(t: T<'_>, ctx: &mut Ctx<'_>, lines: &[String]) {
     t.respond(ctx, false, &[("rawmode", "false".into())]);
 }
 
-fn program(t: T<'_>, ctx: &mut Ctx<'_>, r: Region, nak: bool, unplug: Option<Option<u64>>) {
+fn program(
+    t: T<'_>,
+    ctx: &mut Ctx<'_>,
+    r: Region,
+    (nak, mid): (bool, bool),
+    unplug: Option<Option<u64>>,
+) {
     nand_open_log(t, ctx);
     let (lun, start, count) = match r {
         Ok(r) => r,
@@ -339,6 +371,10 @@ fn program(t: T<'_>, ctx: &mut Ctx<'_>, r: Region, nak: bool, unplug: Option<Opt
         partial: Vec::new(),
         fail_log: nak.then(|| failure_log(ctx, "program")),
         unplug_after: unplug.map(|at| at.unwrap_or(total / 2)),
+        nak_after: mid.then(|| {
+            let ss = ctx.storage.sector_size() as u64;
+            ((total / 2 / ss).max(1) * ss, failure_log(ctx, "program"))
+        }),
         received: 0,
     });
 }

@@ -11,6 +11,7 @@ use oasis_proto::firehose::{StreamItem, XmlStream};
 use crate::device::{Ctx, Transition};
 use crate::fault::FaultKind;
 use crate::profile::Profile;
+use crate::quirks::ProgrammerQuirks;
 
 /// Largest XML document the programmer takes (it announces MaxXMLSizeInBytes=4096).
 pub(crate) const MAX_XML: usize = 4096;
@@ -27,6 +28,9 @@ pub(crate) struct RawIn {
     pub fail_log: Option<String>,
     /// Injected unplug after this many raw bytes.
     pub unplug_after: Option<u64>,
+    /// Injected failure in the middle of the data: NAK (with this log) once this many raw
+    /// bytes are in, and take no more of them.
+    pub nak_after: Option<(u64, String)>,
     pub received: u64,
 }
 
@@ -42,6 +46,13 @@ pub(crate) struct FirehoseTarget {
     /// The output fault armed for the next answer of the current command.
     out_fault: Option<FaultKind>,
     nand_open: bool,
+    quirks: ProgrammerQuirks,
+    /// The command being handled (for logs after its ACK).
+    current: String,
+    /// Whether a `configure` has been answered (storage initialised).
+    configured: bool,
+    /// It NAKed in the middle of raw data: no more data until the host has read the NAK.
+    held: bool,
 }
 
 /// Encode one device document holding one element.
@@ -53,8 +64,12 @@ fn doc(el: &Element) -> Vec<u8> {
 }
 
 impl FirehoseTarget {
-    pub fn new(profile: &Profile) -> Self {
+    pub fn new(profile: &Profile, quirks: &ProgrammerQuirks) -> Self {
         Self {
+            quirks: quirks.clone(),
+            current: String::new(),
+            configured: false,
+            held: false,
             stream: XmlStream::new(),
             payload: u64::from(profile.max_payload),
             raw: None,
@@ -107,7 +122,31 @@ impl FirehoseTarget {
             el = el.with(*k, v.clone());
         }
         let f = self.out_fault.take();
+        let raw_read =
+            self.current == "read" && attrs.iter().any(|(k, v)| *k == "rawmode" && v == "true");
+        let slow = self.quirks.slow_configure && self.current == "configure" && !self.configured;
+        let saved = ctx.out.ready_at;
+        if slow {
+            // Storage initialisation: the answer comes seconds later.
+            let base = saved.unwrap_or_else(std::time::Instant::now);
+            ctx.out.ready_at = Some(base + ProgrammerQuirks::SLOW_CONFIGURE);
+        }
+        if self.current == "configure" {
+            self.configured = true;
+        }
         ctx.out.send(f.as_ref(), doc(&el));
+        if ack && self.quirks.logs_after_ack && !raw_read {
+            let tag = self.current.clone();
+            let l =
+                doc(&Element::new("log").with("value", format!("INFO: Finished handling <{tag}>")));
+            ctx.out.push(l);
+        }
+        ctx.out.ready_at = saved;
+    }
+
+    /// Whether the programmer takes no new data until the host has read what it sent.
+    pub(crate) fn holds_input(&self) -> bool {
+        self.quirks.single_threaded || self.held
     }
 
     /// `<response value=… rawmode="false"/>` after an optional log.
@@ -223,6 +262,21 @@ impl FirehoseTarget {
                 unplug = true;
             }
         }
+        if let Some((at, log)) = raw.nak_after.clone()
+            && raw.received + data.len() as u64 >= at
+            && raw.remaining > data.len() as u64
+        {
+            // The storage failed under this chunk: say so now and take no more of the data
+            // until the host has read why; what it sends after that is swallowed.
+            let take = (at.saturating_sub(raw.received) as usize).min(data.len());
+            raw.received += take as u64;
+            cmds::store_raw(self, ctx, &mut raw, &data[..take]);
+            ctx.note(format!("NAK in the middle of raw data: {log}"));
+            self.discard = raw.remaining.saturating_sub((data.len() - take) as u64);
+            self.held = true;
+            self.finish(ctx, false, Some(&log));
+            return (data.len(), Transition::Stay);
+        }
         raw.received += data.len() as u64;
         cmds::store_raw(self, ctx, &mut raw, data);
         if unplug {
@@ -260,6 +314,8 @@ impl FirehoseTarget {
             ));
         }
         let tag = el.tag.to_ascii_lowercase();
+        self.current.clone_from(&tag);
+        self.held = false;
         let fault = ctx.faults.hit(&tag);
         if fault == Some(FaultKind::Stall) {
             ctx.out.stall();
