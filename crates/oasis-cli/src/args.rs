@@ -62,6 +62,9 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Re-run the job of a support bundle offline, with its transcript as the board.
     Replay(ReplayArgs),
+    /// Collect the RAM dump of a crashed module (05C6:900E, Sahara memory debug) into a
+    /// folder, then reset it.
+    Ramdump(RamdumpArgs),
 }
 
 /// `info` arguments.
@@ -193,6 +196,24 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "PACKAGE")]
     pub package: Option<PathBuf>,
     /// Print the replayed events and the result as JSON lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `ramdump` arguments.
+#[derive(Debug, Args)]
+pub struct RamdumpArgs {
+    /// The crashed board's port (05C6:900E; `virtual:bg95@dump` for the virtual one).
+    #[arg(long, value_name = "PORT")]
+    pub port: String,
+    /// The dump folder (created; must be new or empty).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Collect only this region (repeatable): its file name, description, or file name
+    /// without extension, e.g. `--region DDRCS0`.
+    #[arg(long = "region", value_name = "NAME")]
+    pub regions: Vec<String>,
+    /// Print the engine's events and the result as JSON lines on stdout.
     #[arg(long)]
     pub json: bool,
 }
