@@ -58,6 +58,9 @@ pub struct RamdumpRequest {
     pub timeouts: Timeouts,
     /// Bounds on the region table.
     pub limits: Limits,
+    /// Bytes that must stay free on the disk beyond the dump itself (0 = the default,
+    /// 16 MiB).
+    pub reserve: u64,
 }
 
 impl RamdumpRequest {
@@ -646,8 +649,13 @@ fn ramdump_job(
         });
     }
     let total: u64 = selected.iter().map(|r| r.length).sum();
+    let reserve = if req.reserve == 0 {
+        SPACE_MARGIN
+    } else {
+        req.reserve
+    };
     match free_space(&req.out) {
-        Some(free) if free < total + SPACE_MARGIN => {
+        Some(free) if free < total.saturating_add(reserve) => {
             return Err(EngineError::Refused {
                 reason: format!(
                     "the dump needs {} but the disk of {} has only {} free",
