@@ -66,7 +66,7 @@ impl TableWidth {
         }
         match self {
             Self::Bits32 => {
-                let end = addr.checked_add(len).unwrap_or(u64::MAX);
+                let end = addr.saturating_add(len);
                 let (Ok(a), Ok(l)) = (u32::try_from(addr), u32::try_from(len)) else {
                     return Err(MemDebugError::BadChunk { addr, len });
                 };
