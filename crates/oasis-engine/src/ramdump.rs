@@ -27,8 +27,9 @@ use oasis_transport::{Transport, TransportErrorKind};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::bundle::{Timeline, WRITTEN_PREFIX};
 use crate::error::EngineError;
-use crate::event::{Event, Phase, PhasePlan, Verdict};
+use crate::event::{ErrorReport, Event, Phase, PhasePlan, Verdict};
 use crate::job::{JobHandle, spawn_job, thread_name};
 use crate::options::Timeouts;
 use crate::paths::{iso8601, now_unix};
@@ -61,6 +62,10 @@ pub struct RamdumpRequest {
     /// Bytes that must stay free on the disk beyond the dump itself (0 = the default,
     /// 16 MiB).
     pub reserve: u64,
+    /// Write a support bundle here when the job ends: the log, events, outcome and the dump's
+    /// manifest, with the dump folder named (the RAM files themselves stay out of it). An
+    /// `Info` event starting with [`crate::bundle::WRITTEN_PREFIX`] names it.
+    pub bundle: Option<PathBuf>,
 }
 
 impl RamdumpRequest {
@@ -250,8 +255,7 @@ impl DumpManifest {
 
 /// Start a crash-dump job on its own thread (`oasis-ramdump-<port>`); events go to `sink`.
 pub fn spawn_ramdump(req: RamdumpRequest, sink: Box<dyn FnMut(Event) + Send>) -> JobHandle {
-    let name = thread_name("ramdump", &req.port);
-    spawn_job(name, sink, move |em| ramdump_job(&req, None, em))
+    spawn_with(req, None, sink)
 }
 
 /// [`spawn_ramdump`] over a link the caller opened (`req.port` then only names the job).
@@ -260,8 +264,135 @@ pub fn spawn_ramdump_on(
     link: Box<dyn Transport>,
     sink: Box<dyn FnMut(Event) + Send>,
 ) -> JobHandle {
+    spawn_with(req, Some(link), sink)
+}
+
+fn spawn_with(
+    req: RamdumpRequest,
+    link: Option<Box<dyn Transport>>,
+    sink: Box<dyn FnMut(Event) + Send>,
+) -> JobHandle {
     let name = thread_name("ramdump", &req.port);
-    spawn_job(name, sink, move |em| ramdump_job(&req, Some(link), em))
+    let timeline = req.bundle.is_some().then(Timeline::default);
+    let sink = crate::bundle::run::tee(sink, timeline.clone());
+    spawn_job(name, sink, move |em| {
+        let result = ramdump_job(&req, link, em);
+        if let (Some(path), Some(tl)) = (&req.bundle, &timeline) {
+            let outcome = match &result {
+                Ok(v) => Ok(v.clone()),
+                Err(e) => Err(e.to_report(em.phase(), em.partition())),
+            };
+            match write_dump_bundle(path, &req, &tl.snapshot(), &outcome) {
+                Ok(()) => em.info(format!("{WRITTEN_PREFIX}{}", path.display())),
+                Err(e) => em.info(format!("the support bundle could not be written: {e}")),
+            }
+        }
+        result
+    })
+}
+
+/// Write a support bundle for a crash-dump job: `summary.md`, `log.txt`, `events.jsonl`,
+/// `outcome.json`, `ramdump.json` (the dump's manifest and folder) and `bundle.json`. The
+/// region files are not copied: they may hold secrets, and they are large.
+pub fn write_dump_bundle(
+    path: &Path,
+    req: &RamdumpRequest,
+    events: &[(f64, Event)],
+    outcome: &Result<Verdict, ErrorReport>,
+) -> Result<(), String> {
+    use zip::write::SimpleFileOptions;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let file = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut z = zip::ZipWriter::new(file);
+    let folder = std::fs::canonicalize(&req.out).unwrap_or_else(|_| req.out.clone());
+    let manifest = DumpManifest::load(&req.out).ok();
+    let mut md = format!(
+        "# Oasis crash dump\n\n- Port: `{}`\n- Dump folder: `{}`\n",
+        req.port,
+        folder.display()
+    );
+    match outcome {
+        Ok(v) => md.push_str(&format!("- Result: {}\n", v.summary)),
+        Err(r) => md.push_str(&format!("- Result: failed: {}\n", r.message)),
+    }
+    if let Some(m) = &manifest {
+        md.push_str(&format!(
+            "- Status: {:?}, {} of {} regions, {} bytes\n",
+            m.status,
+            m.collected().count(),
+            m.regions.len(),
+            m.bytes
+        ));
+        if !m.missing.is_empty() {
+            md.push_str(&format!("- Not collected: {}\n", m.missing.join(", ")));
+        }
+        md.push_str("\n| region | address | length | SHA-256 |\n|---|---|---|---|\n");
+        for r in &m.regions {
+            md.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                r.name,
+                r.address,
+                r.length,
+                r.sha256.as_deref().unwrap_or("not collected")
+            ));
+        }
+    }
+    md.push_str(&format!(
+        "\nThe dump files are not in this bundle. {SECRETS_NOTE}\n"
+    ));
+    let mut log = String::new();
+    let mut timeline = String::new();
+    for (t, e) in events {
+        if let Event::Info { message } = e {
+            log.push_str(&format!("{t:8.3} {message}\n"));
+        }
+        let mut v = serde_json::to_value(e).unwrap_or_default();
+        if let serde_json::Value::Object(m) = &mut v {
+            m.insert("t".into(), serde_json::json!(t));
+        }
+        timeline.push_str(&v.to_string());
+        timeline.push('\n');
+    }
+    let record = crate::bundle::OutcomeRecord::from_outcome(outcome);
+    let reference = serde_json::json!({
+        "dump_folder": folder.display().to_string(),
+        "manifest": manifest,
+    });
+    let info = crate::bundle::BundleInfo {
+        format: crate::bundle::FORMAT,
+        created: iso8601(now_unix()),
+        tool: format!("oasis {}", env!("CARGO_PKG_VERSION")),
+        os: std::env::consts::OS.to_owned(),
+        arch: std::env::consts::ARCH.to_owned(),
+        raw_data_elided: false,
+    };
+    let members: [(&str, Vec<u8>); 6] = [
+        ("summary.md", md.into_bytes()),
+        ("log.txt", log.into_bytes()),
+        ("events.jsonl", timeline.into_bytes()),
+        (
+            "outcome.json",
+            serde_json::to_vec_pretty(&record).unwrap_or_default(),
+        ),
+        (
+            "ramdump.json",
+            serde_json::to_vec_pretty(&reference).unwrap_or_default(),
+        ),
+        (
+            "bundle.json",
+            serde_json::to_vec_pretty(&info).unwrap_or_default(),
+        ),
+    ];
+    for (name, bytes) in members {
+        z.start_file(name, SimpleFileOptions::default())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        z.write_all(&bytes)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    z.finish().map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(())
 }
 
 /// [`spawn_ramdump`] with the events on an unbounded crossbeam channel.

@@ -276,12 +276,14 @@ fn cancel_keeps_what_was_collected_and_the_board_keeps_its_dump() {
         }),
     );
     for ev in rx.iter() {
-        // Cancel once DATARAM is being read: OCIMEM and CODERAM are in.
-        if let Event::Progress {
-            partition: Some(p), ..
-        } = &ev
-            && p == "DATARAM.BIN"
-        {
+        // Cancel at the first progress of the dump: the slow link leaves most regions unread.
+        if matches!(
+            ev,
+            Event::Progress {
+                phase: Phase::RamDump,
+                ..
+            }
+        ) {
             h.cancel();
         }
     }
@@ -289,9 +291,53 @@ fn cancel_keeps_what_was_collected_and_the_board_keeps_its_dump() {
     assert_eq!(r.kind, ErrorKind::Cancelled);
     let m = DumpManifest::load(&dir).unwrap();
     assert_eq!(m.status, DumpStatus::Cancelled);
-    assert!(m.collected().count() >= 2, "{m:?}");
     assert!(m.missing.contains(&"DDRCS0.BIN".to_owned()));
     assert!(!m.reset);
     assert_byte_exact("bg95", &dir, &m);
     assert_eq!(board.state(), BoardState::MemoryDump);
+}
+
+#[test]
+fn the_support_bundle_references_the_dump_without_its_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("dump");
+    let zip_path = tmp.path().join("bundle.zip");
+    let board = crashed("bg95", &["nak:memory-read#3"]);
+    let mut req = request(&dir);
+    req.bundle = Some(zip_path.clone());
+    let (out, events) = run(&board, req);
+    out.unwrap();
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::Info { message } if message.starts_with(oasis_engine::bundle::WRITTEN_PREFIX)
+    )));
+    let mut z = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    let mut names: Vec<String> = z.file_names().map(str::to_owned).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            "bundle.json",
+            "events.jsonl",
+            "log.txt",
+            "outcome.json",
+            "ramdump.json",
+            "summary.md"
+        ]
+    );
+    let read = |z: &mut zip::ZipArchive<std::fs::File>, n: &str| {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut z.by_name(n).unwrap(), &mut s).unwrap();
+        s
+    };
+    let reference: serde_json::Value = serde_json::from_str(&read(&mut z, "ramdump.json")).unwrap();
+    let folder = std::fs::canonicalize(&dir).unwrap();
+    assert_eq!(reference["dump_folder"], folder.display().to_string());
+    assert_eq!(reference["manifest"]["missing"][0], "CODERAM.BIN");
+    let summary = read(&mut z, "summary.md");
+    assert!(summary.contains("Not collected: CODERAM.BIN"), "{summary}");
+    assert!(summary.contains("may contain secrets"));
+    // No region data inside: the bundle stays small.
+    let total: u64 = (0..z.len()).map(|i| z.by_index(i).unwrap().size()).sum();
+    assert!(total < 64 * 1024, "{total} bytes");
 }
