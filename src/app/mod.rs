@@ -3,6 +3,7 @@
 
 mod actions;
 mod apply;
+mod dump;
 
 use std::path::PathBuf;
 use std::time::Duration;
