@@ -407,6 +407,22 @@ pub fn spawn_ramdump_channel(req: RamdumpRequest) -> (JobHandle, Receiver<Event>
     (handle, rx)
 }
 
+/// The `ramdump.json` member of a crash-dump support bundle: the dump folder it references
+/// (`dump_folder`) and the dump's manifest (`manifest`).
+pub fn bundle_reference(bundle: &Path) -> Result<serde_json::Value, String> {
+    let file = File::open(bundle).map_err(|e| format!("{}: {e}", bundle.display()))?;
+    let mut z = zip::ZipArchive::new(file).map_err(|e| format!("{}: {e}", bundle.display()))?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut z
+            .by_name("ramdump.json")
+            .map_err(|e| format!("{}: ramdump.json: {e}", bundle.display()))?,
+        &mut text,
+    )
+    .map_err(|e| format!("{}: {e}", bundle.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: ramdump.json: {e}", bundle.display()))
+}
+
 /// Create the dump folder; it must be new or empty.
 fn prepare_out(out: &Path) -> Result<(), EngineError> {
     if out.exists() {
