@@ -92,10 +92,8 @@ fn bytes(b: f64) -> String {
 
 /// Draw the crash-dump section (nothing before the first dump).
 pub fn show(ui: &mut egui::Ui, d: &DumpView) -> Option<UiAction> {
+    d.job?;
     let mut action = None;
-    if d.job.is_none() {
-        return None;
-    }
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.label(RichText::new(format!("Crash dump of {}", d.board)).strong());
