@@ -306,3 +306,76 @@ fn bad_entries_are_refused_and_names_made_plain() {
     );
     assert!(c.refused.is_empty());
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn device_chunk() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            (0u32..4).prop_map(hello),
+            (any::<u32>(), 0u32..0x200).prop_map(|(a, l)| SaharaPacket::MemoryDebug {
+                table_addr: a,
+                table_len: l
+            }
+            .encode()),
+            (any::<u64>(), any::<u64>()).prop_map(|(a, l)| SaharaPacket::MemoryDebug64 {
+                table_addr: a,
+                table_len: l
+            }
+            .encode()),
+            any::<u32>().prop_map(|s| SaharaPacket::EndImageTx {
+                image_id: 0,
+                status: s
+            }
+            .encode()),
+            Just(SaharaPacket::ResetResp.encode()),
+            proptest::collection::vec(any::<u8>(), 0..300),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn the_dump_host_takes_any_bytes(
+            chunks in proptest::collection::vec(device_chunk(), 0..12),
+            reads in proptest::collection::vec((any::<u64>(), 0u64..0x9_0000), 0..6),
+        ) {
+            let mut h = DumpHost::new();
+            let mut reads = reads.into_iter();
+            for c in chunks {
+                match h.feed(&c) {
+                    Ok(_) => {}
+                    Err(e) => {
+                        prop_assert!(!e.to_string().is_empty());
+                        break;
+                    }
+                }
+                if h.is_idle()
+                    && let Some((a, l)) = reads.next()
+                {
+                    let _ = h.read(a, l);
+                }
+            }
+            let _ = h.on_silence();
+        }
+
+        #[test]
+        fn any_table_gives_plain_unique_names(
+            bytes in proptest::collection::vec(any::<u8>(), 52..52 * 8),
+            wide in any::<bool>(),
+        ) {
+            let width = if wide { TableWidth::Bits64 } else { TableWidth::Bits32 };
+            let Ok(raw) = parse_table(&bytes, width) else { return Ok(()) };
+            let c = check_table(&raw, width, &Limits::default());
+            let mut seen = std::collections::HashSet::new();
+            for r in &c.regions {
+                prop_assert!(r.length > 0);
+                prop_assert!(!r.file_name.is_empty());
+                prop_assert!(r.file_name.chars().all(|ch| ch.is_ascii_alphanumeric() || "._-".contains(ch)));
+                prop_assert!(!r.file_name.starts_with('.') && !r.file_name.contains(".."));
+                prop_assert!(seen.insert(r.file_name.to_ascii_lowercase()));
+            }
+            prop_assert_eq!(c.regions.len() + c.refused.len(), raw.len());
+        }
+    }
+}
