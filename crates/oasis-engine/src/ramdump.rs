@@ -423,6 +423,51 @@ pub fn bundle_reference(bundle: &Path) -> Result<serde_json::Value, String> {
     serde_json::from_str(&text).map_err(|e| format!("{}: ramdump.json: {e}", bundle.display()))
 }
 
+/// The port, opened as it is: unlike a flash, a module in normal mode is never switched (it
+/// has no dump to give, and switching would reboot it).
+fn open_port(
+    port: &str,
+    em: &mut Emitter,
+) -> Result<
+    (
+        Box<dyn Transport>,
+        Option<oasis_vdev::VirtualBoard>,
+        Option<oasis_transport::lock::PortLock>,
+    ),
+    EngineError,
+> {
+    let spec = oasis_transport::PortSpec::parse(port);
+    if let oasis_transport::PortSpec::Virtual(profile) = &spec {
+        let board = crate::port::virtual_board(profile.as_deref(), "bg95")?;
+        em.info(format!(
+            "virtual board '{}' ({})",
+            board.profile().name,
+            board.profile().model
+        ));
+        if board.state() == oasis_vdev::BoardState::Normal {
+            return Err(not_crashed("runs its firmware (normal mode)"));
+        }
+        return Ok((Box::new(board.connect()), Some(board), None));
+    }
+    let name = match &spec {
+        oasis_transport::PortSpec::Serial(_) => port.to_owned(),
+        other => other.to_string(),
+    };
+    let lock = oasis_transport::lock::PortLock::acquire(&name)?;
+    let link = oasis_transport::open(&spec)?;
+    Ok((link, None, Some(lock)))
+}
+
+fn not_crashed(state: &str) -> EngineError {
+    EngineError::Protocol {
+        what: format!("the board {state}: it is not in crash-dump mode"),
+        device_log: Vec::new(),
+        help: MemDebugError::NotDumpMode { mode: 0 }
+            .help()
+            .map(str::to_owned),
+    }
+}
+
 /// Create the dump folder; it must be new or empty.
 fn prepare_out(out: &Path) -> Result<(), EngineError> {
     if out.exists() {
@@ -756,10 +801,7 @@ fn ramdump_job(
     em.start_phase(Phase::Connect, 0);
     let (link, board, _lock) = match link {
         Some(l) => (l, None, None),
-        None => {
-            let opened = crate::port::open(&req.port, "bg95", t, em)?;
-            (opened.link, opened.board, opened.lock)
-        }
+        None => open_port(&req.port, em)?,
     };
     let mut identity = identity_of(&*link, board.as_ref());
     let mut link = Link {

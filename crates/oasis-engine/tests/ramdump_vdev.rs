@@ -341,3 +341,25 @@ fn the_support_bundle_references_the_dump_without_its_data() {
     let total: u64 = (0..z.len()).map(|i| z.by_index(i).unwrap().size()).sum();
     assert!(total < 64 * 1024, "{total} bytes");
 }
+
+#[test]
+fn a_running_module_is_not_switched_or_rebooted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (h, rx) = oasis_engine::spawn_ramdump_channel(RamdumpRequest::new(
+        "virtual:eg25@normal",
+        tmp.path().join("dump"),
+    ));
+    let events: Vec<Event> = rx.iter().collect();
+    let r = h.join().unwrap_err();
+    assert!(
+        r.message.contains("not in crash-dump mode"),
+        "{}",
+        r.message
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::Info { message } if message.contains("switching"))),
+        "{events:?}"
+    );
+}
