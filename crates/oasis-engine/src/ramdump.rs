@@ -423,19 +423,16 @@ pub fn bundle_reference(bundle: &Path) -> Result<serde_json::Value, String> {
     serde_json::from_str(&text).map_err(|e| format!("{}: ramdump.json: {e}", bundle.display()))
 }
 
+/// An opened port: the link, the in-process board (virtual ports), the port claim.
+type Opened = (
+    Box<dyn Transport>,
+    Option<oasis_vdev::VirtualBoard>,
+    Option<oasis_transport::lock::PortLock>,
+);
+
 /// The port, opened as it is: unlike a flash, a module in normal mode is never switched (it
 /// has no dump to give, and switching would reboot it).
-fn open_port(
-    port: &str,
-    em: &mut Emitter,
-) -> Result<
-    (
-        Box<dyn Transport>,
-        Option<oasis_vdev::VirtualBoard>,
-        Option<oasis_transport::lock::PortLock>,
-    ),
-    EngineError,
-> {
+fn open_port(port: &str, em: &mut Emitter) -> Result<Opened, EngineError> {
     let spec = oasis_transport::PortSpec::parse(port);
     if let oasis_transport::PortSpec::Virtual(profile) = &spec {
         let board = crate::port::virtual_board(profile.as_deref(), "bg95")?;
