@@ -342,5 +342,28 @@ mod tests {
         };
         assert_eq!(e.faults, vec!["a".to_owned(), "b".to_owned()]);
         assert!(Cli::try_parse_from(["oasis-cli", "flash", "pkg"]).is_err());
+        let r = Cli::try_parse_from([
+            "oasis-cli",
+            "ramdump",
+            "--port",
+            "virtual:bg95@dump",
+            "--out",
+            "d",
+            "--region",
+            "DDRCS0",
+            "--region",
+            "OCIMEM.BIN",
+            "--json",
+        ])
+        .unwrap();
+        let Command::Ramdump(r) = r.command else {
+            panic!("not ramdump")
+        };
+        assert_eq!(
+            r.regions,
+            vec!["DDRCS0".to_owned(), "OCIMEM.BIN".to_owned()]
+        );
+        assert!(r.json && r.out == PathBuf::from("d"));
+        assert!(Cli::try_parse_from(["oasis-cli", "ramdump", "--port", "usb"]).is_err());
     }
 }
