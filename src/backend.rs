@@ -85,6 +85,19 @@ pub struct FlashJob {
     pub options: FlashOptions,
 }
 
+/// One crash-dump collection the UI asks for (a board in memory-dump mode, 05C6:900E).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DumpJob {
+    /// Chosen by the UI; every [`BackendMsg::Job`] of this dump carries it.
+    pub job: JobId,
+    /// The crashed board.
+    pub board: BoardId,
+    /// The dump folder (created; must be new).
+    pub out: PathBuf,
+    /// Where the support bundle that references the dump goes.
+    pub bundle: Option<PathBuf>,
+}
+
 /// An answer from the backend.
 #[derive(Debug, Clone)]
 pub enum BackendMsg {
@@ -174,4 +187,10 @@ pub trait Backend {
     fn read_identity(&mut self, board: &str);
     /// Switch a board in normal mode to download mode ([`BackendMsg::Switched`]).
     fn switch_to_download(&mut self, board: &str);
+    /// Collect the crash dump of a board in memory-dump mode ([`BackendMsg::Job`] events of
+    /// `job.job`, ending in `Finished` or `Failed`; [`Backend::cancel`] stops it). Backends
+    /// that cannot (test doubles) ignore the request.
+    fn collect_dump(&mut self, job: DumpJob) {
+        let _ = job;
+    }
 }

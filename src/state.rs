@@ -208,6 +208,8 @@ pub struct AppState {
     pub log_path: Option<PathBuf>,
     /// Where the last bench report went.
     pub last_report: Option<Result<PathBuf, ErrorView>>,
+    /// The last crash-dump job ("Collect crash dump").
+    pub dump: crate::ui::dump::DumpView,
 }
 
 impl AppState {
@@ -230,6 +232,7 @@ impl AppState {
             backend_name,
             log_path: None,
             last_report: None,
+            dump: crate::ui::dump::DumpView::default(),
         }
     }
 

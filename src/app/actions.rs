@@ -80,6 +80,12 @@ impl OasisApp {
             UiAction::ApplySettings => self.apply_settings(),
             UiAction::About(open) => self.state.about_open = open,
             UiAction::KeepOpen => self.state.close_prompt = false,
+            UiAction::CollectDump(id) => self.start_dump(&id),
+            UiAction::CancelDump => {
+                if let Some(job) = self.state.dump.job.filter(|_| self.state.dump.running) {
+                    self.backend.cancel(job);
+                }
+            }
             UiAction::ConfirmClose => {
                 for job in self.running_jobs() {
                     self.backend.cancel(job);
@@ -167,6 +173,11 @@ impl OasisApp {
         let mut jobs = self.state.bench.running_jobs();
         if self.state.flash.stage == FlashStage::Running
             && let Some(j) = self.state.flash.job
+        {
+            jobs.push(j);
+        }
+        if self.state.dump.running
+            && let Some(j) = self.state.dump.job
         {
             jobs.push(j);
         }

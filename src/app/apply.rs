@@ -152,6 +152,9 @@ impl OasisApp {
     }
 
     fn job_event(&mut self, job: JobId, ev: &Event) {
+        if self.state.dump.job == Some(job) {
+            return self.dump_event(job, ev);
+        }
         let source = format!("job {job}");
         log_event(&mut self.log, &source, ev);
         if let Event::Progress {

@@ -4,6 +4,7 @@
 mod actions;
 mod apply;
 mod files;
+mod dump;
 
 use std::path::PathBuf;
 use std::time::Duration;

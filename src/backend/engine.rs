@@ -25,6 +25,8 @@ use super::engine_boards::{
     virtual_evidence, virtual_info,
 };
 use super::engine_watch::{Shared, watch};
+
+mod dump;
 use super::{
     Backend, BackendError, BackendMsg, BoardMode, CompatCheck, CompatReport, FlashJob, JobId,
     Level, Verification, Waker, no_waker, summarize,
@@ -495,6 +497,10 @@ impl Backend for EngineBackend {
             });
             BackendMsg::Identity { board, result }
         });
+    }
+
+    fn collect_dump(&mut self, job: super::DumpJob) {
+        self.start_dump(job);
     }
 
     fn switch_to_download(&mut self, board: &str) {

@@ -448,6 +448,21 @@ impl Backend for FakeBackend {
         });
     }
 
+    fn collect_dump(&mut self, job: super::DumpJob) {
+        let report = ErrorReport {
+            kind: ErrorKind::Refused,
+            message: "the scripted boards have no RAM to dump".to_owned(),
+            hint: Some("collect crash dumps with the engine backend (a real or virtual board in memory-dump mode)".to_owned()),
+            phase: None,
+            partition: None,
+            device_log: Vec::new(),
+        };
+        self.send(BackendMsg::Job {
+            job: job.job,
+            event: Event::Failed(report),
+        });
+    }
+
     fn switch_to_download(&mut self, board: &str) {
         let result = match self.board(board) {
             Ok((_, mut info)) if info.mode == BoardMode::Normal => {

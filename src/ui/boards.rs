@@ -47,6 +47,12 @@ pub fn show(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
                 if b.is_virtual {
                     ui.label(RichText::new("virtual").small().italics());
                 }
+                if b.mode == crate::backend::BoardMode::MemoryDump
+                    && !st.dump.running
+                    && ui.small_button("Collect crash dump").clicked()
+                {
+                    action = Some(UiAction::CollectDump(b.id.clone()));
+                }
             });
             let mut line = b.detail.clone();
             if let Some(r) = &b.revision {

@@ -67,9 +67,20 @@ fn right(
             .on_disabled_hover_text("Only for a board running its firmware")
             .clicked()
         {
-            action = Some(UiAction::SwitchToDownload(id));
+            action = Some(UiAction::SwitchToDownload(id.clone()));
+        }
+        let crashed = board.mode == BoardMode::MemoryDump && !st.dump.running;
+        if ui
+            .add_enabled(crashed, egui::Button::new("Collect crash dump"))
+            .on_disabled_hover_text("Only for a crashed board in memory-dump mode (05C6:900E)")
+            .clicked()
+        {
+            action = Some(UiAction::CollectDump(id));
         }
     });
+    if let Some(a) = super::dump::show(ui, &st.dump) {
+        action = Some(a);
+    }
     for p in &st.diag.pending {
         ui.horizontal(|ui| {
             ui.spinner();

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod boards;
 pub mod diagnostics;
+pub mod dump;
 pub mod flash;
 pub mod log;
 pub mod package;
@@ -81,6 +82,10 @@ pub enum UiAction {
     KeepOpen,
     /// Stop running jobs and close.
     ConfirmClose,
+    /// Collect the crash dump of a board in memory-dump mode (05C6:900E).
+    CollectDump(String),
+    /// Stop the running crash-dump job (what arrived is kept).
+    CancelDump,
 }
 
 /// The colour of a level.

@@ -62,6 +62,9 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Re-run the job of a support bundle offline, with its transcript as the board.
     Replay(ReplayArgs),
+    /// Collect the RAM dump of a crashed module (05C6:900E, Sahara memory debug) into a
+    /// folder, then reset it.
+    Ramdump(RamdumpArgs),
 }
 
 /// `info` arguments.
@@ -197,6 +200,24 @@ pub struct ReplayArgs {
     pub json: bool,
 }
 
+/// `ramdump` arguments.
+#[derive(Debug, Args)]
+pub struct RamdumpArgs {
+    /// The crashed board's port (05C6:900E; `virtual:bg95@dump` for the virtual one).
+    #[arg(long, value_name = "PORT")]
+    pub port: String,
+    /// The dump folder (created; must be new or empty).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Collect only this region (repeatable): its file name, description, or file name
+    /// without extension, e.g. `--region DDRCS0`.
+    #[arg(long = "region", value_name = "NAME")]
+    pub regions: Vec<String>,
+    /// Print the engine's events and the result as JSON lines on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `chipinfo` arguments.
 #[derive(Debug, Args)]
 pub struct ChipinfoArgs {
@@ -324,5 +345,28 @@ mod tests {
         };
         assert_eq!(e.faults, vec!["a".to_owned(), "b".to_owned()]);
         assert!(Cli::try_parse_from(["oasis-cli", "flash", "pkg"]).is_err());
+        let r = Cli::try_parse_from([
+            "oasis-cli",
+            "ramdump",
+            "--port",
+            "virtual:bg95@dump",
+            "--out",
+            "d",
+            "--region",
+            "DDRCS0",
+            "--region",
+            "OCIMEM.BIN",
+            "--json",
+        ])
+        .unwrap();
+        let Command::Ramdump(r) = r.command else {
+            panic!("not ramdump")
+        };
+        assert_eq!(
+            r.regions,
+            vec!["DDRCS0".to_owned(), "OCIMEM.BIN".to_owned()]
+        );
+        assert!(r.json && r.out == std::path::Path::new("d"));
+        assert!(Cli::try_parse_from(["oasis-cli", "ramdump", "--port", "usb"]).is_err());
     }
 }

@@ -8,6 +8,7 @@ mod emulate;
 mod flash;
 mod info;
 mod output;
+mod ramdump;
 mod safety;
 
 use std::process::ExitCode;
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
         Command::Backup(a) => safety::run_backup(a),
         Command::Restore(a) => safety::run_restore(a),
         Command::Replay(a) => safety::run_replay(&a),
+        Command::Ramdump(a) => ramdump::run(a),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

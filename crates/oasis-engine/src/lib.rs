@@ -18,6 +18,9 @@
 //! already holds. [`bundle`] writes support bundles (zip) and replays them offline;
 //! [`markdown_summary`] is the short text for a support ticket. [`paths::data_dir`] is where
 //! the app and the CLI keep backups and automatic bundles.
+//!
+//! Crash dumps: [`spawn_ramdump`] collects the RAM of a module in Sahara memory-debug mode
+//! (05C6:900E) into a folder with a manifest ([`ramdump`]), then resets it.
 #![deny(missing_docs)]
 
 pub mod backup;
@@ -39,6 +42,7 @@ mod plan;
 mod port;
 pub mod progress;
 mod pump;
+pub mod ramdump;
 pub mod regions;
 pub mod restore;
 mod resume;
@@ -57,5 +61,6 @@ pub use job::{
     spawn_flash_on_board, spawn_restore, spawn_restore_on,
 };
 pub use options::{FlashOptions, FlashRequest, Timeouts};
+pub use ramdump::{RamdumpRequest, spawn_ramdump, spawn_ramdump_channel, spawn_ramdump_on};
 pub use restore::{BackupRequest, RestoreRequest};
 pub use virtual_job::spawn_flash_virtual;

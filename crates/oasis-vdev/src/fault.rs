@@ -23,7 +23,7 @@
 //! ```
 //!
 //! POINT is a Sahara point — `hello`, `cmd-ready`, `execute`, `read-data`, `end-image`,
-//! `done-resp` — or `startup` (programmer start-up logs), or a Firehose tag (`configure`,
+//! `done-resp`, `memory-read` (crash-dump mode: `nak:`/`unplug:memory-read#N`, see `dump`) — or `startup` (programmer start-up logs), or a Firehose tag (`configure`,
 //! `program`, `erase`, `read`, `patch`, `getsha256digest`, `power`, ...). N counts from 1.
 //! Numbers are decimal or `0x` hex. Faults arm the board's current boot only: a reboot
 //! (power reset, Sahara RESET) clears them, so the session after a reset is healthy.
@@ -71,8 +71,9 @@ pub struct FaultSpec {
     pub nth: u32,
 }
 
-const SAHARA_POINTS: [&str; 6] = [
+const SAHARA_POINTS: [&str; 7] = [
     "hello",
+    "memory-read",
     "cmd-ready",
     "execute",
     "read-data",

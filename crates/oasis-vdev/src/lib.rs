@@ -26,7 +26,7 @@ pub mod at;
 mod board;
 mod device;
 mod diag;
-mod dump;
+pub mod dump;
 mod error;
 pub mod fault;
 mod firehose;

@@ -24,6 +24,8 @@ pub(crate) struct ReadJob {
 enum Item {
     Bytes(Vec<u8>),
     Read(ReadJob),
+    /// The board leaves the bus once everything before this was read.
+    Unplug,
 }
 
 /// Result of taking the next transfer.
@@ -66,6 +68,13 @@ impl Outbox {
     pub fn push(&mut self, bytes: Vec<u8>) {
         if !self.stalled && !bytes.is_empty() {
             self.items.push_back((self.ready_at, Item::Bytes(bytes)));
+        }
+    }
+
+    /// The board leaves the bus once what is queued now was read (an unplug mid-transfer).
+    pub fn push_unplug(&mut self) {
+        if !self.stalled {
+            self.items.push_back((self.ready_at, Item::Unplug));
         }
     }
 
@@ -123,6 +132,7 @@ impl Outbox {
             return Pop::NotYet(t);
         }
         match item {
+            Item::Unplug => Pop::Unplug,
             Item::Bytes(_) => match self.items.pop_front() {
                 Some((_, Item::Bytes(b))) => Pop::Data(b),
                 _ => Pop::Empty,

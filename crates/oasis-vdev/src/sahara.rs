@@ -218,7 +218,7 @@ impl SaharaTarget {
         }
         match m {
             mode::MEMORY_DEBUG if self.is_memory_dump() => {
-                ctx.out.push(dump::offer());
+                ctx.out.push(dump::offer(ctx.profile));
                 self.state = State::Dump;
             }
             _ if self.is_memory_dump() => {
@@ -242,17 +242,36 @@ impl SaharaTarget {
         }
     }
 
+    /// A MEMORY_READ(_64) in dump mode: the raw bytes, or END_IMAGE_TX(0x19) for a read the
+    /// target refuses (it stays in dump mode and takes the next read).
     fn memory_read(&mut self, ctx: &mut Ctx<'_>, addr: u64, len: u64) {
-        match dump::read(addr, len) {
-            Some(bytes) => ctx.out.push(bytes),
-            None => {
-                ctx.note(format!(
-                    "Sahara: MEMORY_READ of {len} bytes at 0x{addr:x} (at most {} at once)",
-                    dump::MAX_READ
-                ));
-                self.fail(ctx, st::INVALID_PACKET_SIZE);
-            }
+        let fault = ctx.faults.hit("memory-read");
+        let refuse = |ctx: &mut Ctx<'_>| {
+            ctx.out.push(
+                SaharaPacket::EndImageTx {
+                    image_id: 0,
+                    status: dump::INVALID_MEMORY_READ,
+                }
+                .encode(),
+            );
+        };
+        if fault == Some(FaultKind::Nak) {
+            return refuse(ctx);
         }
+        let Some(bytes) = dump::read(ctx.profile, addr, len) else {
+            ctx.note(format!(
+                "Sahara: MEMORY_READ of {len} bytes at 0x{addr:x} is outside the dump (or more than {} at once)",
+                dump::MAX_READ
+            ));
+            return refuse(ctx);
+        };
+        if let Some(FaultKind::UnplugInData(at)) = fault {
+            let cut = at.unwrap_or(len / 2).min(len) as usize;
+            ctx.out.push(bytes[..cut].to_vec());
+            ctx.out.push_unplug();
+            return;
+        }
+        ctx.out.send(fault.as_ref(), bytes);
     }
 
     fn request(&mut self, ctx: &mut Ctx<'_>, piece: Piece) {

@@ -6,12 +6,14 @@
 pub mod error;
 pub mod host;
 pub mod identity;
+pub mod memdebug;
 pub mod packet;
 pub mod status;
 
 pub use error::SaharaError;
 pub use host::{HostAction, HostGoal, Outcome, SaharaHost};
 pub use identity::Identity;
+pub use memdebug::{DumpHost, DumpStep, MemDebugError, TableWidth};
 pub use packet::SaharaPacket;
 pub use status::SaharaStatus;
 
