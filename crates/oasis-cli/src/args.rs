@@ -62,6 +62,9 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Re-run the job of a support bundle offline, with its transcript as the board.
     Replay(ReplayArgs),
+    /// Read partitions (by label) or sector ranges back from a board into files, with a
+    /// manifest (SHA-256 of each). Nothing is written to the board.
+    Dump(DumpArgs),
 }
 
 /// `info` arguments.
@@ -138,6 +141,39 @@ pub struct FlashArgs {
     /// Write no support bundle on failure.
     #[arg(long)]
     pub no_bundle: bool,
+    /// Keep the IMEI, ICCID and chip serial in the support bundle (by default they are masked:
+    /// a short hash and the last 4 characters).
+    #[arg(long)]
+    pub include_identifiers: bool,
+}
+
+/// `dump` arguments.
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// The board's port.
+    #[arg(long, value_name = "PORT")]
+    pub port: String,
+    /// The package made for the module (its programmer and partition table).
+    #[arg(long, value_name = "PACKAGE")]
+    pub package: PathBuf,
+    /// The output folder (created; must be new or empty).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// A partition to read, by label (repeatable).
+    #[arg(long = "partition", value_name = "LABEL")]
+    pub partitions: Vec<String>,
+    /// Read every partition of the board's (or the package's) table.
+    #[arg(long)]
+    pub all: bool,
+    /// A sector range to read: START:SECTORS, or LUN:START:SECTORS (repeatable).
+    #[arg(long = "raw", value_name = "START:SECTORS")]
+    pub raw: Vec<String>,
+    /// Use this programmer instead of the package's.
+    #[arg(long, value_name = "FILE")]
+    pub programmer: Option<PathBuf>,
+    /// Print the engine's events as JSON lines on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `backup` arguments.
@@ -321,5 +357,30 @@ mod tests {
         };
         assert_eq!(e.faults, vec!["a".to_owned(), "b".to_owned()]);
         assert!(Cli::try_parse_from(["oasis-cli", "flash", "pkg"]).is_err());
+        let d = Cli::try_parse_from([
+            "oasis-cli",
+            "dump",
+            "--port",
+            "virtual:bg95",
+            "--package",
+            "pkg",
+            "--out",
+            "d",
+            "--partition",
+            "SBL",
+            "--partition",
+            "EFS2",
+            "--raw",
+            "0:640:64",
+            "--all",
+            "--json",
+        ])
+        .unwrap();
+        let Command::Dump(d) = d.command else {
+            panic!("not dump")
+        };
+        assert_eq!(d.partitions, vec!["SBL".to_owned(), "EFS2".to_owned()]);
+        assert!(d.all && d.json && d.raw == vec!["0:640:64".to_owned()]);
+        assert!(Cli::try_parse_from(["oasis-cli", "dump", "--port", "usb", "--out", "d"]).is_err());
     }
 }

@@ -4,6 +4,7 @@
 
 mod args;
 mod diagnose;
+mod dump;
 mod emulate;
 mod flash;
 mod info;
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
         Command::Backup(a) => safety::run_backup(a),
         Command::Restore(a) => safety::run_restore(a),
         Command::Replay(a) => safety::run_replay(&a),
+        Command::Dump(a) => dump::run(a),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

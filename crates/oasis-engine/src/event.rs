@@ -37,6 +37,8 @@ pub enum Phase {
     Reset,
     /// Following the board back to normal mode and checking its revision.
     Confirm,
+    /// Reading partitions back into files (`dump`); nothing is written to the board.
+    Read,
 }
 
 impl Phase {
@@ -54,6 +56,7 @@ impl Phase {
             Phase::Verify => 6,
             Phase::Reset => 1,
             Phase::Confirm => 2,
+            Phase::Read => 80,
         }
     }
     /// Plain-language name for a progress line.
@@ -70,6 +73,7 @@ impl Phase {
             Phase::Verify => "Verifying",
             Phase::Reset => "Restarting the board",
             Phase::Confirm => "Confirming the new firmware",
+            Phase::Read => "Reading back",
         }
     }
 }
