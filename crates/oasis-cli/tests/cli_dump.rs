@@ -282,7 +282,11 @@ fn bundles_mask_identifiers_unless_asked_and_usage_errors_write_none() {
         }
         let out = c.output().unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-        for secret in [p.imei.as_str(), serial.as_str()] {
+        for secret in [
+            p.imei.as_str(),
+            p.iccid.as_deref().unwrap(),
+            serial.as_str(),
+        ] {
             assert_eq!(bundle_holds(&zip, secret), keep, "{secret} in {name}");
         }
     }

@@ -52,6 +52,7 @@ fn board_bytes(transcript: &[u8]) -> Vec<u8> {
 fn secrets(p: &Profile) -> Vec<String> {
     vec![
         p.imei.clone(),
+        p.iccid.clone().unwrap(),
         format!("{:08x}", p.serial),
         format!("{:08X}", p.serial),
         format!("{:x}", p.serial),
@@ -107,6 +108,7 @@ fn flash_running(data: &Path, zip: &Path, keep: bool) -> Profile {
     // The session did see the identifiers: they are there to be masked.
     let log = infos(&events).join("\n");
     assert!(log.contains(&p.imei), "{log}");
+    assert!(log.contains(p.iccid.as_deref().unwrap()), "{log}");
     p
 }
 
@@ -133,6 +135,11 @@ fn a_default_bundle_holds_no_imei_or_serial_and_the_masks_are_stable() {
         .to_owned();
     assert!(mask.ends_with(&format!("..{tail}")), "{mask}");
     assert!(text_of(&two, "log.txt").contains(&format!("[{mask}]")));
+    let iccid = p.iccid.clone().unwrap();
+    assert!(
+        log.contains(&format!("..{}]", &iccid[iccid.len() - 4..])) && log.contains("[ICCID "),
+        "{log}"
+    );
     let serial_mask = format!("..{}]", &format!("{:08x}", p.serial)[4..]);
     assert!(
         text_of(&one, "identity.json").contains(&serial_mask),
@@ -149,6 +156,12 @@ fn include_identifiers_keeps_them() {
     let p = flash_running(&tmp.path().join("data"), &zip, true);
     let found = leaks(&zip, &p);
     assert!(found.iter().any(|f| f.contains(&p.imei)), "{found:?}");
+    assert!(
+        found
+            .iter()
+            .any(|f| f.contains(p.iccid.as_deref().unwrap())),
+        "{found:?}"
+    );
     assert!(
         found
             .iter()
