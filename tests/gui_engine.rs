@@ -502,6 +502,25 @@ fn a_failing_flash_saves_its_bundle_and_copies_a_summary_with_the_error() {
     assert!(md.starts_with("### Oasis support summary"), "{md}");
     assert!(md.contains(&r.message), "{md}");
     assert!(md.contains(&bundle.display().to_string()), "{md}");
+    // The chip serial is masked (a short hash and its last 4 digits) unless the setting keeps it.
+    let serial = h
+        .state()
+        .state
+        .flash
+        .progress
+        .identity
+        .as_ref()
+        .and_then(|i| i.serial.clone())
+        .expect("the board told its serial");
+    assert!(!md.contains(&serial), "{md}");
+    assert!(
+        md.contains("[serial ") && md.contains(&format!("..{}]", &serial[4..])),
+        "{md}"
+    );
+    h.state_mut().state.settings.include_identifiers = true;
+    click(&mut h, "Copy summary for a support ticket");
+    let md = h.state().state.flash.copied_summary.clone().unwrap();
+    assert!(md.contains(&serial), "{md}");
     // No file dialog here: the button says where the bundle stays.
     click(&mut h, "Save support bundle");
     h.get_by_label_contains("the bundle stays in");
