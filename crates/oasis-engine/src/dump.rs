@@ -716,6 +716,21 @@ mod tests {
     }
 
     #[test]
+    fn the_programmers_bad_block_lines_are_kept() {
+        let logs: Vec<String> = [
+            "INFO: Reading 640 pages",
+            "WARN: Skipping bad block 37",
+            "INFO: badblock table updated",
+            "INFO: Finished",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        let kept: Vec<&String> = bad_block_lines(&logs).collect();
+        assert_eq!(kept, vec![&logs[1], &logs[2]]);
+    }
+
+    #[test]
     fn file_names_stay_in_the_folder_and_do_not_collide() {
         let r = RawRange {
             physical_partition: 0,

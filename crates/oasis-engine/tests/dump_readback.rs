@@ -221,3 +221,73 @@ fn labels_and_raw_ranges_and_an_unknown_label() {
     assert_eq!(outcome.unwrap_err().kind, ErrorKind::BadInput);
     assert!(sent.is_empty());
 }
+
+/// A GPT disk image: protective MBR sector, header at LBA 1, 128 entries of 128 bytes at LBA 2.
+fn gpt(entries: &[(&str, u64, u64)]) -> Vec<u8> {
+    let mut d = vec![0u8; 512 * 34];
+    d[512..520].copy_from_slice(b"EFI PART");
+    d[512 + 72..512 + 80].copy_from_slice(&2u64.to_le_bytes());
+    d[512 + 80..512 + 84].copy_from_slice(&128u32.to_le_bytes());
+    d[512 + 84..512 + 88].copy_from_slice(&128u32.to_le_bytes());
+    for (i, (name, first, last)) in entries.iter().enumerate() {
+        let at = 1024 + i * 128;
+        d[at] = 0xA2; // a non-zero type GUID
+        d[at + 32..at + 40].copy_from_slice(&first.to_le_bytes());
+        d[at + 40..at + 48].copy_from_slice(&last.to_le_bytes());
+        for (j, c) in name.encode_utf16().enumerate() {
+            d[at + 56 + 2 * j..at + 58 + 2 * j].copy_from_slice(&c.to_le_bytes());
+        }
+    }
+    d
+}
+
+/// eMMC: labels come from the board's GPT (LUN 0), raw ranges may name a boot partition.
+#[test]
+fn emmc_labels_come_from_the_boards_gpt_and_raw_ranges_pick_a_lun() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = tmp.path().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    // A package that only names its programmer and one rawprogram step (not flashed here).
+    std::fs::write(
+        pkg.join("rawprogram0.xml"),
+        r#"<?xml version="1.0" ?>
+<data>
+  <program SECTOR_SIZE_IN_BYTES="512" filename="" label="modem" num_partition_sectors="64" physical_partition_number="0" start_sector="100"/>
+</data>
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        pkg.join("prog_emmc_firehose_8916.mbn"),
+        safety_support::sha256(b"programmer").repeat(64),
+    )
+    .unwrap();
+    // Its programmer already runs (the file above is no ELF a boot ROM would take).
+    let b = VirtualBoard::new(
+        oasis_vdev::Profile::emmc(),
+        BoardOptions {
+            start_in: oasis_vdev::StartIn::Firehose,
+            ..BoardOptions::default()
+        },
+    );
+    b.write_storage(0, 0, &gpt(&[("modem", 100, 163), ("persist", 200, 215)]))
+        .unwrap();
+    let persist: Vec<u8> = (0..16 * 512).map(|i| (i % 251) as u8).collect();
+    b.write_storage(0, 200, &persist).unwrap();
+    let boot: Vec<u8> = (0..4 * 512).map(|i| (i % 13) as u8).collect();
+    b.write_storage(1, 8, &boot).unwrap();
+    let out = tmp.path().join("dump");
+    let mut req = DumpRequest::new("virtual:emmc", &pkg, &out);
+    req.partitions = vec!["persist".into()];
+    req.raw = vec![RawRange::parse("1:8:4").unwrap()];
+    req.timeouts = quick();
+    let (outcome, events) = run(|sink| spawn_dump_on(req, Box::new(b.connect()), sink));
+    outcome.unwrap_or_else(|e| panic!("{e:?}\n{events:?}"));
+    let m: DumpManifest =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m.table_source, "the board's GPT");
+    assert_eq!(m.entries[0].label, "persist");
+    assert_eq!(std::fs::read(out.join("persist.bin")).unwrap(), persist);
+    assert_eq!(m.entries[1].physical_partition, 1);
+    assert_eq!(std::fs::read(out.join("raw-lun1-8-4.bin")).unwrap(), boot);
+}
