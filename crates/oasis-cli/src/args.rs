@@ -28,11 +28,13 @@ pub const LONG_VERSION: &str = concat!(
 /// `restore` puts it back; `--at-port`/`--confirm` follow the board after the reset and check
 /// the revision it runs; `--resume` skips what is already on the board; on any failure a
 /// support bundle (zip) is written into the data dir and named, and `replay BUNDLE` re-runs it
-/// offline.
+/// offline. Bundles mask the IMEI, ICCID and chip serial (a short hash and the last 4
+/// characters) unless `flash --include-identifiers`. `dump` reads partitions back into files.
 ///
 /// Environment: OASIS_TIMEOUT_SCALE multiplies every board timeout (e.g. 3 for a slow link,
 /// 0.2 in tests that inject stalls); OASIS_DATA_DIR moves the data dir (default
-/// ~/.local/share/oasis, %LOCALAPPDATA%\Oasis, ~/Library/Application Support/Oasis).
+/// ~/.local/share/oasis, %LOCALAPPDATA%\Oasis, ~/Library/Application Support/Oasis);
+/// OASIS_BUNDLE_CAP_MB caps its bundles folder (default 256; the oldest bundles go first).
 #[derive(Debug, Parser)]
 #[command(name = "oasis-cli", version = LONG_VERSION, long_version = LONG_VERSION)]
 pub struct Cli {

@@ -77,7 +77,23 @@ pub fn load_key(data_dir: &Path) -> Vec<u8> {
     }
     let key = random_key();
     let _ = std::fs::create_dir_all(data_dir);
-    let _ = std::fs::write(&path, hex::encode(&key));
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        open.mode(0o600);
+    }
+    if let Ok(mut f) = open.open(&path) {
+        use std::io::Write;
+        let _ = f.write_all(hex::encode(&key).as_bytes());
+    } else if let Ok(text) = std::fs::read_to_string(&path)
+        && let Ok(k) = hex::decode(text.trim())
+        && k.len() >= 16
+    {
+        // Another job created it meanwhile: use that one, so both bundles match.
+        return k;
+    }
     key
 }
 
@@ -464,6 +480,25 @@ mod tests {
             other.mask(Kind::Imei, "867698041234562"),
             r.mask(Kind::Imei, "867698041234562")
         );
+    }
+
+    #[test]
+    fn the_key_is_made_once_and_kept_private() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        let k = load_key(&dir);
+        assert_eq!(k.len(), 32);
+        assert_eq!(load_key(&dir), k);
+        assert_ne!(load_key(&tmp.path().join("other")), k);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "{mode:o}");
+        }
     }
 
     #[test]
