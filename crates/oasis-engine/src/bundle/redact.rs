@@ -189,10 +189,18 @@ impl Redactor {
 
     /// Identifiers in recorded bytes (a board's answers) replaced in place, keeping the length
     /// (a replay reads the same number of bytes): the text forms by `X`s ending in the last
-    /// four characters, a chip serial in a short binary packet (Sahara) by zeros.
+    /// four characters, a chip serial in a short binary packet (Sahara) by zeros. Bytes that
+    /// are mostly not text (partition data read back) are left alone: a replay hashes them.
     pub fn bytes(&self, data: &mut [u8]) -> usize {
         let mut n = 0;
-        for (start, end, _, canonical) in self.find(data) {
+        let textual = data
+            .iter()
+            .filter(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+            .count()
+            * 10
+            >= data.len() * 9;
+        let spans = if textual { self.find(data) } else { Vec::new() };
+        for (start, end, _, canonical) in spans {
             let keep: Vec<u8> = canonical.bytes().rev().take(4).collect();
             if let Some(span) = data.get_mut(start..end) {
                 let len = span.len();
@@ -525,5 +533,11 @@ mod tests {
         let mut sahara = 0x0cf9_4c64u32.to_le_bytes().to_vec();
         assert_eq!(r.bytes(&mut sahara), 1);
         assert_eq!(sahara, vec![0, 0, 0, 0]);
+        // Partition data read back (not text) is left as it is, even with a digit run in it.
+        let mut image = vec![0u8; 4096];
+        image[100..115].copy_from_slice(b"867698041234562");
+        let copy = image.clone();
+        assert_eq!(r.bytes(&mut image), 0);
+        assert_eq!(image, copy);
     }
 }
