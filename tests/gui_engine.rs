@@ -513,6 +513,11 @@ fn a_failing_flash_saves_its_bundle_and_copies_a_summary_with_the_error() {
         .and_then(|i| i.serial.clone())
         .expect("the board told its serial");
     assert!(!md.contains(&serial), "{md}");
+    let inside = oasis_engine::bundle::load_bundle(&bundle).unwrap().summary;
+    assert!(
+        !inside.contains(&serial) && inside.contains("[serial "),
+        "{inside}"
+    );
     assert!(
         md.contains("[serial ") && md.contains(&format!("..{}]", &serial[4..])),
         "{md}"
