@@ -518,6 +518,14 @@ fn a_failing_flash_saves_its_bundle_and_copies_a_summary_with_the_error() {
         !inside.contains(&serial) && inside.contains("[serial "),
         "{inside}"
     );
+    // The same mask in the bundle and in the copied summary.
+    let mask = |t: &str| {
+        t.split("[serial ")
+            .nth(1)
+            .and_then(|r| r.split(']').next())
+            .map(str::to_owned)
+    };
+    assert_eq!(mask(&md), mask(&inside), "{md}\n{inside}");
     assert!(
         md.contains("[serial ") && md.contains(&format!("..{}]", &serial[4..])),
         "{md}"

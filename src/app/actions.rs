@@ -276,8 +276,9 @@ impl OasisApp {
         };
         let mut text = oasis_engine::markdown_summary(&input);
         if !self.state.settings.include_identifiers {
-            // The same masks as the job's bundle: the key is kept in the data folder.
-            let mut r = oasis_engine::bundle::redact::Redactor::new(&self.safety_dir());
+            // The same masks as the job's bundle (whose writing read the data folder's key);
+            // no file is touched on the UI thread.
+            let mut r = oasis_engine::bundle::redact::Redactor::without_io(&self.safety_dir());
             if let Some(s) = f
                 .progress
                 .identity

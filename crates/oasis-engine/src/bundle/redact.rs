@@ -13,7 +13,9 @@
 //! zeros) and decimal spellings. Backups are not redacted (they are the user's own restore
 //! data and `restore` checks the serial).
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use sha2::{Digest, Sha256};
 
@@ -65,9 +67,37 @@ fn random_key() -> Vec<u8> {
     h.finalize().to_vec()
 }
 
-/// The key kept in `data_dir` (created there on first use). When it cannot be stored, a key
-/// for this process only is used: masks then differ between runs, but nothing leaks.
+/// Keys already read in this process, by data dir.
+fn keys() -> &'static Mutex<HashMap<PathBuf, Vec<u8>>> {
+    static KEYS: OnceLock<Mutex<HashMap<PathBuf, Vec<u8>>>> = OnceLock::new();
+    KEYS.get_or_init(Mutex::default)
+}
+
+/// The key of `data_dir` when this process already read it (no file access).
+pub fn cached_key(data_dir: &Path) -> Option<Vec<u8>> {
+    keys()
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(data_dir)
+        .cloned()
+}
+
+/// The key kept in `data_dir` (created there on first use; remembered for this process).
+/// When it cannot be stored, a key for this process only is used: masks then differ between
+/// runs, but nothing leaks.
 pub fn load_key(data_dir: &Path) -> Vec<u8> {
+    if let Some(k) = cached_key(data_dir) {
+        return k;
+    }
+    let k = read_or_make_key(data_dir);
+    keys()
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(data_dir.to_path_buf(), k.clone());
+    k
+}
+
+fn read_or_make_key(data_dir: &Path) -> Vec<u8> {
     let path = data_dir.join(KEY_FILE);
     if let Ok(text) = std::fs::read_to_string(&path)
         && let Ok(k) = hex::decode(text.trim())
@@ -114,6 +144,15 @@ impl Redactor {
     /// A redactor with the data dir's key.
     pub fn new(data_dir: &Path) -> Self {
         Self::with_key(load_key(data_dir))
+    }
+
+    /// A redactor that touches no file (for a UI thread): the data dir's key when a job of this
+    /// process already read it (every job that wrote a bundle did), else a key for this
+    /// process only (its masks then differ from the bundles', but nothing leaks).
+    pub fn without_io(data_dir: &Path) -> Self {
+        static PROCESS: OnceLock<Vec<u8>> = OnceLock::new();
+        let key = cached_key(data_dir).unwrap_or_else(|| PROCESS.get_or_init(random_key).clone());
+        Self::with_key(key)
     }
 
     /// A redactor with this key (tests).
@@ -498,6 +537,16 @@ mod tests {
         assert_eq!(k.len(), 32);
         assert_eq!(load_key(&dir), k);
         assert_ne!(load_key(&tmp.path().join("other")), k);
+        // Remembered: no file access the second time, and a UI thread gets the same masks.
+        assert_eq!(cached_key(&dir), Some(k.clone()));
+        let r = Redactor::without_io(&dir);
+        assert_eq!(
+            r.mask(Kind::Imei, "867698041234562"),
+            Redactor::with_key(k).mask(Kind::Imei, "867698041234562")
+        );
+        let unknown = tmp.path().join("never-read");
+        let _ = Redactor::without_io(&unknown);
+        assert!(!unknown.exists());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
