@@ -50,6 +50,9 @@ pub struct Settings {
     pub confirm_after_reset: bool,
     /// Back up the board's calibration data (EFS2/NV...) into the data folder before flashing.
     pub backup_before_flash: bool,
+    /// Keep the IMEI, ICCID and chip serial in support bundles and the ticket summary (masked
+    /// by default).
+    pub include_identifiers: bool,
     /// List Oasis's virtual boards beside real ones.
     pub show_virtual_boards: bool,
     /// Where bench reports go (a default under the data folder when unset).
@@ -69,6 +72,7 @@ impl Default for Settings {
             reenumerate_timeout_s: o.reenumerate_timeout_s,
             confirm_after_reset: o.confirm_after_reset,
             backup_before_flash: true,
+            include_identifiers: false,
             show_virtual_boards: true,
             report_dir: None,
             report_format: ReportFormat::Csv,
@@ -107,6 +111,7 @@ impl Settings {
             command_timeout_s: self.command_timeout_s,
             reenumerate_timeout_s: self.reenumerate_timeout_s,
             confirm_after_reset: self.confirm_after_reset,
+            include_identifiers: self.include_identifiers,
             ..FlashOptions::default()
         }
     }

@@ -502,6 +502,38 @@ fn a_failing_flash_saves_its_bundle_and_copies_a_summary_with_the_error() {
     assert!(md.starts_with("### Oasis support summary"), "{md}");
     assert!(md.contains(&r.message), "{md}");
     assert!(md.contains(&bundle.display().to_string()), "{md}");
+    // The chip serial is masked (a short hash and its last 4 digits) unless the setting keeps it.
+    let serial = h
+        .state()
+        .state
+        .flash
+        .progress
+        .identity
+        .as_ref()
+        .and_then(|i| i.serial.clone())
+        .expect("the board told its serial");
+    assert!(!md.contains(&serial), "{md}");
+    let inside = oasis_engine::bundle::load_bundle(&bundle).unwrap().summary;
+    assert!(
+        !inside.contains(&serial) && inside.contains("[serial "),
+        "{inside}"
+    );
+    // The same mask in the bundle and in the copied summary.
+    let mask = |t: &str| {
+        t.split("[serial ")
+            .nth(1)
+            .and_then(|r| r.split(']').next())
+            .map(str::to_owned)
+    };
+    assert_eq!(mask(&md), mask(&inside), "{md}\n{inside}");
+    assert!(
+        md.contains("[serial ") && md.contains(&format!("..{}]", &serial[4..])),
+        "{md}"
+    );
+    h.state_mut().state.settings.include_identifiers = true;
+    click(&mut h, "Copy summary for a support ticket");
+    let md = h.state().state.flash.copied_summary.clone().unwrap();
+    assert!(md.contains(&serial), "{md}");
     // No file dialog here: the button says where the bundle stays.
     click(&mut h, "Save support bundle");
     h.get_by_label_contains("the bundle stays in");

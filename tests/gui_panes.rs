@@ -241,3 +241,26 @@ fn backup_before_flashing_is_on_by_default_and_its_setting_survives_a_restart() 
     h.run();
     assert!(!h.state().state.settings.backup_before_flash);
 }
+
+#[test]
+fn identifiers_are_masked_by_default_and_the_setting_keeps_them_across_a_restart() {
+    assert!(!oasis::settings::Settings::default().include_identifiers);
+    let dir = temp_dir("identifiers-setting");
+    {
+        let backend = FakeBackend::new(FakeBackend::demo_boards(), Duration::ZERO);
+        let mut h = app(Box::new(backend), &dir, Some(demo_package()));
+        h.run();
+        h.get_by_label("Settings").click();
+        h.run();
+        h.get_by_label("Include IMEI, ICCID and chip serial in bundles and ticket summaries")
+            .click();
+        h.run();
+        let s = &h.state().state.settings;
+        assert!(s.include_identifiers);
+        assert!(s.flash_options().include_identifiers);
+    }
+    let backend = FakeBackend::new(FakeBackend::demo_boards(), Duration::ZERO);
+    let mut h = app(Box::new(backend), &dir, None);
+    h.run();
+    assert!(h.state().state.settings.include_identifiers);
+}

@@ -294,7 +294,25 @@ impl OasisApp {
             events: &f.events,
             bundle: f.bundle_written.as_deref(),
         };
-        let text = oasis_engine::markdown_summary(&input);
+        let mut text = oasis_engine::markdown_summary(&input);
+        if !self.state.settings.include_identifiers {
+            // The same masks as the job's bundle (whose writing read the data folder's key);
+            // no file is touched on the UI thread.
+            let mut r = oasis_engine::bundle::redact::Redactor::without_io(&self.safety_dir());
+            if let Some(s) = f
+                .progress
+                .identity
+                .as_ref()
+                .and_then(|i| i.serial.as_deref())
+            {
+                r.add_serial(s);
+            }
+            r.add_serials_from_log(f.events.iter().filter_map(|e| match e {
+                oasis_engine::Event::DeviceLog { line } => Some(line.as_str()),
+                _ => None,
+            }));
+            text = r.text(&text);
+        }
         ctx.copy_text(text.clone());
         self.state.flash.copied_summary = Some(text);
     }

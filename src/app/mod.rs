@@ -3,8 +3,8 @@
 
 mod actions;
 mod apply;
-mod files;
 mod dump;
+mod files;
 
 use std::path::PathBuf;
 use std::time::Duration;

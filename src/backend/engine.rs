@@ -282,6 +282,7 @@ fn engine_options(job: &FlashJob) -> EngineOptions {
     o.backup.clone_from(&job.options.backup_dir);
     o.bundle.clone_from(&job.options.bundle);
     o.bundle_on_failure.clone_from(&job.options.bundle_dir);
+    o.include_identifiers = job.options.include_identifiers;
     o
 }
 

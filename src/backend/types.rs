@@ -311,6 +311,9 @@ pub struct FlashOptions {
     /// On failure, write a support bundle into this folder.
     #[serde(default)]
     pub bundle_dir: Option<PathBuf>,
+    /// Keep the IMEI, ICCID and chip serial in the bundle (masked by default).
+    #[serde(default)]
+    pub include_identifiers: bool,
 }
 
 impl Default for FlashOptions {
@@ -323,6 +326,7 @@ impl Default for FlashOptions {
             backup_dir: None,
             bundle: None,
             bundle_dir: None,
+            include_identifiers: false,
         }
     }
 }

@@ -92,6 +92,18 @@ fn flashing(ui: &mut egui::Ui, s: &mut Settings) -> bool {
                 )
                 .changed();
             ui.end_row();
+            ui.label("Support bundles");
+            changed |= ui
+                .checkbox(
+                    &mut s.include_identifiers,
+                    "Include IMEI, ICCID and chip serial in bundles and ticket summaries",
+                )
+                .on_hover_text(
+                    "Off (the default): they are masked as a short hash and their last 4 digits, \
+                     so a bundle can be attached to a public issue. Backups always keep them.",
+                )
+                .changed();
+            ui.end_row();
         });
     changed
 }

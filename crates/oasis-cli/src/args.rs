@@ -28,11 +28,13 @@ pub const LONG_VERSION: &str = concat!(
 /// `restore` puts it back; `--at-port`/`--confirm` follow the board after the reset and check
 /// the revision it runs; `--resume` skips what is already on the board; on any failure a
 /// support bundle (zip) is written into the data dir and named, and `replay BUNDLE` re-runs it
-/// offline.
+/// offline. Bundles mask the IMEI, ICCID and chip serial (a short hash and the last 4
+/// characters) unless `flash --include-identifiers`. `dump` reads partitions back into files.
 ///
 /// Environment: OASIS_TIMEOUT_SCALE multiplies every board timeout (e.g. 3 for a slow link,
 /// 0.2 in tests that inject stalls); OASIS_DATA_DIR moves the data dir (default
-/// ~/.local/share/oasis, %LOCALAPPDATA%\Oasis, ~/Library/Application Support/Oasis).
+/// ~/.local/share/oasis, %LOCALAPPDATA%\Oasis, ~/Library/Application Support/Oasis);
+/// OASIS_BUNDLE_CAP_MB caps its bundles folder (default 256; the oldest bundles go first).
 #[derive(Debug, Parser)]
 #[command(name = "oasis-cli", version = LONG_VERSION, long_version = LONG_VERSION)]
 pub struct Cli {
@@ -65,6 +67,9 @@ pub enum Command {
     /// Collect the RAM dump of a crashed module (05C6:900E, Sahara memory debug) into a
     /// folder, then reset it.
     Ramdump(RamdumpArgs),
+    /// Read partitions (by label) or sector ranges back from a board into files, with a
+    /// manifest (SHA-256 of each). Nothing is written to the board.
+    Dump(DumpArgs),
 }
 
 /// `info` arguments.
@@ -141,6 +146,39 @@ pub struct FlashArgs {
     /// Write no support bundle on failure.
     #[arg(long)]
     pub no_bundle: bool,
+    /// Keep the IMEI, ICCID and chip serial in the support bundle (by default they are masked:
+    /// a short hash and the last 4 characters).
+    #[arg(long)]
+    pub include_identifiers: bool,
+}
+
+/// `dump` arguments.
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// The board's port.
+    #[arg(long, value_name = "PORT")]
+    pub port: String,
+    /// The package made for the module (its programmer and partition table).
+    #[arg(long, value_name = "PACKAGE")]
+    pub package: PathBuf,
+    /// The output folder (created; must be new or empty).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// A partition to read, by label (repeatable).
+    #[arg(long = "partition", value_name = "LABEL")]
+    pub partitions: Vec<String>,
+    /// Read every partition of the board's (or the package's) table.
+    #[arg(long)]
+    pub all: bool,
+    /// A sector range to read: START:SECTORS, or LUN:START:SECTORS (repeatable).
+    #[arg(long = "raw", value_name = "START:SECTORS")]
+    pub raw: Vec<String>,
+    /// Use this programmer instead of the package's.
+    #[arg(long, value_name = "FILE")]
+    pub programmer: Option<PathBuf>,
+    /// Print the engine's events as JSON lines on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `backup` arguments.
@@ -368,5 +406,30 @@ mod tests {
         );
         assert!(r.json && r.out == std::path::Path::new("d"));
         assert!(Cli::try_parse_from(["oasis-cli", "ramdump", "--port", "usb"]).is_err());
+        let d = Cli::try_parse_from([
+            "oasis-cli",
+            "dump",
+            "--port",
+            "virtual:bg95",
+            "--package",
+            "pkg",
+            "--out",
+            "d",
+            "--partition",
+            "SBL",
+            "--partition",
+            "EFS2",
+            "--raw",
+            "0:640:64",
+            "--all",
+            "--json",
+        ])
+        .unwrap();
+        let Command::Dump(d) = d.command else {
+            panic!("not dump")
+        };
+        assert_eq!(d.partitions, vec!["SBL".to_owned(), "EFS2".to_owned()]);
+        assert!(d.all && d.json && d.raw == vec!["0:640:64".to_owned()]);
+        assert!(Cli::try_parse_from(["oasis-cli", "dump", "--port", "usb", "--out", "d"]).is_err());
     }
 }

@@ -28,6 +28,7 @@ fn options(a: &FlashArgs) -> FlashOptions {
     o.bundle.clone_from(&a.bundle);
     o.backup.clone_from(&a.backup);
     o.resume = a.resume;
+    o.include_identifiers = a.include_identifiers;
     if a.bundle.is_none() && !a.no_bundle {
         o.bundle_on_failure = Some(oasis_engine::paths::bundles_dir());
     }

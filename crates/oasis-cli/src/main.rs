@@ -4,6 +4,7 @@
 
 mod args;
 mod diagnose;
+mod dump;
 mod emulate;
 mod flash;
 mod info;
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
         Command::Restore(a) => safety::run_restore(a),
         Command::Replay(a) => safety::run_replay(&a),
         Command::Ramdump(a) => ramdump::run(a),
+        Command::Dump(a) => dump::run(a),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

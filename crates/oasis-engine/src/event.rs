@@ -39,6 +39,8 @@ pub enum Phase {
     Confirm,
     /// Reading a crashed board's RAM regions (Sahara memory debug, 05C6:900E).
     RamDump,
+    /// Reading partitions back into files (`dump`); nothing is written to the board.
+    Read,
 }
 
 impl Phase {
@@ -57,6 +59,7 @@ impl Phase {
             Phase::Reset => 1,
             Phase::Confirm => 2,
             Phase::RamDump => 90,
+            Phase::Read => 80,
         }
     }
     /// Plain-language name for a progress line.
@@ -74,6 +77,7 @@ impl Phase {
             Phase::Reset => "Restarting the board",
             Phase::Confirm => "Confirming the new firmware",
             Phase::RamDump => "Collecting crash dump",
+            Phase::Read => "Reading back",
         }
     }
 }

@@ -239,6 +239,26 @@ pub fn spawn_restore_on(
     })
 }
 
+/// Start a read-back job (`oasis-dump-<port>`): read partitions (by label) or sector ranges
+/// into `req.out` with a manifest; nothing is written to the board, which stays in download
+/// mode.
+pub fn spawn_dump(req: crate::dump::DumpRequest, sink: Box<dyn FnMut(Event) + Send>) -> JobHandle {
+    let name = thread_name("dump", &req.port);
+    spawn_job(name, sink, move |em| crate::dump::dump_job(&req, em))
+}
+
+/// [`spawn_dump`] over a link the caller opened (e.g. a virtual board a test flashed first).
+pub fn spawn_dump_on(
+    req: crate::dump::DumpRequest,
+    link: Box<dyn oasis_transport::Transport>,
+    sink: Box<dyn FnMut(Event) + Send>,
+) -> JobHandle {
+    let name = thread_name("dump", &req.port);
+    spawn_job(name, sink, move |em| {
+        crate::dump::dump_job_on(&req, link, em)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

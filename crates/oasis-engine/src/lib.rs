@@ -29,6 +29,7 @@ mod chipinfo;
 mod confirm;
 mod connect;
 pub mod diag;
+pub mod dump;
 pub mod error;
 pub mod event;
 mod execute;
@@ -54,11 +55,12 @@ mod virtual_job;
 
 pub use bundle::{SummaryInput, markdown_summary};
 pub use chipinfo::{read_chip_identity, read_chip_identity_on};
+pub use dump::DumpRequest;
 pub use error::{ConfirmFailure, EngineError};
 pub use event::{ChipIdentity, ErrorKind, ErrorReport, Event, Phase, Verdict};
 pub use job::{
-    JobHandle, spawn_backup, spawn_backup_on, spawn_flash, spawn_flash_channel, spawn_flash_on,
-    spawn_flash_on_board, spawn_restore, spawn_restore_on,
+    JobHandle, spawn_backup, spawn_backup_on, spawn_dump, spawn_dump_on, spawn_flash,
+    spawn_flash_channel, spawn_flash_on, spawn_flash_on_board, spawn_restore, spawn_restore_on,
 };
 pub use options::{FlashOptions, FlashRequest, Timeouts};
 pub use ramdump::{RamdumpRequest, spawn_ramdump, spawn_ramdump_channel, spawn_ramdump_on};

@@ -74,6 +74,13 @@ pub struct FlashOptions {
     /// The revision the board ran before this flash, when the caller knows it (tells "the
     /// revision did not change" apart from "another revision runs").
     pub previous_revision: Option<String>,
+    /// Keep the IMEI, ICCID and chip serial in support bundles (masked by default: a short
+    /// keyed hash and the last 4 characters, see [`crate::bundle::redact`]).
+    pub include_identifiers: bool,
+    /// Size cap of the `bundle_on_failure` folder in bytes (oldest bundles go after a new one
+    /// is written there); `None`: `OASIS_BUNDLE_CAP_MB`, else the default
+    /// ([`crate::bundle::prune`]).
+    pub bundle_cap_bytes: Option<u64>,
 }
 
 impl Default for FlashOptions {
@@ -93,6 +100,8 @@ impl Default for FlashOptions {
             backup: None,
             resume: false,
             previous_revision: None,
+            include_identifiers: false,
+            bundle_cap_bytes: None,
         }
     }
 }

@@ -178,11 +178,10 @@ fn ask_virtual_before_switch(board: &VirtualBoard, em: &mut Emitter) -> Option<A
         return None;
     }
     let rev = p.full_revision.clone().or_else(|| p.revision.clone());
-    let imei = p.imei.as_deref().map(|i| format!(" (IMEI {i})"));
     em.info(format!(
         "before the switch the module runs {}{}",
         rev.as_deref().unwrap_or("an unreported revision"),
-        imei.unwrap_or_default()
+        p.ids_suffix()
     ));
     Some(p)
 }

@@ -301,7 +301,8 @@ pub fn parse_gpt_entries(bytes: &[u8], count: u32, size: u32) -> Vec<GptEntry> {
         .collect()
 }
 
-fn read_gpt(
+/// The entries of the GPT on `lun` (`None` when its header is no GPT header).
+pub fn read_gpt(
     board: &mut dyn SectorReader,
     lun: u32,
     sector_size: u32,

@@ -131,10 +131,7 @@ fn ask_before_switch(
     em.info(format!(
         "before the switch the module runs {}{}",
         rev.as_deref().unwrap_or("an unreported revision"),
-        p.imei
-            .as_deref()
-            .map(|i| format!(" (IMEI {i})"))
-            .unwrap_or_default()
+        p.ids_suffix()
     ));
     Some(p)
 }

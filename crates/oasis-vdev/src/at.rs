@@ -11,6 +11,7 @@ pub struct AtModem {
     model: String,
     revision: String,
     imei: String,
+    iccid: Option<String>,
     usb_pid: u16,
     usbnet_ext: bool,
     newer_firmware: bool,
@@ -32,6 +33,7 @@ impl AtModem {
             model: profile.at_model.clone(),
             revision: revision.into(),
             imei: profile.imei.clone(),
+            iccid: profile.iccid.clone(),
             usb_pid: profile.usb_pid,
             usbnet_ext: profile.usbnet_ext,
             newer_firmware: profile.read_data_64,
@@ -122,6 +124,12 @@ impl AtModem {
         self.out.extend_from_slice(b"\r\nERROR\r\n");
     }
 
+    /// `+CME ERROR: <code>` (10: SIM not inserted).
+    fn cme_error(&mut self, code: u32) {
+        self.out
+            .extend_from_slice(format!("\r\n+CME ERROR: {code}\r\n").as_bytes());
+    }
+
     fn short_revision(&self) -> String {
         self.revision
             .split('_')
@@ -160,7 +168,17 @@ impl AtModem {
             "+QGMR" => self.ok(&one(self.revision.clone())),
             "+CGSN" | "+GSN" => self.ok(&one(self.imei.clone())),
             "+CFUN?" => self.ok(&one(format!("+CFUN: {}", self.cfun))),
-            "+CPIN?" => self.ok(&one("+CPIN: READY".into())),
+            "+CPIN?" => match &self.iccid {
+                Some(_) => self.ok(&one("+CPIN: READY".into())),
+                None => self.cme_error(10),
+            },
+            "+QCCID" | "+CCID" => match self.iccid.clone() {
+                Some(i) => {
+                    let name = if cmd == "+QCCID" { "+QCCID" } else { "+CCID" };
+                    self.ok(&one(format!("{name}: {i}")))
+                }
+                None => self.cme_error(10),
+            },
             _ => self.extended(cmd),
         }
     }

@@ -185,6 +185,8 @@ pub struct Profile {
     pub serial: u32,
     /// IMEI the AT modem reports.
     pub imei: String,
+    /// ICCID of the SIM the AT modem reports (`AT+QCCID`); `None`: no SIM inserted.
+    pub iccid: Option<String>,
     /// USB product ID in normal mode (VID 0x2C7C).
     pub usb_pid: u16,
     /// Sahara protocol version in HELLO (2 for MDM9x07/9205 class, 3 for the newest).
@@ -282,6 +284,7 @@ impl Profile {
             model_id: 0,
             serial: 0x1a2b_3c4d,
             imei: "866425051234567".into(),
+            iccid: Some("89860318760251234567".into()),
             usb_pid: 0x0700,
             sahara_version: 2,
             sahara_min_version: 1,
@@ -318,6 +321,7 @@ impl Profile {
             msm_id: 0x0004_80E1,
             serial: 0x0cf9_4c64,
             imei: "867698041234562".into(),
+            iccid: Some("8949020000123456789".into()),
             usb_pid: 0x0125,
             test_root: hex_bytes(TEST_ROOT_MDM9X07),
             build_date: "Sep 22 2020 @ 14:33:10".into(),

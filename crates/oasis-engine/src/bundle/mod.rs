@@ -9,7 +9,9 @@
 //! transcript as the board ([`replay`]).
 
 pub mod elide;
+pub mod prune;
 mod record;
+pub mod redact;
 pub mod replay;
 pub(crate) mod run;
 mod summary;
@@ -195,6 +197,9 @@ pub struct BundleInput<'a> {
     pub transcript: Option<&'a Path>,
     /// The enumeration to include (`None` = take one now).
     pub devices: Option<&'a Snapshot>,
+    /// Mask the board's identifiers (IMEI, ICCID, chip serial) in every member ([`redact`]);
+    /// `None` keeps them.
+    pub redact: Option<&'a redact::Redactor>,
 }
 
 /// `devices.json`: the enumeration, each USB device with its interface roles.
@@ -280,10 +285,13 @@ fn identity_of(events: &[(f64, Event)]) -> Option<ChipIdentity> {
 struct Zip {
     w: zip::ZipWriter<File>,
     path: PathBuf,
+    redact: Option<redact::Redactor>,
 }
 
 impl Zip {
     fn member(&mut self, name: &str, bytes: &[u8]) -> Result<(), BundleError> {
+        let masked = self.redact.as_ref().map(|r| redact::member(r, name, bytes));
+        let bytes = masked.as_deref().unwrap_or(bytes);
         self.start(name, bytes.len() as u64)?;
         self.w
             .write_all(bytes)
@@ -306,6 +314,23 @@ impl Zip {
     }
 }
 
+/// The redactor of one bundle: `base` plus the chip serials the session named.
+fn redactor_for(base: &redact::Redactor, events: &[(f64, Event)]) -> redact::Redactor {
+    let mut r = base.clone();
+    for (_, e) in events {
+        if let Event::ChipIdentity(id) = e
+            && let Some(s) = &id.serial
+        {
+            r.add_serial(s);
+        }
+    }
+    r.add_serials_from_log(events.iter().filter_map(|(_, e)| match e {
+        Event::DeviceLog { line } => Some(line.as_str()),
+        _ => None,
+    }));
+    r
+}
+
 /// Write a support bundle to `path` (a new zip; an existing file is replaced).
 pub fn write_bundle(path: &Path, input: &BundleInput<'_>) -> Result<(), BundleError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -315,6 +340,7 @@ pub fn write_bundle(path: &Path, input: &BundleInput<'_>) -> Result<(), BundleEr
     let mut z = Zip {
         w: zip::ZipWriter::new(file),
         path: path.to_path_buf(),
+        redact: input.redact.map(|r| redactor_for(r, input.events)),
     };
     let transcript_len = input
         .transcript
@@ -332,8 +358,15 @@ pub fn write_bundle(path: &Path, input: &BundleInput<'_>) -> Result<(), BundleEr
         let f = File::open(t).map_err(io("cannot read the transcript", t))?;
         // Zeros put back for compacted writes can make it larger than the file: zip64.
         z.start("transcript.jsonl", u64::MAX)?;
-        elided = elide::copy_transcript(&mut BufReader::new(f), &mut z.w, elide)
-            .map_err(io("cannot write", path))?;
+        elided = match &z.redact {
+            Some(r) => {
+                let mut w = redact::LineWriter::new(&mut z.w, r);
+                let n = elide::copy_transcript(&mut BufReader::new(f), &mut w, elide);
+                w.flush().and(n)
+            }
+            None => elide::copy_transcript(&mut BufReader::new(f), &mut z.w, elide),
+        }
+        .map_err(io("cannot write", path))?;
     }
     z.json(
         "bundle.json",

@@ -4,10 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{BundleInput, Timeline, WRITTEN_PREFIX, auto_path, write_bundle};
+use super::redact::Redactor;
+use super::{BundleInput, Timeline, WRITTEN_PREFIX, auto_path, prune, write_bundle};
 use crate::error::EngineError;
 use crate::event::Verdict;
 use crate::options::{FlashOptions, FlashRequest};
+use crate::paths;
 use crate::progress::{Emitter, Sink};
 
 /// Whether a job with these options records a bundle.
@@ -24,6 +26,29 @@ pub fn tee(mut sink: Sink, timeline: Option<Timeline>) -> Sink {
         }),
         None => sink,
     }
+}
+
+/// An error of the command line rather than of a board: the package path does not exist,
+/// or the named port does not.
+pub fn is_usage_error(req: &FlashRequest, e: &EngineError) -> bool {
+    match e {
+        EngineError::BadInput { .. } => std::fs::symlink_metadata(&req.package).is_err(),
+        EngineError::Transport { source, .. } => {
+            source.kind == oasis_transport::TransportErrorKind::NotFound && source.op == "open"
+        }
+        _ => false,
+    }
+}
+
+/// Where the key of the identifier masks is kept: the data dir whose `bundles` folder the
+/// caller named (the app's, the CLI's), else the default data dir.
+fn key_dir(req: &FlashRequest) -> PathBuf {
+    req.options
+        .bundle_on_failure
+        .as_deref()
+        .and_then(Path::parent)
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(paths::data_dir, Path::to_path_buf)
 }
 
 fn scratch_transcript() -> PathBuf {
@@ -54,6 +79,8 @@ where
     let result = work(em, Some(&transcript));
     let target = match (&req.options.bundle, &result) {
         (Some(p), _) => Some(p.clone()),
+        // A usage error (no such package, no such port) is no evidence: no automatic bundle.
+        (None, Err(e)) if is_usage_error(req, e) => None,
         (None, Err(_)) => req.options.bundle_on_failure.as_deref().map(auto_path),
         (None, Ok(_)) => None,
     };
@@ -64,15 +91,35 @@ where
         };
         let events = tl.snapshot();
         let recorded = transcript.exists().then_some(transcript.as_path());
+        let redactor = (!req.options.include_identifiers).then(|| Redactor::new(&key_dir(req)));
         let input = BundleInput {
             request: req,
             events: &events,
             outcome: Some(&outcome),
             transcript: recorded,
             devices: None,
+            redact: redactor.as_ref(),
         };
         match write_bundle(&path, &input) {
-            Ok(()) => em.info(format!("{WRITTEN_PREFIX}{}", path.display())),
+            Ok(()) => {
+                if let Some(dir) = &req.options.bundle_on_failure {
+                    let cap = req
+                        .options
+                        .bundle_cap_bytes
+                        .unwrap_or_else(prune::cap_bytes);
+                    let p = prune::prune_dir(dir, cap, Some(&path));
+                    if !p.removed.is_empty() {
+                        em.info(format!(
+                            "removed {} older support bundle(s) from {} (kept {} bytes, cap {cap}; {} sets it in MiB)",
+                            p.removed.len(),
+                            dir.display(),
+                            p.kept_bytes,
+                            prune::CAP_ENV
+                        ));
+                    }
+                }
+                em.info(format!("{WRITTEN_PREFIX}{}", path.display()));
+            }
             Err(e) => em.info(format!("the support bundle could not be written: {e}")),
         }
     }

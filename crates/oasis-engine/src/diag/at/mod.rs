@@ -64,6 +64,9 @@ pub struct AtProbe {
     pub full_revision: Option<String>,
     /// IMEI (15 digits).
     pub imei: Option<String>,
+    /// The SIM's ICCID (`AT+QCCID`), when a SIM is ready.
+    #[serde(default)]
+    pub iccid: Option<String>,
     /// `AT+CFUN?` level.
     pub cfun: Option<u8>,
     /// SIM state.
@@ -86,6 +89,19 @@ pub struct AtProbe {
 }
 
 impl AtProbe {
+    /// ` (IMEI …) with SIM ICCID …` for a log line, as far as known (empty when neither is).
+    pub fn ids_suffix(&self) -> String {
+        let mut s = self
+            .imei
+            .as_deref()
+            .map(|i| format!(" (IMEI {i})"))
+            .unwrap_or_default();
+        if let Some(c) = &self.iccid {
+            s.push_str(&format!(" with SIM ICCID {c}"));
+        }
+        s
+    }
+
     /// A probe that could not even open the port.
     pub fn failed(port: &str, err: &TransportError) -> Self {
         Self {
@@ -212,6 +228,9 @@ fn state(r: &mut Runner<'_>) {
     r.probe.cfun = r.ask_ok("AT+CFUN?").and_then(|l| parse::parse_cfun(&l));
     if let Some(reply) = r.ask("AT+CPIN?") {
         r.probe.sim = parse::parse_cpin(&reply.lines, reply.final_line.as_deref());
+    }
+    if r.probe.sim == Some(SimState::Ready) {
+        r.probe.iccid = r.ask_ok("AT+QCCID").and_then(|l| parse::parse_iccid(&l));
     }
     r.probe.usbcfg = r
         .ask_ok("AT+QCFG=\"usbcfg\"")

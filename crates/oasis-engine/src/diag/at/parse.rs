@@ -63,6 +63,25 @@ pub fn parse_cgmr(lines: &[String]) -> Option<String> {
     Some(strip_prefix_ci(&v, "Revision:").map_or(v.clone(), |r| r.trim().to_string()))
 }
 
+/// Parse `AT+QCCID` / `AT+CCID`: the SIM's ICCID (19 or 20 digits from `89`, an `F` pad
+/// dropped).
+pub fn parse_iccid(lines: &[String]) -> Option<String> {
+    lines.iter().find_map(|l| {
+        let l = l.trim();
+        let v = ["+QCCID:", "+CCID:", "+ICCID:"]
+            .iter()
+            .find_map(|p| strip_prefix_ci(l, p))
+            .unwrap_or(l)
+            .trim()
+            .trim_matches('"')
+            .trim_end_matches(['F', 'f']);
+        ((19..=20).contains(&v.len())
+            && v.starts_with("89")
+            && v.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| v.to_string())
+    })
+}
+
 /// Parse `AT+CGSN` / `AT+GSN`: a 15-digit IMEI (prefix and quotes tolerated).
 pub fn parse_imei(lines: &[String]) -> Option<String> {
     lines.iter().find_map(|l| {
@@ -239,7 +258,8 @@ pub fn parse_secure_boot(lines: &[String]) -> Option<bool> {
 
 /// Identity commands that take no argument and only report.
 const INFO_COMMANDS: &[&str] = &[
-    "", "I", "+CGMR", "+GMR", "+QGMR", "+CGSN", "+GSN", "+CGMI", "+CGMM", "+GMI", "+GMM",
+    "", "I", "+CGMR", "+GMR", "+QGMR", "+CGSN", "+GSN", "+CGMI", "+CGMM", "+GMI", "+GMM", "+QCCID",
+    "+CCID",
 ];
 
 /// Commands whose `="name"` form reads a setting rather than changing anything.
@@ -280,6 +300,20 @@ mod tests {
     }
 
     #[test]
+    fn iccid_forms() {
+        assert_eq!(
+            parse_iccid(&v(&["+QCCID: 89860318760251234567F"])).as_deref(),
+            Some("89860318760251234567")
+        );
+        assert_eq!(
+            parse_iccid(&v(&["+CCID: \"8949020000123456789\""])).as_deref(),
+            Some("8949020000123456789")
+        );
+        assert_eq!(parse_iccid(&v(&["+QCCID: 1234"])), None);
+        assert_eq!(parse_iccid(&v(&["ERROR"])), None);
+    }
+
+    #[test]
     fn sim_from_cme_error() {
         assert_eq!(
             parse_cpin(&[], Some("+CME ERROR: 10")),
@@ -305,6 +339,7 @@ mod tests {
             "AT+CFUN?",
             "AT+QCFG=\"usbcfg\"",
             "AT+QSECBOOT=\"status\"",
+            "AT+QCCID",
         ] {
             assert!(is_read_only(c), "{c}");
         }
