@@ -65,6 +65,8 @@ pub struct Firehose {
     payload: usize,
     verify: VerifyMethod,
     cancel: Arc<AtomicBool>,
+    /// `ZlpAwareHost` to configure: what the link can do unless the caller overrode it.
+    zlp_aware: bool,
 }
 
 impl std::fmt::Debug for Firehose {
@@ -91,7 +93,9 @@ impl Firehose {
     ) -> Self {
         let mut stream = XmlStream::new();
         stream.push(pending);
+        let zlp_aware = link.sends_zlp();
         Self {
+            zlp_aware,
             link,
             stream,
             rbuf: vec![0; READ_BUF],
@@ -101,6 +105,18 @@ impl Firehose {
             verify: VerifyMethod::DigestThenReadBack,
             cancel,
         }
+    }
+
+    /// Override `ZlpAwareHost` (`--zlp on|off`); by default it follows the link.
+    pub fn set_zlp_aware(&mut self, zlp: Option<bool>) {
+        if let Some(z) = zlp {
+            self.zlp_aware = z;
+        }
+    }
+
+    /// The `ZlpAwareHost` value `configure` sends.
+    pub fn zlp_aware(&self) -> bool {
+        self.zlp_aware
     }
 
     /// Record what configure agreed and how verification will read the board.
@@ -361,7 +377,8 @@ impl Firehose {
         budget: Duration,
     ) -> Result<Negotiated, EngineError> {
         let deadline = Instant::now() + budget;
-        let template = Configure::new(memory, initial_guess(memory));
+        let mut template = Configure::new(memory, initial_guess(memory));
+        template.zlp_aware_host = self.zlp_aware;
         let (mut nego, mut cmd) = ConfigureNegotiation::with(template, sector_size);
         let mut sent = 0u32;
         loop {

@@ -74,6 +74,12 @@ pub struct FlashOptions {
     /// The revision the board ran before this flash, when the caller knows it (tells "the
     /// revision did not change" apart from "another revision runs").
     pub previous_revision: Option<String>,
+    /// Skip Sahara command mode (no chip identity, no programmer check against it): for a
+    /// boot ROM known to ignore command mode. Default false.
+    pub no_identity: bool,
+    /// `ZlpAwareHost` for `configure`: `None` (default) follows the link (USB 1, a Linux or
+    /// macOS tty 0, a Windows QDLoader COM port 1); `Some` overrides it (`--zlp on|off`).
+    pub zlp: Option<bool>,
 }
 
 impl Default for FlashOptions {
@@ -93,6 +99,8 @@ impl Default for FlashOptions {
             backup: None,
             resume: false,
             previous_revision: None,
+            no_identity: false,
+            zlp: None,
         }
     }
 }

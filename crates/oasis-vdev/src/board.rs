@@ -314,6 +314,22 @@ impl VirtualLink {
     }
 }
 
+impl VirtualLink {
+    /// The next transfer the board has sent, whole and alone (what one USB read returns), or
+    /// None when nothing is ready yet. The pty service writes these one by one so a serial
+    /// host sees the packet boundaries a real board has.
+    pub(crate) fn read_transfer(&mut self) -> Result<Option<Vec<u8>>, TransportError> {
+        if !self.current.is_empty() {
+            return Ok(Some(self.current.drain(..).collect()));
+        }
+        let got = self.next_transfer(Instant::now())?;
+        if let Some(d) = &got {
+            self.pace(d.len());
+        }
+        Ok(got)
+    }
+}
+
 impl Transport for VirtualLink {
     fn write_all(&mut self, buf: &[u8], _timeout: Duration) -> Result<(), TransportError> {
         let (taken, busy) = {

@@ -16,6 +16,9 @@ use crate::profile::Profile;
 use crate::sahara::SaharaTarget;
 use crate::storage::Storage;
 
+/// Time from DONE_RESP to the programmer's first log line (a real one needs tens of ms).
+pub(crate) const PROGRAMMER_START: Duration = Duration::from_millis(30);
+
 /// What a protocol target hands the board while handling host bytes.
 pub(crate) struct Ctx<'a> {
     pub profile: &'a Profile,
@@ -28,6 +31,8 @@ pub(crate) struct Ctx<'a> {
     /// Simulated device busy time accumulated while handling them.
     pub busy: Duration,
     pub nand_rate: Option<u64>,
+    /// Real-board behaviours of this board.
+    pub quirks: &'a crate::quirks::Quirks,
 }
 
 impl Ctx<'_> {
@@ -175,6 +180,7 @@ impl Device {
                 packet,
                 busy: Duration::ZERO,
                 nand_rate: self.opts.model.nand_program_rate,
+                quirks: &self.opts.quirks,
             },
             &mut self.phase,
         )
@@ -387,9 +393,15 @@ impl Device {
                     return;
                 }
                 let mut f = FirehoseTarget::new(&self.profile);
+                // A real programmer takes tens of milliseconds to start after DONE_RESP: its
+                // first logs never share a transfer (or a read) with the boot ROM's answer.
+                let before = self.out.ready_at;
+                let start = Instant::now() + PROGRAMMER_START;
+                self.out.ready_at = Some(before.map_or(start, |b| b.max(start)));
                 let (mut ctx, phase) = self.ctx(false);
                 f.start(&mut ctx);
                 *phase = Phase::Firehose(Box::new(f));
+                self.out.ready_at = before;
             }
             Transition::Reboot => self.closing = Some(self.landing_after_reset()),
             Transition::PowerOff => self.closing = Some(Landing::Gone),

@@ -101,6 +101,10 @@ mod unix {
     use serialport::{SerialPort, TTYPort};
 
     use super::{Arc, AtomicBool, FaultSpec, Ordering, Path, PtyService};
+
+    /// Longest the service waits for the client to read one transfer before writing the next
+    /// (a client that reads nothing must not stall the board).
+    const BOUNDARY_WAIT: Duration = Duration::from_millis(100);
     use crate::VdevError;
     use crate::board::{AfterReset, VirtualBoard, VirtualLink};
     use crate::options::BoardOptions;
@@ -155,9 +159,11 @@ mod unix {
         let board = VirtualBoard::new(profile, options);
         let stop = Arc::new(AtomicBool::new(false));
         let (b, s) = (board.clone(), stop.clone());
+        // A second handle on the slave, to see how much the client has not read yet.
+        let watch = keep.try_clone().ok();
         let thread = std::thread::Builder::new()
             .name("oasis-vdev-pty".into())
-            .spawn(move || run(master, b, s))
+            .spawn(move || run(master, b, s, watch))
             .map_err(|e| {
                 let _ = std::fs::remove_file(link);
                 pty_err("spawn thread", link, e)
@@ -180,16 +186,40 @@ mod unix {
         }
     }
 
-    /// Move everything the board has said to the pty. False when the board is gone.
-    fn pump_out(master: &mut TTYPort, vlink: &mut VirtualLink, board: &VirtualBoard) -> bool {
-        let mut buf = vec![0u8; 64 * 1024];
+    /// Bytes written to the pty that the client has not read yet.
+    fn unread(slave: &std::fs::File) -> u64 {
+        rustix::io::ioctl_fionread(slave).unwrap_or(0)
+    }
+
+    /// Wait (bounded) until the client has read what was written before: the next transfer
+    /// then reaches it in a read of its own, as a USB transfer would.
+    fn wait_read(slave: Option<&std::fs::File>) {
+        let Some(slave) = slave else {
+            return;
+        };
+        let start = std::time::Instant::now();
+        while unread(slave) > 0 && start.elapsed() < BOUNDARY_WAIT {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
+    /// Move everything the board has said to the pty, one transfer per write. False when the
+    /// board is gone.
+    fn pump_out(
+        master: &mut TTYPort,
+        vlink: &mut VirtualLink,
+        board: &VirtualBoard,
+        slave: Option<&std::fs::File>,
+    ) -> bool {
         loop {
-            match vlink.read(&mut buf, Duration::ZERO) {
-                Ok(n) => {
-                    if master.write_all(&buf[..n]).is_err() {
+            match vlink.read_transfer() {
+                Ok(Some(d)) => {
+                    wait_read(slave);
+                    if master.write_all(&d).is_err() {
                         return true;
                     }
                 }
+                Ok(None) => return true,
                 Err(e) if e.kind == TransportErrorKind::Disconnected => match next_link(board) {
                     Some(l) => *vlink = l,
                     None => return false,
@@ -199,11 +229,16 @@ mod unix {
         }
     }
 
-    fn run(mut master: TTYPort, board: VirtualBoard, stop: Arc<AtomicBool>) {
+    fn run(
+        mut master: TTYPort,
+        board: VirtualBoard,
+        stop: Arc<AtomicBool>,
+        slave: Option<std::fs::File>,
+    ) {
         let mut vlink = board.connect();
         let mut buf = vec![0u8; 64 * 1024];
         while !stop.load(Ordering::SeqCst) {
-            if !pump_out(&mut master, &mut vlink, &board) {
+            if !pump_out(&mut master, &mut vlink, &board, slave.as_ref()) {
                 return;
             }
             match master.read(&mut buf) {

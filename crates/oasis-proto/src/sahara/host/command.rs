@@ -25,13 +25,15 @@ impl SaharaHost {
                 }
                 self.identity_done = true;
                 self.queue.clear();
-                if self.goal == HostGoal::IdentityOnly {
-                    return None;
-                }
                 self.state = State::Upload;
                 actions.push(HostAction::Send(
                     SaharaPacket::hello_resp(mode::IMAGE_TX_PENDING).encode(),
                 ));
+                if self.goal == HostGoal::IdentityOnly {
+                    // The boot ROM still waits for a HELLO_RESP: answering for image transfer
+                    // hands the board to the upload session, which serves its READ_DATA.
+                    self.finish_identity(&mut actions);
+                }
             }
             State::WaitExecResp(cmd) => {
                 self.refuse(cmd, None);
