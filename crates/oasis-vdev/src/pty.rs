@@ -105,6 +105,9 @@ mod unix {
     /// Longest the service waits for the client to read one transfer before writing the next
     /// (a client that reads nothing must not stall the board).
     const BOUNDARY_WAIT: Duration = Duration::from_millis(100);
+
+    /// Longest the service waits for written bytes to show in the slave's queue.
+    const ARRIVAL_WAIT: Duration = Duration::from_millis(2);
     use crate::VdevError;
     use crate::board::{AfterReset, VirtualBoard, VirtualLink};
     use crate::options::BoardOptions;
@@ -192,11 +195,16 @@ mod unix {
     }
 
     /// Wait (bounded) until the client has read what was written before: the next transfer
-    /// then reaches it in a read of its own, as a USB transfer would.
+    /// then reaches it in a read of its own, as a USB transfer would. Bytes written to the
+    /// master reach the slave's queue a moment later, so first give them that moment.
     fn wait_read(slave: Option<&std::fs::File>) {
         let Some(slave) = slave else {
             return;
         };
+        let start = std::time::Instant::now();
+        while unread(slave) == 0 && start.elapsed() < ARRIVAL_WAIT {
+            std::thread::sleep(Duration::from_micros(100));
+        }
         let start = std::time::Instant::now();
         while unread(slave) > 0 && start.elapsed() < BOUNDARY_WAIT {
             std::thread::sleep(Duration::from_micros(200));
@@ -211,13 +219,17 @@ mod unix {
         board: &VirtualBoard,
         slave: Option<&std::fs::File>,
     ) -> bool {
+        let mut wrote = false;
         loop {
             match vlink.read_transfer() {
                 Ok(Some(d)) => {
-                    wait_read(slave);
+                    if wrote {
+                        wait_read(slave);
+                    }
                     if master.write_all(&d).is_err() {
                         return true;
                     }
+                    wrote = true;
                 }
                 Ok(None) => return true,
                 Err(e) if e.kind == TransportErrorKind::Disconnected => match next_link(board) {
