@@ -235,3 +235,82 @@ fn done_resp_and_the_first_log_do_not_share_a_read() {
         String::from_utf8_lossy(&buf[..n])
     );
 }
+
+/// Flash through the engine's own port handling (`virtual:PROFILE@STATE+QUIRK`), so the DM
+/// switch, the open and the confirm run as for a real port.
+fn flash_port(port: &str, options: FlashOptions) -> (Result<Verdict, ErrorReport>, Vec<Event>) {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let req = FlashRequest::new(demo_package(), port).with_options(options);
+    let h = oasis_engine::spawn_flash(
+        req,
+        Box::new(move |e| {
+            let _ = tx.send(e);
+        }),
+    );
+    let out = h.join();
+    (out, rx.try_iter().collect())
+}
+
+/// Timeouts for the switch cases: a short wait for the echo, a patient one for 9008.
+fn switch_timeouts() -> Timeouts {
+    let mut t = timeouts();
+    t.command = Duration::from_millis(250);
+    t.edl_switch = Duration::from_secs(10);
+    t
+}
+
+/// Point 7: a module whose DM port does not echo the download-mode command (it restarts a
+/// second later) is looked for in download mode anyway; before, the flash failed with "no
+/// echo".
+#[test]
+fn a_module_that_does_not_echo_the_switch_is_followed_anyway() {
+    let mut o = FlashOptions::default();
+    o.timeouts = switch_timeouts();
+    o.no_reset = true;
+    let (out, events) = flash_port("virtual:bg95@normal+dm-no-echo", o);
+    succeeded("dm-no-echo", &out, &events);
+    assert!(
+        infos(&events).iter().any(|m| m.contains("did not echo")),
+        "{:#?}",
+        infos(&events)
+    );
+}
+
+/// Point 7: 9008 refuses the first opens after the switch (Busy for a second): the open is
+/// retried every 250 ms for up to 5 s, as qdl and QFirehose do.
+#[test]
+fn a_download_port_that_refuses_the_first_opens_is_retried() {
+    let mut o = FlashOptions::default();
+    o.timeouts = switch_timeouts();
+    o.no_reset = true;
+    let (out, events) = flash_port("virtual:bg95@normal+edl-busy-at-first", o);
+    succeeded("edl-busy-at-first", &out, &events);
+    assert!(
+        infos(&events)
+            .iter()
+            .any(|m| m.contains("retrying the open")),
+        "{:#?}",
+        infos(&events)
+    );
+}
+
+/// Point 8: after the reset the module loses AT input while it boots and answers its first
+/// command late. The confirm resynchronises (`AT` until `OK`, late answers dropped) and never
+/// takes an echo for an answer, so it names the revision the board really runs.
+#[test]
+fn a_module_slow_to_answer_after_boot_is_confirmed() {
+    let mut o = FlashOptions::default();
+    o.timeouts = timeouts();
+    o.timeouts.boot = Duration::from_secs(20);
+    o.at_port = Some("virtual".into());
+    o.confirm = true;
+    let (out, events) = flash_port("virtual:bg95+slow-at-boot", o);
+    succeeded("slow-at-boot", &out, &events);
+    let v = out.unwrap();
+    assert!(v.confirmed, "{v:#?}");
+    let running = v.running_revision.unwrap_or_default();
+    assert!(
+        running.starts_with("BG95M3LAR02A03"),
+        "the confirm took something else for the revision: {running:?}"
+    );
+}

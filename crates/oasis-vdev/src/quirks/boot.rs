@@ -15,7 +15,29 @@ pub struct BootQuirks {
     pub sbl_version_breaks_upload: bool,
     /// A Sahara RESET leaves the boot ROM silent until a power cycle (no RESET_RESP, no HELLO).
     pub reset_silent: bool,
+    /// The firmware takes a while to boot after a reset: AT input sent during the first
+    /// [`AT_BOOT`] is lost (no echo, no answer), `RDY` comes at its end, and the first answer
+    /// after that is late ([`AT_FIRST_ANSWER`]), as real modules do.
+    pub slow_at_boot: bool,
+    /// The DM port takes the download-mode command without echoing it; the module drops off
+    /// the bus only [`DM_RESTART`] later (QFirehose ignores the echo and polls for 9008).
+    pub dm_no_echo: bool,
+    /// After the switch, 9008 refuses to be opened (Busy: ModemManager and udev race the first
+    /// open) for [`EDL_BUSY`].
+    pub edl_busy_at_first: bool,
 }
+
+/// How long a module with `dm-no-echo` keeps its DM port after the download-mode command.
+pub const DM_RESTART: std::time::Duration = std::time::Duration::from_millis(1000);
+
+/// How long 9008 refuses opens on a board with `edl-busy-at-first`.
+pub const EDL_BUSY: std::time::Duration = std::time::Duration::from_millis(1000);
+
+/// How long a module with `slow-at-boot` loses AT input after it boots.
+pub const AT_BOOT: std::time::Duration = std::time::Duration::from_millis(800);
+
+/// How late the first AT answer after boot comes on a module with `slow-at-boot`.
+pub const AT_FIRST_ANSWER: std::time::Duration = std::time::Duration::from_millis(1200);
 
 impl BootQuirks {
     /// Names accepted by [`BootQuirks::set`], with a one-line description.
@@ -36,6 +58,18 @@ impl BootQuirks {
             "reset-silent",
             "a Sahara RESET leaves the boot ROM silent until a power cycle",
         ),
+        (
+            "dm-no-echo",
+            "the DM port does not echo the download-mode command; the module restarts later",
+        ),
+        (
+            "edl-busy-at-first",
+            "after the switch, 9008 refuses the first opens (Busy) for a while",
+        ),
+        (
+            "slow-at-boot",
+            "after boot, AT input is lost for a while and the first answer is late (> 1 s)",
+        ),
     ];
 
     /// Turn on the quirk called `name` (lower case); false when the name is not one of these.
@@ -45,6 +79,9 @@ impl BootQuirks {
             "hello-again" => &mut self.hello_again,
             "sbl-version-breaks-upload" => &mut self.sbl_version_breaks_upload,
             "reset-silent" => &mut self.reset_silent,
+            "slow-at-boot" => &mut self.slow_at_boot,
+            "dm-no-echo" => &mut self.dm_no_echo,
+            "edl-busy-at-first" => &mut self.edl_busy_at_first,
             _ => return false,
         };
         *flag = true;

@@ -19,6 +19,10 @@ impl SaharaHost {
         }
         let mut actions = Vec::new();
         match self.state {
+            // A board that never sent a packet is silent, not a boot ROM without command mode.
+            State::WaitCmdReady if self.goal == HostGoal::IdentityOnly && !self.seen_packet => {
+                return None;
+            }
             State::WaitCmdReady => {
                 if let Some(id) = self.identity.as_mut() {
                     id.command_mode_silent = true;
