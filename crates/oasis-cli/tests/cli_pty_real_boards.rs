@@ -74,12 +74,17 @@ fn emulate(quirks: &[&str]) -> Emulator {
 }
 
 fn flash(port: &Path, extra: &[&str]) -> (std::process::Output, Vec<Value>) {
+    let mut all = vec!["--no-reset"];
+    all.extend_from_slice(extra);
+    flash_confirming(port, &all)
+}
+
+fn flash_confirming(port: &Path, extra: &[&str]) -> (std::process::Output, Vec<Value>) {
     let out = cli()
         .arg("flash")
         .arg(demo_package())
         .arg("--port")
         .arg(port)
-        .arg("--no-reset")
         .arg("--json")
         .args(extra)
         .output()
@@ -150,6 +155,44 @@ fn flash_succeeds_on_each_quirky_board_in_process() {
             .iter()
             .any(|l| l["event"] == "phase_started" && l["phase"] == "identify"),
         "Identify ran with --no-identity"
+    );
+}
+
+/// Points 7 and 8 in-process: a module that does not echo the switch, a 9008 that refuses
+/// the first opens, and a module slow to answer AT after the reset.
+#[test]
+fn switch_and_confirm_quirks_in_process() {
+    for port in [
+        "virtual:bg95@normal+dm-no-echo",
+        "virtual:bg95@normal+edl-busy-at-first",
+    ] {
+        let (out, lines) = flash(Path::new(port), &[]);
+        verified(port, &out, &lines);
+    }
+    let (out, lines) = flash_confirming(
+        Path::new("virtual:bg95+slow-at-boot"),
+        &["--at-port", "virtual"],
+    );
+    verified("slow-at-boot", &out, &lines);
+    let r = lines.last().unwrap();
+    assert_eq!(r["confirmed"], true, "{r}");
+}
+
+/// Point 8 over a pty: after the reset the same pty carries the AT port of a module that
+/// loses input while it boots and answers late; the confirm still reads its revision.
+#[test]
+fn a_slow_booting_module_is_confirmed_over_a_pty() {
+    let emu = emulate(&["slow-at-boot"]);
+    let link = emu.link.display().to_string();
+    let (out, lines) = flash_confirming(&emu.link, &["--at-port", &link]);
+    verified("slow-at-boot", &out, &lines);
+    let r = lines.last().unwrap();
+    assert_eq!(r["confirmed"], true, "{r}");
+    assert!(
+        r["running_revision"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("BG95M3LAR02A03")),
+        "{r}"
     );
 }
 
