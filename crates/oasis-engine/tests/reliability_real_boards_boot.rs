@@ -45,6 +45,37 @@ fn request(options: FlashOptions) -> FlashRequest {
     FlashRequest::new(demo_package(), "virtual").with_options(o)
 }
 
+/// Longest a flash may take before the test calls it hung (a host and a boot ROM that keep
+/// answering each other must not hang the suite).
+const WATCHDOG: Duration = Duration::from_secs(60);
+
+/// Wait for the job's terminal event (bounded by [`WATCHDOG`]), then its outcome.
+fn finish(
+    h: oasis_engine::JobHandle,
+    rx: crossbeam_channel::Receiver<Event>,
+) -> (Result<Verdict, ErrorReport>, Vec<Event>) {
+    let mut events = Vec::new();
+    loop {
+        match rx.recv_timeout(WATCHDOG) {
+            Ok(e) => {
+                let last = e.is_terminal();
+                events.push(e);
+                if last {
+                    break;
+                }
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                h.cancel();
+                panic!("job hung: no terminal event within {WATCHDOG:?}");
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let out = h.join();
+    events.extend(rx.try_iter());
+    (out, events)
+}
+
 fn flash(req: FlashRequest, board: &VirtualBoard) -> (Result<Verdict, ErrorReport>, Vec<Event>) {
     let (tx, rx) = crossbeam_channel::unbounded();
     let h = spawn_flash_on(
@@ -54,8 +85,7 @@ fn flash(req: FlashRequest, board: &VirtualBoard) -> (Result<Verdict, ErrorRepor
             let _ = tx.send(e);
         }),
     );
-    let out = h.join();
-    (out, rx.try_iter().collect())
+    finish(h, rx)
 }
 
 fn infos(events: &[Event]) -> Vec<String> {
@@ -247,8 +277,7 @@ fn flash_port(port: &str, options: FlashOptions) -> (Result<Verdict, ErrorReport
             let _ = tx.send(e);
         }),
     );
-    let out = h.join();
-    (out, rx.try_iter().collect())
+    finish(h, rx)
 }
 
 /// Timeouts for the switch cases: a short wait for the echo, a patient one for 9008.
