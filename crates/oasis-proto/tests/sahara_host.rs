@@ -527,6 +527,31 @@ fn a_repeated_hello_in_command_mode_is_answered_for_image_transfer() {
     ));
 }
 
+/// A boot ROM that starts over in the middle of the EXECUTE queries: what it told is kept,
+/// the unanswered query is recorded as refused, and the identity session hands over.
+#[test]
+fn a_hello_between_executes_keeps_what_was_read() {
+    let mut h = SaharaHost::new(HostGoal::IdentityOnly, None);
+    h.feed(&hello(2, 0)).unwrap();
+    h.feed(&SaharaPacket::CmdReady.encode()).unwrap();
+    h.feed(&exec_resp(exec::SERIAL_NUM_READ, 4)).unwrap();
+    let a = h.feed(&0x1234_5678u32.to_le_bytes()).unwrap();
+    assert_eq!(
+        sent_packet(&a),
+        SaharaPacket::CmdExecute {
+            client_cmd: exec::MSM_HW_ID_READ
+        }
+    );
+    let a = h.feed(&hello(2, 0)).unwrap();
+    assert_eq!(sent_packet(&a), SaharaPacket::hello_resp(0));
+    let Outcome::IdentityRead { identity, .. } = finished(&a) else {
+        panic!("{a:?}")
+    };
+    assert_eq!(identity.serial, Some(0x1234_5678));
+    assert!(!identity.command_mode_silent);
+    assert_eq!(identity.refused, vec![(exec::MSM_HW_ID_READ, None)]);
+}
+
 /// A boot ROM that keeps starting over is given up on after a bounded number of HELLOs.
 #[test]
 fn endless_hellos_end_the_session() {

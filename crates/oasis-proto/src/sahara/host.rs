@@ -268,7 +268,7 @@ impl SaharaHost {
     /// A HELLO that comes while command mode was asked for or under way: the boot ROM did
     /// not take command mode (it dropped HELLO_RESP mode 3 and started over). The identity is
     /// given up and the session goes on with image transfer.
-    fn abandon_command_mode(&mut self) {
+    fn abandon_command_mode(&mut self) -> bool {
         if matches!(
             self.state,
             State::WaitCmdReady | State::WaitExecResp(_) | State::RecvExecData(..)
@@ -284,7 +284,9 @@ impl SaharaHost {
             }
             self.identity_done = true;
             self.queue.clear();
+            return true;
         }
+        false
     }
 
     fn on_packet(
@@ -387,19 +389,14 @@ impl SaharaHost {
     ) {
         self.nudge_allowed = false;
         self.hellos += 1;
-        self.abandon_command_mode();
+        let abandoned = self.abandon_command_mode();
         if matches!(self.state, State::Upload | State::WaitDoneResp) {
             // The boot ROM started the image transfer over: serve it again from the start.
             self.bytes_served = 0;
         }
-        if self.goal == HostGoal::IdentityOnly
-            && self.identity_done
-            && self
-                .identity
-                .as_ref()
-                .is_some_and(|i| i.command_mode_silent)
-        {
-            // Command mode was ignored: answer for image transfer and hand over to the upload.
+        if self.goal == HostGoal::IdentityOnly && abandoned {
+            // Command mode was dropped (what was read so far is kept): answer for image
+            // transfer and hand over to the upload.
             actions.push(HostAction::Send(
                 SaharaPacket::hello_resp(mode::IMAGE_TX_PENDING).encode(),
             ));
