@@ -127,7 +127,7 @@ fn a_boot_rom_silent_in_command_mode_is_flashed_without_identity() {
 }
 
 /// Point 1: the boot ROM drops command mode and starts over with a fresh HELLO: answered for
-/// image transfer (qdl and QFirehose answer a repeated HELLO), never reset.
+/// image transfer (qdl answers every HELLO; QFirehose never resets for one), never reset.
 #[test]
 fn a_boot_rom_that_starts_over_with_hello_is_answered_for_image_transfer() {
     for link in [LinkKind::Packet, LinkKind::Stream] {

@@ -260,7 +260,7 @@ impl SaharaHost {
     }
 
     /// A HELLO is answered in every state but these: a boot ROM that re-sends HELLO restarted
-    /// its side of the session (qdl and QFirehose answer it again rather than resetting).
+    /// its side of the session (qdl answers every HELLO; QFirehose skips, never resets for one).
     fn hello_acceptable(&self) -> bool {
         !matches!(self.state, State::WaitResetResp(..) | State::Over) && self.hellos < MAX_HELLOS
     }
