@@ -150,6 +150,14 @@ pub struct FlashArgs {
     /// a short hash and the last 4 characters).
     #[arg(long)]
     pub include_identifiers: bool,
+    /// Skip Sahara command mode (no chip identity, no programmer check against it): for a
+    /// boot ROM known to ignore command mode.
+    #[arg(long)]
+    pub no_identity: bool,
+    /// ZlpAwareHost for the programmer: `on` or `off` (default: follows the link, on for USB,
+    /// off for a Linux/macOS serial port, on for a Windows QDLoader COM port).
+    #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
+    pub zlp: Option<bool>,
 }
 
 /// `dump` arguments.
@@ -179,6 +187,15 @@ pub struct DumpArgs {
     /// Print the engine's events as JSON lines on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `on`/`off` (also 1/0, true/false, yes/no).
+fn parse_on_off(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "on" | "1" | "true" | "yes" => Ok(true),
+        "off" | "0" | "false" | "no" => Ok(false),
+        other => Err(format!("expected on or off, not {other:?}")),
+    }
 }
 
 /// `backup` arguments.

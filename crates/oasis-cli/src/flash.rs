@@ -29,6 +29,8 @@ fn options(a: &FlashArgs) -> FlashOptions {
     o.backup.clone_from(&a.backup);
     o.resume = a.resume;
     o.include_identifiers = a.include_identifiers;
+    o.no_identity = a.no_identity;
+    o.zlp = a.zlp;
     if a.bundle.is_none() && !a.no_bundle {
         o.bundle_on_failure = Some(oasis_engine::paths::bundles_dir());
     }

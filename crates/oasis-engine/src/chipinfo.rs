@@ -57,6 +57,13 @@ fn identify(link: &mut dyn Transport, t: &Timeouts) -> Result<ChipIdentity, Engi
                     help: Some("the board can still be flashed; its programmer just cannot be checked in advance".to_owned()),
                 });
             }
+            if identity.command_mode_silent {
+                return Err(EngineError::Protocol {
+                    what: "identity not available: the boot ROM did not answer Sahara command mode (it was answered for image transfer instead and now waits for a programmer)".to_owned(),
+                    device_log: Vec::new(),
+                    help: Some("the board can still be flashed (oasis-cli flash --no-identity skips the question); its programmer just cannot be checked in advance".to_owned()),
+                });
+            }
             Ok(sahara::chip_identity(&identity))
         }
         RunEnd::Done(Outcome::FirehoseAlreadyRunning { .. }) => Err(EngineError::Protocol {

@@ -13,6 +13,9 @@ use crate::options::Timeouts;
 use crate::progress::Emitter;
 use crate::sahara::{self, RunEnd, SaharaTimeouts};
 
+/// What the flash says when the boot ROM ignored Sahara command mode.
+pub const IDENTITY_NOT_AVAILABLE: &str = "identity not available: the boot ROM did not answer Sahara command mode, so the upload went on without it and the programmer could not be checked against the board's chip and key";
+
 /// Largest programmer file Oasis uploads (real ones are 0.3–3 MiB).
 pub const MAX_PROGRAMMER: u64 = 64 * 1024 * 1024;
 
@@ -95,6 +98,12 @@ fn identify_board(
     match sahara::run(link, &mut host, &[], st, em, true, false)? {
         RunEnd::Done(Outcome::FirehoseAlreadyRunning { received }) => {
             Ok(Identified::ProgrammerRunning(received))
+        }
+        RunEnd::Done(Outcome::IdentityRead { identity, trailing })
+            if identity.command_mode_silent =>
+        {
+            em.info(IDENTITY_NOT_AVAILABLE);
+            Ok(Identified::Pending(trailing, None))
         }
         RunEnd::Done(Outcome::IdentityRead { identity, trailing }) => {
             let told = report_identity(em, &identity);

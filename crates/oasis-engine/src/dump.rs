@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use oasis_package::nand::{PartitionTable, mibib_table, parse_mibib};
 use oasis_package::{OpenOptions, Package, StepOp};
-use oasis_proto::firehose::{Command, Region as FhRegion};
+use oasis_proto::firehose::Region as FhRegion;
 use oasis_transport::Transport;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -334,6 +334,8 @@ fn dump_on(
         t,
         em,
     )?;
+    // NAND programmers refuse a <read> without the device's PAGES_PER_BLOCK.
+    session::nand_reads(&mut s.fh, &src.memory, src.pages_per_block, em);
     let (table, table_source, mut notes) = board_table(&mut s, src, t, em)?;
     let wanted = choose(req, &table, &table_source, src)?;
     let total: u64 = wanted
@@ -646,15 +648,12 @@ fn read_logged(
     t: &Timeouts,
     out: &mut dyn Write,
 ) -> Result<([u8; 32], Vec<String>), EngineError> {
-    let cmd = Command::Read {
-        region: FhRegion {
-            sector_size,
-            num_sectors: r.sectors,
-            physical_partition: r.physical_partition,
-            start_sector: r.start_sector.to_string(),
-        },
-        extra: Vec::new(),
-    };
+    let cmd = fh.read_command(FhRegion {
+        sector_size,
+        num_sectors: r.sectors,
+        physical_partition: r.physical_partition,
+        start_sector: r.start_sector.to_string(),
+    });
     let part = Some(label);
     let reply = fh.transact(em, &cmd, part, t.program_ack)?;
     if !reply.is_ack() || !reply.rawmode() {

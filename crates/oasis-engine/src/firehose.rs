@@ -80,6 +80,8 @@ pub struct Firehose {
     announced: Vec<String>,
     /// Attributes every `<read>` carries (NAND: `PAGES_PER_BLOCK`).
     read_extra: Vec<(String, String)>,
+    /// `ZlpAwareHost` to configure: what the link can do unless the caller overrode it.
+    zlp_aware: bool,
 }
 
 impl std::fmt::Debug for Firehose {
@@ -106,7 +108,9 @@ impl Firehose {
     ) -> Self {
         let mut stream = XmlStream::new();
         stream.push(pending);
+        let zlp_aware = link.sends_zlp();
         Self {
+            zlp_aware,
             link,
             stream,
             rbuf: vec![0; READ_BUF],
@@ -154,6 +158,18 @@ impl Firehose {
             region,
             extra: self.read_extra.clone(),
         }
+    }
+
+    /// Override `ZlpAwareHost` (`--zlp on|off`); by default it follows the link.
+    pub fn set_zlp_aware(&mut self, zlp: Option<bool>) {
+        if let Some(z) = zlp {
+            self.zlp_aware = z;
+        }
+    }
+
+    /// The `ZlpAwareHost` value `configure` sends.
+    pub fn zlp_aware(&self) -> bool {
+        self.zlp_aware
     }
 
     /// Record what configure agreed and how verification will read the board.
@@ -514,7 +530,8 @@ impl Firehose {
         budget: Duration,
     ) -> Result<Negotiated, EngineError> {
         let deadline = Instant::now() + budget;
-        let template = Configure::new(memory, initial_guess(memory));
+        let mut template = Configure::new(memory, initial_guess(memory));
+        template.zlp_aware_host = self.zlp_aware;
         let (mut nego, mut cmd) = ConfigureNegotiation::with(template, sector_size);
         let mut sent = 0u32;
         let mut first_attempt = true;

@@ -120,7 +120,7 @@ fn refuse_virtual_follow(req: &FlashRequest, have_board: bool) -> Result<(), Eng
 fn choice(req: &FlashRequest) -> PhaseChoice {
     let o = &req.options;
     PhaseChoice {
-        identify: true,
+        identify: !o.no_identity,
         backup: o.backup.is_some(),
         verify: o.verify,
         reset: !o.no_reset,
@@ -196,12 +196,13 @@ fn run_on(
     };
     em.info(format!("connected to {}", link.describe()));
     let memory = prep.plan.memory.clone();
-    let mut s = session::start(
+    let mut s = session::start_with(
         link,
         &prep.programmer,
         &memory,
         prep.plan.sector_size,
         c.identify,
+        req.options.zlp,
         t,
         em,
     )?;

@@ -81,6 +81,12 @@ pub struct FlashOptions {
     /// is written there); `None`: `OASIS_BUNDLE_CAP_MB`, else the default
     /// ([`crate::bundle::prune`]).
     pub bundle_cap_bytes: Option<u64>,
+    /// Skip Sahara command mode (no chip identity, no programmer check against it): for a
+    /// boot ROM known to ignore command mode. Default false.
+    pub no_identity: bool,
+    /// `ZlpAwareHost` for `configure`: `None` (default) follows the link (USB 1, a Linux or
+    /// macOS tty 0, a Windows QDLoader COM port 1); `Some` overrides it (`--zlp on|off`).
+    pub zlp: Option<bool>,
 }
 
 impl Default for FlashOptions {
@@ -102,6 +108,8 @@ impl Default for FlashOptions {
             previous_revision: None,
             include_identifiers: false,
             bundle_cap_bytes: None,
+            no_identity: false,
+            zlp: None,
         }
     }
 }

@@ -156,11 +156,18 @@ fn switch_virtual(board: &VirtualBoard, t: &Timeouts, em: &mut Emitter) -> Resul
             .unwrap_or("flash a board in download mode")
             .to_owned(),
     })?;
-    let outcome = switch_to_edl(&mut dm, t.command).map_err(|e| diag_failed(&e))?;
+    let outcome = switch_to_edl(&mut dm, t.command);
     drop(dm);
     em.info(match outcome {
-        SwitchOutcome::Echoed => "the module echoed the download-mode command; it restarts",
-        SwitchOutcome::PortGone => "the DM port went away before the echo: the module restarts",
+        Ok(SwitchOutcome::Echoed) => "the module echoed the download-mode command; it restarts",
+        Ok(SwitchOutcome::PortGone) => {
+            "the DM port went away before the echo: the module restarts"
+        }
+        // Not every module echoes: look for 9008 anyway, as QFirehose does.
+        Err(DiagError::NoEcho { .. }) => {
+            "the module did not echo the download-mode command; looking for it in download mode anyway"
+        }
+        Err(e) => return Err(diag_failed(&e)),
     });
     follow_virtual_to_edl(board, t.edl_switch, em)?;
     em.info("the board is back in download mode (05C6:9008)");
@@ -197,12 +204,54 @@ pub(crate) fn open_virtual(
         before = ask_virtual_before_switch(&board, em);
         switch_virtual(&board, t, em)?;
     }
+    let link = open_retrying(&board, em)?;
     Ok(OpenedPort {
-        link: Box::new(board.connect()),
+        link: Box::new(link),
         board: Some(board),
         lock: None,
         before,
     })
+}
+
+/// How long a download-mode port that refuses to open (Busy, permission) is retried: udev
+/// and ModemManager race the first opens (QFirehose tries 30 times, qdl every 250 ms).
+pub(crate) const OPEN_RETRY: Duration = Duration::from_secs(5);
+
+/// How often the open is retried.
+pub(crate) const OPEN_RETRY_EVERY: Duration = Duration::from_millis(250);
+
+/// Whether an open that failed this way is worth retrying.
+pub(crate) fn open_retryable(kind: TransportErrorKind) -> bool {
+    matches!(
+        kind,
+        TransportErrorKind::Busy | TransportErrorKind::PermissionDenied
+    )
+}
+
+/// Open a virtual board's link, retrying (bounded) while it refuses to open.
+fn open_retrying(
+    board: &VirtualBoard,
+    em: &mut Emitter,
+) -> Result<oasis_vdev::VirtualLink, EngineError> {
+    let start = Instant::now();
+    let mut told = false;
+    loop {
+        match board.try_connect() {
+            Ok(l) => return Ok(l),
+            Err(e) if open_retryable(e.kind) && start.elapsed() < OPEN_RETRY => {
+                if !told {
+                    em.info(format!(
+                        "{e}; retrying the open for up to {} s",
+                        OPEN_RETRY.as_secs()
+                    ));
+                    told = true;
+                }
+                em.check_cancel()?;
+                std::thread::sleep(OPEN_RETRY_EVERY);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Open `port`. `fallback_profile` names the virtual board used for a bare `virtual`.

@@ -32,7 +32,7 @@ pub struct Session {
 
 /// Run Identify (when `identify`), Upload and Configure on `link`.
 pub fn start(
-    mut link: Box<dyn Transport>,
+    link: Box<dyn Transport>,
     programmer: &ProgrammerImage,
     memory: &str,
     sector_size: u32,
@@ -40,9 +40,25 @@ pub fn start(
     t: &Timeouts,
     em: &mut Emitter,
 ) -> Result<Session, EngineError> {
+    start_with(link, programmer, memory, sector_size, identify, None, t, em)
+}
+
+/// [`start`], with `ZlpAwareHost` overridden when `zlp` is set (else it follows the link).
+#[allow(clippy::too_many_arguments)] // start's arguments plus the ZLP override
+pub fn start_with(
+    mut link: Box<dyn Transport>,
+    programmer: &ProgrammerImage,
+    memory: &str,
+    sector_size: u32,
+    identify: bool,
+    zlp: Option<bool>,
+    t: &Timeouts,
+    em: &mut Emitter,
+) -> Result<Session, EngineError> {
     let up = connect::bring_up(&mut *link, programmer, identify, t, em)?;
     em.start_phase(Phase::Configure, 0);
     let mut fh = Firehose::new(link, &up.pending, t.command, em.cancel_flag());
+    fh.set_zlp_aware(zlp);
     let first = if up.already_running {
         t.idle_window
     } else {
@@ -59,9 +75,10 @@ pub fn start(
     }
     let n = fh.configure(em, memory, sector_size, t.configure)?;
     em.info(format!(
-        "configured for {}: {}-byte payload{}",
+        "configured for {}: {}-byte payload, ZlpAwareHost={}{}",
         n.memory_name.as_deref().unwrap_or(memory),
         n.payload,
+        u8::from(fh.zlp_aware()),
         n.target_name
             .as_deref()
             .map(|s| format!(", target {s}"))

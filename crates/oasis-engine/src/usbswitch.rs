@@ -101,7 +101,14 @@ pub fn switch_and_open(
     ));
     {
         let mut dm = oasis_transport::open(&PortSpec::Serial(tty)).map_err(|e| Some(e.into()))?;
-        switch_to_edl(&mut *dm, t.command).map_err(|e| Some(diag_error(&e)))?;
+        match switch_to_edl(&mut *dm, t.command) {
+            Ok(_) => {}
+            // Not every module echoes: poll for 9008 anyway, as QFirehose does.
+            Err(DiagError::NoEcho { .. }) => em.info(
+                "the module did not echo the download-mode command; looking for it in download mode anyway",
+            ),
+            Err(e) => return Err(Some(diag_error(&e))),
+        }
     }
     let edl = follow_to_edl(snapshot, Some(&dev.port_path), t.edl_switch, POLL)
         .map_err(|e| Some(diag_error(&e)))?;
@@ -110,8 +117,31 @@ pub fn switch_and_open(
         edl.port_path
     ));
     let spec = PortSpec::Usb(UsbSelector::Path(edl.port_path));
-    let link = oasis_transport::open(&spec).map_err(|e| Some(e.into()))?;
+    let link = open_retrying(&spec, em).map_err(Some)?;
     Ok((link, before))
+}
+
+/// Open the new 9008 port, retrying (bounded) while udev and ModemManager still hold it.
+fn open_retrying(spec: &PortSpec, em: &mut Emitter) -> Result<Box<dyn Transport>, EngineError> {
+    let start = std::time::Instant::now();
+    let mut told = false;
+    loop {
+        match oasis_transport::open(spec) {
+            Ok(l) => return Ok(l),
+            Err(e)
+                if crate::port::open_retryable(e.kind)
+                    && start.elapsed() < crate::port::OPEN_RETRY =>
+            {
+                if !told {
+                    em.info(format!("{e}; retrying the open"));
+                    told = true;
+                }
+                em.check_cancel()?;
+                std::thread::sleep(crate::port::OPEN_RETRY_EVERY);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Ask the module's AT port (read-only commands) what it runs before it is switched: the

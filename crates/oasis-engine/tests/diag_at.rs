@@ -291,16 +291,15 @@ fn diag_silent_port_is_not_answered_within_the_bound() {
         ..Script::default()
     });
     assert!(!p.answered);
-    assert_eq!(heard, ["AT", "AT"], "two tries, then nothing else");
-    assert!(took < Duration::from_millis(2600), "{took:?}");
+    // A module that has just booted loses input and answers late: three tries (at least 3 s),
+    // then nothing else.
+    assert_eq!(heard, ["AT", "AT", "AT"], "three tries, then nothing else");
+    assert!(took < Duration::from_millis(3600), "{took:?}");
     assert!(
-        took >= Duration::from_millis(1900),
+        took >= Duration::from_millis(2900),
         "each try waited its second: {took:?}"
     );
-    assert_eq!(
-        p.raw,
-        vec![("AT".to_string(), vec![]), ("AT".to_string(), vec![])]
-    );
+    assert_eq!(p.raw, vec![("AT".to_string(), vec![]); 3]);
 }
 
 #[test]

@@ -124,7 +124,9 @@ fault_cases! {
     nak_program_ufs: Ufs "nak:program" => Nak in Program;
     // A stall in every phase.
     stall_hello: Nand "stall:hello" => Timeout in Identify;
-    stall_cmd_ready: Nand "stall:cmd-ready" => Timeout in Identify;
+    // Silent after HELLO_RESP mode 3 looks like a boot ROM without command mode: it is
+    // answered for image transfer, and a board that stays silent times out there.
+    stall_cmd_ready: Nand "stall:cmd-ready" => Timeout in Upload;
     // A board silent to an EXECUTE: the identity is given up once and the upload tried; a
     // board that stays silent then times out there.
     stall_execute: Nand "stall:execute" => Timeout in Upload;

@@ -168,11 +168,11 @@ fn identity_from_excerpt(t: &str) -> oasis_proto::sahara::Identity {
     };
     h.feed(&hello.encode()).unwrap();
     h.feed(&SaharaPacket::CmdReady.encode()).unwrap();
-    let answers: [(u32, Vec<u8>); 4] = [
+    // The host asks only what the programmer check needs (no SBL version, as edl).
+    let answers: [(u32, Vec<u8>); 3] = [
         (exec::SERIAL_NUM_READ, serial.to_le_bytes().to_vec()),
         (exec::MSM_HW_ID_READ, hwid.to_le_bytes().to_vec()),
         (exec::OEM_PK_HASH_READ, pk),
-        (exec::GET_SOFTWARE_VERSION_SBL, 0u32.to_le_bytes().to_vec()),
     ];
     let mut last = Vec::new();
     for (cmd, data) in answers {

@@ -86,6 +86,13 @@ pub trait Transport: Send {
     fn read(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, TransportError>;
     /// Whether the link keeps packet boundaries.
     fn link_kind(&self) -> LinkKind;
+    /// Whether the board's programmer can see the zero-length packets that end a transfer
+    /// whose length is a multiple of the max packet size (Firehose `ZlpAwareHost`). USB
+    /// through libusb sends them; a Linux or macOS tty of a 9008 board does not (the kernel
+    /// keeps ZLPs off for QDL interfaces); Qualcomm's QDLoader COM port on Windows does.
+    fn sends_zlp(&self) -> bool {
+        self.link_kind() == LinkKind::Packet
+    }
     /// A short human description of the link, e.g. `/dev/ttyUSB0` or `usb 1-1.4 (05c6:9008)`.
     fn describe(&self) -> String;
 }
@@ -99,6 +106,9 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     }
     fn link_kind(&self) -> LinkKind {
         (**self).link_kind()
+    }
+    fn sends_zlp(&self) -> bool {
+        (**self).sends_zlp()
     }
     fn describe(&self) -> String {
         (**self).describe()

@@ -121,6 +121,10 @@ impl<T: Transport, W: Write + Send> Transport for RecordingTransport<T, W> {
         self.inner.link_kind()
     }
 
+    fn sends_zlp(&self) -> bool {
+        self.inner.sends_zlp()
+    }
+
     fn describe(&self) -> String {
         self.inner.describe()
     }

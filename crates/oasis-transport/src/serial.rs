@@ -149,6 +149,13 @@ impl Transport for SerialTransport {
         LinkKind::Stream
     }
 
+    fn sends_zlp(&self) -> bool {
+        // A 9008 COM port on Windows is Qualcomm's QDLoader driver, which ends full-packet
+        // transfers with a ZLP (QFIL configures ZlpAwareHost=1 there); a Linux qcserial or
+        // macOS tty does not.
+        cfg!(windows)
+    }
+
     fn describe(&self) -> String {
         self.name.clone()
     }

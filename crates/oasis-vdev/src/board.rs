@@ -103,6 +103,19 @@ impl VirtualBoard {
         }
     }
 
+    /// Open the board's link the way a host opens a port: fails (Busy, PermissionDenied) when
+    /// the OS would refuse the open now, else [`VirtualBoard::connect`].
+    pub fn try_connect(&self) -> Result<VirtualLink, TransportError> {
+        let refused = lock(&self.dev).access_error();
+        match refused {
+            Some((kind, why)) => {
+                let name = format!("virtual {}", self.profile().name);
+                Err(TransportError::new(kind, "open", name).with_detail(why))
+            }
+            None => Ok(self.connect()),
+        }
+    }
+
     /// The DM (DIAG) port of a Qualcomm module in normal mode (interface 0 on EC2x/BG9x), a
     /// byte-stream link. It answers the download-mode command `4B 65 01 00 54 0F 7E` with the
     /// same bytes, then the board drops off the bus and comes back in EDL (a fresh
@@ -323,6 +336,22 @@ impl VirtualLink {
                 }
             }
         }
+    }
+}
+
+impl VirtualLink {
+    /// The next transfer the board has sent, whole and alone (what one USB read returns), or
+    /// None when nothing is ready yet. The pty service writes these one by one so a serial
+    /// host sees the packet boundaries a real board has.
+    pub(crate) fn read_transfer(&mut self) -> Result<Option<Vec<u8>>, TransportError> {
+        if !self.current.is_empty() {
+            return Ok(Some(self.current.drain(..).collect()));
+        }
+        let got = self.next_transfer(Instant::now())?;
+        if let Some(d) = &got {
+            self.pace(d.len());
+        }
+        Ok(got)
     }
 }
 

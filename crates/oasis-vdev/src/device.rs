@@ -16,6 +16,9 @@ use crate::profile::Profile;
 use crate::sahara::SaharaTarget;
 use crate::storage::Storage;
 
+/// Time from DONE_RESP to the programmer's first log line (a real one needs tens of ms).
+pub(crate) const PROGRAMMER_START: Duration = Duration::from_millis(30);
+
 /// What a protocol target hands the board while handling host bytes.
 pub(crate) struct Ctx<'a> {
     pub profile: &'a Profile,
@@ -28,6 +31,8 @@ pub(crate) struct Ctx<'a> {
     /// Simulated device busy time accumulated while handling them.
     pub busy: Duration,
     pub nand_rate: Option<u64>,
+    /// Real-board behaviours of this board.
+    pub quirks: &'a crate::quirks::Quirks,
 }
 
 impl Ctx<'_> {
@@ -115,6 +120,12 @@ pub(crate) struct Device {
     created: Instant,
     /// Which on/off period of a flapping board was last seen.
     flap_period: u64,
+    /// When the firmware booted, while its first AT answer is still to come (`slow-at-boot`).
+    at_booting: Option<Instant>,
+    /// A DM-port restart that happens at this instant whatever the host reads (`dm-no-echo`).
+    dm_restart_at: Option<Instant>,
+    /// 9008 refuses opens until this instant (`edl-busy-at-first`).
+    edl_busy_until: Option<Instant>,
 }
 
 impl Device {
@@ -137,6 +148,9 @@ impl Device {
             resets: 0,
             created: Instant::now(),
             flap_period: 0,
+            at_booting: None,
+            dm_restart_at: None,
+            edl_busy_until: None,
             profile,
             opts,
         };
@@ -178,6 +192,7 @@ impl Device {
                 packet,
                 busy: Duration::ZERO,
                 nand_rate: self.opts.model.nand_program_rate,
+                quirks: &self.opts.quirks,
             },
             &mut self.phase,
         )
@@ -196,7 +211,19 @@ impl Device {
         if silent {
             m = m.silent();
         }
-        self.out.push(m.take_output());
+        let rdy = m.take_output();
+        if self.opts.quirks.boot.slow_at_boot {
+            // RDY comes when the firmware is up; input before then is lost.
+            let now = Instant::now();
+            self.at_booting = Some(now);
+            let before = self.out.ready_at;
+            self.out.ready_at = Some(now + crate::quirks::AT_BOOT);
+            self.out.push(rdy);
+            self.out.ready_at = before;
+        } else {
+            self.at_booting = None;
+            self.out.push(rdy);
+        }
         self.phase = Phase::Modem(Box::new(m));
         self.dm = self
             .profile
@@ -216,6 +243,13 @@ impl Device {
 
     /// The error every link gets when the host may not open the board's ports.
     pub fn access_error(&self) -> Option<(TransportErrorKind, String)> {
+        if self.edl_busy_until.is_some_and(|t| Instant::now() < t) {
+            return Some((
+                TransportErrorKind::Busy,
+                "the new 9008 port is still held (ModemManager probing it, udev setting permissions)"
+                    .to_owned(),
+            ));
+        }
         match &self.opts.access {
             HostAccess::Open => None,
             HostAccess::ClaimedBy(who) => Some((
@@ -292,6 +326,11 @@ impl Device {
         };
         let (mut out, mut notes) = (Vec::new(), Vec::new());
         let action = dm.feed(data, &mut out, &mut notes);
+        if action == DiagAction::RebootToEdl && self.opts.quirks.boot.dm_no_echo {
+            // This module takes the command without echoing it and drops off the bus later.
+            out.clear();
+            self.dm_restart_at = Some(Instant::now() + crate::quirks::DM_RESTART);
+        }
         if let Some(lat) = self.opts.model.latency {
             self.dm_out.ready_at = Some(Instant::now() + lat);
         }
@@ -318,6 +357,9 @@ impl Device {
             Pop::Data(d) => Out::Data(d),
             Pop::NotYet(t) => Out::NotYet(t),
             Pop::Empty if self.closing.is_some() && self.closing_dm => {
+                if self.dm_restart_at.is_some_and(|t| now < t) {
+                    return Out::Nothing;
+                }
                 self.finish_reboot();
                 Out::Gone
             }
@@ -334,7 +376,8 @@ impl Device {
         } else {
             self.out.is_empty()
         };
-        if self.closing.is_some() && drained {
+        let held = self.closing_dm && self.dm_restart_at.is_some_and(|t| Instant::now() < t);
+        if self.closing.is_some() && drained && !held {
             self.finish_reboot();
         }
     }
@@ -367,18 +410,37 @@ impl Device {
     }
 
     fn dispatch(&mut self, data: &[u8], packet: bool) -> (usize, Duration, Transition) {
+        let mut booting = self.at_booting;
         let (mut ctx, phase) = self.ctx(packet);
         let (taken, t) = match phase {
             Phase::Sahara(s) => (data.len(), s.feed(&mut ctx, data)),
             Phase::Firehose(f) => f.feed(&mut ctx, data),
             Phase::Modem(m) => {
-                m.feed(data);
-                ctx.out.push(m.take_output());
+                match booting {
+                    Some(t) if t.elapsed() < crate::quirks::AT_BOOT => {
+                        // Still booting: the input is lost.
+                    }
+                    Some(_) => {
+                        // The first answer after boot is late.
+                        booting = None;
+                        m.feed(data);
+                        let before = ctx.out.ready_at;
+                        ctx.out.ready_at = Some(Instant::now() + crate::quirks::AT_FIRST_ANSWER);
+                        ctx.out.push(m.take_output());
+                        ctx.out.ready_at = before;
+                    }
+                    None => {
+                        m.feed(data);
+                        ctx.out.push(m.take_output());
+                    }
+                }
                 (data.len(), Transition::Stay)
             }
             Phase::Dead | Phase::Off => (data.len(), Transition::Stay),
         };
-        (taken, ctx.busy, t)
+        let busy = ctx.busy;
+        self.at_booting = booting;
+        (taken, busy, t)
     }
 
     fn transition(&mut self, t: Transition) {
@@ -390,9 +452,15 @@ impl Device {
                     return;
                 }
                 let mut f = FirehoseTarget::new(&self.profile, &self.opts.quirks.programmer);
+                // A real programmer takes tens of milliseconds to start after DONE_RESP: its
+                // first logs never share a transfer (or a read) with the boot ROM's answer.
+                let before = self.out.ready_at;
+                let start = Instant::now() + PROGRAMMER_START;
+                self.out.ready_at = Some(before.map_or(start, |b| b.max(start)));
                 let (mut ctx, phase) = self.ctx(false);
                 f.start(&mut ctx);
                 *phase = Phase::Firehose(Box::new(f));
+                self.out.ready_at = before;
             }
             Transition::Reboot => self.closing = Some(self.landing_after_reset()),
             Transition::PowerOff => self.closing = Some(Landing::Gone),
@@ -439,6 +507,11 @@ impl Device {
         self.resets += 1;
         self.landed = Some(landing);
         self.faults = FaultPlan::new(Vec::new());
+        self.dm_restart_at = None;
+        if landing == Landing::Edl && self.opts.quirks.boot.edl_busy_at_first {
+            // udev and ModemManager race the host for the new 9008 port.
+            self.edl_busy_until = Some(Instant::now() + crate::quirks::EDL_BUSY);
+        }
         match landing {
             Landing::Edl => self.boot_edl(),
             Landing::Gone => {

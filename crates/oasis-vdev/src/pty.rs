@@ -101,6 +101,13 @@ mod unix {
     use serialport::{SerialPort, TTYPort};
 
     use super::{Arc, AtomicBool, FaultSpec, Ordering, Path, PtyService};
+
+    /// Longest the service waits for the client to read one transfer before writing the next
+    /// (a client that reads nothing must not stall the board).
+    const BOUNDARY_WAIT: Duration = Duration::from_millis(100);
+
+    /// Longest the service waits for written bytes to show in the slave's queue.
+    const ARRIVAL_WAIT: Duration = Duration::from_millis(2);
     use crate::VdevError;
     use crate::board::{AfterReset, VirtualBoard, VirtualLink};
     use crate::options::BoardOptions;
@@ -155,12 +162,11 @@ mod unix {
         let board = VirtualBoard::new(profile, options);
         let stop = Arc::new(AtomicBool::new(false));
         let (b, s) = (board.clone(), stop.clone());
-        // The slave side again, to see how much the host has not read yet (a single-threaded
-        // programmer takes nothing new until it has).
-        let peek = keep.try_clone().ok();
+        // A second handle on the slave, to see how much the client has not read yet.
+        let watch = keep.try_clone().ok();
         let thread = std::thread::Builder::new()
             .name("oasis-vdev-pty".into())
-            .spawn(move || run(master, b, s, peek))
+            .spawn(move || run(master, b, s, watch))
             .map_err(|e| {
                 let _ = std::fs::remove_file(link);
                 pty_err("spawn thread", link, e)
@@ -183,16 +189,49 @@ mod unix {
         }
     }
 
-    /// Move everything the board has said to the pty. False when the board is gone.
-    fn pump_out(master: &mut TTYPort, vlink: &mut VirtualLink, board: &VirtualBoard) -> bool {
-        let mut buf = vec![0u8; 64 * 1024];
+    /// Bytes written to the pty that the client has not read yet.
+    fn unread(slave: &std::fs::File) -> u64 {
+        rustix::io::ioctl_fionread(slave).unwrap_or(0)
+    }
+
+    /// Wait (bounded) until the client has read what was written before: the next transfer
+    /// then reaches it in a read of its own, as a USB transfer would. Bytes written to the
+    /// master reach the slave's queue a moment later, so first give them that moment.
+    fn wait_read(slave: Option<&std::fs::File>) {
+        let Some(slave) = slave else {
+            return;
+        };
+        let start = std::time::Instant::now();
+        while unread(slave) == 0 && start.elapsed() < ARRIVAL_WAIT {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+        let start = std::time::Instant::now();
+        while unread(slave) > 0 && start.elapsed() < BOUNDARY_WAIT {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
+    /// Move everything the board has said to the pty, one transfer per write. False when the
+    /// board is gone.
+    fn pump_out(
+        master: &mut TTYPort,
+        vlink: &mut VirtualLink,
+        board: &VirtualBoard,
+        slave: Option<&std::fs::File>,
+    ) -> bool {
+        let mut wrote = false;
         loop {
-            match vlink.read(&mut buf, Duration::ZERO) {
-                Ok(n) => {
-                    if master.write_all(&buf[..n]).is_err() {
+            match vlink.read_transfer() {
+                Ok(Some(d)) => {
+                    if wrote {
+                        wait_read(slave);
+                    }
+                    if master.write_all(&d).is_err() {
                         return true;
                     }
+                    wrote = true;
                 }
+                Ok(None) => return true,
                 Err(e) if e.kind == TransportErrorKind::Disconnected => match next_link(board) {
                     Some(l) => *vlink = l,
                     None => return false,
@@ -202,28 +241,22 @@ mod unix {
         }
     }
 
-    /// Bytes the board wrote that the host has not read yet (the slave's input queue).
-    fn unread_by_host(peek: Option<&std::fs::File>) -> usize {
-        peek.and_then(|f| rustix::io::ioctl_fionread(f).ok())
-            .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX))
-    }
-
     fn run(
         mut master: TTYPort,
         board: VirtualBoard,
         stop: Arc<AtomicBool>,
-        peek: Option<std::fs::File>,
+        slave: Option<std::fs::File>,
     ) {
         let mut vlink = board.connect();
         let mut buf = vec![0u8; 64 * 1024];
         while !stop.load(Ordering::SeqCst) {
-            if !pump_out(&mut master, &mut vlink, &board) {
+            if !pump_out(&mut master, &mut vlink, &board, slave.as_ref()) {
                 return;
             }
             // A single-threaded programmer reads nothing while the host has not read what it
             // sent: the host's bytes stay in the pty (its writes stall once the buffer fills).
             if !board.takes_input()
-                || (board.holds_when_unread() && unread_by_host(peek.as_ref()) > 0)
+                || (board.holds_when_unread() && slave.as_ref().is_some_and(|f| unread(f) > 0))
             {
                 std::thread::sleep(Duration::from_millis(2));
                 continue;

@@ -19,6 +19,7 @@ mod st {
     pub const MEMORY_DEBUG_UNSUPPORTED: u32 = 0x1B;
     pub const INVALID_MODE_SWITCH: u32 = 0x1C;
     pub const UNSUPPORTED_CLIENT_CMD: u32 = 0x1F;
+    pub const IMAGE_TRANSFER_FAILED: u32 = 0x0C;
     pub const INVALID_CLIENT_CMD_DATA: u32 = 0x20;
 }
 
@@ -46,6 +47,10 @@ pub(crate) struct SaharaTarget {
     loader: ImageLoader,
     hello_mode: u32,
     authenticated: bool,
+    /// The SBL version was asked in command mode (see the `sbl-version-breaks-upload` quirk).
+    sbl_version_asked: bool,
+    /// Silent until a power cycle (`reset-silent` quirk after a RESET).
+    silent: bool,
 }
 
 impl SaharaTarget {
@@ -57,6 +62,8 @@ impl SaharaTarget {
             loader: Self::loader(ctx),
             hello_mode: mode::IMAGE_TX_PENDING,
             authenticated: false,
+            sbl_version_asked: false,
+            silent: false,
         }
     }
 
@@ -97,6 +104,9 @@ impl SaharaTarget {
 
     /// Bytes from the host.
     pub fn feed(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) -> Transition {
+        if self.silent {
+            return Transition::Stay;
+        }
         self.rx.extend_from_slice(data);
         loop {
             if let State::Image { piece, got } = &mut self.state {
@@ -149,6 +159,14 @@ impl SaharaTarget {
 
     fn packet(&mut self, ctx: &mut Ctx<'_>, p: SaharaPacket) -> Transition {
         match (&self.state, p) {
+            (_, SaharaPacket::Reset) if ctx.quirks.boot.reset_silent => {
+                ctx.note(
+                    "Sahara: RESET sent; this boot ROM stays silent until a power cycle".into(),
+                );
+                self.silent = true;
+                self.rx.clear();
+                Transition::Stay
+            }
             (_, SaharaPacket::Reset) => {
                 ctx.out.push(SaharaPacket::ResetResp.encode());
                 Transition::Reboot
@@ -230,6 +248,15 @@ impl SaharaTarget {
             mode::IMAGE_TX_PENDING => {
                 let first = self.loader.start();
                 self.request(ctx, first);
+            }
+            mode::COMMAND if ctx.quirks.boot.no_command_mode => {
+                // This boot ROM does not do command mode: the request is dropped and it keeps
+                // waiting for a HELLO_RESP for image transfer (or starts over with HELLO).
+                ctx.note("Sahara: HELLO_RESP mode 3 (command) dropped by a boot ROM without command mode".into());
+                if ctx.quirks.boot.hello_again {
+                    self.hello_mode = mode::IMAGE_TX_PENDING;
+                    self.start(ctx);
+                }
             }
             mode::COMMAND if ctx.profile.sahara_version >= 2 => {
                 let fault = ctx.faults.hit("cmd-ready");
@@ -333,7 +360,14 @@ impl SaharaTarget {
                     self.fail(ctx, status);
                     return Transition::Stay;
                 }
-                let status = ctx.faults.sahara_status().unwrap_or(0);
+                let mut status = ctx.faults.sahara_status().unwrap_or(0);
+                if status == 0
+                    && self.sbl_version_asked
+                    && ctx.quirks.boot.sbl_version_breaks_upload
+                {
+                    ctx.note("Sahara: the SBL version was asked in command mode; this boot ROM now fails the upload".into());
+                    status = st::IMAGE_TRANSFER_FAILED;
+                }
                 self.end_image(ctx, status);
                 self.state = if status == 0 {
                     State::WaitDone
@@ -363,6 +397,9 @@ impl SaharaTarget {
     fn command(&mut self, ctx: &mut Ctx<'_>, pending: Option<u32>, p: SaharaPacket) {
         match p {
             SaharaPacket::CmdExecute { client_cmd } => {
+                if client_cmd == exec::GET_SOFTWARE_VERSION_SBL {
+                    self.sbl_version_asked = true;
+                }
                 let fault = ctx.faults.hit("execute");
                 match exec_data(ctx, client_cmd) {
                     Some(data) => {

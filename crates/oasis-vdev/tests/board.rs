@@ -251,7 +251,11 @@ fn stream_link_takes_split_and_glued_host_writes() {
     let b = VirtualBoard::new(Profile::bg95(), opts);
     let mut l = b.connect();
     let data: Vec<u8> = (0..2 * 2048).map(|i| (i % 251) as u8).collect();
-    let mut bytes = b"<?xml version=\"1.0\" ?><data><program SECTOR_SIZE_IN_BYTES=\"2048\" num_partition_sectors=\"2\" physical_partition_number=\"0\" start_sector=\"64\"/></data>".to_vec();
+    // A serial host configures ZlpAwareHost=0 (a tty carries no zero-length packets).
+    let mut bytes =
+        b"<?xml version=\"1.0\" ?><data><configure MemoryName=\"nand\" ZlpAwareHost=\"0\"/></data>"
+            .to_vec();
+    bytes.extend(b"<?xml version=\"1.0\" ?><data><program SECTOR_SIZE_IN_BYTES=\"2048\" num_partition_sectors=\"2\" physical_partition_number=\"0\" start_sector=\"64\"/></data>");
     bytes.extend(&data);
     bytes.extend(b"<?xml version=\"1.0\" ?><data><nop/></data>");
     for piece in bytes.chunks(333) {
@@ -262,7 +266,7 @@ fn stream_link_takes_split_and_glued_host_writes() {
         all.extend(d);
     }
     let text = String::from_utf8_lossy(&all);
-    assert_eq!(text.matches("value=\"ACK\"").count(), 3, "{text}");
+    assert_eq!(text.matches("value=\"ACK\"").count(), 4, "{text}");
     assert_eq!(b.read_storage(0, 64, 2), data);
 }
 

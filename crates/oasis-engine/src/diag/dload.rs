@@ -47,7 +47,9 @@ const DIAG_ERRORS: [u8; 4] = [0x13, 0x14, 0x15, 0x18];
 /// Longest the DM port is drained before the command (log packets may be streaming).
 const DRAIN: Duration = Duration::from_millis(200);
 
-/// Send the download-mode command on an open DM/DIAG port and check the echo.
+/// Send the download-mode command on an open DM/DIAG port and check the echo (a reply that
+/// starts with 0x4B counts, as edl accepts it). Callers should not depend on the echo: on
+/// [`DiagError::NoEcho`] they poll for 05C6:9008 anyway, as QFirehose does.
 ///
 /// Unrelated DIAG frames before the echo are skipped; a DIAG error frame is
 /// [`DiagError::Refused`]; nothing within `timeout` is [`DiagError::NoEcho`].
@@ -84,7 +86,8 @@ pub fn switch_to_edl(t: &mut dyn Transport, timeout: Duration) -> Result<SwitchO
             let Ok(payload) = hdlc_decode(frame) else {
                 continue;
             };
-            if payload == SWITCH_TO_EDL_PAYLOAD {
+            // The exact echo, or (as edl accepts) any reply of the subsystem dispatch 0x4B.
+            if payload == SWITCH_TO_EDL_PAYLOAD || payload.first() == Some(&0x4B) {
                 return Ok(SwitchOutcome::Echoed);
             }
             if payload.first().is_some_and(|c| DIAG_ERRORS.contains(c)) {

@@ -21,6 +21,9 @@ mod command;
 /// Largest command-mode reply accepted (identity replies are at most a few hundred bytes).
 pub const MAX_EXEC_DATA: usize = 0x1_0000;
 
+/// HELLOs answered in one session before a boot ROM that keeps restarting is given up on.
+const MAX_HELLOS: u32 = 16;
+
 /// What the session should achieve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostGoal {
@@ -114,6 +117,8 @@ pub struct SaharaHost {
     identity_done: bool,
     /// Command mode fell silent once already (see [`SaharaHost::on_silence`]).
     command_mode_fallback_used: bool,
+    /// HELLOs answered so far.
+    hellos: u32,
     queue: Vec<u32>,
     image_id: u64,
     bytes_served: u64,
@@ -138,6 +143,7 @@ impl SaharaHost {
             identity: wants_identity.then(Identity::default),
             identity_done: !wants_identity,
             command_mode_fallback_used: false,
+            hellos: 0,
             queue: Vec::new(),
             image_id: 0,
             bytes_served: 0,
@@ -253,12 +259,34 @@ impl SaharaHost {
         }
     }
 
+    /// A HELLO is answered in every state but these: a boot ROM that re-sends HELLO restarted
+    /// its side of the session (qdl answers every HELLO; QFirehose skips, never resets for one).
     fn hello_acceptable(&self) -> bool {
-        match self.state {
-            State::WaitHello | State::WaitCmdReady => true,
-            State::Upload => self.bytes_served == 0,
-            _ => false,
+        !matches!(self.state, State::WaitResetResp(..) | State::Over) && self.hellos < MAX_HELLOS
+    }
+
+    /// A HELLO that comes while command mode was asked for or under way: the boot ROM did
+    /// not take command mode (it dropped HELLO_RESP mode 3 and started over). The identity is
+    /// given up and the session goes on with image transfer.
+    fn abandon_command_mode(&mut self) -> bool {
+        if matches!(
+            self.state,
+            State::WaitCmdReady | State::WaitExecResp(_) | State::RecvExecData(..)
+        ) && !self.identity_done
+        {
+            if let Some(id) = self.identity.as_mut() {
+                if self.state == State::WaitCmdReady {
+                    id.command_mode_silent = true;
+                }
+                if let State::WaitExecResp(cmd) = self.state {
+                    id.refused.push((cmd, None));
+                }
+            }
+            self.identity_done = true;
+            self.queue.clear();
+            return true;
         }
+        false
     }
 
     fn on_packet(
@@ -360,22 +388,37 @@ impl SaharaHost {
         actions: &mut Vec<HostAction>,
     ) {
         self.nudge_allowed = false;
+        self.hellos += 1;
+        let abandoned = self.abandon_command_mode();
+        if matches!(self.state, State::Upload | State::WaitDoneResp) {
+            // The boot ROM started the image transfer over: serve it again from the start.
+            self.bytes_served = 0;
+        }
+        if self.goal == HostGoal::IdentityOnly && abandoned {
+            // Command mode was dropped (what was read so far is kept): answer for image
+            // transfer and hand over to the upload.
+            actions.push(HostAction::Send(
+                SaharaPacket::hello_resp(mode::IMAGE_TX_PENDING).encode(),
+            ));
+            self.finish_identity(actions);
+            return;
+        }
         if let Some(id) = self.identity.as_mut() {
             id.sahara_version = version;
             id.sahara_version_supported = version_supported;
         }
         let m = self.hello_resp_mode(offered);
         if m == mode::COMMAND {
+            // Only what the programmer check needs (popped from the end). The SBL version
+            // (0x07) is left out, as edl does: some boot ROMs fail the upload after it.
             self.queue = if version >= 3 {
                 vec![
-                    exec::GET_SOFTWARE_VERSION_SBL,
                     exec::OEM_PK_HASH_READ,
                     exec::READ_CHIP_ID_V3,
                     exec::SERIAL_NUM_READ,
                 ]
             } else {
                 vec![
-                    exec::GET_SOFTWARE_VERSION_SBL,
                     exec::OEM_PK_HASH_READ,
                     exec::MSM_HW_ID_READ,
                     exec::SERIAL_NUM_READ,

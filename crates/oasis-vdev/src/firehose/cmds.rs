@@ -163,6 +163,9 @@ fn configure(t: T<'_>, ctx: &mut Ctx<'_>, el: &Element, nak: bool) {
             Some("ERROR: Failed to initialize the storage device (status 0x5)"),
         );
     }
+    if let Some(z) = el.attr("ZlpAwareHost") {
+        t.zlp_aware = z.trim() != "0";
+    }
     let asked = match el.attr("MaxPayloadSizeToTargetInBytes") {
         None => t.payload,
         Some(v) => match parse_number(v) {

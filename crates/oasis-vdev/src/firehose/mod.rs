@@ -13,6 +13,9 @@ use crate::fault::FaultKind;
 use crate::profile::Profile;
 use crate::quirks::ProgrammerQuirks;
 
+/// USB 2.0 high-speed bulk max packet size: a transfer of a multiple of it ends with a ZLP.
+const ZLP_PACKET: usize = 512;
+
 /// Largest XML document the programmer takes (it announces MaxXMLSizeInBytes=4096).
 pub(crate) const MAX_XML: usize = 4096;
 
@@ -53,6 +56,11 @@ pub(crate) struct FirehoseTarget {
     configured: bool,
     /// It NAKed in the middle of raw data: no more data until the host has read the NAK.
     held: bool,
+    /// `ZlpAwareHost` as configured (the programmer's default is 1).
+    pub(crate) zlp_aware: bool,
+    /// Stuck in a raw-data read that waits for a zero-length packet a serial link never
+    /// delivers (ZlpAwareHost=1 on a tty): everything is swallowed, nothing is answered.
+    zlp_stuck: bool,
 }
 
 /// Encode one device document holding one element.
@@ -76,6 +84,8 @@ impl FirehoseTarget {
             discard: 0,
             out_fault: None,
             nand_open: false,
+            zlp_aware: true,
+            zlp_stuck: false,
         }
     }
 
@@ -230,7 +240,18 @@ impl FirehoseTarget {
                     }
                 }
                 Ok(Some(StreamItem::Raw(r))) => {
-                    if self.raw.is_none() {
+                    if self.raw.is_none() || self.zlp_stuck {
+                        continue;
+                    }
+                    if self.zlp_aware {
+                        // Raw data is whole sectors, so every transfer the host sends is a
+                        // multiple of the max packet size. Told the host sends ZLPs, the
+                        // programmer ends such a read only on one; a tty cannot carry it, so
+                        // the read never completes.
+                        self.zlp_stuck = true;
+                        ctx.note(format!(
+                            "programmer: ZlpAwareHost=1 on a serial link: raw data comes in multiples of {ZLP_PACKET} bytes and the zero-length packet that would end the transfer never comes; the <program> never completes"
+                        ));
                         continue;
                     }
                     let (n, t) = self.raw_data(ctx, &r);

@@ -8,7 +8,7 @@
 mod boot;
 mod programmer;
 
-pub use boot::BootQuirks;
+pub use boot::{AT_BOOT, AT_FIRST_ANSWER, BootQuirks, DM_RESTART, EDL_BUSY};
 pub use programmer::ProgrammerQuirks;
 
 use crate::VdevError;

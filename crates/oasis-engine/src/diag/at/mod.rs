@@ -176,17 +176,56 @@ pub fn probe(t: &mut dyn Transport, port: &str, cfg: &ProbeConfig) -> AtProbe {
         Ok(lines) => r.probe.urcs.extend(lines),
         Err(e) => return AtProbe::failed(port, &e),
     }
-    // Two tries: a module waking from sleep can drop the first characters.
-    r.probe.answered = (0..2).any(|_| {
-        r.ask("AT")
-            .is_some_and(|x| x.result != FinalResult::Timeout)
-    });
+    r.probe.answered = resynchronise(&mut r);
     if !r.probe.answered {
         return r.probe;
     }
     identity(&mut r);
     state(&mut r);
     r.probe
+}
+
+/// At least this many `AT` tries, and tries for at least [`RESYNC_BUDGET`], before a module
+/// counts as not answering.
+const RESYNC_TRIES: u32 = 3;
+
+/// How long a module that has just booted is given to answer `AT` (input sent while it boots
+/// is lost, and its first answer can take more than a second).
+const RESYNC_BUDGET: Duration = Duration::from_secs(3);
+
+/// `AT` until `OK` (bounded). When tries went unanswered, their answers may still come late:
+/// wait one command time and drop what arrives, so no late `OK` or echo is taken as the answer
+/// to the next question.
+fn resynchronise(r: &mut Runner<'_>) -> bool {
+    let start = Instant::now();
+    let mut unanswered = 0u32;
+    loop {
+        match r.ask("AT") {
+            Some(x) if x.result != FinalResult::Timeout => break,
+            Some(_) => unanswered += 1,
+            None => return false,
+        }
+        if unanswered >= RESYNC_TRIES && start.elapsed() >= RESYNC_BUDGET {
+            return false;
+        }
+    }
+    if unanswered > 0 {
+        let quiet = r.cfg.per_command;
+        match r.reader.drain(quiet) {
+            Ok(lines) => r.probe.urcs.extend(lines.into_iter().filter(|l| {
+                let up = l.to_ascii_uppercase();
+                up != "AT" && up != "OK"
+            })),
+            Err(e) => {
+                r.probe.error = Some(ProbeError {
+                    kind: e.kind,
+                    message: e.to_string(),
+                });
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// Open the serial port `name` and probe it; an open failure (permission, busy, missing) is

@@ -111,6 +111,9 @@ fn final_result(line: &str) -> Option<FinalResult> {
 pub(crate) struct LineReader<'a> {
     t: &'a mut dyn Transport,
     pending: Vec<u8>,
+    /// Every command sent so far (upper case): a line repeating one is an echo, never an
+    /// answer, however late it comes.
+    sent: Vec<String>,
 }
 
 /// Longest line kept; longer input is cut (bad input must not grow memory without bound).
@@ -123,6 +126,7 @@ impl<'a> LineReader<'a> {
         Self {
             t,
             pending: Vec::new(),
+            sent: Vec::new(),
         }
     }
 
@@ -191,9 +195,17 @@ impl<'a> LineReader<'a> {
             urcs: Vec::new(),
             echoed: false,
         };
+        let key = cmd.trim().to_ascii_uppercase();
+        if !self.sent.contains(&key) && self.sent.len() < 256 {
+            self.sent.push(key.clone());
+        }
         while let Some(line) = self.next_line(deadline)? {
-            if !reply.echoed && reply.lines.is_empty() && line.eq_ignore_ascii_case(cmd) {
+            let up = line.to_ascii_uppercase();
+            if !reply.echoed && reply.lines.is_empty() && up == key {
                 reply.echoed = true;
+            } else if self.sent.contains(&up) {
+                // The late echo of this or an earlier command (a module that was booting
+                // answers late): never an answer.
             } else if let Some(fin) = final_result(&line) {
                 reply.result = fin;
                 reply.final_line = Some(line);

@@ -19,19 +19,25 @@ impl SaharaHost {
         }
         let mut actions = Vec::new();
         match self.state {
+            // A board that never sent a packet is silent, not a boot ROM without command mode.
+            State::WaitCmdReady if self.goal == HostGoal::IdentityOnly && !self.seen_packet => {
+                return None;
+            }
             State::WaitCmdReady => {
                 if let Some(id) = self.identity.as_mut() {
                     id.command_mode_silent = true;
                 }
                 self.identity_done = true;
                 self.queue.clear();
-                if self.goal == HostGoal::IdentityOnly {
-                    return None;
-                }
                 self.state = State::Upload;
                 actions.push(HostAction::Send(
                     SaharaPacket::hello_resp(mode::IMAGE_TX_PENDING).encode(),
                 ));
+                if self.goal == HostGoal::IdentityOnly {
+                    // The boot ROM still waits for a HELLO_RESP: answering for image transfer
+                    // hands the board to the upload session, which serves its READ_DATA.
+                    self.finish_identity(&mut actions);
+                }
             }
             State::WaitExecResp(cmd) => {
                 self.refuse(cmd, None);
