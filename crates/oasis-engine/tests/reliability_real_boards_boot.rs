@@ -2,7 +2,7 @@
 //! that ignore Sahara command mode (silently, or by starting over with a fresh HELLO), a boot
 //! ROM that fails the upload after an SBL-version query, one that a RESET leaves silent, and a
 //! serial link that cannot carry zero-length packets. Each is a quirk of the virtual board
-//! modelled on what real boards do (docs/real-boards-boot.md); the flash of the repository's
+//! modelled on what real boards do (docs/protocol.md §7.1); the flash of the repository's
 //! demo package must succeed on each, verified. Recorded in RELIABILITY.md.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
