@@ -60,7 +60,7 @@ pub enum EngineError {
     /// The boot ROM (Sahara) reported an error status.
     #[error("the boot ROM reported status {status:#04x}: {explanation}")]
     SaharaStatus {
-        /// The status code (protocols.md §1.6).
+        /// The status code (docs/protocol.md §1).
         status: u32,
         /// Its plain-language meaning.
         explanation: String,

@@ -520,7 +520,7 @@ impl Firehose {
         })
     }
 
-    /// Negotiate `configure` (protocols.md §2.3) with proto's negotiation, re-sending the same
+    /// Negotiate `configure` (docs/protocol.md §2) with proto's negotiation, re-sending the same
     /// configure while the programmer is still starting (as qdl does), within `budget`.
     pub fn configure(
         &mut self,

@@ -1,5 +1,5 @@
 //! What a caller asks of a flash job: the request, its options and every timeout the engine
-//! uses (protocols.md §2.10: generous, but every read and write is bounded).
+//! uses (docs/protocol.md §2: generous, but every read and write is bounded).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -115,7 +115,7 @@ impl Default for FlashOptions {
 }
 
 /// Every timeout the engine applies. Defaults follow the most patient public host for each step
-/// (protocols.md §2.10).
+/// (docs/protocol.md §2).
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct Timeouts {

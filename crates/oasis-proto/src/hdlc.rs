@@ -12,7 +12,7 @@ pub const ESCAPE: u8 = 0x7D;
 /// The DIAG payload that asks the module to reboot into download mode: subsystem dispatch
 /// `4B`, subsystem `65`, subcommand `0001` (LE).
 pub const SWITCH_TO_EDL_PAYLOAD: [u8; 4] = [0x4B, 0x65, 0x01, 0x00];
-/// The complete download-mode frame as sent on the wire (protocols.md §5.4).
+/// The complete download-mode frame as sent on the wire (docs/protocol.md §5).
 pub const SWITCH_TO_EDL: [u8; 7] = [0x4B, 0x65, 0x01, 0x00, 0x54, 0x0F, 0x7E];
 
 /// Why a frame was not accepted.

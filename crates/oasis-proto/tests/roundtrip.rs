@@ -88,7 +88,7 @@ fn every_sahara_packet_round_trips_with_its_documented_length() {
             assert_eq!(
                 bytes.len(),
                 required,
-                "{} length per protocols.md §1.2",
+                "{} length per docs/protocol.md §1",
                 p.name()
             );
         }

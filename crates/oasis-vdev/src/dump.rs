@@ -25,7 +25,7 @@ use crate::profile::Profile;
 pub const TABLE_ADDR: u64 = 0x0860_0000;
 /// Largest MEMORY_READ served at once.
 pub const MAX_READ: u64 = 0x10_0000;
-/// Status of a refused read (protocols.md §1.6: invalid memory read access).
+/// Status of a refused read (docs/protocol.md §1: invalid memory read access).
 pub const INVALID_MEMORY_READ: u32 = 0x19;
 
 /// One region the board offers.

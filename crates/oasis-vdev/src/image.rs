@@ -5,7 +5,7 @@
 /// Piece size of segment reads.
 pub(crate) const PIECE: u64 = 0x1000;
 
-/// Status codes the loader produces (protocols.md §1.6).
+/// Status codes the loader produces (docs/protocol.md §1).
 pub(crate) mod status {
     pub const INVALID_HEADER_SIZE: u32 = 0x07;
     pub const UNSUPPORTED_PHDRS: u32 = 0x0E;

@@ -9,7 +9,7 @@ use crate::fault::FaultKind;
 use crate::image::{ImageLoader, Next, Piece};
 use crate::secboot;
 
-/// Status codes the target sends (protocols.md §1.6).
+/// Status codes the target sends (docs/protocol.md §1).
 mod st {
     pub const INVALID_COMMAND: u32 = 0x01;
     pub const INVALID_HOST_VERSION: u32 = 0x04;

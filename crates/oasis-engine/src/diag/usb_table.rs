@@ -1,7 +1,7 @@
 //! The one table of known USB identities (VID:PID → mode, module family, chip, interface
 //! layout) and the rules that give each interface a role. Pure data and lookups; no I/O.
 //!
-//! Sources: protocols.md §5.1–5.3 (Qualcomm 05C6 states, Quectel 2C7C PIDs, interface
+//! Sources: docs/protocol.md §5 (Qualcomm 05C6 states, Quectel 2C7C PIDs, interface
 //! layouts). Entries whose meaning is not confirmed say so in `note`.
 
 use oasis_transport::enumerate::{UsbDeviceInfo, UsbInterfaceInfo};

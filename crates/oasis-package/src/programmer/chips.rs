@@ -2,17 +2,17 @@
 
 /// JTAG MSM ids (low 24 bits) → chip family name.
 ///
-/// Sources: protocols.md §1.5/§4.4/§5.2, the fixture files (SOURCES.md), and the public edl
+/// Sources: docs/protocol.md §1/§4/§5, the fixture files (SOURCES.md), and the public edl
 /// `msmids` table as remembered. Entries marked "uncertain" are not backed by a fixture or
-/// protocols.md; treat their names as hints for display only.
+/// docs/protocol.md; treat their names as hints for display only.
 const JTAG_IDS: &[(u32, &str)] = &[
-    (0x0004_80E1, "MDM9207"), // EC25/EG25 (protocols.md §1.5)
-    (0x0010_70E1, "MDM9205"), // BG95 (protocols.md §5.2)
+    (0x0004_80E1, "MDM9207"), // EC25/EG25 (docs/protocol.md §1)
+    (0x0010_70E1, "MDM9205"), // BG95 (docs/protocol.md §5)
     (0x0070_50E1, "MSM8916"), // ZTE/UZ801 fixtures
     (0x0080_50E1, "MSM8226"), // ZTE fixture (MSM8226 family; edl may name this id MSM8926)
     (0x0008_B0E1, "SDM845"),  // LG fixture (image variant SDM845LA)
     (0x000C_F0E1, "SDX55"),   // edl issue #701 (SDX55 HWID 0x000cf0e1…)
-    (0x0019_90E1, "SDX62"),   // RM520N (protocols.md §4.4)
+    (0x0019_90E1, "SDX62"),   // RM520N (docs/protocol.md §4)
     (0x0005_E0E1, "MSM8998"), // edl issue #61
     (0x0010_A0E1, "SM6125"),  // uncertain: Motorola fixture, image variant "NicobarPkg"
     (0x0096_00E1, "MSM8909"), // uncertain (edl table)
@@ -25,7 +25,7 @@ const JTAG_IDS: &[(u32, &str)] = &[
 
 /// SoC hardware-version family codes (top 16 bits of TCSR_SOC_HW_VERSION) → chip family name.
 const FAMILY_CODES: &[(u16, &str)] = &[
-    (0x2013, "MDM9205"), // protocols.md §4.2; also soc_vers of the MDM9x05 fixture
+    (0x2013, "MDM9205"), // docs/protocol.md §4; also soc_vers of the MDM9x05 fixture
     (0x9001, "SM6125"),  // uncertain: soc_vers of the Motorola fixture, whose hw_id is 0x0010A0E1
 ];
 
@@ -124,7 +124,7 @@ pub fn known_test_root_bytes(pk_hash: &[u8]) -> Option<&'static str> {
         .map(|(_, n)| *n)
 }
 
-/// Trim a PK hash as devices report it (protocols.md §1.5): one copy if it is repeated,
+/// Trim a PK hash as devices report it (docs/protocol.md §1): one copy if it is repeated,
 /// trailing zero padding removed and the length rounded back up to 32, 48 or 64 bytes.
 /// All-zero or empty input gives an empty slice (nothing reported).
 pub fn normalize_pk_hash(raw: &[u8]) -> &[u8] {

@@ -12,7 +12,7 @@ const NPRG: &str = "loaders/NPRG9x06_bg96.mbn";
 const EG25_UNSIGNED: &str =
     "xml/quectel-eg25g-nand-2022/update/firehose/prog_nand_firehose_9x07.mbn";
 
-/// EC25's Sahara values (protocols.md §1.5, transcripts/issue-excerpts/edl-ec25e-…).
+/// EC25's Sahara values (docs/protocol.md §1, transcripts/issue-excerpts/edl-ec25e-…).
 const EC25_HWID: u64 = 0x0004_80E1_0000_0000;
 const EC25_PK: &str = "cc3153a80293939b90d02d3bf8b23e0292e452fef662c74998421adad42a380f";
 

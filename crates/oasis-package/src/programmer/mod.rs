@@ -1,7 +1,7 @@
 //! Programmer identity from the file's bytes, never from its name: container, MBN header, certificates, HW_ID, PK hash.
 //!
 //! A Firehose programmer is an ELF (or an old raw MBN) whose hash segment carries an MBN header,
-//! a signature and a DER certificate chain (protocols.md §4). [`ProgrammerIdentity::from_bytes`]
+//! a signature and a DER certificate chain (docs/protocol.md §4). [`ProgrammerIdentity::from_bytes`]
 //! reads all of it; [`ProgrammerIdentity::fits`] says whether a board with a given HWID and PK
 //! hash will accept it. Names like `000480e100000000_cc3153a80293939b_fhprg.bin` are ignored:
 //! they record what some device reported, not what the file contains.

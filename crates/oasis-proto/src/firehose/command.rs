@@ -42,7 +42,7 @@ impl Region {
     }
 }
 
-/// `configure` attributes (protocols.md §2.3).
+/// `configure` attributes (docs/protocol.md §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Configure {
     /// `MemoryName`: nand, emmc, ufs, spinor.
@@ -80,7 +80,7 @@ impl Configure {
     }
 }
 
-/// `patch` attributes (protocols.md §2.5).
+/// `patch` attributes (docs/protocol.md §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Patch {
     /// `SECTOR_SIZE_IN_BYTES`.

@@ -1,4 +1,4 @@
-//! `configure` negotiation (protocols.md §2.3), sans-IO: start with a guess, follow a NAK's
+//! `configure` negotiation (docs/protocol.md §2), sans-IO: start with a guess, follow a NAK's
 //! `MaxPayloadSizeToTargetInBytes` or an ACK's larger `…Supported`, at most twice, then accept.
 
 use super::command::{Command, Configure};

@@ -1,5 +1,5 @@
 //! Facts read out of a programmer's `<log>` lines: supported functions (both formats), chip
-//! serial, SHA-256 digests and the getstorageinfo JSON (protocols.md §2.1, §2.5, §2.6).
+//! serial, SHA-256 digests and the getstorageinfo JSON (docs/protocol.md §2, §2, §2).
 
 use serde_json::Value;
 

@@ -1,4 +1,4 @@
-//! Firehose: the XML protocol spoken by the uploaded programmer (protocols.md §2).
+//! Firehose: the XML protocol spoken by the uploaded programmer (docs/protocol.md §2).
 //!
 //! [`xml`] parses any document (both directions), [`stream`] splits a byte stream into
 //! documents and raw runs, [`command`] encodes host commands (and parses them back, for a

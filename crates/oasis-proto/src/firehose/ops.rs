@@ -1,5 +1,5 @@
 //! One Firehose command from send to final response, sans-IO ([`Op`]), plus the raw-data
-//! chunking rules of program/read (protocols.md §2.4, §2.5): whole sectors per chunk,
+//! chunking rules of program/read (docs/protocol.md §2, §2): whole sectors per chunk,
 //! ≤ payload, the last partial sector zero-padded; a read yields exactly N×sector bytes.
 
 use super::command::Command;

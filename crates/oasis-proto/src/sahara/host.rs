@@ -1,4 +1,4 @@
-//! Host-side Sahara state machine (protocols.md §1.7, §1.8): bytes in, [`HostAction`]s out.
+//! Host-side Sahara state machine (docs/protocol.md §1, §1): bytes in, [`HostAction`]s out.
 //!
 //! It buffers input, so packets may arrive one per USB transfer, split byte by byte or glued
 //! together. The driver writes every [`HostAction::Send`], reads more and calls

@@ -1,4 +1,4 @@
-//! Board identity read in Sahara command mode (protocols.md §1.5, §1.8): serial, HWID,
+//! Board identity read in Sahara command mode (docs/protocol.md §1, §1): serial, HWID,
 //! PK hash, SBL version, and the decoding rules for each reply payload.
 
 use super::exec;

@@ -1,6 +1,6 @@
 //! Sahara memory-debug (crash dump) mode, host side: the region-table codec, its checks, and
 //! the sans-IO machine that answers HELLO mode 2, reads the table, reads regions in bounded
-//! chunks and resets the board (protocols.md §1.2, §1.3).
+//! chunks and resets the board (docs/protocol.md §1, §1).
 //!
 //! Facts (checked against qdl's ramdump, edl's and qdlrs's memory dump; no code taken): a
 //! crashed target sends HELLO with mode 2; the host answers HELLO_RESP with mode 2; the target

@@ -1,4 +1,4 @@
-//! Sahara: the boot-ROM (PBL) protocol that uploads a programmer (protocols.md §1).
+//! Sahara: the boot-ROM (PBL) protocol that uploads a programmer (docs/protocol.md §1).
 //!
 //! [`packet`] is the wire codec (both directions), [`status`] the status-code table,
 //! [`host`] the host-side state machine. Nothing here does I/O.
@@ -17,7 +17,7 @@ pub use memdebug::{DumpHost, DumpStep, MemDebugError, TableWidth};
 pub use packet::SaharaPacket;
 pub use status::SaharaStatus;
 
-/// Sahara modes as carried in HELLO / HELLO_RESP / CMD_SWITCH_MODE (§1.3).
+/// Sahara modes as carried in HELLO / HELLO_RESP / CMD_SWITCH_MODE (§1).
 pub mod mode {
     /// Normal EDL: the target wants an image (the programmer).
     pub const IMAGE_TX_PENDING: u32 = 0;
@@ -29,7 +29,7 @@ pub mod mode {
     pub const COMMAND: u32 = 3;
 }
 
-/// Command-mode client commands for CMD_EXECUTE (§1.5).
+/// Command-mode client commands for CMD_EXECUTE (§1).
 pub mod exec {
     /// No operation.
     pub const NOP: u32 = 0x00;
@@ -55,7 +55,7 @@ pub mod exec {
     pub const READ_CHIP_ID_V3: u32 = 0x0A;
 }
 
-/// Well-known image ids requested in READ_DATA (§1.7).
+/// Well-known image ids requested in READ_DATA (§1).
 pub mod image_id {
     /// NPRG: streaming NAND programmer.
     pub const NPRG: u64 = 7;

@@ -1,4 +1,4 @@
-//! Sahara packet codec: every command of protocols.md §1.2, both directions, as bytes.
+//! Sahara packet codec: every command of docs/protocol.md §1, both directions, as bytes.
 //!
 //! Framing: 8-byte header `{u32 command, u32 length}` (length includes the header) + body,
 //! all little-endian. [`SaharaPacket::decode`] works on a byte stream: it returns `Ok(None)`
@@ -12,7 +12,7 @@ pub const HEADER_LEN: usize = 8;
 /// the bound keeps a garbage length field from making a driver wait for megabytes.
 pub const MAX_PACKET_LEN: usize = 0x1000;
 
-/// Command ids (§1.2).
+/// Command ids (§1).
 pub mod cmd {
     /// HELLO (target → host).
     pub const HELLO: u32 = 0x01;
@@ -54,7 +54,7 @@ pub mod cmd {
     pub const RESET_STATE_MACHINE: u32 = 0x13;
 }
 
-/// One Sahara packet. Field names follow protocols.md §1.2.
+/// One Sahara packet. Field names follow docs/protocol.md §1.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SaharaPacket {
     /// 0x01 target greeting.
@@ -101,7 +101,7 @@ pub enum SaharaPacket {
         /// Number of bytes wanted.
         length: u64,
     },
-    /// 0x04 end of image transfer with a status (§1.6).
+    /// 0x04 end of image transfer with a status (§1).
     EndImageTx {
         /// Image id.
         image_id: u32,

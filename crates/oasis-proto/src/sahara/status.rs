@@ -1,4 +1,4 @@
-//! Sahara status codes (protocols.md §1.6) with plain-language explanations.
+//! Sahara status codes (docs/protocol.md §1) with plain-language explanations.
 //!
 //! The table is Qualcomm's own numbering (0x00–0x23) plus edl's enum for 0x24–0x28. edl's
 //! human-readable table is shifted by one; it is deliberately not used here.

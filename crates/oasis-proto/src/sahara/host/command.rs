@@ -1,4 +1,4 @@
-//! The command-mode half of the host machine (protocols.md §1.8): CMD_READY, the EXECUTE
+//! The command-mode half of the host machine (docs/protocol.md §1): CMD_READY, the EXECUTE
 //! queries for serial, HW ID, PK hash and SBL version, refusals and silence, and the switch back
 //! to image transfer. Split from `host.rs` so each file keeps one concern.
 
