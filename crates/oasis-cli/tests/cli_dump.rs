@@ -130,6 +130,8 @@ fn dump_over_a_pty_reads_back_what_flash_wrote() {
     // the dump finds it: Sahara, upload, then reads.
     let emu = emulate("bg95", &["--after-reset", "edl"]);
     let out = cli()
+        // Full budgets over the pty: a loaded CI machine must not turn a slow read into a failure.
+        .env("OASIS_TIMEOUT_SCALE", "1")
         .arg("flash")
         .arg(demo())
         .arg("--port")
@@ -141,6 +143,7 @@ fn dump_over_a_pty_reads_back_what_flash_wrote() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("dump");
     let out = cli()
+        .env("OASIS_TIMEOUT_SCALE", "1")
         .arg("dump")
         .arg("--port")
         .arg(&emu.link)
