@@ -211,6 +211,41 @@ mod unix {
         }
     }
 
+    /// How long the client may leave a full pty unread before the board's words are dropped
+    /// (a client that went away for good).
+    const HOST_STALL: Duration = Duration::from_secs(10);
+
+    /// Write all of `data` to the pty. A full pty (the client has not read yet: a busy machine,
+    /// a large read-back) is waited for, as a USB device waits for the host's next IN request;
+    /// bytes are dropped only when the client read nothing for [`HOST_STALL`] or the service
+    /// stops.
+    fn write_out(master: &mut TTYPort, data: &[u8], stop: &AtomicBool) {
+        let mut done = 0;
+        let mut progress = std::time::Instant::now();
+        while done < data.len() && !stop.load(Ordering::SeqCst) {
+            match master.write(data.get(done..).unwrap_or_default()) {
+                Ok(n) if n > 0 => {
+                    done += n;
+                    progress = std::time::Instant::now();
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => return,
+            }
+            if progress.elapsed() > HOST_STALL {
+                return;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
     /// Move everything the board has said to the pty, one transfer per write. False when the
     /// board is gone.
     fn pump_out(
@@ -218,6 +253,7 @@ mod unix {
         vlink: &mut VirtualLink,
         board: &VirtualBoard,
         slave: Option<&std::fs::File>,
+        stop: &AtomicBool,
     ) -> bool {
         let mut wrote = false;
         loop {
@@ -226,9 +262,7 @@ mod unix {
                     if wrote {
                         wait_read(slave);
                     }
-                    if master.write_all(&d).is_err() {
-                        return true;
-                    }
+                    write_out(master, &d, stop);
                     wrote = true;
                 }
                 Ok(None) => return true,
@@ -250,7 +284,7 @@ mod unix {
         let mut vlink = board.connect();
         let mut buf = vec![0u8; 64 * 1024];
         while !stop.load(Ordering::SeqCst) {
-            if !pump_out(&mut master, &mut vlink, &board, slave.as_ref()) {
+            if !pump_out(&mut master, &mut vlink, &board, slave.as_ref(), &stop) {
                 return;
             }
             // A single-threaded programmer reads nothing while the host has not read what it
