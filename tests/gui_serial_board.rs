@@ -13,6 +13,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{app, run_until, temp_dir};
+use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use oasis::backend::engine::EngineBackend;
 use oasis::backend::{BoardMode, BoardState};
@@ -87,8 +88,13 @@ fn a_board_seen_only_as_a_serial_port_is_flashed_and_confirmed_from_the_app() {
 
     // Settings: add the port by hand, as a download-mode port.
     click(&mut h, "Settings");
-    h.get_by_label("Serial port").type_text(&port);
+    h.get_by_role_and_label(Role::TextInput, "Serial port")
+        .focus();
     h.run_steps(2);
+    h.get_by_role_and_label(Role::TextInput, "Serial port")
+        .type_text(&port);
+    h.run_steps(2);
+    assert_eq!(h.state().edits.new_port.0, port, "typed into the field");
     click(&mut h, "Add port");
     run_until(&mut h, 20, "the serial board in the list", |h| {
         h.state().state.boards.iter().any(|b| b.id == id)
@@ -118,16 +124,16 @@ fn a_board_seen_only_as_a_serial_port_is_flashed_and_confirmed_from_the_app() {
     run_until(&mut h, 120, "the verdict", |h| {
         h.state().state.flash.stage == FlashStage::Done
     });
-    h.get_by_label("Flash succeeded");
+    let log = h.state().logbook().of_source("job 1").join("\n");
     let v = match h.state().state.flash.progress.outcome.clone() {
         Some(JobOutcome::Finished(v)) => v,
-        other => panic!("expected a success, got {other:?}"),
+        other => panic!("expected a success, got {other:?}\n{log}"),
     };
     assert!(!v.verified.is_empty(), "partitions verified: {v:?}");
     // Followed through the restart on the same port and asked over AT.
     assert!(v.confirmed, "{v:?}");
     assert_eq!(v.running_revision.as_deref(), Some(oasis::demo::NAME));
-    let log = h.state().logbook().of_source("job 1").join("\n");
+    h.get_by_label("Flash succeeded");
     assert!(log.contains("Uploading programmer"), "{log}");
     assert!(log.to_ascii_lowercase().contains("backup"), "{log}");
     assert!(log.contains(&port), "the log names the serial port: {log}");

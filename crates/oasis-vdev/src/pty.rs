@@ -180,16 +180,50 @@ mod unix {
         }
     }
 
+    /// How long the host may leave a full pty unread before the board's words are dropped
+    /// (a host that went away for good).
+    const HOST_STALL: Duration = Duration::from_secs(10);
+
+    /// Write all of `data` to the pty. A full pty (the host has not read yet, e.g. a busy
+    /// machine) is waited for, as a USB device waits for the host's next IN request; bytes are
+    /// dropped only when the host read nothing for [`HOST_STALL`] or the service stops.
+    fn write_out(master: &mut TTYPort, data: &[u8], stop: &AtomicBool) {
+        let mut done = 0;
+        let mut progress = std::time::Instant::now();
+        while done < data.len() && !stop.load(Ordering::SeqCst) {
+            match master.write(&data[done..]) {
+                Ok(n) if n > 0 => {
+                    done += n;
+                    progress = std::time::Instant::now();
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => return,
+            }
+            if progress.elapsed() > HOST_STALL {
+                return;
+            }
+        }
+    }
+
     /// Move everything the board has said to the pty. False when the board is gone.
-    fn pump_out(master: &mut TTYPort, vlink: &mut VirtualLink, board: &VirtualBoard) -> bool {
+    fn pump_out(
+        master: &mut TTYPort,
+        vlink: &mut VirtualLink,
+        board: &VirtualBoard,
+        stop: &AtomicBool,
+    ) -> bool {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             match vlink.read(&mut buf, Duration::ZERO) {
-                Ok(n) => {
-                    if master.write_all(&buf[..n]).is_err() {
-                        return true;
-                    }
-                }
+                Ok(n) => write_out(master, &buf[..n], stop),
                 Err(e) if e.kind == TransportErrorKind::Disconnected => match next_link(board) {
                     Some(l) => *vlink = l,
                     None => return false,
@@ -203,7 +237,7 @@ mod unix {
         let mut vlink = board.connect();
         let mut buf = vec![0u8; 64 * 1024];
         while !stop.load(Ordering::SeqCst) {
-            if !pump_out(&mut master, &mut vlink, &board) {
+            if !pump_out(&mut master, &mut vlink, &board, &stop) {
                 return;
             }
             match master.read(&mut buf) {
