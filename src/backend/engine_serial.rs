@@ -37,8 +37,8 @@ pub struct SerialBoard {
     pub friendly: Option<String>,
     /// Added by hand in Settings.
     pub manual: bool,
-    /// After the reset the module's AT commands come back on the same port (a port without
-    /// USB ids: a UART adapter, a pseudo-terminal), so the confirmation asks there.
+    /// After the reset the module's AT commands come back on the same port (a port added by
+    /// hand without USB ids: a UART adapter, a pseudo-terminal), so the confirmation asks there.
     pub follow_same_port: bool,
 }
 
@@ -93,11 +93,13 @@ fn stand_in(id: &str, role: PortRole, ports: &[&SerialPortInfo]) -> UsbDeviceInf
             .map(|p| vec![serial_iface(0, (0xFF, 0xFF, 0xFF), &p.name)])
             .unwrap_or_default(),
         // A module's ports by interface number (Quectel layout: 0 DM, 1 NMEA, 2 AT, 3 modem);
-        // a port without one is taken as the AT port.
+        // a port without one by its Windows name, else as the AT port.
         PortRole::Module => ports
             .iter()
             .map(|p| {
-                let n = p.interface.unwrap_or(2);
+                let n = p
+                    .interface
+                    .unwrap_or_else(|| interface_by_name(p.product.as_deref()));
                 let class = if n == 0 {
                     (0xFF, 0xFF, 0xFF)
                 } else {
@@ -120,6 +122,21 @@ fn stand_in(id: &str, role: PortRole, ports: &[&SerialPortInfo]) -> UsbDeviceInf
         serial: first.and_then(|p| p.serial_number.clone()),
         interfaces,
         access: Accessibility::Accessible,
+    }
+}
+
+/// The Quectel interface a port stands for, from its Windows friendly name ("Quectel USB DM
+/// Port (COM11)"); the AT port when the name does not say.
+fn interface_by_name(name: Option<&str>) -> u8 {
+    let name = name.unwrap_or("").to_ascii_lowercase();
+    if name.contains(" dm ") || name.contains("diag") {
+        0
+    } else if name.contains("nmea") || name.contains("gps") {
+        1
+    } else if name.contains("modem") {
+        3
+    } else {
+        2
     }
 }
 
@@ -186,7 +203,9 @@ pub fn serial_boards(snap: &Snapshot, manual: &[ManualPort]) -> Vec<SerialBoard>
             flash_port: port,
             friendly: first.product.clone(),
             manual: false,
-            follow_same_port: ports.iter().all(|p| p.vid.is_none()),
+            // The OS listed it as one port of a USB device: after the reset the module's AT
+            // port is another port, found by the engine's own search.
+            follow_same_port: false,
             device,
         });
     }
@@ -397,5 +416,22 @@ mod tests {
         assert_eq!(edl.title, "Communications Port (COM1)");
         assert!(edl.detail.contains("added in Settings"), "{}", edl.detail);
         assert_eq!(by_hand[1].flash_port, "COM1");
+    }
+
+    #[test]
+    fn ports_without_interface_numbers_take_their_role_from_their_windows_name() {
+        let snap = Snapshot {
+            serial: vec![com("COM11", None, None, "Quectel USB DM Port (COM11)")],
+            ..Snapshot::default()
+        };
+        let boards = serial_boards(&snap, &[]);
+        assert_eq!(boards.len(), 1);
+        assert_eq!(boards[0].device.interfaces[0].number, 0);
+        assert_eq!(boards[0].flash_port, "COM11");
+        assert!(!boards[0].follow_same_port);
+        assert_eq!(interface_by_name(Some("Quectel USB NMEA Port (COM12)")), 1);
+        assert_eq!(interface_by_name(Some("Quectel USB AT Port (COM13)")), 2);
+        assert_eq!(interface_by_name(Some("Quectel USB Modem (COM14)")), 3);
+        assert_eq!(interface_by_name(None), 2);
     }
 }
