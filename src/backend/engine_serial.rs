@@ -156,6 +156,9 @@ fn flash_port(dev: &UsbDeviceInfo) -> Option<String> {
         .or_else(|| dev.interfaces.first().and_then(|i| i.tty.clone()))
 }
 
+/// Ports of one board: USB ids and serial number (or the port name, for a port without them).
+type GroupKey = (Option<u16>, Option<u16>, String);
+
 /// The boards seen only through serial ports: the listed Qualcomm/Quectel ports that no listed
 /// USB device owns (grouped by USB ids and serial number, one row per board), then the ports
 /// added by hand.
@@ -167,8 +170,7 @@ pub fn serial_boards(snap: &Snapshot, manual: &[ManualPort]) -> Vec<SerialBoard>
             .any(|i| i.tty.as_deref() == Some(name))
     };
     let by_hand = |name: &str| manual.iter().any(|m| m.name == name);
-    let mut groups: BTreeMap<(Option<u16>, Option<u16>, String), (PortRole, Vec<&SerialPortInfo>)> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<GroupKey, (PortRole, Vec<&SerialPortInfo>)> = BTreeMap::new();
     for p in &snap.serial {
         let Some(role) = board_port_role(p) else {
             continue;

@@ -185,14 +185,17 @@ fn a_regular_file_is_not_a_serial_port() {
 fn a_read_returns_what_arrived_without_filling_its_buffer() {
     let (mut master, _slave, name) = pty();
     let mut t = SerialTransport::open(&name).expect("open pty");
-    let board = std::thread::spawn(move || {
-        master.write_all(&hello()).unwrap();
-        master.flush().unwrap();
-        let answer = master_read_n(&mut master, 4);
-        master.write_all(b"DONE").unwrap();
-        master.flush().unwrap();
-        (answer, master)
-    });
+    let board = std::thread::Builder::new()
+        .name("test-board".into())
+        .spawn(move || {
+            master.write_all(&hello()).unwrap();
+            master.flush().unwrap();
+            let answer = master_read_n(&mut master, 4);
+            master.write_all(b"DONE").unwrap();
+            master.flush().unwrap();
+            (answer, master)
+        })
+        .unwrap();
     let mut buf = vec![0u8; 64 * 1024];
     let mut got = Vec::new();
     while got.len() < 48 {
