@@ -178,10 +178,12 @@ pub fn serial_boards(snap: &Snapshot, manual: &[ManualPort]) -> Vec<SerialBoard>
         if owned(&p.name) || by_hand(&p.name) {
             continue;
         }
-        // Without USB ids or a serial number a port is its own board.
-        let who = match (&p.serial_number, p.vid) {
-            (Some(sn), Some(_)) => sn.clone(),
-            _ => p.name.clone(),
+        // Ports with the same USB ids and serial number are one board (two identical modules
+        // without serial numbers would look like one: the OS gives nothing to tell them
+        // apart); a port without USB ids is its own board.
+        let who = match p.vid {
+            Some(_) => p.serial_number.clone().unwrap_or_default(),
+            None => p.name.clone(),
         };
         groups
             .entry((p.vid, p.pid, who))
