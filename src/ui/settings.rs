@@ -134,13 +134,16 @@ fn manual_ports(ui: &mut egui::Ui, s: &mut Settings, new: &mut (String, ManualPo
                 .desired_width(220.0),
         )
         .labelled_by(label.id);
+        let carries = ui.label("carries");
         egui::ComboBox::from_id_salt("manual-port-kind")
             .selected_text(new.1.label())
             .show_ui(ui, |ui| {
                 for k in ManualPortKind::ALL {
                     ui.selectable_value(&mut new.1, k, k.label());
                 }
-            });
+            })
+            .response
+            .labelled_by(carries.id);
         let name = new.0.trim().to_owned();
         let fresh = !name.is_empty() && !s.manual_ports.iter().any(|p| p.name == name);
         if ui
