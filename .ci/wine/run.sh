@@ -107,7 +107,11 @@ grep -q '"normal_at_ok"' "$WORK/diagnose.json" || fail "diagnose over COM7 did n
 
 step "oasis.exe on Xvfb: starts, stays up, screenshot"
 mkdir -p "$ART"
-DISP=:$(( 90 + RANDOM % 9 ))
+DISP=""
+for n in $(seq 121 150); do
+  if [ ! -e "/tmp/.X11-unix/X$n" ] && [ ! -e "/tmp/.X$n-lock" ]; then DISP=":$n"; break; fi
+done
+[ -n "$DISP" ] || fail "no free X display"
 Xvfb "$DISP" -screen 0 1280x860x24 -nolisten tcp >"$WORK/xvfb.log" 2>&1 &
 PIDS+=($!)
 sleep 1
