@@ -140,3 +140,60 @@ fn a_board_seen_only_as_a_serial_port_is_flashed_and_confirmed_from_the_app() {
     // The board itself took the new firmware.
     assert_eq!(board.board().revision(), oasis::demo::NAME);
 }
+
+/// A module running its firmware behind a serial port added by hand as an AT port (a UART
+/// adapter on its main UART): the Diagnostics tab diagnoses it over that port and its AT probe
+/// reads the module's identity there.
+#[test]
+fn the_diagnostics_tab_probes_a_module_over_a_serial_at_port() {
+    let dir = temp_dir("serial-at");
+    let link = dir.join("ttyUART");
+    let _board = serve_pty(
+        &link,
+        Profile::bg95(),
+        Vec::new(),
+        BoardOptions {
+            start_in: StartIn::Normal,
+            ..BoardOptions::default()
+        },
+    )
+    .unwrap();
+    let port = link.display().to_string();
+    // The port was added in Settings in an earlier run (settings.json in the data folder).
+    let settings = serde_json::json!({
+        "manual_ports": [{ "name": port, "kind": "At" }],
+        "show_virtual_boards": false,
+    });
+    let storage = serde_json::json!({ "oasis.settings": settings.to_string() });
+    std::fs::write(dir.join("settings.json"), storage.to_string()).unwrap();
+    let backend = EngineBackend::with_virtuals(Vec::new(), false);
+    let mut h = app(Box::new(backend), &dir, None);
+    let id = format!("serial:{port}");
+    run_until(&mut h, 20, "the serial board in the list", |h| {
+        h.state().state.boards.iter().any(|b| b.id == id)
+    });
+    let row = h.state().state.boards[0].clone();
+    assert_eq!(row.mode, BoardMode::Normal, "{row:?}");
+    click(&mut h, "Diagnostics");
+    click(&mut h, &row.title);
+    run_until(&mut h, 20, "the diagnosis", |h| {
+        h.state().state.diag.diagnosis.is_some()
+    });
+    let d = h.state().state.diag.diagnosis.clone().unwrap().unwrap();
+    assert_eq!(d.state, BoardState::NormalAtOk, "{d:?}");
+    click(&mut h, "Probe AT");
+    run_until(&mut h, 20, "the AT probe", |h| {
+        h.state().state.diag.at.is_some()
+    });
+    let ports = h.state().state.diag.at.clone().unwrap().unwrap();
+    assert_eq!(ports.len(), 1, "{ports:?}");
+    assert_eq!(ports[0].port, port);
+    assert!(ports[0].answered, "{ports:?}");
+    assert!(
+        ports[0]
+            .answers
+            .iter()
+            .any(|(c, a)| c == "AT+QGMR" && a.contains("BG95M3")),
+        "{ports:?}"
+    );
+}

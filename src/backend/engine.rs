@@ -24,7 +24,7 @@ use super::engine_boards::{
     probe_virtual_locked, switch_real, switch_virtual, ttys_with_roles, virtual_evidence,
     virtual_info,
 };
-use super::engine_serial::{SerialBoard, link_for, serial_boards};
+use super::engine_serial::{SerialBoard, link_for, serial_boards, with_port};
 use super::engine_watch::{Shared, watch};
 use super::{
     Backend, BackendError, BackendMsg, BoardMode, CompatCheck, CompatReport, FlashJob, JobId,
@@ -208,7 +208,12 @@ fn probe_target(t: &Target) -> Vec<(AtProbe, String)> {
         Target::Real(d) | Target::Serial(SerialBoard { device: d, .. }) => ttys_with_roles(d)
             .into_iter()
             .filter(|(_, role)| role.contains("AT") || role.contains("modem"))
-            .map(|(tty, role)| (oasis_engine::diag::at::probe_port(&tty, &at_config()), role))
+            .map(|(tty, role)| {
+                let probe = with_port(&tty, || {
+                    oasis_engine::diag::at::probe_port(&tty, &at_config())
+                });
+                (probe, role)
+            })
             .collect(),
     }
 }
@@ -222,7 +227,9 @@ fn identity_of(t: &Target) -> Result<oasis_engine::ChipIdentity, String> {
                 .map_err(|r| r.message)
         }
         Target::Real(d) => oasis_engine::read_chip_identity(&link_for(d)).map_err(|r| r.message),
-        Target::Serial(b) => oasis_engine::read_chip_identity(&b.flash_port).map_err(|r| r.message),
+        Target::Serial(b) => with_port(&b.flash_port, || {
+            oasis_engine::read_chip_identity(&b.flash_port).map_err(|r| r.message)
+        }),
     }
 }
 

@@ -9,7 +9,8 @@
 //! them their state badge like any other board. A port that is not Qualcomm/Quectel is never a
 //! board unless the user added it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use oasis_engine::diag::usb_table::{Role, device_roles};
 use oasis_transport::enumerate::{
@@ -40,6 +41,22 @@ pub struct SerialBoard {
     /// After the reset the module's AT commands come back on the same port (a port added by
     /// hand without USB ids: a UART adapter, a pseudo-terminal), so the confirmation asks there.
     pub follow_same_port: bool,
+}
+
+/// Run `work` with the serial port `name` to ourselves among the backend's short sessions (AT
+/// probes, identity reads, switches): a port opens once, so a diagnosis and a probe asked for
+/// together take turns instead of one of them finding the port busy.
+pub fn with_port<T>(name: &str, work: impl FnOnce() -> T) -> T {
+    static PORTS: OnceLock<Mutex<HashMap<String, Arc<Mutex<()>>>>> = OnceLock::new();
+    let lock = {
+        let mut map = PORTS
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(map.entry(name.to_owned()).or_default())
+    };
+    let _turn = lock.lock().unwrap_or_else(PoisonError::into_inner);
+    work()
 }
 
 /// How a flash of a USB board reaches it: the serial port of its download-mode interface when
