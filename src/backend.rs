@@ -16,6 +16,8 @@ pub mod engine;
 #[cfg(feature = "engine")]
 pub mod engine_boards;
 #[cfg(feature = "engine")]
+pub mod engine_serial;
+#[cfg(feature = "engine")]
 mod engine_watch;
 pub mod fake;
 mod fake_script;
@@ -32,11 +34,12 @@ pub use summary::summarize;
 
 pub use types::{
     AtPortResult, BackendError, BoardInfo, BoardMode, BoardState, BoardStateText, CompatCheck,
-    CompatReport, DiagnosisView, FlashOptions, Level, Md5Status, PackageSummary, TimelineEntry,
-    TimelineKind, UsbInterfaceView, UsbNode, Verification,
+    CompatReport, DiagnosisView, FlashOptions, Level, ManualPort, ManualPortKind, Md5Status,
+    PackageSummary, TimelineEntry, TimelineKind, UsbInterfaceView, UsbNode, Verification,
 };
 
-/// Stable identity of a board in the list (the virtual board name or the USB port path).
+/// Stable identity of a board in the list (the virtual board name, the USB port path, or
+/// `serial:<port>` for a board seen only as a serial port).
 pub type BoardId = String;
 
 /// Identity of one flash job, chosen by the UI.
@@ -192,5 +195,11 @@ pub trait Backend {
     /// that cannot (test doubles) ignore the request.
     fn collect_dump(&mut self, job: DumpJob) {
         let _ = job;
+    }
+
+    /// The serial ports the user added by hand in Settings: each is listed as a board (a
+    /// backend without real ports ignores them).
+    fn set_manual_ports(&mut self, ports: Vec<ManualPort>) {
+        let _ = ports;
     }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{FlashOptions, Verification};
+use crate::backend::{FlashOptions, ManualPort, Verification};
 
 /// Storage key of the settings.
 pub const SETTINGS_KEY: &str = "oasis.settings";
@@ -59,6 +59,9 @@ pub struct Settings {
     pub report_dir: Option<PathBuf>,
     /// Bench report format.
     pub report_format: ReportFormat,
+    /// Serial ports added by hand, each listed as a board (a UART adapter on the module's
+    /// main UART, a port the OS names without USB ids).
+    pub manual_ports: Vec<ManualPort>,
 }
 
 impl Default for Settings {
@@ -76,6 +79,7 @@ impl Default for Settings {
             show_virtual_boards: true,
             report_dir: None,
             report_format: ReportFormat::Csv,
+            manual_ports: Vec::new(),
         }
     }
 }

@@ -275,6 +275,8 @@ pub struct Edits {
     pub report_path: String,
     /// Settings being edited.
     pub settings: Settings,
+    /// The serial port being added by hand in Settings, and what it carries.
+    pub new_port: (String, crate::backend::ManualPortKind),
 }
 
 impl Edits {
@@ -290,6 +292,7 @@ impl Edits {
             log_min: Severity::Info,
             report_path: String::new(),
             settings: settings.clone(),
+            new_port: Default::default(),
         }
     }
 }

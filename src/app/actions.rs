@@ -439,7 +439,13 @@ impl OasisApp {
         if s == self.state.settings {
             return;
         }
+        let ports_changed = s.manual_ports != self.state.settings.manual_ports;
         self.state.settings = s;
+        if ports_changed {
+            self.backend
+                .set_manual_ports(self.state.settings.manual_ports.clone());
+            self.backend.refresh_boards();
+        }
         if let Some(storage) = &mut self.own_storage {
             self.state.settings.save(storage);
             eframe::Storage::flush(storage);

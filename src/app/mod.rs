@@ -123,6 +123,8 @@ impl OasisApp {
                 app.state.backend_name
             ),
         );
+        app.backend
+            .set_manual_ports(app.state.settings.manual_ports.clone());
         app.backend.refresh_boards();
         let start = opts
             .package
@@ -136,6 +138,11 @@ impl OasisApp {
             None => app.dispatch(ctx, UiAction::OpenDemo),
         }
         app
+    }
+
+    /// Say in the run's log which renderer draws the window (and why, after a fallback).
+    pub fn note_renderer(&mut self, text: impl Into<String>) {
+        self.log.push(Severity::Info, "app", text.into());
     }
 
     /// The run's log (tests read it).

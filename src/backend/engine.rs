@@ -21,9 +21,10 @@ use oasis_transport::enumerate::Snapshot;
 
 use super::engine_boards::{
     Virtual, at_config, at_result, board_err, demo_boards, diagnosis_view, probe_virtual,
-    probe_virtual_locked, real_boards, switch_real, switch_virtual, ttys_with_roles,
-    virtual_evidence, virtual_info,
+    probe_virtual_locked, switch_real, switch_virtual, ttys_with_roles, virtual_evidence,
+    virtual_info,
 };
+use super::engine_serial::{SerialBoard, link_for, serial_boards, with_port};
 use super::engine_watch::{Shared, watch};
 
 mod dump;
@@ -92,6 +93,8 @@ impl Reply {
 enum Target {
     Virtual(Virtual),
     Real(oasis_transport::enumerate::UsbDeviceInfo),
+    /// A board seen only through serial ports.
+    Serial(SerialBoard),
 }
 
 impl EngineBackend {
@@ -139,30 +142,42 @@ impl EngineBackend {
             return Ok(Target::Virtual(v.clone()));
         }
         let sh = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        let serial = || {
+            serial_boards(&sh.snapshot, &sh.manual)
+                .into_iter()
+                .find(|b| b.id == id)
+                .map(Target::Serial)
+        };
         sh.snapshot
             .usb
             .iter()
             .find(|d| d.port_path == id)
             .cloned()
             .map(Target::Real)
+            .or_else(serial)
             .ok_or_else(|| BackendError::NoSuchBoard {
                 board: id.to_owned(),
             })
     }
 
-    fn snapshot(&self) -> Snapshot {
+    /// Use this enumeration as what is attached (the USB poller replaces it with each of its
+    /// snapshots; tests and a backend without the poller set it here).
+    pub fn observe(&self, snapshot: Snapshot) {
         self.shared
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .snapshot
-            .clone()
+            .snapshot = snapshot;
     }
 
     /// The mode board `id` is in now.
     fn mode_of(&self, id: &str, target: &Target) -> BoardMode {
         match target {
             Target::Virtual(v) => virtual_info(v).mode,
-            Target::Real(_) => real_boards(&self.snapshot())
+            Target::Real(_) | Target::Serial(_) => self
+                .shared
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .real_list()
                 .into_iter()
                 .find(|b| b.id == id)
                 .map_or(BoardMode::Unknown, |b| b.mode),
@@ -192,10 +207,15 @@ fn probe_target(t: &Target) -> Vec<(AtProbe, String)> {
             .map(|p| (p, "AT command port".to_owned()))
             .into_iter()
             .collect(),
-        Target::Real(d) => ttys_with_roles(d)
+        Target::Real(d) | Target::Serial(SerialBoard { device: d, .. }) => ttys_with_roles(d)
             .into_iter()
             .filter(|(_, role)| role.contains("AT") || role.contains("modem"))
-            .map(|(tty, role)| (oasis_engine::diag::at::probe_port(&tty, &at_config()), role))
+            .map(|(tty, role)| {
+                let probe = with_port(&tty, || {
+                    oasis_engine::diag::at::probe_port(&tty, &at_config())
+                });
+                (probe, role)
+            })
             .collect(),
     }
 }
@@ -208,9 +228,10 @@ fn identity_of(t: &Target) -> Result<oasis_engine::ChipIdentity, String> {
             oasis_engine::read_chip_identity_on(&mut link, &Timeouts::default())
                 .map_err(|r| r.message)
         }
-        Target::Real(d) => {
-            oasis_engine::read_chip_identity(&format!("usb:{}", d.port_path)).map_err(|r| r.message)
-        }
+        Target::Real(d) => oasis_engine::read_chip_identity(&link_for(d)).map_err(|r| r.message),
+        Target::Serial(b) => with_port(&b.flash_port, || {
+            oasis_engine::read_chip_identity(&b.flash_port).map_err(|r| r.message)
+        }),
     }
 }
 
@@ -236,8 +257,11 @@ fn compat_report(package: &Path, t: &Target, mode: BoardMode) -> CompatReport {
     };
     let probes = probe_target(t);
     let probe = probes.iter().map(|(p, _)| p).find(|p| p.answered);
-    let chip = match mode {
-        BoardMode::Download => identity_of(t).ok(),
+    // A serial link carries the board's one Sahara HELLO: it is kept for the flash, which reads
+    // the chip identity first anyway.
+    let chip = match (mode, t) {
+        (_, Target::Serial(_)) => None,
+        (BoardMode::Download, _) => identity_of(t).ok(),
         _ => None,
     };
     let facts = BoardFacts::from_evidence(probe, chip.as_ref());
@@ -255,7 +279,7 @@ fn compat_report(package: &Path, t: &Target, mode: BoardMode) -> CompatReport {
             reason: c.reason.clone(),
         })
         .collect();
-    if is_demo_package(&pkg) && matches!(t, Target::Real(_)) {
+    if is_demo_package(&pkg) && !matches!(t, Target::Virtual(_)) {
         checks.push(CompatCheck {
             name: "Demo".into(),
             level: Level::Bad,
@@ -339,13 +363,11 @@ impl Backend for EngineBackend {
 
     fn refresh_boards(&mut self) {
         let mut list: Vec<_> = self.virtuals.iter().map(virtual_info).collect();
-        list.extend(real_boards(&self.snapshot()));
-        let timeline = self
-            .shared
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .timeline
-            .clone();
+        let timeline = {
+            let sh = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+            list.extend(sh.real_list());
+            sh.timeline.clone()
+        };
         let reply = self.reply();
         reply.send(BackendMsg::Boards(list));
         reply.send(BackendMsg::Timeline(timeline));
@@ -468,6 +490,16 @@ impl Backend for EngineBackend {
                         chip: None,
                         firehose_running: None,
                     },
+                    Target::Serial(b) => Evidence {
+                        snapshot: Snapshot {
+                            usb: vec![b.device.clone()],
+                            ..Snapshot::default()
+                        },
+                        timeline: None,
+                        at: probe_target(&t).into_iter().map(|(p, _)| p).collect(),
+                        chip: None,
+                        firehose_running: None,
+                    },
                 };
                 diagnosis_view(&diagnose(&evidence), &board)
             });
@@ -504,13 +536,22 @@ impl Backend for EngineBackend {
         self.start_dump(job);
     }
 
+    fn set_manual_ports(&mut self, ports: Vec<super::ManualPort>) {
+        self.shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .manual = ports;
+    }
+
     fn switch_to_download(&mut self, board: &str) {
         let board = board.to_owned();
         let target = self.target(&board);
         self.work("switch", move || {
             let result = target.and_then(|t| match t {
                 Target::Virtual(v) => switch_virtual(&board, &v),
-                Target::Real(d) => switch_real(&board, &d),
+                Target::Real(d) | Target::Serial(SerialBoard { device: d, .. }) => {
+                    switch_real(&board, &d)
+                }
             });
             BackendMsg::Switched { board, result }
         });
@@ -536,7 +577,7 @@ fn start_job(job: FlashJob, target: Target, mode: BoardMode, jobs: &Jobs, reply:
             }
             refused
         }
-        Target::Real(_) => {
+        Target::Real(_) | Target::Serial(_) => {
             let probes = if normal {
                 probe_target(&target)
             } else {
@@ -585,8 +626,19 @@ fn start_job(job: FlashJob, target: Target, mode: BoardMode, jobs: &Jobs, reply:
             oasis_engine::spawn_flash_virtual(req, v.board.clone(), sink)
         }
         Target::Real(d) => {
-            let req = FlashRequest::new(&job.package, format!("usb:{}", d.port_path))
-                .with_options(engine_options(&job));
+            let req =
+                FlashRequest::new(&job.package, link_for(&d)).with_options(engine_options(&job));
+            let sink = Box::new(move |event| to.send(BackendMsg::Job { job: id, event }));
+            oasis_engine::spawn_flash(req, sink)
+        }
+        Target::Serial(b) => {
+            let mut options = engine_options(&job);
+            if b.follow_same_port && options.confirm {
+                // One wire carries everything (UART adapter, pty): the module's AT commands
+                // come back on the port the flash used.
+                options.at_port = Some(b.flash_port.clone());
+            }
+            let req = FlashRequest::new(&job.package, b.flash_port.clone()).with_options(options);
             let sink = Box::new(move |event| to.send(BackendMsg::Job { job: id, event }));
             oasis_engine::spawn_flash(req, sink)
         }

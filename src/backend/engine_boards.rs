@@ -361,7 +361,13 @@ pub fn real_boards(snap: &Snapshot) -> Vec<BoardInfo> {
                 title: format!("{}{chip}", id.family),
                 mode: mode_of(id.mode),
                 state,
-                detail: format!("{:04X}:{:04X} on USB {}", d.vid, d.pid, d.port_path),
+                detail: format!(
+                    "{:04X}:{:04X} on USB {} · via {}",
+                    d.vid,
+                    d.pid,
+                    d.port_path,
+                    super::engine_serial::describe_link(&super::engine_serial::link_for(d))
+                ),
                 is_virtual: false,
                 revision: None,
                 imei: None,

@@ -13,7 +13,8 @@ use oasis_engine::diag::timeline::{
 use oasis_transport::enumerate::Snapshot;
 
 use super::engine_boards::{Virtual, mode_of, real_boards, virtual_info, virtual_snapshot};
-use super::{BackendMsg, BoardInfo, BoardMode, TimelineEntry, TimelineKind};
+use super::engine_serial::{serial_board_info, serial_boards};
+use super::{BackendMsg, BoardInfo, BoardMode, ManualPort, TimelineEntry, TimelineKind};
 
 /// What the watcher shares with the backend (the backend's bookkeeping, never the UI's).
 #[derive(Debug, Default)]
@@ -27,6 +28,22 @@ pub struct Shared {
     /// The engine's timeline of the virtual boards, from the USB devices they would show
     /// (evidence for their diagnosis: a flapping virtual board is seen as flapping).
     pub virtual_timeline: Vec<TimelineEvent>,
+    /// The serial ports the user added by hand.
+    pub manual: Vec<ManualPort>,
+}
+
+impl Shared {
+    /// Every board that is not virtual: the USB devices, then the boards seen only as serial
+    /// ports (the OS's port list and the ports added by hand).
+    pub fn real_list(&self) -> Vec<BoardInfo> {
+        let mut list = real_boards(&self.snapshot);
+        list.extend(
+            serial_boards(&self.snapshot, &self.manual)
+                .iter()
+                .filter_map(serial_board_info),
+        );
+        list
+    }
 }
 
 /// Most virtual timeline events kept (the oldest go first).
@@ -147,7 +164,7 @@ pub fn watch(
             timeline_changed |= !moved.is_empty();
             sh.timeline.extend(moved);
             let mut list: Vec<BoardInfo> = virtuals.iter().map(virtual_info).collect();
-            list.extend(real_boards(&sh.snapshot));
+            list.extend(sh.real_list());
             (list, sh.timeline.clone())
         };
         if last_list.as_ref() != Some(&list) {

@@ -540,3 +540,35 @@ mod tests {
         assert!(e.help().contains("normal"));
     }
 }
+
+/// What a serial port added by hand in Settings carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ManualPortKind {
+    /// A board in download mode (a QDLoader 9008 port the OS names without USB ids).
+    #[default]
+    Download,
+    /// The module's AT commands (a UART adapter wired to its main UART, or an AT port).
+    At,
+}
+
+impl ManualPortKind {
+    /// Both choices, for the settings combo box.
+    pub const ALL: [ManualPortKind; 2] = [ManualPortKind::Download, ManualPortKind::At];
+
+    /// Plain label.
+    pub fn label(self) -> &'static str {
+        match self {
+            ManualPortKind::Download => "download mode (9008) port",
+            ManualPortKind::At => "AT command port (UART adapter)",
+        }
+    }
+}
+
+/// A serial port the user added by hand: listed as a board whatever the OS says about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManualPort {
+    /// The name the OS opens (`COM12`, `/dev/ttyUSB0`, `/dev/cu.usbserial-1`).
+    pub name: String,
+    /// What it carries.
+    pub kind: ManualPortKind,
+}

@@ -3,7 +3,7 @@
 use egui::RichText;
 
 use super::UiAction;
-use crate::backend::Verification;
+use crate::backend::{ManualPort, ManualPortKind, Verification};
 use crate::settings::Settings;
 use crate::state::{AppState, Edits};
 
@@ -20,6 +20,7 @@ pub fn show(ui: &mut egui::Ui, st: &AppState, edits: &mut Edits) -> Option<UiAct
             "Show virtual boards (demo and training)",
         )
         .changed();
+    changed |= manual_ports(ui, s, &mut edits.new_port);
     ui.add_space(8.0);
     ui.heading("Bench reports");
     changed |= report_folder(ui, s);
@@ -105,6 +106,67 @@ fn flashing(ui: &mut egui::Ui, s: &mut Settings) -> bool {
                 .changed();
             ui.end_row();
         });
+    changed
+}
+
+/// Serial ports added by hand (listed as boards); true when the list changed.
+fn manual_ports(ui: &mut egui::Ui, s: &mut Settings, new: &mut (String, ManualPortKind)) -> bool {
+    let mut changed = false;
+    ui.label(
+        RichText::new(
+            "Boards are found on USB and on serial ports (COM ports) by themselves. Add a port \
+             here when it is not: a UART adapter wired to the module's main UART, or a port \
+             Windows lists without USB ids.",
+        )
+        .small()
+        .weak(),
+    );
+    let mut remove = None;
+    for (i, p) in s.manual_ports.iter().enumerate() {
+        ui.horizontal(|ui| {
+            ui.label(format!("{}  ·  {}", p.name, p.kind.label()));
+            if ui.small_button(format!("Remove {}", p.name)).clicked() {
+                remove = Some(i);
+            }
+        });
+    }
+    if let Some(i) = remove {
+        s.manual_ports.remove(i);
+        changed = true;
+    }
+    ui.horizontal(|ui| {
+        let label = ui.label("Serial port");
+        ui.add(
+            egui::TextEdit::singleline(&mut new.0)
+                .hint_text(if cfg!(windows) {
+                    "COM12"
+                } else {
+                    "/dev/ttyUSB0"
+                })
+                .desired_width(220.0),
+        )
+        .labelled_by(label.id);
+        let carries = ui.label("carries");
+        egui::ComboBox::from_id_salt("manual-port-kind")
+            .selected_text(new.1.label())
+            .show_ui(ui, |ui| {
+                for k in ManualPortKind::ALL {
+                    ui.selectable_value(&mut new.1, k, k.label());
+                }
+            })
+            .response
+            .labelled_by(carries.id);
+        let name = new.0.trim().to_owned();
+        let fresh = !name.is_empty() && !s.manual_ports.iter().any(|p| p.name == name);
+        if ui
+            .add_enabled(fresh, egui::Button::new("Add port"))
+            .clicked()
+        {
+            s.manual_ports.push(ManualPort { name, kind: new.1 });
+            new.0.clear();
+            changed = true;
+        }
+    });
     changed
 }
 

@@ -110,4 +110,4 @@ pub fn snapshot() -> Snapshot {
     crate::scan::snapshot()
 }
 
-pub use crate::scan::libusb_devices;
+pub use crate::scan::{PortRole, board_port_role, libusb_devices};

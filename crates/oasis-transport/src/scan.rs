@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use rusb::UsbContext;
+use serde::{Deserialize, Serialize};
 
 use crate::enumerate::{Accessibility, SerialPortInfo, Snapshot, UsbDeviceInfo, UsbInterfaceInfo};
 use crate::sysfs::{self, SysUsbDevice};
@@ -173,6 +174,7 @@ fn libusb_device(
         ),
         Err(e) => (Default::default(), open_refusal(e)),
     };
+    let single_interface = interfaces.len() == 1;
     for i in &mut interfaces {
         i.tty = tty_for(
             serial,
@@ -180,6 +182,7 @@ fn libusb_device(
             desc.product_id(),
             strings.serial.as_deref(),
             i.number,
+            single_interface,
         );
     }
     Some(UsbDeviceInfo {
@@ -226,19 +229,78 @@ fn speed_text(s: rusb::Speed) -> Option<String> {
     Some(sysfs::speed_text(mbit))
 }
 
-/// The serial port that sits on this device's interface, if the port list says so.
+/// The serial port that sits on this device's interface, if the port list says so. A device
+/// with a single interface (the 9008 QDLoader port) has no `MI_xx` in its Windows hardware id,
+/// so its COM port carries no interface number: it is the device's only port.
 fn tty_for(
     serial: &[SerialPortInfo],
     vid: u16,
     pid: u16,
     sn: Option<&str>,
     iface: u8,
+    single_interface: bool,
 ) -> Option<String> {
     serial
         .iter()
-        .filter(|p| p.vid == Some(vid) && p.pid == Some(pid) && p.interface == Some(iface))
+        .filter(|p| p.vid == Some(vid) && p.pid == Some(pid))
+        .filter(|p| p.interface == Some(iface) || (single_interface && p.interface.is_none()))
         .find(|p| sn.is_none() || p.serial_number.is_none() || p.serial_number.as_deref() == sn)
         .map(|p| p.name.clone())
+}
+
+/// What a listed serial port is to Oasis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PortRole {
+    /// A board in download mode (05C6:9008, "Qualcomm HS-USB QDLoader 9008").
+    Download,
+    /// A board in crash-dump mode (05C6:900E).
+    MemoryDump,
+    /// One port of a module running its firmware (Quectel 2C7C or a Qualcomm composite: AT,
+    /// DM, NMEA, modem).
+    Module,
+}
+
+/// Whether a serial port the OS lists belongs to a board Oasis offers, and as what. Only
+/// Qualcomm (05C6) and Quectel (2C7C) ports qualify, and ports without a USB identity whose
+/// name says QDLoader 9008 or Quectel (Windows friendly names); every other port (FTDI, CH340,
+/// the PC's own COM1, Bluetooth serial) is never offered as a board.
+pub fn board_port_role(p: &SerialPortInfo) -> Option<PortRole> {
+    match (p.vid, p.pid) {
+        (Some(QUALCOMM_VID), Some(0x9008)) => Some(PortRole::Download),
+        (Some(QUALCOMM_VID), Some(0x900E)) => Some(PortRole::MemoryDump),
+        (Some(QUALCOMM_VID | QUECTEL_VID), _) => Some(PortRole::Module),
+        (Some(_), _) => None,
+        (None, _) => {
+            let name = format!(
+                "{} {}",
+                p.product.as_deref().unwrap_or(""),
+                p.manufacturer.as_deref().unwrap_or("")
+            )
+            .to_ascii_lowercase();
+            if name.contains("qdloader") || name.contains("9008") {
+                Some(PortRole::Download)
+            } else if name.contains("quectel") {
+                Some(PortRole::Module)
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// macOS lists each USB serial port twice, `/dev/tty.X` (waits for carrier on open) and
+/// `/dev/cu.X` (the calling unit, which opens at once): keep the `cu` one.
+fn prefer_callout(ports: Vec<SerialPortInfo>) -> Vec<SerialPortInfo> {
+    let names: Vec<String> = ports.iter().map(|p| p.name.clone()).collect();
+    ports
+        .into_iter()
+        .filter(|p| {
+            p.name
+                .strip_prefix("/dev/tty.")
+                .is_none_or(|rest| !names.iter().any(|n| *n == format!("/dev/cu.{rest}")))
+        })
+        .collect()
 }
 
 /// Serial ports with their USB identity. serialport's scan panics where `/sys/class/tty` is
@@ -250,7 +312,7 @@ pub(crate) fn serial_ports() -> Vec<SerialPortInfo> {
     let Ok(Ok(ports)) = std::panic::catch_unwind(serialport::available_ports) else {
         return Vec::new();
     };
-    ports.into_iter().map(serial_info).collect()
+    prefer_callout(ports.into_iter().map(serial_info).collect())
 }
 
 fn serial_info(p: serialport::SerialPortInfo) -> SerialPortInfo {
@@ -377,10 +439,140 @@ mod tests {
         };
         let ports = [port("/dev/ttyUSB1", 1), port("/dev/ttyUSB2", 2)];
         assert_eq!(
-            tty_for(&ports, 0x2c7c, 0x0125, Some("X1"), 2).as_deref(),
+            tty_for(&ports, 0x2c7c, 0x0125, Some("X1"), 2, false).as_deref(),
             Some("/dev/ttyUSB2")
         );
-        assert_eq!(tty_for(&ports, 0x2c7c, 0x0125, Some("OTHER"), 2), None);
-        assert_eq!(tty_for(&ports, 0x05c6, 0x9008, None, 0), None);
+        assert_eq!(
+            tty_for(&ports, 0x2c7c, 0x0125, Some("OTHER"), 2, false),
+            None
+        );
+        assert_eq!(tty_for(&ports, 0x05c6, 0x9008, None, 0, true), None);
+    }
+
+    fn com(
+        name: &str,
+        ids: Option<(u16, u16)>,
+        iface: Option<u8>,
+        product: &str,
+    ) -> SerialPortInfo {
+        SerialPortInfo {
+            name: name.into(),
+            vid: ids.map(|i| i.0),
+            pid: ids.map(|i| i.1),
+            interface: iface,
+            serial_number: None,
+            manufacturer: None,
+            product: (!product.is_empty()).then(|| product.into()),
+        }
+    }
+
+    #[test]
+    fn the_9008_com_port_without_an_interface_number_is_its_devices_port() {
+        // Windows: "USB\VID_05C6&PID_9008\..." has no MI_xx, so no interface number.
+        let ports = [com(
+            "COM7",
+            Some((0x05c6, 0x9008)),
+            None,
+            "Qualcomm HS-USB QDLoader 9008 (COM7)",
+        )];
+        assert_eq!(
+            tty_for(&ports, 0x05c6, 0x9008, None, 0, true).as_deref(),
+            Some("COM7")
+        );
+        // On a composite device a port without a number is not guessed onto an interface.
+        assert_eq!(tty_for(&ports, 0x05c6, 0x9008, None, 0, false), None);
+    }
+
+    #[test]
+    fn only_qualcomm_and_quectel_ports_are_boards() {
+        use PortRole::{Download, MemoryDump, Module};
+        let cases = [
+            (
+                com(
+                    "COM7",
+                    Some((0x05c6, 0x9008)),
+                    None,
+                    "Qualcomm HS-USB QDLoader 9008 (COM7)",
+                ),
+                Some(Download),
+            ),
+            (
+                com("COM8", Some((0x05c6, 0x900e)), None, ""),
+                Some(MemoryDump),
+            ),
+            (
+                com(
+                    "COM9",
+                    Some((0x2c7c, 0x0125)),
+                    Some(2),
+                    "Quectel USB AT Port (COM9)",
+                ),
+                Some(Module),
+            ),
+            (
+                com("/dev/ttyUSB2", Some((0x2c7c, 0x0700)), Some(2), ""),
+                Some(Module),
+            ),
+            (
+                com("COM10", None, None, "Qualcomm HS-USB QDLoader 9008 (COM10)"),
+                Some(Download),
+            ),
+            (
+                com("COM11", None, None, "Quectel USB DM Port (COM11)"),
+                Some(Module),
+            ),
+            // Not boards: an FTDI adapter, a CH340, the PC's own UART, Bluetooth serial.
+            (
+                com(
+                    "COM3",
+                    Some((0x0403, 0x6001)),
+                    None,
+                    "USB Serial Port (COM3)",
+                ),
+                None,
+            ),
+            (
+                com(
+                    "COM4",
+                    Some((0x1a86, 0x7523)),
+                    None,
+                    "USB-SERIAL CH340 (COM4)",
+                ),
+                None,
+            ),
+            (com("COM1", None, None, "Communications Port (COM1)"), None),
+            (
+                com(
+                    "COM5",
+                    None,
+                    None,
+                    "Standard Serial over Bluetooth link (COM5)",
+                ),
+                None,
+            ),
+            (com("/dev/ttyS0", None, None, ""), None),
+        ];
+        for (port, want) in cases {
+            assert_eq!(board_port_role(&port), want, "{port:?}");
+        }
+    }
+
+    #[test]
+    fn macos_keeps_the_callout_twin_of_each_port() {
+        let ports = vec![
+            com("/dev/tty.usbmodem1101", Some((0x2c7c, 0x0125)), Some(2), ""),
+            com("/dev/cu.usbmodem1101", Some((0x2c7c, 0x0125)), Some(2), ""),
+            com("/dev/tty.Bluetooth-Incoming-Port", None, None, ""),
+            com("/dev/ttyUSB0", None, None, ""),
+        ];
+        let names: Vec<String> = prefer_callout(ports).into_iter().map(|p| p.name).collect();
+        assert_eq!(
+            names,
+            [
+                "/dev/cu.usbmodem1101",
+                "/dev/tty.Bluetooth-Incoming-Port",
+                "/dev/ttyUSB0"
+            ]
+        );
     }
 }

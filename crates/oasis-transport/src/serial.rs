@@ -122,12 +122,9 @@ impl Transport for SerialTransport {
             return Ok(0);
         }
         let deadline = Instant::now() + timeout;
+        let mut io = PortIo(self.port.as_mut());
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            self.port
-                .set_timeout(left)
-                .map_err(|e| map_io_error(&io::Error::from(e), "read", &self.name))?;
-            match self.port.read(buf) {
+            match prompt_read(&mut io, buf, deadline) {
                 // A tty in raw mode only returns 0 after poll said readable on hang-up.
                 Ok(0) => {
                     return Err(TransportError::new(
@@ -167,12 +164,94 @@ pub(crate) trait TimedWrite {
     fn write_some(&mut self, buf: &[u8], timeout: Duration) -> io::Result<usize>;
 }
 
+/// The two calls the read path needs, so it can be tested without a port.
+pub(crate) trait TimedRead {
+    /// Bytes the driver holds for us now (Windows `ClearCommError` `cbInQue`, Unix `FIONREAD`).
+    fn waiting(&mut self) -> io::Result<usize>;
+    /// Read into `buf`, waiting at most `timeout` (a timeout is an error).
+    fn read_some(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize>;
+}
+
 struct PortIo<'a>(&'a mut dyn SerialPort);
+
+impl PortIo<'_> {
+    /// Set the port's timeout only when it changes (each set is a system call; on Windows it
+    /// rewrites the COMMTIMEOUTS).
+    fn timeout(&mut self, timeout: Duration) -> io::Result<()> {
+        if self.0.timeout() != timeout {
+            self.0.set_timeout(timeout).map_err(io::Error::from)?;
+        }
+        Ok(())
+    }
+}
 
 impl TimedWrite for PortIo<'_> {
     fn write_some(&mut self, buf: &[u8], timeout: Duration) -> io::Result<usize> {
-        self.0.set_timeout(timeout).map_err(io::Error::from)?;
+        self.timeout(timeout)?;
         self.0.write(buf)
+    }
+}
+
+impl TimedRead for PortIo<'_> {
+    fn waiting(&mut self) -> io::Result<usize> {
+        self.0
+            .bytes_to_read()
+            .map(|n| n as usize)
+            .map_err(io::Error::from)
+    }
+
+    fn read_some(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
+        self.timeout(timeout)?;
+        self.0.read(buf)
+    }
+}
+
+/// Shortest wait given to a read of bytes that are already waiting (a zero timeout means
+/// "return at once, even with nothing" on Windows only with other COMMTIMEOUTS than
+/// serialport's, so it is never used).
+const READ_FLOOR: Duration = Duration::from_millis(1);
+
+/// Read what has arrived, returning as soon as anything is there, whatever the OS.
+///
+/// serialport opens Windows ports with `ReadIntervalTimeout = ReadTotalTimeoutMultiplier =
+/// MAXDWORD` and the timeout as `ReadTotalTimeoutConstant`: on Windows that returns as soon as
+/// one byte is there; Wine (8.0) does not implement that combination and lets a read wait until
+/// the whole buffer is filled or the timeout ran out (measured: a flash over COMn at 800 B/s).
+/// So a read never asks for more than the driver holds: bytes waiting are read at once;
+/// with none, one byte is awaited (which returns the moment it arrives on every OS and under
+/// Wine) and whatever followed it is taken too.
+pub(crate) fn prompt_read(
+    r: &mut dyn TimedRead,
+    buf: &mut [u8],
+    deadline: Instant,
+) -> io::Result<usize> {
+    let left = || deadline.saturating_duration_since(Instant::now());
+    let waiting = match r.waiting() {
+        Ok(n) => n,
+        // A driver that cannot tell: one plain read (it returns with what arrived on Unix and
+        // real Windows drivers).
+        Err(_) => return r.read_some(buf, left()),
+    };
+    if waiting > 0 {
+        let n = waiting.min(buf.len());
+        return r.read_some(&mut buf[..n], left().max(READ_FLOOR));
+    }
+    let Some((first, rest)) = buf.split_first_mut() else {
+        return Ok(0);
+    };
+    let got = r.read_some(std::slice::from_mut(first), left())?;
+    if got == 0 || rest.is_empty() {
+        return Ok(got);
+    }
+    // Whatever arrived with the first byte (a packet rarely comes one byte at a time).
+    let more = r.waiting().unwrap_or(0).min(rest.len());
+    if more == 0 {
+        return Ok(1);
+    }
+    match r.read_some(&mut rest[..more], left().max(READ_FLOOR)) {
+        Ok(n) => Ok(1 + n),
+        // The first byte is ours already: report it, the next read sees the error again.
+        Err(_) => Ok(1),
     }
 }
 
@@ -322,6 +401,104 @@ mod tests {
             self.got.extend_from_slice(&buf[..n]);
             Ok(n)
         }
+    }
+
+    /// A port as Wine emulates serialport's COMMTIMEOUTS: a read returns early only when it
+    /// got every byte it asked for; asking for more than has arrived waits the whole timeout
+    /// (counted in `waited_out`, then it returns what it has). `arrivals` come one chunk per
+    /// wait.
+    struct WineLike {
+        queued: std::collections::VecDeque<u8>,
+        arrivals: std::collections::VecDeque<Vec<u8>>,
+        waited_out: usize,
+        asked: Vec<usize>,
+    }
+
+    impl WineLike {
+        fn new(now: &[u8], later: &[&[u8]]) -> WineLike {
+            WineLike {
+                queued: now.iter().copied().collect(),
+                arrivals: later.iter().map(|c| c.to_vec()).collect(),
+                waited_out: 0,
+                asked: Vec::new(),
+            }
+        }
+    }
+
+    impl TimedRead for WineLike {
+        fn waiting(&mut self) -> io::Result<usize> {
+            Ok(self.queued.len())
+        }
+        fn read_some(&mut self, buf: &mut [u8], _t: Duration) -> io::Result<usize> {
+            self.asked.push(buf.len());
+            if self.queued.len() < buf.len() {
+                // Wait: the next chunk arrives, and if that is still not enough the whole
+                // timeout runs out.
+                if let Some(c) = self.arrivals.pop_front() {
+                    self.queued.extend(c);
+                }
+                if self.queued.len() < buf.len() {
+                    self.waited_out += 1;
+                }
+            }
+            let n = buf.len().min(self.queued.len());
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "Operation timed out",
+                ));
+            }
+            for b in &mut buf[..n] {
+                *b = self.queued.pop_front().unwrap_or_default();
+            }
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn reads_never_ask_for_more_than_has_arrived() {
+        let hello = [0x01u8; 48];
+        let mut port = WineLike::new(&hello, &[b"0123456789", b"xy"]);
+        let mut buf = vec![0u8; 64 * 1024];
+        let deadline = || Instant::now() + Duration::from_secs(30);
+        // Waiting bytes are taken at once.
+        assert_eq!(prompt_read(&mut port, &mut buf, deadline()).unwrap(), 48);
+        assert_eq!(&buf[..48], &hello);
+        // Nothing waiting: one byte is awaited, then what came with it.
+        assert_eq!(prompt_read(&mut port, &mut buf, deadline()).unwrap(), 10);
+        assert_eq!(&buf[..10], b"0123456789");
+        assert_eq!(prompt_read(&mut port, &mut buf, deadline()).unwrap(), 2);
+        assert_eq!(&buf[..2], b"xy");
+        assert_eq!(port.waited_out, 0, "asked for: {:?}", port.asked);
+        // Nothing comes: the one-byte wait times out and says so.
+        let e = prompt_read(&mut port, &mut buf, deadline()).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(
+            map_io_error(&e, "read", "COM7").kind,
+            TransportErrorKind::Timeout
+        );
+    }
+
+    #[test]
+    fn a_small_buffer_takes_only_what_fits() {
+        let mut port = WineLike::new(b"abcdef", &[]);
+        let mut buf = [0u8; 4];
+        let deadline = Instant::now() + Duration::from_secs(30);
+        assert_eq!(prompt_read(&mut port, &mut buf, deadline).unwrap(), 4);
+        assert_eq!(&buf, b"abcd");
+        assert_eq!(prompt_read(&mut port, &mut buf, deadline).unwrap(), 2);
+        assert_eq!(&buf[..2], b"ef");
+        assert_eq!(port.waited_out, 0, "asked for: {:?}", port.asked);
+    }
+
+    #[test]
+    fn the_plain_whole_buffer_read_is_what_stalls_under_wine() {
+        // The model itself: the read serialport's callers used to make (the whole buffer)
+        // waits out its timeout when fewer bytes arrived, which `prompt_read` avoids.
+        let mut port = WineLike::new(b"abc", &[]);
+        let mut buf = [0u8; 512];
+        assert_eq!(port.read_some(&mut buf, Duration::from_secs(1)).unwrap(), 3);
+        assert_eq!(port.waited_out, 1);
     }
 
     #[test]

@@ -177,3 +177,41 @@ fn a_regular_file_is_not_a_serial_port() {
     assert_eq!(err.kind, TransportErrorKind::Io, "{err}");
     assert!(err.to_string().contains("not a serial port"), "{err}");
 }
+
+/// A read with room for far more than arrived returns what arrived, and returns it while the
+/// board still waits for an answer: the board here sends its next bytes only after the host
+/// answered, so a read that waited for its buffer to fill would time out instead.
+#[test]
+fn a_read_returns_what_arrived_without_filling_its_buffer() {
+    let (mut master, _slave, name) = pty();
+    let mut t = SerialTransport::open(&name).expect("open pty");
+    let board = std::thread::Builder::new()
+        .name("test-board".into())
+        .spawn(move || {
+            master.write_all(&hello()).unwrap();
+            master.flush().unwrap();
+            let answer = master_read_n(&mut master, 4);
+            master.write_all(b"DONE").unwrap();
+            master.flush().unwrap();
+            (answer, master)
+        })
+        .unwrap();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut got = Vec::new();
+    while got.len() < 48 {
+        let n = t.read(&mut buf, Duration::from_secs(20)).expect("hello");
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(got, hello());
+    t.write_all(b"ACK!", Duration::from_secs(2)).unwrap();
+    let mut rest = Vec::new();
+    while rest.len() < 4 {
+        let n = t
+            .read(&mut buf, Duration::from_secs(20))
+            .expect("second answer");
+        rest.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(rest, b"DONE");
+    let (answer, _master) = board.join().unwrap();
+    assert_eq!(answer, b"ACK!");
+}

@@ -47,7 +47,13 @@ impl EngineBackend {
                 oasis_engine::spawn_ramdump_on(req, Box::new(v.board.connect()), sink)
             }
             Target::Real(d) => {
-                req.port = format!("usb:{}", d.port_path);
+                // The COM/tty port where a serial driver holds the board, else libusb.
+                req.port = super::link_for(&d);
+                let sink = Box::new(move |event| to.send(BackendMsg::Job { job: id, event }));
+                oasis_engine::spawn_ramdump(req, sink)
+            }
+            Target::Serial(b) => {
+                req.port.clone_from(&b.flash_port);
                 let sink = Box::new(move |event| to.send(BackendMsg::Job { job: id, event }));
                 oasis_engine::spawn_ramdump(req, sink)
             }
