@@ -7,10 +7,10 @@ use oasis_engine::diag::parse::usb_devices;
 use oasis_engine::diag::ports::{at_ports, dm_port};
 use oasis_transport::enumerate::{SerialPortInfo, Snapshot};
 
-const FIX: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/realworld"
-);
+/// The real-world corpus (`OASIS_REALWORLD`); read only by the ignored `realworld_*` tests.
+fn fix() -> String {
+    std::env::var("OASIS_REALWORLD").unwrap_or_default()
+}
 
 fn port(name: &str, pid: u16, interface: Option<u8>, product: Option<&str>) -> SerialPortInfo {
     SerialPortInfo {
@@ -26,14 +26,21 @@ fn port(name: &str, pid: u16, interface: Option<u8>, product: Option<&str>) -> S
 
 fn bg95() -> oasis_transport::enumerate::UsbDeviceInfo {
     let text = std::fs::read_to_string(format!(
-        "{FIX}/usb/usb-devices/quectel-bg95-2c7c-0700-usbnet-modem.txt"
+        "{}/usb/usb-devices/quectel-bg95-2c7c-0700-usbnet-modem.txt",
+        fix()
     ))
     .unwrap();
     usb_devices(&text).unwrap().remove(0)
 }
 
 #[test]
-fn diag_ports_by_interface_tty_and_number() {
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_diag_ports_by_interface_tty_and_number() {
+    let Some(_corpus) =
+        oasis_testkit::realworld("realworld_diag_ports_by_interface_tty_and_number")
+    else {
+        return;
+    };
     let mut dev = bg95();
     dev.interfaces[0].tty = Some("/dev/ttyUSB0".into());
     dev.interfaces[2].tty = Some("/dev/ttyUSB2".into());
@@ -48,7 +55,13 @@ fn diag_ports_by_interface_tty_and_number() {
 }
 
 #[test]
-fn diag_ports_by_windows_friendly_name_and_serial_number() {
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_diag_ports_by_windows_friendly_name_and_serial_number() {
+    let Some(_corpus) =
+        oasis_testkit::realworld("realworld_diag_ports_by_windows_friendly_name_and_serial_number")
+    else {
+        return;
+    };
     let dev = bg95();
     let mut other_board = port("COM9", 0x0700, None, Some("Quectel USB DM Port (COM9)"));
     other_board.serial_number = Some("deadbeef".into());

@@ -103,9 +103,21 @@ impl Default for NandLayout {
                     [0xFF, 1, 0, 0xFF],
                 ),
                 p(
+                    "0:recovery",
+                    NandSize::Kb(8192, 512),
+                    Some("oasis-recovery.img"),
+                    [0xFF, 1, 0, 0xFF],
+                ),
+                p(
                     "0:modem",
                     NandSize::Kb(24576, 1024),
                     Some("NON-HLOS.ubi"),
+                    [0xFF, 1, 0, 0xFF],
+                ),
+                p(
+                    "0:usrdata",
+                    NandSize::Kb(12288, 1024),
+                    Some("usrdata.ubi"),
                     [0xFF, 1, 0, 0xFF],
                 ),
                 p(
@@ -384,7 +396,7 @@ impl QuectelNand {
         let patch_path = format!("{fh}/patch_{g}.xml");
         files.push((patch_path.clone(), patch.into_bytes()));
         let programmer = self.programmer.build();
-        let programmer_path = format!("{fh}/prog_nand_firehose_oasis.mbn");
+        let programmer_path = format!("{fh}/prog_nand_firehose_9x07.mbn");
         files.push((programmer_path.clone(), programmer.bytes.clone()));
         files.push((
             "update/partition_nand.xml".to_owned(),
@@ -549,14 +561,28 @@ impl DiskPackage {
             ("sbl1", 512, "sbl1.bin"),
             ("sbl1bak", 512, "sbl1bak.bin"),
             ("aboot", 1024, "aboot.bin"),
+            ("abootbak", 1024, "abootbak.bin"),
             ("rpm", 512, "rpm.bin"),
+            ("rpmbak", 512, "rpmbak.bin"),
             ("tz", 1024, "tz.bin"),
+            ("tzbak", 1024, "tzbak.bin"),
+            ("pad", 1024, "pad.bin"),
             ("modemst1", 1536, "modemst1.bin"),
             ("modemst2", 1536, "modemst2.bin"),
+            ("misc", 1024, "misc.bin"),
             ("fsc", 1, "fsc.bin"),
+            ("ssd", 8, "ssd.bin"),
+            ("splash", 1024, "splash.bin"),
+            ("DDR", 32, "DDR.bin"),
             ("fsg", 1536, "fsg.bin"),
-            ("persist", 4096, "persist.bin"),
+            ("sec", 16, "sec.bin"),
             ("boot", 8192, "boot.img"),
+            ("persist", 8192, "persist.bin"),
+            ("recovery", 8192, "recovery.img"),
+            ("devinfo", 1024, "devinfo.bin"),
+            ("keystore", 512, "keystore.bin"),
+            ("config", 32, "config.bin"),
+            ("oem", 1024, "oem.bin"),
             ("system", 16384, "system.img"),
         ] {
             let sectors = kb * 2;
@@ -715,8 +741,8 @@ impl DiskPackage {
     }
 }
 
-/// The patches that fix a GPT after the disk size is known (primary header at LBA 1, one
-/// sector of partition entries at LBA 2, the backup entries and header at the end): the last
+/// The patches that fix a GPT after the disk size is known (primary header at LBA 1, 16 KiB
+/// of partition entries from LBA 2, the backup entries and header at the end): the last
 /// partition's end, the headers' backup / last-usable / entries LBAs, then the CRCs (entries,
 /// then each header after zeroing its CRC field). `file`: `Some(lun)` targets the disk (`DISK`),
 /// `None` the `gpt_main<lun>.bin` / `gpt_backup<lun>.bin` files. Written from the UEFI GPT layout
@@ -727,8 +753,9 @@ pub fn gpt_patches(ss: u64, lun: u32, last_index: usize, disk: Option<u32>) -> S
         None => (format!("gpt_main{lun}.bin"), format!("gpt_backup{lun}.bin")),
     };
     let (main, backup) = (main.as_str(), backup.as_str());
-    // One sector of entries: the backup entries sit just before the backup header.
-    let entries = 1u64;
+    // 128 entries of 128 bytes; the backup entries sit just before the backup header. The entry
+    // CRC covers the first sector of entries (as generated sets for 4096-byte sectors do).
+    let entries = (16384 / ss).max(1);
     let last_usable = format!("NUM_DISK_SECTORS-{}.", entries + 2);
     let backup_entries = format!("NUM_DISK_SECTORS-{}.", entries + 1);
     let entry_at = 2 + (last_index as u64 * 128) / ss;

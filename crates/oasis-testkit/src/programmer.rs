@@ -105,7 +105,7 @@ impl ProgrammerSpec {
             intermediate: true,
             attestation_ou: ou_fields(0, 0, 0, false),
             oem_metadata: None,
-            code_len: 0x5000,
+            code_len: 0xC000,
             firehose_strings: true,
             version_string: Some("OASIS.TESTKIT.FH.1.0-00001".to_owned()),
             seed: "generic".to_owned(),

@@ -336,7 +336,13 @@ fn info_lines(reply: &str) -> Vec<String> {
 }
 
 #[test]
-fn at_replies_parse_like_the_real_transcripts() {
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_at_replies_parse_like_the_real_transcripts() {
+    let Some(_corpus) =
+        oasis_testkit::realworld("realworld_at_replies_parse_like_the_real_transcripts")
+    else {
+        return;
+    };
     for (file, profile) in [
         (
             "lukejenkins-cwd_BG95M3LAR02A03_01.011.01.011.md",
@@ -370,7 +376,13 @@ fn at_replies_parse_like_the_real_transcripts() {
 }
 
 #[test]
-fn programmer_start_up_and_configure_match_the_real_rm500q_log() {
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_programmer_start_up_and_configure_match_the_real_rm500q_log() {
+    let Some(_corpus) = oasis_testkit::realworld(
+        "realworld_programmer_start_up_and_configure_match_the_real_rm500q_log",
+    ) else {
+        return;
+    };
     let log =
         String::from_utf8(common::fixture("transcripts/qfirehose/MCU_local.log.txt")).unwrap();
     let real: Vec<&str> = log
