@@ -28,7 +28,7 @@ fn other_fixture_packages_open() {
     assert!(prog.path.ends_with(name));
     assert_eq!(
         prog.identity.as_ref().unwrap().hw_id.as_deref(),
-        Some("0000000000000000")
+        Some("007050e100000000")
     );
     // modemst1/modemst2/fsg hold board NV: programming them from a dump is destructive.
     let marked: Vec<&str> = uz

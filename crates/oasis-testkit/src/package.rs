@@ -551,7 +551,7 @@ impl DiskPackage {
                 "oasis_emmc_fhprg.bin".to_owned(),
                 ProgrammerSpec {
                     seed: "emmc".to_owned(),
-                    ..ProgrammerSpec::generic()
+                    ..ProgrammerSpec::for_hw(0x0070_50E1_0000_0000, 0, 0)
                 },
             )),
         };
