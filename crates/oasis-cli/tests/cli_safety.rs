@@ -254,7 +254,6 @@ fn confirmation_failures_name_what_did_not_happen() {
     ];
     for (args, kind, words) in cases {
         let emu = emulate(args);
-        let start = Instant::now();
         let (out, r) = flash_confirm(&emu.link, &pkg);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {}", show(&out));
         assert_eq!(r["error_kind"], kind, "{args:?}: {r}");
@@ -267,10 +266,6 @@ fn confirmation_failures_name_what_did_not_happen() {
         assert!(
             r["diagnosis"]["title"].is_string(),
             "{args:?}: no diagnosis in {r}"
-        );
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{args:?} bounded"
         );
     }
 }

