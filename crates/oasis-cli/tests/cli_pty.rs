@@ -1,7 +1,9 @@
 //! `oasis-cli emulate` serves a virtual board on a pseudo-terminal; `oasis-cli flash` talks to
 //! it as to a real COM port (byte-stream framing). Injected faults end with exit 1 and the
 //! right `error_kind` within a bounded time.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// test helpers outside #[test] fns
+// Pseudo-terminals (openpty) exist only on Unix, so these tests are not built on Windows.
 #![cfg(unix)]
 
 mod common;

@@ -2,7 +2,9 @@
 //! destructive flash with `--backup`, confirmation after the reset on an emulated board's pty
 //! (confirmed, never came back, back in 9008, AT silent, wrong revision), and support bundles
 //! that `replay` reproduces.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// test helpers outside #[test] fns
+// Pseudo-terminals (openpty) exist only on Unix, so these tests are not built on Windows.
 #![cfg(unix)]
 
 mod common;

@@ -1,6 +1,7 @@
-//! Diagnosis on the real USB dumps in the real-world corpus (`OASIS_REALWORLD`): usb-devices text,
-//! lsusb -v excerpts, the raw 9008 descriptor blob and fwupd emulation JSON, each parsed as it
-//! is and classified into the state a technician would expect.
+//! Diagnosis on USB dumps, a generated one (oasis-testkit) and the real ones of the real-world
+//! corpus (`OASIS_REALWORLD`, ignored without it): usb-devices text, lsusb -v excerpts, the raw
+//! 9008 descriptor blob and fwupd emulation JSON, each parsed as it is and classified into the
+//! state a technician would expect.
 // Helpers outside #[test] functions unwrap too: a failed fixture read is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -38,6 +39,53 @@ fn answered(port: &str) -> AtProbe {
         answered: true,
         ..AtProbe::default()
     }
+}
+
+#[test]
+fn diag_bg95_modem_mode_has_no_interface_3_and_a_second_modem_on_4() {
+    // The layout generated (oasis-testkit); the real dump is checked by the realworld twin.
+    let devs =
+        usb_devices(&oasis_testkit::usb::Device::bg95_modem_mode().usb_devices_text()).unwrap();
+    let [bg95] = devs.as_slice() else {
+        panic!("{devs:?}")
+    };
+    assert_eq!((bg95.vid, bg95.pid), (0x2C7C, 0x0700));
+    assert_eq!(
+        bg95.port_path, "1-?.2",
+        "level 2, port 01, parent not in the dump"
+    );
+    assert_eq!(bg95.serial.as_deref(), Some("884328a2"));
+    assert_eq!(bg95.speed.as_deref(), Some("480 Mbit/s"));
+    let roles = device_roles(bg95);
+    assert_eq!(
+        roles,
+        vec![
+            (0, Role::Diag),
+            (1, Role::Nmea),
+            (2, Role::At),
+            (4, Role::Modem)
+        ]
+    );
+    assert!(
+        bg95.interfaces
+            .iter()
+            .all(|i| i.driver.as_deref() == Some("option"))
+    );
+
+    let d = diagnose(&evidence(devs.clone()));
+    assert_eq!(d.state, State::NormalAtSilent);
+    assert_eq!(
+        d.next_steps[0].action,
+        Some(Action::ProbeAt),
+        "not asked yet: ask first"
+    );
+    assert!(d.title.contains("not been asked"), "{}", d.title);
+
+    let mut ev = evidence(devs);
+    ev.at.push(answered("/dev/ttyUSB2"));
+    let d = diagnose(&ev);
+    assert_eq!(d.state, State::NormalAtOk);
+    assert_eq!(d.devices[0].identity.family, "BG95");
 }
 
 #[test]

@@ -14,6 +14,7 @@ pub mod der;
 pub mod package;
 pub mod programmer;
 pub mod sparse;
+pub mod usb;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

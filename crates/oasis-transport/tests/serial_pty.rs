@@ -1,4 +1,5 @@
 //! SerialTransport against real pseudo-terminals: the test plays the board on the master side.
+// Pseudo-terminals (openpty) exist only on Unix, so these tests are not built on Windows.
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
 
