@@ -1,6 +1,7 @@
 //! The kit's standard fixture tree, generated once per content and shared by every test
 //! process: `packages/quectel-nand` (images absent, like a package whose large images were
-//! left out), `packages/emmc`, `packages/ufs`, and `programmers/*` for each header version.
+//! left out), `packages/emmc`, `packages/ufs`, `programmers/*` for each header version, and the
+//! same packages under their old fixture names in `xml/` ([`ALIASES`]).
 //!
 //! The tree lives in the system temp folder under a name derived from its content, is written
 //! to a staging folder and renamed into place, so parallel test processes never see half of it.
@@ -58,11 +59,25 @@ pub fn programmers() -> Vec<(&'static str, ProgrammerSpec)> {
     ]
 }
 
+/// Old fixture folder names kept as aliases under `xml/` (the layout they name, generated), so
+/// tests written as `fixtures().join("xml/<name>")` keep working.
+pub const ALIASES: [(&str, &str); 3] = [
+    ("quectel-eg25g-nand-2022", QUECTEL_NAND),
+    ("uz801-emmc", EMMC),
+    ("qdl-tests-ufs", UFS),
+];
+
 fn generate(into: &Path) {
     let nand = into.join("packages").join(QUECTEL_NAND);
     QuectelNand::default().write(&nand);
     DiskPackage::emmc().write(&into.join("packages").join(EMMC));
     DiskPackage::ufs().write(&into.join("packages").join(UFS));
+    for (alias, kit) in ALIASES {
+        crate::copy_tree(
+            &into.join("packages").join(kit),
+            &into.join("xml").join(alias),
+        );
+    }
     for (name, spec) in programmers() {
         spec.build()
             .write(&into.join("programmers").join(name))
