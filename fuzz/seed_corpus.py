@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""Seed the fuzz corpora in fuzz/corpus/<target>/ from the real fixtures in ../shared.
+"""Seed the protocol fuzz corpora in fuzz/corpus/<target>/ from public logs, and the sparse
+corpus from hand-built images.
 
-Run from anywhere: `python3 fuzz/seed_corpus.py [--shared PATH]`. It reads the fixtures at seed
-time and writes small derived seeds only (hex packets cut out of logs, single XML elements
-wrapped as documents, the small package XMLs, the first few KiB of each programmer, and a few
-hand-built Android sparse images). Seeds named `ok-*` must be accepted by their entry point; the
-stable replay tests assert that. Re-running is idempotent (file names are content hashes).
+Run from anywhere: `python3 fuzz/seed_corpus.py [--shared PATH]` with a real-world corpus folder
+(the one `OASIS_REALWORLD` names). It reads the logs at seed time and writes protocol messages
+only (Sahara hex packets cut out of edl debug logs, single Firehose elements wrapped as
+documents). Package-side seeds (programmers, package XMLs, NAND tables) are never taken from
+third-party files: `cargo run -p oasis-testkit --bin fuzz-seeds` generates them. Seeds named
+`ok-*` must be accepted by their entry point; the stable replay tests assert that. Re-running is
+idempotent (file names are content hashes).
 """
 
 import argparse
@@ -17,7 +20,6 @@ import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
 CORPUS = HERE / "corpus"
-PROGRAMMER_CUT = 6 * 1024  # bytes of each programmer kept as a seed (never the whole binary)
 
 
 def write(target, data, ok=False, tag=""):
@@ -124,16 +126,7 @@ def seed_proto(shared):
             write("firehose_stream", b"\x07\x10" + b"\xff" * 16 + stream, tag="real-raw")
 
 
-def seed_package(shared):
-    for f in sorted((shared / "xml").rglob("*.xml")):
-        if f.stat().st_size <= 16 * 1024:
-            write("package_xml", f.read_bytes(), ok=True, tag="real")
-    for f in sorted((shared / "xml").rglob("*.mbn")) + sorted((shared / "loaders").iterdir()):
-        data = f.read_bytes()
-        if "partition" in f.name and len(data) <= 16 * 1024:
-            write("nand_tables", data, ok=True, tag="real")
-        elif len(data) > 16 * 1024:
-            write("programmer", data[:PROGRAMMER_CUT], tag="real-head")
+def seed_sparse():
     blk = 4096
     write("sparse", sparse_image([("raw", b"\x11" * blk), ("fill", 0xDEADBEEF, 3), ("skip", 2),
                                   ("raw", bytes(range(256)) * 32)]), ok=True, tag="mixed")
@@ -144,13 +137,13 @@ def seed_package(shared):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--shared", default=str(HERE.parent.parent / "shared/fixtures/realworld"))
+    ap.add_argument("--shared", required=True, help="the real-world corpus folder")
     args = ap.parse_args()
     shared = pathlib.Path(args.shared)
     if not (shared / "SOURCES.md").exists():
         sys.exit(f"no fixtures at {shared} (pass --shared)")
     seed_proto(shared)
-    seed_package(shared)
+    seed_sparse()
     for d in sorted(CORPUS.iterdir()):
         files = list(d.iterdir())
         print(f"{d.name}: {len(files)} seeds, {sum(f.stat().st_size for f in files)} bytes")

@@ -55,13 +55,6 @@ fn engine_app(name: &str, package: Option<PathBuf>) -> H {
     h
 }
 
-fn fixtures() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/realworld"
-    ))
-}
-
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
@@ -90,13 +83,14 @@ fn filler(seed: &str, len: usize) -> Vec<u8> {
         .collect()
 }
 
-/// The real EG25-G package (fixture) in `dir`, with the images the fixture lacks generated
+/// The kit-generated Quectel NAND package (oasis-testkit, EG25-G layout) in `dir`, with the
+/// images it lacks generated
 /// small (at most 16 KiB, the first carrying the package's revision string) and md5.txt
 /// updated with their real digests (as the package reader computed them), so it opens clean.
 fn eg25_package(dir: &Path) -> PathBuf {
     let root = dir.join("EG25GGBR07A08M2G_30.006.30.006");
     copy_dir(
-        &fixtures().join("xml").join("quectel-eg25g-nand-2022"),
+        &oasis_testkit::corpus::package(oasis_testkit::corpus::QUECTEL_NAND),
         &root,
     );
     let pkg = Package::open(&root, &OpenOptions::default()).unwrap();

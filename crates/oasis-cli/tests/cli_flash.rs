@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{REVISION, cli, fixtures, flashable_package, json_lines, show};
+use common::{REVISION, cli, flashable_package, json_lines, show};
 use serde_json::Value;
 
 fn flash(args: &[&str], pkg: &std::path::Path) -> (std::process::Output, Vec<Value>) {
@@ -122,7 +122,7 @@ fn md5_mismatch_and_nprg_programmer_are_refused() {
     // --skip-md5 flashes it anyway.
     let (out, _) = flash(&["--port", "virtual:eg25", "--json", "--skip-md5"], &pkg);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    let nprg = fixtures().join("loaders/NPRG9x06_bg96.mbn");
+    let nprg = oasis_testkit::corpus::programmer("nprg_v3.mbn");
     let (out, lines) = flash(
         &[
             "--port",
@@ -145,7 +145,7 @@ fn md5_mismatch_and_nprg_programmer_are_refused() {
 
 #[test]
 fn missing_images_and_bad_packages_exit_2() {
-    let raw = fixtures().join("xml/quectel-eg25g-nand-2022");
+    let raw = common::kit_package("quectel-eg25g-nand-2022");
     let (out, lines) = flash(&["--port", "virtual:eg25", "--json"], &raw);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     let r = result(&lines);

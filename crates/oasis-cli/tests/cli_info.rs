@@ -1,10 +1,11 @@
-//! `oasis-cli info` on every real fixture package and every real programmer: JSON keys and
+//! `oasis-cli info` on every kit-generated package and programmer (oasis-testkit; the real
+//! programmers of the real-world corpus in the ignored `realworld_*` test): JSON keys and
 //! values, findings reported with exit 0, bad input with exit 2.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 mod common;
 
-use common::{cli, fixtures, json_one, show};
+use common::{cli, json_one, show};
 use serde_json::Value;
 
 fn info_json(path: &std::path::Path) -> (std::process::Output, Value) {
@@ -14,9 +15,18 @@ fn info_json(path: &std::path::Path) -> (std::process::Output, Value) {
     (out, v)
 }
 
+/// The kit NAND package ships no flash images except the MIBIB.
+fn kit_missing_images() -> usize {
+    oasis_testkit::package::NandLayout::default()
+        .parts
+        .iter()
+        .filter(|p| p.image.is_some() && !p.name.ends_with("MIBIB"))
+        .count()
+}
+
 #[test]
 fn eg25g_package_summary_reports_missing_images_as_findings() {
-    let (_, v) = info_json(&fixtures().join("xml/quectel-eg25g-nand-2022"));
+    let (_, v) = info_json(&common::kit_package("quectel-eg25g-nand-2022"));
     for k in [
         "root",
         "model",
@@ -40,7 +50,10 @@ fn eg25g_package_summary_reports_missing_images_as_findings() {
     assert_eq!(v["storage"], "nand");
     assert_eq!(v["sector_size"], 2048);
     assert_eq!(v["pages_per_block"], 64);
-    assert_eq!(v["missing_images"].as_array().unwrap().len(), 10);
+    assert_eq!(
+        v["missing_images"].as_array().unwrap().len(),
+        kit_missing_images()
+    );
     assert_eq!(v["md5"]["status"], "missing_files");
     assert_eq!(
         v["programmer"]["path"],
@@ -54,10 +67,10 @@ fn eg25g_package_summary_reports_missing_images_as_findings() {
 
 #[test]
 fn ufs_and_emmc_packages() {
-    let (_, ufs) = info_json(&fixtures().join("xml/qdl-tests-ufs"));
+    let (_, ufs) = info_json(&common::kit_package("qdl-tests-ufs"));
     assert_eq!(ufs["storage"], "ufs");
     assert_eq!(ufs["sector_size"], 4096);
-    let (_, emmc) = info_json(&fixtures().join("xml/uz801-emmc"));
+    let (_, emmc) = info_json(&common::kit_package("uz801-emmc"));
     assert_eq!(emmc["storage"], "emmc");
     assert_eq!(emmc["sector_size"], 512);
     assert_eq!(emmc["programmer"]["identity"]["hw_id"], "007050e100000000");
@@ -68,25 +81,75 @@ fn ufs_and_emmc_packages() {
 fn human_summary_lists_findings_and_exits_zero() {
     let out = cli()
         .arg("info")
-        .arg(fixtures().join("xml/quectel-eg25g-nand-2022"))
+        .arg(common::kit_package("quectel-eg25g-nand-2022"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Missing images (10)"), "{text}");
+    assert!(
+        text.contains(&format!("Missing images ({})", kit_missing_images())),
+        "{text}"
+    );
     assert!(text.contains("update/sbl1.mbn"), "{text}");
 }
 
+/// Every kit-generated programmer (oasis-testkit): `info --json` reports what the kit wrote.
 #[test]
-fn every_programmer_matches_the_independent_answers() {
+fn every_programmer_matches_the_kit_answers() {
+    let all = oasis_testkit::corpus::programmers();
+    assert!(all.len() >= 8);
+    for (name, spec) in all {
+        let path = oasis_testkit::corpus::programmer(name);
+        let p = spec.build();
+        let (_, v) = info_json(&path);
+        for k in [
+            "hw_id",
+            "oem_id",
+            "model_id",
+            "sw_id",
+            "pk_hash_sha256",
+            "pk_hash_sha384",
+            "signed",
+            "mbn_version",
+            "chip",
+        ] {
+            assert!(v.get(k).is_some(), "{name}: key {k} missing");
+        }
+        assert_eq!(v["signed"], spec.signed, "{name}");
+        if spec.signed {
+            assert_eq!(v["pk_hash_sha256"], p.pk_sha256(), "{name}");
+            assert_eq!(v["pk_hash_sha384"], p.pk_sha384(), "{name}");
+        } else {
+            assert_eq!(
+                v["hw_id"],
+                Value::Null,
+                "unsigned programmers state no HW ID"
+            );
+        }
+        let version = match spec.container {
+            oasis_testkit::programmer::Container::Raw => Value::Null,
+            _ => Value::from(spec.mbn_version),
+        };
+        assert_eq!(v["mbn_version"], version, "{name}");
+    }
+}
+
+#[test]
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_every_programmer_matches_the_independent_answers() {
+    let Some(_corpus) =
+        oasis_testkit::realworld("realworld_every_programmer_matches_the_independent_answers")
+    else {
+        return;
+    };
     let expected: Value = serde_json::from_str(
-        &std::fs::read_to_string(fixtures().join("expected/loaders.json")).unwrap(),
+        &std::fs::read_to_string(common::realworld_dir().join("expected/loaders.json")).unwrap(),
     )
     .unwrap();
     let loaders = expected["loaders"].as_array().unwrap();
     assert!(loaders.len() >= 9);
     for e in loaders {
-        let path = fixtures().join(e["path"].as_str().unwrap());
+        let path = common::realworld_dir().join(e["path"].as_str().unwrap());
         let (_, v) = info_json(&path);
         for k in [
             "hw_id",

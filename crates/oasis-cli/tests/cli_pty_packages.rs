@@ -1,7 +1,9 @@
 //! Every fixture package, flashed by the `oasis-cli` binary over a pseudo-terminal (byte-stream
 //! framing, as on a COM port or ttyUSB) onto a virtual board served in this test process, then
 //! the board's storage checked byte for byte against the package's images.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// test helpers outside #[test] fns
+// Pseudo-terminals (openpty) exist only on Unix, so these tests are not built on Windows.
 #![cfg(unix)]
 
 #[path = "../../oasis-engine/tests/common/mod.rs"]

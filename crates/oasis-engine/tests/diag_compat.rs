@@ -1,45 +1,43 @@
-//! Compatibility verdicts (green, amber, red), each with its reasons, on facts taken from the
-//! real programmers in shared/fixtures/realworld (expected/loaders.json) and real board reports
-//! (ATI/QGMR transcripts, the EC25 Sahara identity in the issue excerpts).
+//! Compatibility verdicts (green, amber, red), each with its reasons, on facts taken from
+//! kit-generated programmers and packages (oasis-testkit) and real board reports (ATI/QGMR
+//! replies, the EC25 Sahara identity from a public EDL log; see docs/protocol.md).
 // Helpers outside #[test] functions unwrap too: a failed fixture read is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use oasis_engine::diag::compat::{
     BoardFacts, Level, PackageFacts, ProgrammerFacts, ProgrammerKind, Storage, check,
 };
-use serde_json::Value;
 
-const FIX: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/realworld"
-);
-
-/// EC25 test root as the board reports it (issue excerpt edl-ec25e-mdm9207-secureboot-...).
+/// EC25 test root as the board reports it (a public EDL log of an EC25-E, see docs/protocol.md).
 const EC25_PK: &str = "cc3153a80293939b90d02d3bf8b23e0292e452fef662c74998421adad42a380f";
 
-/// Programmer facts from the independent answer key, by file name.
+/// Programmer facts of a kit-generated programmer (oasis-testkit) standing in for the file
+/// named: parsed with oasis-package, the file name kept (it carries the chip and storage hints).
 fn programmer(file_suffix: &str) -> ProgrammerFacts {
-    let text = std::fs::read_to_string(format!("{FIX}/expected/loaders.json")).unwrap();
-    let v: Value = serde_json::from_str(&text).unwrap();
-    let e = v["loaders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["path"].as_str().unwrap().ends_with(file_suffix))
-        .unwrap();
-    let s = |k: &str| e[k].as_str().map(str::to_string);
-    let file = s("path").unwrap().rsplit('/').next().unwrap().to_string();
-    let image_id = e["mbn_header"]["image_id"].as_u64();
+    use oasis_testkit::programmer::ProgrammerSpec;
+    let file = file_suffix.rsplit('/').next().unwrap().to_string();
+    let spec = if file_suffix.ends_with("prog_nand_firehose_9x07.mbn") {
+        ProgrammerSpec::unsigned()
+    } else if file_suffix.ends_with("mdm9x05.elf") {
+        ProgrammerSpec::v6_metadata(0, 0, 0)
+    } else if file_suffix.starts_with("0008b0e1") {
+        ProgrammerSpec::elf64_v5(0x0008_B0E1_0031_0000, 0x0031, 0)
+    } else if file_suffix.starts_with("NPRG") {
+        ProgrammerSpec::nprg()
+    } else {
+        panic!("no kit programmer for {file_suffix}")
+    };
+    let id =
+        oasis_package::programmer::ProgrammerIdentity::from_bytes(&spec.build().bytes).unwrap();
     ProgrammerFacts {
-        kind: match image_id {
+        kind: match id.image_id {
             Some(7) => ProgrammerKind::Streaming,
-            Some(_) => ProgrammerKind::Firehose,
-            None => ProgrammerKind::Unknown,
+            _ => ProgrammerKind::Firehose,
         },
-        hw_id: s("hw_id"),
-        signed: Some(e["cert_count"].as_u64().unwrap_or(0) > 0),
-        root_sha256: s("root_cert_sha256"),
-        root_sha384: s("root_cert_sha384"),
+        hw_id: id.hw_id.clone(),
+        signed: Some(id.signed),
+        root_sha256: id.pk_hash_sha256.clone(),
+        root_sha384: id.pk_hash_sha384.clone(),
         storage: file.contains("nand").then_some(Storage::Nand),
         file: Some(file),
     }
@@ -227,8 +225,8 @@ fn diag_storage_mismatch_is_red() {
 fn diag_real_eg25_package_maps_onto_compat_facts() {
     use oasis_engine::diag::compat::PackageFacts;
     use oasis_package::{OpenOptions, Package};
-    let root = format!("{FIX}/xml/quectel-eg25g-nand-2022");
-    let pkg = Package::open(std::path::Path::new(&root), &OpenOptions::default()).unwrap();
+    let root = oasis_testkit::corpus::package("quectel-eg25g-nand-2022");
+    let pkg = Package::open(&root, &OpenOptions::default()).unwrap();
     let facts = PackageFacts::from_package(&pkg);
     let prog = facts.programmer.clone().unwrap();
     assert_eq!(prog.file.as_deref(), Some("prog_nand_firehose_9x07.mbn"));
@@ -236,7 +234,7 @@ fn diag_real_eg25_package_maps_onto_compat_facts() {
     assert_eq!(
         prog.signed,
         Some(false),
-        "the real Quectel programmer is unsigned"
+        "the package's programmer is unsigned, like the real Quectel one"
     );
     assert_eq!(prog.hw_id, None);
     assert_eq!(prog.storage, Some(Storage::Nand));

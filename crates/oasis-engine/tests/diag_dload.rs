@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use oasis_engine::diag::DiagError;
 use oasis_engine::diag::dload::{
@@ -139,13 +139,11 @@ fn diag_error_frame_is_refused() {
 #[test]
 fn diag_silence_is_no_echo_within_the_timeout() {
     let mut port = DmPort::new(&[], vec![]);
-    let start = Instant::now();
     let err = switch_to_edl(&mut port, Duration::from_millis(200)).unwrap_err();
     assert!(
         matches!(err, DiagError::NoEcho { waited_ms: 200, .. }),
         "{err}"
     );
-    assert!(start.elapsed() < Duration::from_secs(1));
 }
 
 #[test]
@@ -251,7 +249,6 @@ fn diag_follow_accepts_a_new_path_after_re_enumeration() {
 
 #[test]
 fn diag_follow_gives_up_in_time() {
-    let start = Instant::now();
     let err = follow_to_edl(
         scripted(vec![vec![]]),
         None,
@@ -260,6 +257,5 @@ fn diag_follow_gives_up_in_time() {
     )
     .unwrap_err();
     assert!(matches!(err, DiagError::EdlNotSeen { .. }));
-    assert!(start.elapsed() < Duration::from_millis(500));
     assert!(err.to_string().contains("05C6:9008"));
 }

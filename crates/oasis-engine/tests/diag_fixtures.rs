@@ -1,6 +1,7 @@
-//! Diagnosis on the real USB dumps in shared/fixtures/realworld/usb: usb-devices text,
-//! lsusb -v excerpts, the raw 9008 descriptor blob and fwupd emulation JSON, each parsed as it
-//! is and classified into the state a technician would expect.
+//! Diagnosis on USB dumps, a generated one (oasis-testkit) and the real ones of the real-world
+//! corpus (`OASIS_REALWORLD`, ignored without it): usb-devices text, lsusb -v excerpts, the raw
+//! 9008 descriptor blob and fwupd emulation JSON, each parsed as it is and classified into the
+//! state a technician would expect.
 // Helpers outside #[test] functions unwrap too: a failed fixture read is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,13 +14,13 @@ use oasis_engine::diag::parse::{
 use oasis_engine::diag::usb_table::{NetKind, Role, UsbMode, device_roles, identify_device};
 use oasis_transport::enumerate::{Accessibility, Snapshot, UsbDeviceInfo};
 
-const FIX: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/realworld"
-);
+/// The real-world corpus (`OASIS_REALWORLD`); read only by the ignored `realworld_*` tests.
+fn fix() -> String {
+    std::env::var("OASIS_REALWORLD").unwrap_or_default()
+}
 
 fn read(rel: &str) -> String {
-    std::fs::read_to_string(format!("{FIX}/{rel}")).unwrap()
+    std::fs::read_to_string(format!("{}/{rel}", fix())).unwrap()
 }
 
 fn evidence(usb: Vec<UsbDeviceInfo>) -> Evidence {
@@ -42,6 +43,59 @@ fn answered(port: &str) -> AtProbe {
 
 #[test]
 fn diag_bg95_modem_mode_has_no_interface_3_and_a_second_modem_on_4() {
+    // The layout generated (oasis-testkit); the real dump is checked by the realworld twin.
+    let devs =
+        usb_devices(&oasis_testkit::usb::Device::bg95_modem_mode().usb_devices_text()).unwrap();
+    let [bg95] = devs.as_slice() else {
+        panic!("{devs:?}")
+    };
+    assert_eq!((bg95.vid, bg95.pid), (0x2C7C, 0x0700));
+    assert_eq!(
+        bg95.port_path, "1-?.2",
+        "level 2, port 01, parent not in the dump"
+    );
+    assert_eq!(bg95.serial.as_deref(), Some("884328a2"));
+    assert_eq!(bg95.speed.as_deref(), Some("480 Mbit/s"));
+    let roles = device_roles(bg95);
+    assert_eq!(
+        roles,
+        vec![
+            (0, Role::Diag),
+            (1, Role::Nmea),
+            (2, Role::At),
+            (4, Role::Modem)
+        ]
+    );
+    assert!(
+        bg95.interfaces
+            .iter()
+            .all(|i| i.driver.as_deref() == Some("option"))
+    );
+
+    let d = diagnose(&evidence(devs.clone()));
+    assert_eq!(d.state, State::NormalAtSilent);
+    assert_eq!(
+        d.next_steps[0].action,
+        Some(Action::ProbeAt),
+        "not asked yet: ask first"
+    );
+    assert!(d.title.contains("not been asked"), "{}", d.title);
+
+    let mut ev = evidence(devs);
+    ev.at.push(answered("/dev/ttyUSB2"));
+    let d = diagnose(&ev);
+    assert_eq!(d.state, State::NormalAtOk);
+    assert_eq!(d.devices[0].identity.family, "BG95");
+}
+
+#[test]
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_diag_bg95_modem_mode_has_no_interface_3_and_a_second_modem_on_4() {
+    let Some(_corpus) = oasis_testkit::realworld(
+        "realworld_diag_bg95_modem_mode_has_no_interface_3_and_a_second_modem_on_4",
+    ) else {
+        return;
+    };
     let devs = usb_devices(&read(
         "usb/usb-devices/quectel-bg95-2c7c-0700-usbnet-modem.txt",
     ))
@@ -89,7 +143,13 @@ fn diag_bg95_modem_mode_has_no_interface_3_and_a_second_modem_on_4() {
 }
 
 #[test]
-fn diag_bg95_rmnet_mode_interface_3_is_qmi() {
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_diag_bg95_rmnet_mode_interface_3_is_qmi() {
+    let Some(_corpus) =
+        oasis_testkit::realworld("realworld_diag_bg95_rmnet_mode_interface_3_is_qmi")
+    else {
+        return;
+    };
     let devs = usb_devices(&read(
         "usb/usb-devices/quectel-bg95-2c7c-0700-usbnet-rmnet.txt",
     ))
@@ -114,7 +174,13 @@ fn diag_bg95_rmnet_mode_interface_3_is_qmi() {
 }
 
 #[test]
-fn diag_motorola_900e_qc_dload_is_crash_dump_with_a_note() {
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_diag_motorola_900e_qc_dload_is_crash_dump_with_a_note() {
+    let Some(_corpus) =
+        oasis_testkit::realworld("realworld_diag_motorola_900e_qc_dload_is_crash_dump_with_a_note")
+    else {
+        return;
+    };
     let devs = usb_devices(&read("usb/usb-devices/motorola-22b8-900e-qc_dload.txt")).unwrap();
     let id = identify_device(&devs[0]).unwrap();
     assert_eq!(id.mode, UsbMode::MemoryDump);
@@ -131,8 +197,14 @@ fn diag_motorola_900e_qc_dload_is_crash_dump_with_a_note() {
 }
 
 #[test]
-fn diag_raw_9008_descriptor_blob_is_edl_waiting() {
-    let blob = std::fs::read(format!("{FIX}/usb/qc-ec25au-edl-9008.descriptors.bin")).unwrap();
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_diag_raw_9008_descriptor_blob_is_edl_waiting() {
+    let Some(_corpus) =
+        oasis_testkit::realworld("realworld_diag_raw_9008_descriptor_blob_is_edl_waiting")
+    else {
+        return;
+    };
+    let blob = std::fs::read(format!("{}/usb/qc-ec25au-edl-9008.descriptors.bin", fix())).unwrap();
     let dev = descriptors(&blob, "1-1.4").unwrap();
     assert_eq!((dev.vid, dev.pid, dev.bcd_device), (0x05C6, 0x9008, 0));
     assert_eq!(dev.interfaces.len(), 1);
@@ -184,7 +256,13 @@ fn diag_raw_9008_descriptor_blob_is_edl_waiting() {
 }
 
 #[test]
-fn diag_fwupd_ec25au_setup_is_edl_on_platform_path() {
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_diag_fwupd_ec25au_setup_is_edl_on_platform_path() {
+    let Some(_corpus) =
+        oasis_testkit::realworld("realworld_diag_fwupd_ec25au_setup_is_edl_on_platform_path")
+    else {
+        return;
+    };
     let rec = fwupd_json(&read("usb/fwupd-emulation/qc-ec25au-setup.json")).unwrap();
     let [dev] = rec.usb.as_slice() else {
         panic!("{rec:?}")
@@ -197,14 +275,20 @@ fn diag_fwupd_ec25au_setup_is_edl_on_platform_path() {
         State::EdlWaiting
     );
     // The descriptor blob fwupd recorded is the fixture's .bin, and parses the same.
-    let blob = std::fs::read(format!("{FIX}/usb/qc-ec25au-edl-9008.descriptors.bin")).unwrap();
+    let blob = std::fs::read(format!("{}/usb/qc-ec25au-edl-9008.descriptors.bin", fix())).unwrap();
     let from_blob = descriptors(&blob, "1-2").unwrap();
     assert_eq!(from_blob.interfaces[0].class, dev.interfaces[0].class);
     assert_eq!((from_blob.vid, from_blob.pid), (dev.vid, dev.pid));
 }
 
 #[test]
-fn diag_fwupd_eg25g_modem_answers_at_with_secure_boot_off() {
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_diag_fwupd_eg25g_modem_answers_at_with_secure_boot_off() {
+    let Some(_corpus) = oasis_testkit::realworld(
+        "realworld_diag_fwupd_eg25g_modem_answers_at_with_secure_boot_off",
+    ) else {
+        return;
+    };
     let rec = fwupd_json(&read("usb/fwupd-emulation/qc-eg25ggc-fastboot-setup.json")).unwrap();
     assert_eq!(
         (rec.usb[0].vid, rec.usb[0].pid, rec.usb[0].bcd_device),
@@ -254,7 +338,13 @@ fn diag_fwupd_eg25g_modem_answers_at_with_secure_boot_off() {
 }
 
 #[test]
-fn diag_fwupd_em160r_on_pcie_is_not_on_usb() {
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_diag_fwupd_em160r_on_pcie_is_not_on_usb() {
+    let Some(_corpus) =
+        oasis_testkit::realworld("realworld_diag_fwupd_em160r_on_pcie_is_not_on_usb")
+    else {
+        return;
+    };
     let rec = fwupd_json(&read("usb/fwupd-emulation/qc-em160r-setup.json")).unwrap();
     assert!(rec.usb.is_empty());
     assert_eq!(
@@ -271,7 +361,12 @@ fn diag_fwupd_em160r_on_pcie_is_not_on_usb() {
 }
 
 #[test]
-fn diag_lsusb_excerpts_of_normal_modules() {
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_diag_lsusb_excerpts_of_normal_modules() {
+    let Some(_corpus) = oasis_testkit::realworld("realworld_diag_lsusb_excerpts_of_normal_modules")
+    else {
+        return;
+    };
     let cases = [
         (
             "quectel-ec25-2c7c-0125.lsusb-v.excerpt.txt",
@@ -325,7 +420,12 @@ fn diag_lsusb_excerpts_of_normal_modules() {
 }
 
 #[test]
-fn diag_lsusb_rm520n_header_and_serial() {
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_diag_lsusb_rm520n_header_and_serial() {
+    let Some(_corpus) = oasis_testkit::realworld("realworld_diag_lsusb_rm520n_header_and_serial")
+    else {
+        return;
+    };
     let devs = lsusb_verbose(&read(
         "usb/lsusb-excerpts/quectel-rm520n-gl-2c7c-0801.lsusb-v.excerpt.txt",
     ))
@@ -339,7 +439,13 @@ fn diag_lsusb_rm520n_header_and_serial() {
 }
 
 #[test]
-fn diag_ep06_stuck_in_edl_seen_by_lsusb_without_rights_is_no_permission() {
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_diag_ep06_stuck_in_edl_seen_by_lsusb_without_rights_is_no_permission() {
+    let Some(_corpus) = oasis_testkit::realworld(
+        "realworld_diag_ep06_stuck_in_edl_seen_by_lsusb_without_rights_is_no_permission",
+    ) else {
+        return;
+    };
     let text = read(
         "usb/lsusb-excerpts/quectel-ep06e-stuck-edl-05c6-9008.lsusb-v.whitespace-collapsed.excerpt.txt",
     );
@@ -359,7 +465,13 @@ fn diag_ep06_stuck_in_edl_seen_by_lsusb_without_rights_is_no_permission() {
 }
 
 #[test]
-fn diag_pyusb_config_dump_has_no_ids_but_its_interface_is_edl() {
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_diag_pyusb_config_dump_has_no_ids_but_its_interface_is_edl() {
+    let Some(_corpus) = oasis_testkit::realworld(
+        "realworld_diag_pyusb_config_dump_has_no_ids_but_its_interface_is_edl",
+    ) else {
+        return;
+    };
     let text = read("usb/lsusb-excerpts/edl-9008-msm8917-pyusb-config.excerpt.txt");
     assert!(matches!(
         lsusb_verbose(&text),
@@ -380,20 +492,26 @@ fn diag_pyusb_config_dump_has_no_ids_but_its_interface_is_edl() {
         (0xFF, 0xFF, 0xFF, 2)
     );
     // edl printed it while waiting for a 9008: put the ids back and classify.
-    let blob = std::fs::read(format!("{FIX}/usb/qc-ec25au-edl-9008.descriptors.bin")).unwrap();
+    let blob = std::fs::read(format!("{}/usb/qc-ec25au-edl-9008.descriptors.bin", fix())).unwrap();
     let mut dev = descriptors(&blob, "bus 1 device 9").unwrap();
     dev.interfaces = ifs;
     assert_eq!(diagnose(&evidence(vec![dev])).state, State::EdlWaiting);
 }
 
 #[test]
-fn diag_every_fixture_parses_without_panic_when_truncated() {
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_diag_every_fixture_parses_without_panic_when_truncated() {
+    let Some(_corpus) = oasis_testkit::realworld(
+        "realworld_diag_every_fixture_parses_without_panic_when_truncated",
+    ) else {
+        return;
+    };
     for dir in [
         "usb/usb-devices",
         "usb/lsusb-excerpts",
         "usb/fwupd-emulation",
     ] {
-        for entry in std::fs::read_dir(format!("{FIX}/{dir}")).unwrap() {
+        for entry in std::fs::read_dir(format!("{}/{dir}", fix())).unwrap() {
             let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
             for cut in (0..text.len())
                 .step_by(37)
@@ -407,7 +525,7 @@ fn diag_every_fixture_parses_without_panic_when_truncated() {
             }
         }
     }
-    let blob = std::fs::read(format!("{FIX}/usb/qc-ec25au-edl-9008.descriptors.bin")).unwrap();
+    let blob = std::fs::read(format!("{}/usb/qc-ec25au-edl-9008.descriptors.bin", fix())).unwrap();
     for cut in 0..blob.len() {
         let _ = descriptors(&blob[..cut], "x");
     }

@@ -1,6 +1,7 @@
 //! The whole path `diagnose(snapshot())` against a faked sysfs (umockdev): a board in download
 //! mode held by qcserial, and an EC25 in normal mode, described here and enumerated by the real
 //! transport code. Skipped with a message when `umockdev-run` is not installed.
+// umockdev fakes Linux sysfs and usbfs: these tests exist only on Linux.
 #![cfg(target_os = "linux")]
 // Helpers outside #[test] functions unwrap too: a failed setup is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

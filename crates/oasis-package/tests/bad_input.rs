@@ -391,6 +391,7 @@ fn md5_mismatch() {
     let root = d.path().join("EG25GGBR07A08M2G_30.006.30.006");
     common::copy_tree(&common::eg25g(), &root);
     let patch = root.join("update/firehose/patch_p2K_b128K.xml");
+    let listed = oasis_testkit::md5_upper(&std::fs::read(&patch).unwrap()).to_ascii_lowercase();
     let mut text = std::fs::read_to_string(&patch).unwrap();
     text.push_str("<!-- edited -->\n");
     std::fs::write(&patch, text).unwrap();
@@ -407,7 +408,7 @@ fn md5_mismatch() {
             actual,
         } => {
             assert_eq!(file, patch.canonicalize().unwrap());
-            assert_eq!(expected, "76ab07ad900114a765bc0c14f17f915a");
+            assert_eq!(expected, listed);
             assert_ne!(actual, expected);
             assert_eq!(actual.len(), 32);
         }

@@ -1,4 +1,4 @@
-//! Every real XML under fixtures/realworld/xml parses as it is and matches the independently
+//! Every real XML of the real-world corpus (`OASIS_REALWORLD`, ignored without it) parses as it is and matches the independently
 //! computed answers in expected/xml.json (counts, sizes, labels, filenames, byte sums, patches,
 //! partition_nand.xml, contents.xml, md5.txt).
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
@@ -17,7 +17,7 @@ use oasis_package::rawprogram::RawProgramFile;
 use serde_json::Value;
 
 fn expected() -> Value {
-    let text = std::fs::read_to_string(common::fixtures().join("expected/xml.json")).unwrap();
+    let text = std::fs::read_to_string(common::realworld_dir().join("expected/xml.json")).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
@@ -132,12 +132,17 @@ fn check_patch(path: &Path, exp: &Value) {
 }
 
 #[test]
-fn every_fixture_xml_matches_expected() {
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_every_fixture_xml_matches_expected() {
+    let Some(_corpus) = oasis_testkit::realworld("realworld_every_fixture_xml_matches_expected")
+    else {
+        return;
+    };
     let exp = expected();
     let files = exp["files"].as_object().unwrap();
     assert_eq!(files.len(), 8);
     for (rel, e) in files {
-        let path = common::fixtures().join(rel);
+        let path = common::realworld_dir().join(rel);
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(bytes.len() as u64, num(&e["bytes"]));
         assert_eq!(
@@ -155,11 +160,16 @@ fn every_fixture_xml_matches_expected() {
 }
 
 #[test]
-fn partition_nand_xml_matches_expected() {
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_partition_nand_xml_matches_expected() {
+    let Some(_corpus) = oasis_testkit::realworld("realworld_partition_nand_xml_matches_expected")
+    else {
+        return;
+    };
     let exp = expected();
     let tables = exp["quectel_nand_partition_tables"].as_object().unwrap();
     for (rel, e) in tables {
-        let x = NandPartitionXml::from_path(&common::fixtures().join(rel)).unwrap();
+        let x = NandPartitionXml::from_path(&common::realworld_dir().join(rel)).unwrap();
         assert_eq!(x.magic1, Some(num(&e["usr_part_magic1"])));
         assert_eq!(x.magic2, Some(num(&e["usr_part_magic2"])));
         assert_eq!(x.version, Some(num(&e["partition_version"])));
@@ -195,10 +205,14 @@ fn partition_nand_xml_matches_expected() {
 }
 
 #[test]
-fn contents_xml_matches_expected() {
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_contents_xml_matches_expected() {
+    let Some(_corpus) = oasis_testkit::realworld("realworld_contents_xml_matches_expected") else {
+        return;
+    };
     let exp = expected();
     for (rel, e) in exp["contents_xml"].as_object().unwrap() {
-        let c = ContentsInfo::from_path(&common::fixtures().join(rel)).unwrap();
+        let c = ContentsInfo::from_path(&common::realworld_dir().join(rel)).unwrap();
         assert_eq!(c.bom, e["starts_with_utf8_bom"].as_bool().unwrap());
         assert_eq!(c.product_name.as_deref(), e["product_name"].as_str());
         assert_eq!(c.chipid.as_deref(), e["chipid"].as_str());
@@ -227,10 +241,14 @@ fn contents_xml_matches_expected() {
 }
 
 #[test]
-fn md5_txt_matches_expected() {
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_md5_txt_matches_expected() {
+    let Some(_corpus) = oasis_testkit::realworld("realworld_md5_txt_matches_expected") else {
+        return;
+    };
     let exp = expected();
     for (rel, e) in exp["quectel_md5_txt"].as_object().unwrap() {
-        let path = common::fixtures().join(rel);
+        let path = common::realworld_dir().join(rel);
         let raw = std::fs::read(&path).unwrap();
         assert_eq!(
             raw.windows(2).filter(|w| w == b"\r\n").count(),
@@ -257,9 +275,13 @@ fn md5_txt_matches_expected() {
 }
 
 #[test]
-fn other_fixture_packages_open() {
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_other_fixture_packages_open() {
+    let Some(_corpus) = oasis_testkit::realworld("realworld_other_fixture_packages_open") else {
+        return;
+    };
     let uz = oasis_package::Package::open(
-        &common::fixtures().join("xml/uz801-emmc"),
+        &common::realworld_dir().join("xml/uz801-emmc"),
         &Default::default(),
     )
     .unwrap();
@@ -299,7 +321,7 @@ fn other_fixture_packages_open() {
     assert!(uz.plan.iter().find(|s| s.label == "sbl1").unwrap().critical);
 
     let ufs = oasis_package::Package::open(
-        &common::fixtures().join("xml/qdl-tests-ufs"),
+        &common::realworld_dir().join("xml/qdl-tests-ufs"),
         &Default::default(),
     )
     .unwrap();

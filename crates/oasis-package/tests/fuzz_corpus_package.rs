@@ -1,9 +1,9 @@
 //! Stable replay of the cargo-fuzz corpora for the package targets: every file in
 //! `fuzz/corpus/<target>/` goes through the same entry point the fuzz target calls (the file
 //! `fuzz/src/package_entries.rs` is compiled into this test). Seeds named `ok-*` (the real
-//! package XMLs and NAND tables, hand-built sparse images) must be accepted; the real
-//! programmers are read whole from the shared fixtures and must be accepted too. Each seed is
-//! also replayed truncated and with byte flips.
+//! package XMLs and NAND tables, hand-built sparse images) must be accepted; the kit's
+//! programmers must be accepted whole too (and the real ones of the real-world corpus, when
+//! `OASIS_REALWORLD` is set). Each seed is also replayed truncated and with byte flips.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code may panic
 
 #[path = "../../../fuzz/src/package_entries.rs"]
@@ -42,12 +42,25 @@ fn nand_tables_corpus() {
     assert!(replay("nand_tables", package_entries::nand_tables) >= 2);
 }
 
+/// Every kit-generated programmer (each header version, ELF32/ELF64/raw, signed and unsigned)
+/// is accepted whole.
 #[test]
-fn real_programmers_are_accepted_whole() {
-    let shared = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/realworld"
-    ));
+fn kit_programmers_are_accepted_whole() {
+    let all = oasis_testkit::corpus::programmers();
+    for (name, spec) in &all {
+        let data = spec.build().bytes;
+        assert_eq!(package_entries::programmer(&data), Seen::Accepted, "{name}");
+    }
+    assert!(all.len() >= 8);
+}
+
+#[test]
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_real_programmers_are_accepted_whole() {
+    let Some(shared) = oasis_testkit::realworld("realworld_real_programmers_are_accepted_whole")
+    else {
+        return;
+    };
     let mut files: Vec<PathBuf> = std::fs::read_dir(shared.join("loaders"))
         .unwrap()
         .map(|e| e.unwrap().path())

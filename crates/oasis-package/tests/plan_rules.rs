@@ -207,12 +207,17 @@ fn eg25g_board_data_and_update_only_folder() {
         .iter()
         .map(|(p, _)| (p.short_name(), p.start_sector))
         .collect();
-    assert_eq!(regions, [("EFS2", 1280)]);
+    let efs = oasis_testkit::package::NandLayout::default()
+        .sectors_of("EFS2")
+        .unwrap()
+        .0;
+    assert_eq!(regions, [("EFS2", efs)]);
+    let steps = pkg.plan.len();
     // A package folder holding only update/ is still the package root (not unwrapped into update/).
     let d = tempfile::tempdir().unwrap();
     common::copy_tree(&common::eg25g().join("update"), &d.path().join("update"));
     let pkg = Package::open(d.path(), &OpenOptions::default()).unwrap();
     assert_eq!(pkg.kind, oasis_package::PackageKind::Quectel);
-    assert_eq!(pkg.plan.len(), 23);
+    assert_eq!(pkg.plan.len(), steps);
     assert_eq!(pkg.md5.status(), "none");
 }

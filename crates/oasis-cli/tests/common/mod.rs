@@ -1,5 +1,5 @@
-//! Helpers for the `oasis-cli` tests: run the binary, read its JSON lines, and make real
-//! fixture packages flashable by generating their absent images in a temp dir.
+//! Helpers for the `oasis-cli` tests: run the binary, read its JSON lines, and make the
+//! kit-generated packages (oasis-testkit) flashable by generating their absent images in a temp dir.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -24,12 +24,20 @@ pub fn scratch_data_dir() -> PathBuf {
     std::env::temp_dir().join("oasis-cli-tests-data")
 }
 
-/// The shared real-world fixtures.
+/// The kit-generated fixture tree (oasis-testkit: `packages/…`, `programmers/…`). Read-only.
 pub fn fixtures() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/realworld"
-    ))
+    oasis_testkit::corpus::dir()
+}
+
+/// A kit package folder by its old fixture name or kit name (`quectel-eg25g-nand-2022`,
+/// `uz801-emmc`, `qdl-tests-ufs`, or `quectel-nand`, `emmc`, `ufs`). Read-only.
+pub fn kit_package(name: &str) -> PathBuf {
+    oasis_testkit::corpus::package(name)
+}
+
+/// The real-world corpus folder (`OASIS_REALWORLD`); only for the ignored `realworld_*` tests.
+pub fn realworld_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("OASIS_REALWORLD").unwrap_or_default())
 }
 
 /// stdout as JSON lines.
@@ -123,13 +131,13 @@ fn partition_sizes(xml: &str) -> Vec<(String, u64)> {
     out
 }
 
-/// A copy of fixture package `name` under `<tmp>/<dir_name>` with every absent image
+/// A copy of kit package `name` (see [`kit_package`]) under `<tmp>/<dir_name>` with every absent image
 /// generated (≤ its partition, ≤ 96 KiB, pseudo-random, the first one carrying
 /// [`REVISION`]) and md5.txt entries of generated files rewritten to their real md5.
 pub fn flashable_package(name: &str, dir_name: &str) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join(dir_name);
-    copy_dir(&fixtures().join("xml").join(name), &root);
+    copy_dir(&kit_package(name), &root);
     let mut generated: Vec<(String, Vec<u8>)> = Vec::new();
     let mut xmls = Vec::new();
     find_rawprograms(&root, &mut xmls);

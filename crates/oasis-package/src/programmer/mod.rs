@@ -36,7 +36,11 @@ mod fixture_tests;
 #[cfg(test)]
 mod identity_tests;
 #[cfg(test)]
+mod kit_tests;
+#[cfg(test)]
 mod prop_tests;
+#[cfg(test)]
+mod realworld_identity_tests;
 
 use std::io::Read;
 use std::path::Path;

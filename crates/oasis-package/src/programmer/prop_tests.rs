@@ -4,28 +4,23 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 
-use super::fixture_tests::fixture;
 use super::*;
 
-const FILES: [&str; 9] = [
-    "loaders/000480e100000000_cc3153a80293939b_fhprg_9x07.mbn",
-    "loaders/0008b0e100310000_1030cd12ce708f29_fhprg.bin",
-    "loaders/001070e100000000_d40eee56f3194665_prog_firehose_nand_mdm9x05.elf",
-    "loaders/0010a0e102e80000_974359c4290cac7f_fhprg.bin",
-    "loaders/007050e100040000_f02215c75cf9f072_fhprg_peek.bin",
-    "loaders/008050e100040002_6923f496fbd6fb14_fhprg.bin",
-    "loaders/NPRG9x06_bg96.mbn",
-    "xml/quectel-eg25g-nand-2022/update/firehose/prog_nand_firehose_9x07.mbn",
-    "xml/uz801-emmc/007050e100000000_99c8c13e374c34d8_fhprg_peek.bin",
-];
+/// How many programmers the kit generates (`oasis_testkit::corpus::programmers`): every header
+/// version, ELF32/ELF64/raw, signed, unsigned and NPRG.
+const FILE_COUNT: usize = 8;
 
-fn real_files() -> &'static [Vec<u8>] {
-    static DATA: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+/// Kit-generated programmers (the property tests once ran on real files; those now live in the
+/// real-world corpus suite).
+fn real_files() -> &'static [(String, Vec<u8>)] {
+    static DATA: OnceLock<Vec<(String, Vec<u8>)>> = OnceLock::new();
     DATA.get_or_init(|| {
-        FILES
-            .iter()
-            .map(|f| std::fs::read(fixture(f)).unwrap_or_else(|e| panic!("{f}: {e}")))
-            .collect()
+        let all: Vec<(String, Vec<u8>)> = oasis_testkit::corpus::programmers()
+            .into_iter()
+            .map(|(name, spec)| (name.to_owned(), spec.build().bytes))
+            .collect();
+        assert_eq!(all.len(), FILE_COUNT);
+        all
     })
 }
 
@@ -48,7 +43,7 @@ fn identity_end(id: &ProgrammerIdentity) -> u64 {
 
 #[test]
 fn every_cut_before_the_identity_end_is_an_error() {
-    for (name, data) in FILES.iter().zip(real_files()) {
+    for (name, data) in real_files() {
         let full = ProgrammerIdentity::from_bytes(data).unwrap_or_else(|e| panic!("{name}: {e}"));
         let end = identity_end(&full);
         assert!(end > 0, "{name}");
@@ -92,19 +87,19 @@ proptest! {
     }
 
     #[test]
-    fn real_files_truncated_anywhere_never_panic(file in 0..FILES.len(), frac in 0.0f64..1.0) {
-        let data = &real_files()[file];
+    fn real_files_truncated_anywhere_never_panic(file in 0..FILE_COUNT, frac in 0.0f64..1.0) {
+        let data = &real_files()[file].1;
         let cut = (data.len() as f64 * frac) as usize;
         let _ = ProgrammerIdentity::from_bytes(&data[..cut]);
     }
 
     #[test]
     fn real_files_with_flipped_bytes_never_panic(
-        file in 0..FILES.len(),
+        file in 0..FILE_COUNT,
         flips in proptest::collection::vec((0usize..12_288, 1u8..=255), 1..6),
         far in 0.0f64..1.0,
     ) {
-        let mut data = real_files()[file].clone();
+        let mut data = real_files()[file].1.clone();
         let len = data.len();
         for (pos, x) in &flips {
             data[pos % len] ^= x;

@@ -6,11 +6,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/realworld"
-);
-
 /// Set in the inner test's environment so it knows it runs under the preload.
 pub const INNER_ENV: &str = "OASIS_UMOCKDEV_INNER";
 
@@ -197,10 +192,21 @@ pub fn descriptors(
     d
 }
 
-/// The real EC25-AU 9008 descriptor blob from fwupd's recording.
+/// The descriptors of a Quectel module in download mode (05C6:9008), generated here from the
+/// documented layout of the EC25-AU's (see docs/protocol.md): bcdDevice 0000, strings 1 and 2
+/// and no serial, one configuration (bmAttributes 0x80, MaxPower 2 mA) with one ff/ff/ff
+/// interface and bulk endpoints 0x81 and 0x01 of 512 bytes.
 pub fn ec25_edl_descriptors() -> Vec<u8> {
-    std::fs::read(Path::new(FIXTURES).join("usb/qc-ec25au-edl-9008.descriptors.bin"))
-        .expect("fixture")
+    let mut d = descriptors(
+        0x05C6,
+        0x9008,
+        0x0000,
+        [1, 2, 0],
+        &[(0, [0xff, 0xff, 0xff], &[(0x81, 2, 512), (0x01, 2, 512)])],
+    );
+    // Configuration descriptor (after the 18-byte device descriptor): MaxPower in 2 mA units.
+    d[18 + 8] = 1;
+    d
 }
 
 /// A usbmon capture the replay plays in order.
@@ -336,6 +342,16 @@ impl Pcap {
     pub fn write(&self, path: &Path) {
         std::fs::write(path, &self.bytes).unwrap();
     }
+}
+
+/// True (after printing a SKIP line) when `umockdev-run` is not installed: outer tests call this
+/// first, before building any device description or capture.
+pub fn skip(outer: &str) -> bool {
+    if umockdev_run().is_some() {
+        return false;
+    }
+    println!("SKIP {outer}: umockdev-run is not installed (apt-get install umockdev)");
+    true
 }
 
 /// `umockdev-run` on PATH, or None (the caller prints a skip message).

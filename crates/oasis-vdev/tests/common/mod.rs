@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests: fixtures, reading transfers, Firehose documents.
+//! Helpers shared by the integration tests: kit-generated programmers, the real-world corpus
+//! (`OASIS_REALWORLD`), reading transfers, Firehose documents.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
@@ -9,12 +10,17 @@ use oasis_vdev::{BoardOptions, FaultSpec, Profile, StartIn, VirtualBoard, Virtua
 
 pub const T: Duration = Duration::from_millis(200);
 
+/// A file of the real-world corpus (`OASIS_REALWORLD`); only the ignored `realworld_*` tests
+/// call this, after checking the variable is set.
 pub fn fixture(rel: &str) -> Vec<u8> {
-    let p = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/realworld/"
-    );
-    std::fs::read(format!("{p}{rel}")).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    let base = std::env::var_os("OASIS_REALWORLD").unwrap_or_default();
+    let p = std::path::Path::new(&base).join(rel);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// A kit-generated programmer (oasis-testkit), whole.
+pub fn programmer(spec: &oasis_testkit::programmer::ProgrammerSpec) -> Vec<u8> {
+    spec.build().bytes
 }
 
 /// Read one transfer.
