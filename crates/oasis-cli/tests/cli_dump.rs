@@ -9,9 +9,9 @@ mod common;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
 
+#[cfg(unix)]
+use common::{Emulator, emulate_args};
 use common::{cli, json_lines, show};
 use oasis_package::{OpenOptions, Package, StepOp};
 use serde_json::Value;
@@ -76,51 +76,11 @@ fn check_against_images(out: &Path) -> usize {
     n
 }
 
-/// An `oasis-cli emulate` child, stopped (by its own id) when dropped.
-struct Emulator {
-    child: Child,
-    link: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[cfg(unix)]
 fn emulate(profile: &str, extra: &[&str]) -> Emulator {
-    let dir = tempfile::tempdir().unwrap();
-    let link = dir.path().join("link");
-    let child = cli()
-        .arg("emulate")
-        .arg("--pty")
-        .arg(&link)
-        .args(["--profile", profile])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut emu = Emulator {
-        child,
-        link,
-        _dir: dir,
-    };
-    let start = Instant::now();
-    while !emu.link.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the pty link never appeared"
-        );
-        if let Ok(Some(status)) = emu.child.try_wait() {
-            panic!("emulate exited early: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    emu
+    let mut args = vec!["--profile", profile];
+    args.extend_from_slice(extra);
+    emulate_args(&args)
 }
 
 #[cfg(unix)]

@@ -8,65 +8,22 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{cli, flashable_package, json_lines, show};
+use common::{Emulator, cli, emulate_args, flashable_package, json_lines, repeated, show};
 use serde_json::Value;
-
-/// An `oasis-cli emulate` child, stopped (by its own id) when dropped.
-struct Emulator {
-    child: Child,
-    link: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn emulate(profile: &str, faults: &[&str]) -> Emulator {
     emulate_with(profile, faults, &[])
 }
 
 fn emulate_with(profile: &str, faults: &[&str], extra: &[&str]) -> Emulator {
-    let dir = tempfile::tempdir().unwrap();
-    let link = dir.path().join("link");
-    let mut cmd = cli();
-    cmd.arg("emulate")
-        .arg("--pty")
-        .arg(&link)
-        .args(["--profile", profile]);
-    for f in faults {
-        cmd.args(["--fault", f]);
-    }
-    cmd.args(extra);
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut emu = Emulator {
-        child,
-        link,
-        _dir: dir,
-    };
-    let start = Instant::now();
-    while !emu.link.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the pty link never appeared"
-        );
-        if let Ok(Some(status)) = emu.child.try_wait() {
-            panic!("emulate exited early: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    emu
+    let mut args = vec!["--profile", profile];
+    args.extend(repeated("--fault", faults));
+    args.extend_from_slice(extra);
+    emulate_args(&args)
 }
 
 fn flash_over(link: &Path, pkg: &Path) -> (std::process::Output, Vec<Value>, Duration) {

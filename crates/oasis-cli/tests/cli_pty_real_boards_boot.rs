@@ -9,10 +9,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{cli, json_lines, show};
+use common::{Emulator, cli, emulate_args, json_lines, repeated, show};
 use oasis_transport::{PortSpec, Transport};
 use serde_json::Value;
 
@@ -24,53 +23,10 @@ fn demo_package() -> PathBuf {
     ))
 }
 
-/// An `oasis-cli emulate` child, stopped (by its own id) when dropped.
-struct Emulator {
-    child: Child,
-    link: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn emulate(quirks: &[&str]) -> Emulator {
-    let dir = tempfile::tempdir().unwrap();
-    let link = dir.path().join("link");
-    let mut cmd = cli();
-    cmd.arg("emulate")
-        .arg("--pty")
-        .arg(&link)
-        .args(["--profile", "bg95"]);
-    for q in quirks {
-        cmd.args(["--quirk", q]);
-    }
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut emu = Emulator {
-        child,
-        link,
-        _dir: dir,
-    };
-    let start = Instant::now();
-    while !emu.link.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the pty link never appeared"
-        );
-        if let Ok(Some(status)) = emu.child.try_wait() {
-            panic!("emulate exited early: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    emu
+    let mut args = vec!["--profile", "bg95"];
+    args.extend(repeated("--quirk", quirks));
+    emulate_args(&args)
 }
 
 fn flash(port: &Path, extra: &[&str]) -> (std::process::Output, Vec<Value>) {

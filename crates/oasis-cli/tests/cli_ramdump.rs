@@ -121,59 +121,13 @@ fn bad_input_exits_2_and_a_board_not_in_dump_mode_exits_1() {
 
 #[cfg(unix)]
 mod over_a_pty {
+    use super::common::{Emulator, emulate_args, repeated};
     use super::*;
-    use std::path::PathBuf;
-    use std::process::{Child, Stdio};
-    use std::time::{Duration, Instant};
-
-    /// An `oasis-cli emulate` child, stopped (by its own id) when dropped.
-    struct Emulator {
-        child: Child,
-        link: PathBuf,
-        _dir: tempfile::TempDir,
-    }
-
-    impl Drop for Emulator {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 
     fn crashed_board(profile: &str, faults: &[&str]) -> Emulator {
-        let dir = tempfile::tempdir().unwrap();
-        let link = dir.path().join("link");
-        let mut cmd = cli();
-        cmd.arg("emulate")
-            .arg("--pty")
-            .arg(&link)
-            .args(["--profile", profile, "--start", "dump"]);
-        for f in faults {
-            cmd.args(["--fault", f]);
-        }
-        let child = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut emu = Emulator {
-            child,
-            link,
-            _dir: dir,
-        };
-        // A guard against a hang, not a timing assertion.
-        let start = Instant::now();
-        while !emu.link.exists() {
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "the pty link never appeared"
-            );
-            if let Ok(Some(status)) = emu.child.try_wait() {
-                panic!("emulate exited early: {status}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        emu
+        let mut args = vec!["--profile", profile, "--start", "dump"];
+        args.extend(repeated("--fault", faults));
+        emulate_args(&args)
     }
 
     #[test]

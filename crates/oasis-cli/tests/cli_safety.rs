@@ -10,10 +10,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
 
-use common::{REVISION, cli, flashable_package, json_lines, show};
+use common::{Emulator, REVISION, cli, emulate_args, flashable_package, json_lines, show};
 use serde_json::Value;
 
 fn result(out: &Output) -> Value {
@@ -146,47 +145,10 @@ fn a_destructive_flash_runs_with_a_fresh_backup() {
     }
 }
 
-/// An `oasis-cli emulate` child, stopped (by its own id) when dropped.
-struct Emulator {
-    child: Child,
-    link: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn emulate(args: &[&str]) -> Emulator {
-    let dir = tempfile::tempdir().unwrap();
-    let link = dir.path().join("link");
-    let child = cli()
-        .arg("emulate")
-        .arg("--pty")
-        .arg(&link)
-        .args(["--profile", "eg25"])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut emu = Emulator {
-        child,
-        link,
-        _dir: dir,
-    };
-    let start = Instant::now();
-    while !emu.link.exists() {
-        assert!(start.elapsed() < Duration::from_secs(10), "no pty link");
-        if let Ok(Some(status)) = emu.child.try_wait() {
-            panic!("emulate exited early: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    emu
+    let mut all = vec!["--profile", "eg25"];
+    all.extend_from_slice(args);
+    emulate_args(&all)
 }
 
 /// The EG25-G package in a folder named like its release (so it states its revision).

@@ -222,3 +222,64 @@ fn rewrite_md5(root: &Path, generated: &[(String, Vec<u8>)]) {
     }
     std::fs::write(md5_txt, out).unwrap();
 }
+
+/// An `oasis-cli emulate` child serving a virtual board on a pseudo-terminal, stopped (by its
+/// own id) when dropped.
+#[cfg(unix)]
+pub struct Emulator {
+    /// The `emulate` process.
+    pub child: std::process::Child,
+    /// The symbolic link to the pty (what `--port` names).
+    pub link: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+#[cfg(unix)]
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `oasis-cli emulate --pty <temp>/link ARGS...`, returned once its pty link exists. The wait is
+/// a guard against a hang (60 s), not a timing assertion.
+#[cfg(unix)]
+pub fn emulate_args(args: &[&str]) -> Emulator {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("link");
+    let child = cli()
+        .arg("emulate")
+        .arg("--pty")
+        .arg(&link)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut emu = Emulator {
+        child,
+        link,
+        _dir: dir,
+    };
+    let start = Instant::now();
+    while !emu.link.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the pty link never appeared"
+        );
+        if let Ok(Some(status)) = emu.child.try_wait() {
+            panic!("emulate exited early: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    emu
+}
+
+/// `--flag value` for each value (`--fault`, `--quirk`).
+#[cfg(unix)]
+pub fn repeated<'a>(flag: &'a str, values: &[&'a str]) -> Vec<&'a str> {
+    values.iter().flat_map(|v| [flag, *v]).collect()
+}
