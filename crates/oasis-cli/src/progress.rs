@@ -12,8 +12,10 @@ use crate::output::{human_bytes, human_duration};
 /// Bar positions per job (the bar shows `overall` in 0.1 % steps).
 const STEPS: u64 = 1000;
 
-/// The bar's layout: a 30-column bar of `#` and `-`, the percentage, then [`status_text`].
-const TEMPLATE: &str = "[{bar:30}] {percent:>3}% {msg}";
+/// The bar's layout: a 30-column bar of `#` and `-`, the percentage, then [`bar_parts`]: the
+/// warning first, the status after it cut to the terminal's width (a narrow window never wraps
+/// the line, and never hides "DO NOT UNPLUG").
+const TEMPLATE: &str = "[{bar:30}] {percent:>3}% {prefix}{wide_msg}";
 
 /// One progress report, as the engine's `Event::Progress` carries it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -53,6 +55,16 @@ pub fn status_text(r: &Report<'_>) -> String {
         line.push_str(&format!("  {s} s left"));
     }
     line
+}
+
+/// The bar's two texts: the warning (drawn first, never cut) and the status.
+pub fn bar_parts(r: &Report<'_>) -> (&'static str, String) {
+    let warning = if r.critical { "DO NOT UNPLUG  " } else { "" };
+    let status = status_text(&Report {
+        critical: false,
+        ..*r
+    });
+    (warning, status)
 }
 
 /// Whole percent, clamped to 0..=100.
@@ -129,7 +141,9 @@ impl Progress {
                     ProgressBar::with_draw_target(Some(STEPS), ProgressDrawTarget::stderr())
                         .with_style(style())
                 });
-                bar.set_message(status_text(r));
+                let (warning, status) = bar_parts(r);
+                bar.set_prefix(warning);
+                bar.set_message(status);
                 bar.set_position((r.overall.clamp(0.0, 1.0) * STEPS as f64).round() as u64);
             }
             Self::Plain(log) => {
@@ -204,6 +218,24 @@ mod tests {
             plain_line(&report(Phase::Erase, None, 1.7)),
             format!("100% {}", Phase::Erase.title())
         );
+    }
+
+    #[test]
+    fn the_bar_puts_the_warning_first() {
+        let r = Report {
+            rate: 2048.0,
+            critical: true,
+            ..report(Phase::Program, Some("sbl1"), 0.5)
+        };
+        assert_eq!(
+            bar_parts(&r),
+            ("DO NOT UNPLUG  ", "Writing sbl1  2.0 KiB/s".to_owned())
+        );
+        let calm = Report {
+            critical: false,
+            ..r
+        };
+        assert_eq!(bar_parts(&calm).0, "");
     }
 
     #[test]
