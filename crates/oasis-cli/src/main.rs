@@ -9,6 +9,7 @@ mod emulate;
 mod flash;
 mod info;
 mod output;
+mod progress;
 mod ramdump;
 mod safety;
 

@@ -1,11 +1,13 @@
-//! What the CLI shows: JSON lines (`--json`) or one progress bar on stderr and a plain verdict.
+//! What the CLI shows: JSON lines (`--json`) or progress on stderr (see `progress`) and a plain
+//! verdict.
 //! The only place that formats engine events for people or scripts.
 
 use std::io::{IsTerminal, Write};
-use std::time::{Duration, Instant};
 
 use oasis_engine::event::{ChipIdentity, ErrorReport, Event, Phase, SCHEMA_VERSION, Verdict};
 use serde_json::{Value, json};
+
+use crate::progress::{Progress, Report};
 
 /// An event as one JSON object with `"schema"` added.
 pub fn event_json(ev: &Event) -> Value {
@@ -71,41 +73,11 @@ pub fn human_duration(secs: f64) -> String {
     }
 }
 
-/// The progress line a terminal shows.
-pub fn bar_line(
-    phase: Phase,
-    partition: Option<&str>,
-    overall: f64,
-    rate: f64,
-    eta: Option<f64>,
-    critical: bool,
-) -> String {
-    const WIDTH: usize = 30;
-    let filled = ((overall.clamp(0.0, 1.0)) * WIDTH as f64).round() as usize;
-    let bar: String = "#".repeat(filled) + &"-".repeat(WIDTH - filled.min(WIDTH));
-    let mut line = format!("[{bar}] {:3.0}% {}", overall * 100.0, phase.title());
-    if let Some(p) = partition {
-        line.push_str(&format!(" {p}"));
-    }
-    if rate > 0.0 {
-        line.push_str(&format!("  {}/s", human_bytes(rate)));
-    }
-    if let Some(e) = eta {
-        line.push_str(&format!("  ETA {}", human_duration(e)));
-    }
-    if critical {
-        line.push_str("  DO NOT UNPLUG");
-    }
-    line
-}
-
-/// The human front-end: one bar on stderr (tty only, ≤10 redraws a second), phase lines
-/// otherwise, then the verdict.
+/// The human front-end: progress on stderr (a bar on a terminal, plain lines otherwise; see
+/// [`crate::progress`]), phase and info lines, then the verdict.
 #[derive(Debug)]
 pub struct Human {
-    tty: bool,
-    last_draw: Option<Instant>,
-    bar_shown: bool,
+    progress: Progress,
 }
 
 impl Default for Human {
@@ -118,23 +90,13 @@ impl Human {
     /// A front-end drawing a bar only when stderr is a terminal.
     pub fn new() -> Self {
         Self {
-            tty: std::io::stderr().is_terminal(),
-            last_draw: None,
-            bar_shown: false,
-        }
-    }
-
-    fn clear_bar(&mut self, err: &mut impl Write) {
-        if self.bar_shown {
-            let _ = write!(err, "\r\x1b[2K");
-            self.bar_shown = false;
+            progress: Progress::new(std::io::stderr().is_terminal()),
         }
     }
 
     /// Show one event.
     pub fn on_event(&mut self, ev: &Event) {
-        let mut err = std::io::stderr().lock();
-        match ev {
+        let lines: Vec<String> = match ev {
             Event::Progress {
                 phase,
                 partition,
@@ -145,50 +107,35 @@ impl Human {
                 done,
                 total,
             } => {
-                if !self.tty {
-                    return;
-                }
-                let now = Instant::now();
-                if self
-                    .last_draw
-                    .is_some_and(|t| now.duration_since(t) < Duration::from_millis(100))
-                {
-                    return;
-                }
-                self.last_draw = Some(now);
-                let mut line = bar_line(
-                    *phase,
-                    partition.as_deref(),
-                    *overall,
-                    *rate,
-                    *eta_seconds,
-                    *critical,
-                );
-                if *phase == Phase::Confirm && *total > 0 {
+                self.progress.report(&Report {
+                    phase: *phase,
+                    partition: partition.as_deref(),
+                    overall: *overall,
+                    rate: *rate,
+                    eta: *eta_seconds,
+                    critical: *critical,
                     // The Confirm phase counts seconds: show the countdown.
-                    line.push_str(&format!("  {} s left", total.saturating_sub(*done)));
-                }
-                let _ = write!(err, "\r\x1b[2K{line}");
-                self.bar_shown = true;
+                    seconds_left: (*phase == Phase::Confirm && *total > 0)
+                        .then(|| total.saturating_sub(*done)),
+                });
+                return;
             }
-            Event::PhaseStarted { phase } => {
-                self.clear_bar(&mut err);
-                let _ = writeln!(err, "{}...", phase.title());
+            Event::PhaseStarted { phase } => vec![format!("{}...", phase.title())],
+            Event::Info { message } => vec![format!("  {message}")],
+            Event::ChipIdentity(id) => chip_lines(id).iter().map(|l| format!("  {l}")).collect(),
+            Event::Finished(_) | Event::Failed(_) => {
+                self.progress.clear();
+                return;
             }
-            Event::Info { message } => {
-                self.clear_bar(&mut err);
-                let _ = writeln!(err, "  {message}");
+            _ => return,
+        };
+        self.progress.above(|| {
+            let mut err = std::io::stderr().lock();
+            for l in &lines {
+                let _ = writeln!(err, "{l}");
             }
-            Event::ChipIdentity(id) => {
-                self.clear_bar(&mut err);
-                for line in chip_lines(id) {
-                    let _ = writeln!(err, "  {line}");
-                }
-            }
-            Event::Finished(_) | Event::Failed(_) => self.clear_bar(&mut err),
-            _ => {}
-        }
-        let _ = err.flush();
+            let _ = err.flush();
+        });
     }
 }
 
@@ -315,11 +262,10 @@ mod tests {
     }
 
     #[test]
-    fn bar_and_units() {
+    fn units() {
         assert_eq!(human_bytes(1536.0), "1.5 KiB");
+        assert_eq!(human_bytes(512.0), "512 B");
         assert_eq!(human_duration(75.0), "1:15");
-        let l = bar_line(Phase::Program, Some("modem"), 0.5, 2048.0, Some(10.0), true);
-        assert!(l.contains(" 50% Writing modem"), "{l}");
-        assert!(l.contains("2.0 KiB/s") && l.contains("ETA 0:10") && l.contains("DO NOT UNPLUG"));
+        assert_eq!(human_duration(3725.0), "1:02:05");
     }
 }
