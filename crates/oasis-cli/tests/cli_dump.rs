@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 #[cfg(unix)]
 use common::{Emulator, emulate_args};
 use common::{cli, json_lines, show};
+#[cfg(unix)]
 use oasis_package::{OpenOptions, Package, StepOp};
 use serde_json::Value;
 
@@ -33,6 +34,7 @@ fn result(lines: &[Value]) -> Value {
 }
 
 /// The images of the demo package with the sector they are written to.
+#[cfg(unix)] // the read-back tests run over a pty
 fn images() -> Vec<(u64, Vec<u8>)> {
     let pkg = Package::open(&demo(), &OpenOptions::default()).unwrap();
     pkg.plan
@@ -47,6 +49,7 @@ fn images() -> Vec<(u64, Vec<u8>)> {
 
 /// Each image found in the dumped partition holding its sector, byte for byte; returns how
 /// many were compared.
+#[cfg(unix)]
 fn check_against_images(out: &Path) -> usize {
     let m: Value =
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();

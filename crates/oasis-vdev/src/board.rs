@@ -341,8 +341,9 @@ impl VirtualLink {
 
 impl VirtualLink {
     /// The next transfer the board has sent, whole and alone (what one USB read returns), or
-    /// None when nothing is ready yet. The pty service writes these one by one so a serial
-    /// host sees the packet boundaries a real board has.
+    /// None when nothing is ready yet. The pty service (Unix only) writes these one by one so a
+    /// serial host sees the packet boundaries a real board has.
+    #[cfg(unix)]
     pub(crate) fn read_transfer(&mut self) -> Result<Option<Vec<u8>>, TransportError> {
         if !self.current.is_empty() {
             return Ok(Some(self.current.drain(..).collect()));
