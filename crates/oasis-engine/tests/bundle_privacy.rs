@@ -206,6 +206,9 @@ fn usage_errors_write_no_bundle_and_the_folder_is_pruned() {
     for (pkg, port) in [
         (tmp.path().join("no-such-package"), "virtual:bg95"),
         (demo(), "/dev/ttyOASIS-no-such-port"),
+        // A virtual board that does not exist (unknown quirk, unknown profile).
+        (demo(), "virtual:bg95+no-such-quirk"),
+        (demo(), "virtual:no-such-profile"),
     ] {
         let req = FlashRequest::new(&pkg, port).with_options(o.clone());
         let (out, events) = run(|sink| oasis_engine::spawn_flash(req, sink));

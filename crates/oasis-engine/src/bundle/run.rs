@@ -29,12 +29,25 @@ pub fn tee(mut sink: Sink, timeline: Option<Timeline>) -> Sink {
 }
 
 /// An error of the command line rather than of a board: the package path does not exist,
-/// or the named port does not.
+/// the named port does not, or a `virtual:` port names no virtual board (unknown profile, state
+/// or quirk).
 pub fn is_usage_error(req: &FlashRequest, e: &EngineError) -> bool {
     match e {
-        EngineError::BadInput { .. } => std::fs::symlink_metadata(&req.package).is_err(),
+        EngineError::BadInput { .. } => {
+            std::fs::symlink_metadata(&req.package).is_err() || bad_virtual_spec(&req.port)
+        }
         EngineError::Transport { source, .. } => {
             source.kind == oasis_transport::TransportErrorKind::NotFound && source.op == "open"
+        }
+        _ => false,
+    }
+}
+
+/// Whether `port` is a `virtual[:…]` spec that names no virtual board.
+fn bad_virtual_spec(port: &str) -> bool {
+    match oasis_transport::PortSpec::parse(port) {
+        oasis_transport::PortSpec::Virtual(profile) => {
+            crate::port::virtual_board(profile.as_deref(), "bg95").is_err()
         }
         _ => false,
     }
