@@ -23,6 +23,8 @@ pub mod fake;
 mod fake_script;
 mod summary;
 mod types;
+#[cfg(feature = "engine")]
+mod workers;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -44,6 +44,7 @@ pub struct EngineBackend {
     virtuals: Vec<Virtual>,
     shared: Arc<Mutex<Shared>>,
     jobs: Jobs,
+    workers: super::workers::Workers,
 }
 
 /// A job the backend was asked for: being checked and started, or running.
@@ -127,6 +128,7 @@ impl EngineBackend {
             virtuals,
             shared,
             jobs: Arc::new(Mutex::new(HashMap::new())),
+            workers: super::workers::Workers::default(),
         }
     }
 
@@ -184,15 +186,32 @@ impl EngineBackend {
         }
     }
 
-    /// Run `work` on a named worker thread and send what it returns.
-    fn work<F>(&self, name: &str, work: F)
+    /// Run `work` on a named worker thread and send what it returns; at most one per `name`
+    /// and `subject` (a board, a package) at a time, and a bounded number overall.
+    fn work<F>(&mut self, name: &str, subject: &str, work: F)
     where
         F: FnOnce() -> BackendMsg + Send + 'static,
     {
+        let finished = match self.workers.begin(&format!("{name}:{subject}")) {
+            Ok(f) => f,
+            // The same request is still running: its answer will come.
+            Err(super::workers::NotStarted::AlreadyRunning) => return,
+            Err(super::workers::NotStarted::Busy) => {
+                self.reply().send(BackendMsg::Notice(format!(
+                    "{name} for {subject} not started: {} requests are already running; try again in a moment",
+                    super::workers::MAX_WORKERS
+                )));
+                return;
+            }
+        };
         let reply = self.reply();
         let spawned = std::thread::Builder::new()
             .name(format!("oasis-{name}"))
-            .spawn(move || reply.send(work()));
+            .spawn(move || {
+                let msg = work();
+                drop(finished);
+                reply.send(msg);
+            });
         if let Err(e) = spawned {
             self.reply()
                 .send(BackendMsg::Notice(format!("could not start {name}: {e}")));
@@ -375,7 +394,8 @@ impl Backend for EngineBackend {
 
     fn open_package(&mut self, path: &Path) {
         let path = path.to_owned();
-        self.work("package", move || {
+        let subject = path.display().to_string();
+        self.work("package", &subject, move || {
             let result = Package::open(&path, &OpenOptions::default())
                 .map(|p| summarize(&p))
                 .map_err(|e| BackendError::Package {
@@ -394,7 +414,8 @@ impl Backend for EngineBackend {
             Ok(t) => self.mode_of(&board, t),
             Err(_) => BoardMode::Absent,
         };
-        self.work("compat", move || {
+        let subject = format!("{}@{board}", package.display());
+        self.work("compat", &subject, move || {
             let report = match target {
                 Ok(t) => compat_report(&package, &t, mode),
                 Err(e) => CompatReport {
@@ -479,7 +500,8 @@ impl Backend for EngineBackend {
                 sh.virtual_timeline.clone(),
             )
         };
-        self.work("diagnose", move || {
+        let subject = board.clone();
+        self.work("diagnose", &subject, move || {
             let result = target.map(|t| {
                 let evidence = match &t {
                     Target::Virtual(v) => virtual_evidence(v, &virtual_timeline),
@@ -510,7 +532,8 @@ impl Backend for EngineBackend {
     fn probe_at(&mut self, board: &str) {
         let board = board.to_owned();
         let target = self.target(&board);
-        self.work("at-probe", move || {
+        let subject = board.clone();
+        self.work("at-probe", &subject, move || {
             let result = target.map(|t| {
                 probe_target(&t)
                     .iter()
@@ -524,7 +547,8 @@ impl Backend for EngineBackend {
     fn read_identity(&mut self, board: &str) {
         let board = board.to_owned();
         let target = self.target(&board);
-        self.work("identity", move || {
+        let subject = board.clone();
+        self.work("identity", &subject, move || {
             let result = target.and_then(|t| {
                 identity_of(&t).map_err(|why| board_err(&board, "reading the chip identity", why))
             });
@@ -546,7 +570,8 @@ impl Backend for EngineBackend {
     fn switch_to_download(&mut self, board: &str) {
         let board = board.to_owned();
         let target = self.target(&board);
-        self.work("switch", move || {
+        let subject = board.clone();
+        self.work("switch", &subject, move || {
             let result = target.and_then(|t| match t {
                 Target::Virtual(v) => switch_virtual(&board, &v),
                 Target::Real(d) | Target::Serial(SerialBoard { device: d, .. }) => {

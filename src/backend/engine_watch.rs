@@ -49,6 +49,16 @@ impl Shared {
 /// Most virtual timeline events kept (the oldest go first).
 const VIRTUAL_TIMELINE_MAX: usize = 512;
 
+/// Most entries kept in the shown timeline and in the engine's real-board timeline (a board
+/// that flaps all day must not grow them without end; the oldest go first).
+const TIMELINE_MAX: usize = 2048;
+
+/// Drop the oldest entries of `v` beyond `max`.
+fn cap<T>(v: &mut Vec<T>, max: usize) {
+    let excess = v.len().saturating_sub(max);
+    v.drain(..excess);
+}
+
 /// Look at the virtual boards as the USB poller looks at real ones.
 fn observe_virtuals(virtuals: &[Virtual], tl: &mut Timeline, at_s: f64, shared: &Mutex<Shared>) {
     let mut snap = Snapshot::default();
@@ -61,11 +71,7 @@ fn observe_virtuals(virtuals: &[Virtual], tl: &mut Timeline, at_s: f64, shared: 
     }
     let mut sh = lock(shared);
     sh.virtual_timeline.extend(events);
-    let excess = sh
-        .virtual_timeline
-        .len()
-        .saturating_sub(VIRTUAL_TIMELINE_MAX);
-    sh.virtual_timeline.drain(..excess);
+    cap(&mut sh.virtual_timeline, VIRTUAL_TIMELINE_MAX);
 }
 
 /// How long a virtual board may sit in "rebooting" before the watcher completes its reboot (the
@@ -150,6 +156,8 @@ pub fn watch(
                 let mut sh = lock(shared);
                 sh.timeline.extend(timeline_entries(&ev));
                 sh.engine_timeline.push(ev);
+                cap(&mut sh.timeline, TIMELINE_MAX);
+                cap(&mut sh.engine_timeline, TIMELINE_MAX);
                 timeline_changed = true;
             }
             Some(Err(RecvTimeoutError::Timeout)) => {}
@@ -163,6 +171,7 @@ pub fn watch(
             let mut sh = lock(shared);
             timeline_changed |= !moved.is_empty();
             sh.timeline.extend(moved);
+            cap(&mut sh.timeline, TIMELINE_MAX);
             let mut list: Vec<BoardInfo> = virtuals.iter().map(virtual_info).collect();
             list.extend(sh.real_list());
             (list, sh.timeline.clone())
@@ -231,5 +240,19 @@ pub fn timeline_entries(ev: &TimelineEvent) -> Vec<TimelineEntry> {
             ]
         }
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_capped_timeline_keeps_the_newest_entries() {
+        let mut v: Vec<u32> = (0..10).collect();
+        cap(&mut v, 4);
+        assert_eq!(v, vec![6, 7, 8, 9]);
+        cap(&mut v, 10);
+        assert_eq!(v.len(), 4);
     }
 }
