@@ -155,7 +155,7 @@ pub struct FlashArgs {
     #[arg(long)]
     pub no_identity: bool,
     /// ZlpAwareHost for the programmer: `on` or `off` (default: follows the link, on for USB,
-    /// off for a Linux/macOS serial port, on for a Windows QDLoader COM port).
+    /// off for a Linux/macOS serial port, on for a Windows QDLoader COM port (USB 05C6), off for other COM ports).
     #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
     pub zlp: Option<bool>,
 }

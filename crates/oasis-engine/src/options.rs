@@ -85,7 +85,8 @@ pub struct FlashOptions {
     /// boot ROM known to ignore command mode. Default false.
     pub no_identity: bool,
     /// `ZlpAwareHost` for `configure`: `None` (default) follows the link (USB 1, a Linux or
-    /// macOS tty 0, a Windows QDLoader COM port 1); `Some` overrides it (`--zlp on|off`).
+    /// macOS tty 0, a Windows QDLoader COM port (USB 05C6) 1, other COM ports 0); `Some` overrides
+    /// it (`--zlp on|off`).
     pub zlp: Option<bool>,
 }
 

@@ -19,6 +19,8 @@ pub const BAUD_RATE: u32 = 115_200;
 pub struct SerialTransport {
     port: Box<dyn SerialPort>,
     name: String,
+    /// Whether the driver behind the port ends full-packet transfers with a ZLP.
+    zlp: bool,
 }
 
 impl std::fmt::Debug for SerialTransport {
@@ -51,6 +53,7 @@ impl SerialTransport {
         Ok(Self {
             port,
             name: name.to_string(),
+            zlp: cfg!(windows) && is_qdloader_port(name),
         })
     }
 
@@ -147,15 +150,30 @@ impl Transport for SerialTransport {
     }
 
     fn sends_zlp(&self) -> bool {
-        // A 9008 COM port on Windows is Qualcomm's QDLoader driver, which ends full-packet
+        // A Windows COM port of Qualcomm's QDLoader driver (USB 05C6) ends full-packet
         // transfers with a ZLP (QFIL configures ZlpAwareHost=1 there); a Linux qcserial or
-        // macOS tty does not.
-        cfg!(windows)
+        // macOS tty does not, and neither does a COM port with no USB identity (a UART adapter,
+        // Wine's mapping of a pseudo-terminal): a plain byte stream.
+        self.zlp
     }
 
     fn describe(&self) -> String {
         self.name.clone()
     }
+}
+
+/// Whether the OS lists `name` as a port of a Qualcomm USB device (the QDLoader driver).
+fn is_qdloader_port(name: &str) -> bool {
+    qdloader(
+        crate::scan::serial_ports()
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name)),
+    )
+}
+
+/// The decision of [`is_qdloader_port`] on what the OS said about the port.
+fn qdloader(info: Option<&crate::enumerate::SerialPortInfo>) -> bool {
+    info.is_some_and(|p| p.vid == Some(crate::usb::QUALCOMM_VID))
 }
 
 /// The two calls the write loop needs, so it can be tested without a port.
@@ -380,6 +398,30 @@ fn windows_disconnect_code(_e: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn port(name: &str, vid: Option<u16>) -> crate::enumerate::SerialPortInfo {
+        crate::enumerate::SerialPortInfo {
+            name: name.into(),
+            vid,
+            pid: vid.map(|_| 0x9008),
+            interface: None,
+            serial_number: None,
+            manufacturer: None,
+            product: None,
+        }
+    }
+
+    #[test]
+    fn only_a_qualcomm_com_port_is_taken_for_the_qdloader_driver() {
+        // Qualcomm HS-USB QDLoader 9008 (COMn): the driver sends ZLPs.
+        assert!(qdloader(Some(&port("COM7", Some(0x05C6)))));
+        // A Quectel port, a UART adapter, a COM port with no USB identity (Wine's pty mapping),
+        // or a port the OS does not list: a plain byte stream, no ZLPs.
+        assert!(!qdloader(Some(&port("COM8", Some(0x2C7C)))));
+        assert!(!qdloader(Some(&port("COM3", Some(0x0403)))));
+        assert!(!qdloader(Some(&port("COM7", None))));
+        assert!(!qdloader(None));
+    }
 
     /// Accepts `step` bytes per call until `fail_after` bytes, then fails with `fail`.
     struct Chunky {
