@@ -4,18 +4,27 @@
 # --no-install-recommends xvfb xdotool imagemagick x11-utils).
 #
 # usage: tests/gui-smoke.sh [BINARY] [SCREENSHOT]
+#        tests/gui-smoke.sh -- COMMAND...     (e.g. `-- cargo run --release`, the README's command)
 #   BINARY      default: target/release/oasis if built, else target/debug/oasis
 #   SCREENSHOT  default: target/gui-smoke.png
 # Exit 0 when the window appeared, was captured, and the app was still running 3 s later.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-bin="${1:-}"
-if [[ -z "$bin" ]]; then
-    if [[ -x "$root/target/release/oasis" ]]; then bin="$root/target/release/oasis"; else bin="$root/target/debug/oasis"; fi
+shot="$root/target/gui-smoke.png"
+if [[ "${1:-}" == "--" ]]; then
+    shift
+    cmd=("$@")
+    [[ ${#cmd[@]} -gt 0 ]] || { echo "gui-smoke: nothing to run after --" >&2; exit 2; }
+else
+    bin="${1:-}"
+    if [[ -z "$bin" ]]; then
+        if [[ -x "$root/target/release/oasis" ]]; then bin="$root/target/release/oasis"; else bin="$root/target/debug/oasis"; fi
+    fi
+    shot="${2:-$shot}"
+    [[ -x "$bin" ]] || { echo "gui-smoke: no binary at $bin (cargo build -p oasis first)" >&2; exit 2; }
+    cmd=("$bin")
 fi
-shot="${2:-$root/target/gui-smoke.png}"
-[[ -x "$bin" ]] || { echo "gui-smoke: no binary at $bin (cargo build -p oasis first)" >&2; exit 2; }
 for tool in Xvfb xdotool import xdpyinfo; do
     command -v "$tool" >/dev/null || { echo "gui-smoke: $tool missing (apt-get install xvfb xdotool imagemagick x11-utils)" >&2; exit 2; }
 done
@@ -33,7 +42,8 @@ mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 
 xpid="" apid=""
 cleanup() {
-    [[ -n "$apid" ]] && kill "$apid" 2>/dev/null || true
+    # The app runs in a process group of its own: `cargo run` and the app it started go together.
+    [[ -n "$apid" ]] && kill -- "-$apid" 2>/dev/null || true
     [[ -n "$xpid" ]] && kill "$xpid" 2>/dev/null || true
     rm -rf "$work"
 }
@@ -44,11 +54,12 @@ xpid=$!
 for _ in $(seq 100); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
 xdpyinfo >/dev/null 2>&1 || { echo "gui-smoke: Xvfb did not start" >&2; cat "$work/xvfb.log" >&2; exit 1; }
 
-"$bin" >"$work/app.log" 2>&1 &
+(cd "$root" && exec setsid "${cmd[@]}") >"$work/app.log" 2>&1 &
 apid=$!
-wid="$(timeout 60 xdotool search --sync --name '^Oasis$' | head -1 || true)"
+# A guard against a hang (a `cargo run` that still has to build gets longer), not a speed check.
+wid="$(timeout 600 xdotool search --sync --name '^Oasis$' | head -1 || true)"
 if [[ -z "$wid" ]]; then
-    echo "gui-smoke: no Oasis window within 60 s" >&2; cat "$work/app.log" >&2; exit 1
+    echo "gui-smoke: no Oasis window within 600 s" >&2; cat "$work/app.log" >&2; exit 1
 fi
 sleep 3   # let it draw a few frames and settle
 if ! kill -0 "$apid" 2>/dev/null; then
