@@ -24,23 +24,25 @@ use oasis_proto::sahara::memdebug::{
     CheckedTable, DumpHost, DumpStep, Limits, MAX_CHUNK, MemDebugError, Region, check_table,
 };
 use oasis_transport::{Transport, TransportErrorKind};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::bundle::{Timeline, WRITTEN_PREFIX};
 use crate::error::EngineError;
-use crate::event::{ErrorReport, Event, Phase, PhasePlan, Verdict};
+use crate::event::{Event, Phase, PhasePlan, Verdict};
 use crate::job::{JobHandle, spawn_job, thread_name};
 use crate::options::Timeouts;
 use crate::paths::{iso8601, now_unix};
 use crate::progress::Emitter;
 
-/// Name of the manifest in a dump folder.
-pub const MANIFEST: &str = "manifest.json";
-/// `format` field of the manifest.
-pub const FORMAT: &str = "oasis-ramdump";
-/// What every manifest says about its content.
-pub const SECRETS_NOTE: &str = "A crash dump is a copy of the module's RAM at the time of the crash: it may contain secrets (keys, credentials, network and personal data). Share it only privately, with the module vendor's support.";
+mod bundle;
+mod manifest;
+
+pub use bundle::{bundle_reference, write_dump_bundle};
+pub use manifest::{
+    DumpIdentity, DumpManifest, DumpStatus, FORMAT, MANIFEST, ManifestRefused, ManifestRegion,
+    ManifestTable, RegionStatus, SECRETS_NOTE,
+};
+
 /// Kept free on the disk beyond the dump itself.
 const SPACE_MARGIN: u64 = 16 * 1024 * 1024;
 
@@ -76,180 +78,6 @@ impl RamdumpRequest {
             out: out.into(),
             ..Self::default()
         }
-    }
-}
-
-/// State of the whole dump, as the manifest says it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DumpStatus {
-    /// Being collected (a manifest left like this means Oasis stopped unexpectedly).
-    InProgress,
-    /// Every selected region was collected.
-    Complete,
-    /// Some regions were collected, some not (see `missing`).
-    Partial,
-    /// The user cancelled; what was collected is kept.
-    Cancelled,
-    /// Nothing could be collected.
-    Failed,
-}
-
-/// State of one region.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RegionStatus {
-    /// Not read yet.
-    Pending,
-    /// Read whole; the file and SHA-256 are final.
-    Collected,
-    /// The board refused it, or the link failed during it (`<file>.part` holds what arrived).
-    Failed,
-    /// Not read (the job stopped before it).
-    Missing,
-}
-
-/// One region in the manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ManifestRegion {
-    /// File name the board gave.
-    pub name: String,
-    /// Description the board gave.
-    pub description: String,
-    /// File in the dump folder (`<file>.part` while incomplete).
-    pub file: String,
-    /// Start address, hex (`0x80000000`).
-    pub address: String,
-    /// Start address.
-    pub base: u64,
-    /// Length in bytes.
-    pub length: u64,
-    /// The table's `save_pref` word.
-    pub save_pref: u64,
-    /// State.
-    pub status: RegionStatus,
-    /// Bytes received.
-    pub bytes: u64,
-    /// SHA-256 of the file (collected regions).
-    pub sha256: Option<String>,
-    /// Why it is not collected.
-    pub error: Option<String>,
-}
-
-/// A table entry that was not read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ManifestRefused {
-    /// Position in the table.
-    pub index: usize,
-    /// Name as the board gave it.
-    pub name: String,
-    /// Why it was refused.
-    pub reason: String,
-}
-
-/// What is known about the board.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DumpIdentity {
-    /// Sahara version from HELLO.
-    pub sahara_version: Option<u32>,
-    /// Chip serial (hex), when the port or board tells it.
-    pub serial: Option<String>,
-    /// Chip name, when known.
-    pub chip: Option<String>,
-    /// Module model, when known (virtual boards).
-    pub model: Option<String>,
-}
-
-/// The region table as offered.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ManifestTable {
-    /// 32 or 64 (MEMORY_DEBUG or MEMORY_DEBUG_64).
-    pub width: u32,
-    /// Table address, hex.
-    pub address: String,
-    /// Table length in bytes.
-    pub length: u64,
-    /// Entries in the table.
-    pub entries: usize,
-}
-
-/// `manifest.json` of a dump folder.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DumpManifest {
-    /// Always [`FORMAT`].
-    pub format: String,
-    /// Manifest version (1).
-    pub version: u32,
-    /// State of the dump.
-    pub status: DumpStatus,
-    /// [`SECRETS_NOTE`].
-    pub note: String,
-    /// When collection started (UTC, ISO 8601).
-    pub started: String,
-    /// When it ended.
-    pub finished: Option<String>,
-    /// The port it was read from.
-    pub port: String,
-    /// The board, as far as known.
-    pub identity: DumpIdentity,
-    /// The table.
-    pub table: ManifestTable,
-    /// Regions selected for reading, in table order.
-    pub regions: Vec<ManifestRegion>,
-    /// Table entries refused before reading.
-    pub refused: Vec<ManifestRefused>,
-    /// File names of selected regions that are not collected.
-    pub missing: Vec<String>,
-    /// Changes made to the board's file names, and other facts.
-    pub notes: Vec<String>,
-    /// Bytes collected.
-    pub bytes: u64,
-    /// Whether the board was reset (rebooted) at the end.
-    pub reset: bool,
-}
-
-impl DumpManifest {
-    /// Read `manifest.json` from a dump folder.
-    pub fn load(dir: &Path) -> Result<Self, EngineError> {
-        let path = dir.join(MANIFEST);
-        let text = std::fs::read_to_string(&path).map_err(|e| EngineError::BadInput {
-            what: format!("cannot read {}: {e}", path.display()),
-            help: Some("name a folder written by `oasis-cli ramdump`".to_owned()),
-        })?;
-        serde_json::from_str(&text).map_err(|e| EngineError::BadInput {
-            what: format!("{} is not a crash-dump manifest: {e}", path.display()),
-            help: None,
-        })
-    }
-
-    /// Regions collected whole.
-    pub fn collected(&self) -> impl Iterator<Item = &ManifestRegion> {
-        self.regions
-            .iter()
-            .filter(|r| r.status == RegionStatus::Collected)
-    }
-
-    fn refresh(&mut self) {
-        self.missing = self
-            .regions
-            .iter()
-            .filter(|r| r.status != RegionStatus::Collected)
-            .map(|r| r.name.clone())
-            .collect();
-        self.bytes = self.collected().map(|r| r.bytes).sum();
-    }
-
-    fn save(&mut self, dir: &Path) -> Result<(), EngineError> {
-        self.refresh();
-        let text = serde_json::to_string_pretty(self)
-            .map_err(|e| EngineError::Internal(format!("manifest: {e}")))?;
-        let tmp = dir.join(format!("{MANIFEST}.tmp"));
-        let io = |e: std::io::Error| EngineError::Io {
-            file: dir.join(MANIFEST).display().to_string(),
-            source: e,
-        };
-        std::fs::write(&tmp, text).map_err(io)?;
-        std::fs::rename(&tmp, dir.join(MANIFEST)).map_err(io)
     }
 }
 
@@ -291,110 +119,6 @@ fn spawn_with(
     })
 }
 
-/// Write a support bundle for a crash-dump job: `summary.md`, `log.txt`, `events.jsonl`,
-/// `outcome.json`, `ramdump.json` (the dump's manifest and folder) and `bundle.json`. The
-/// region files are not copied: they may hold secrets, and they are large.
-pub fn write_dump_bundle(
-    path: &Path,
-    req: &RamdumpRequest,
-    events: &[(f64, Event)],
-    outcome: &Result<Verdict, ErrorReport>,
-) -> Result<(), String> {
-    use zip::write::SimpleFileOptions;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
-    let file = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut z = zip::ZipWriter::new(file);
-    let folder = std::fs::canonicalize(&req.out).unwrap_or_else(|_| req.out.clone());
-    let manifest = DumpManifest::load(&req.out).ok();
-    let mut md = format!(
-        "# Oasis crash dump\n\n- Port: `{}`\n- Dump folder: `{}`\n",
-        req.port,
-        folder.display()
-    );
-    match outcome {
-        Ok(v) => md.push_str(&format!("- Result: {}\n", v.summary)),
-        Err(r) => md.push_str(&format!("- Result: failed: {}\n", r.message)),
-    }
-    if let Some(m) = &manifest {
-        md.push_str(&format!(
-            "- Status: {:?}, {} of {} regions, {} bytes\n",
-            m.status,
-            m.collected().count(),
-            m.regions.len(),
-            m.bytes
-        ));
-        if !m.missing.is_empty() {
-            md.push_str(&format!("- Not collected: {}\n", m.missing.join(", ")));
-        }
-        md.push_str("\n| region | address | length | SHA-256 |\n|---|---|---|---|\n");
-        for r in &m.regions {
-            md.push_str(&format!(
-                "| {} | {} | {} | {} |\n",
-                r.name,
-                r.address,
-                r.length,
-                r.sha256.as_deref().unwrap_or("not collected")
-            ));
-        }
-    }
-    md.push_str(&format!(
-        "\nThe dump files are not in this bundle. {SECRETS_NOTE}\n"
-    ));
-    let mut log = String::new();
-    let mut timeline = String::new();
-    for (t, e) in events {
-        if let Event::Info { message } = e {
-            log.push_str(&format!("{t:8.3} {message}\n"));
-        }
-        let mut v = serde_json::to_value(e).unwrap_or_default();
-        if let serde_json::Value::Object(m) = &mut v {
-            m.insert("t".into(), serde_json::json!(t));
-        }
-        timeline.push_str(&v.to_string());
-        timeline.push('\n');
-    }
-    let record = crate::bundle::OutcomeRecord::from_outcome(outcome);
-    let reference = serde_json::json!({
-        "dump_folder": folder.display().to_string(),
-        "manifest": manifest,
-    });
-    let info = crate::bundle::BundleInfo {
-        format: crate::bundle::FORMAT,
-        created: iso8601(now_unix()),
-        tool: format!("oasis {}", env!("CARGO_PKG_VERSION")),
-        os: std::env::consts::OS.to_owned(),
-        arch: std::env::consts::ARCH.to_owned(),
-        raw_data_elided: false,
-    };
-    let members: [(&str, Vec<u8>); 6] = [
-        ("summary.md", md.into_bytes()),
-        ("log.txt", log.into_bytes()),
-        ("events.jsonl", timeline.into_bytes()),
-        (
-            "outcome.json",
-            serde_json::to_vec_pretty(&record).unwrap_or_default(),
-        ),
-        (
-            "ramdump.json",
-            serde_json::to_vec_pretty(&reference).unwrap_or_default(),
-        ),
-        (
-            "bundle.json",
-            serde_json::to_vec_pretty(&info).unwrap_or_default(),
-        ),
-    ];
-    for (name, bytes) in members {
-        z.start_file(name, SimpleFileOptions::default())
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        z.write_all(&bytes)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-    }
-    z.finish().map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(())
-}
-
 /// [`spawn_ramdump`] with the events on an unbounded crossbeam channel.
 pub fn spawn_ramdump_channel(req: RamdumpRequest) -> (JobHandle, Receiver<Event>) {
     let (tx, rx) = crossbeam_channel::unbounded();
@@ -405,22 +129,6 @@ pub fn spawn_ramdump_channel(req: RamdumpRequest) -> (JobHandle, Receiver<Event>
         }),
     );
     (handle, rx)
-}
-
-/// The `ramdump.json` member of a crash-dump support bundle: the dump folder it references
-/// (`dump_folder`) and the dump's manifest (`manifest`).
-pub fn bundle_reference(bundle: &Path) -> Result<serde_json::Value, String> {
-    let file = File::open(bundle).map_err(|e| format!("{}: {e}", bundle.display()))?;
-    let mut z = zip::ZipArchive::new(file).map_err(|e| format!("{}: {e}", bundle.display()))?;
-    let mut text = String::new();
-    std::io::Read::read_to_string(
-        &mut z
-            .by_name("ramdump.json")
-            .map_err(|e| format!("{}: ramdump.json: {e}", bundle.display()))?,
-        &mut text,
-    )
-    .map_err(|e| format!("{}: {e}", bundle.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: ramdump.json: {e}", bundle.display()))
 }
 
 /// An opened port: the link, the in-process board (virtual ports), the port claim.
