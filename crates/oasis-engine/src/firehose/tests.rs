@@ -1,4 +1,5 @@
-//! Tests of the Firehose driver (`firehose.rs`) against a scripted board.
+//! Tests of the Firehose driver (`firehose/`) against a scripted board.
+use super::startup::function_list_complete;
 use super::*;
 use oasis_transport::{LinkKind, TransportError};
 use std::collections::VecDeque as Queue;
