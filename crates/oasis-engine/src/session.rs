@@ -134,6 +134,23 @@ pub fn read_range(
     t: &Timeouts,
     out: &mut dyn Write,
 ) -> Result<[u8; 32], EngineError> {
+    read_range_logged(fh, em, label, lun, start, sectors, sector_size, t, out).map(|(sha, _)| sha)
+}
+
+/// [`read_range`], also returning the log lines the programmer sent with the read (before and
+/// after the data: on NAND they name the bad blocks it skipped).
+#[allow(clippy::too_many_arguments)] // one Firehose <read>: every attribute is needed
+pub fn read_range_logged(
+    fh: &mut Firehose,
+    em: &mut Emitter,
+    label: &str,
+    lun: u32,
+    start: u64,
+    sectors: u64,
+    sector_size: u32,
+    t: &Timeouts,
+    out: &mut dyn Write,
+) -> Result<([u8; 32], Vec<String>), EngineError> {
     let cmd = fh.read_command(FhRegion {
         sector_size,
         num_sectors: sectors,
@@ -145,6 +162,7 @@ pub fn read_range(
     if !reply.is_ack() || !reply.rawmode() {
         return Err(fh.nak("<read>", part, reply.logs()));
     }
+    let mut said = reply.logs().to_vec();
     let mut hasher = Sha256::new();
     let mut left = sectors.saturating_mul(u64::from(sector_size));
     let mut buf = vec![0u8; usize::try_from(left).unwrap_or(READ_CHUNK).min(READ_CHUNK)];
@@ -166,10 +184,11 @@ pub fn read_range(
         em.advance(n as u64);
     }
     let done = fh.wait_response(em, "<read> (end of data)", part, t.read_chunk)?;
+    said.extend_from_slice(done.logs());
     if !done.is_ack() {
         return Err(fh.nak("<read>", part, done.logs()));
     }
-    Ok(hasher.finalize().into())
+    Ok((hasher.finalize().into(), said))
 }
 
 /// A [`SectorReader`] over a running session (small reads: tables, headers).

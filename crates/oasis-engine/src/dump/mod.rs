@@ -13,10 +13,8 @@ use std::path::{Path, PathBuf};
 
 use oasis_package::nand::PartitionTable;
 use oasis_package::{OpenOptions, Package, StepOp};
-use oasis_proto::firehose::Region as FhRegion;
 use oasis_transport::Transport;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::backup::BoardInfo;
 use crate::connect::ProgrammerImage;
@@ -28,18 +26,16 @@ use crate::paths;
 use crate::pkgmap;
 use crate::port;
 use crate::progress::Emitter;
-use crate::session::{self};
+use crate::session;
 
 /// File name of the manifest inside a dump folder.
 pub const MANIFEST: &str = "manifest.json";
 /// Version of the dump manifest.
 pub const FORMAT: u32 = 1;
-/// Largest raw read asked of the link at once.
+
 mod layout;
 
 use layout::{board_table, choose, file_name};
-
-const READ_CHUNK: usize = 1024 * 1024;
 
 /// A raw sector range: `START:SECTORS`, or `LUN:START:SECTORS` on storage with physical
 /// partitions (UFS LUNs, eMMC boot partitions).
@@ -418,7 +414,6 @@ fn bad_block_lines(logs: &[String]) -> impl Iterator<Item = &String> {
 }
 
 /// One `<read>` of `r` into `out`: its SHA-256 and the programmer's bad-block lines.
-#[allow(clippy::too_many_arguments)] // one Firehose <read>: every attribute is needed
 fn read_logged(
     fh: &mut Firehose,
     em: &mut Emitter,
@@ -428,42 +423,18 @@ fn read_logged(
     t: &Timeouts,
     out: &mut dyn Write,
 ) -> Result<([u8; 32], Vec<String>), EngineError> {
-    let cmd = fh.read_command(FhRegion {
+    let (sha, logs) = session::read_range_logged(
+        fh,
+        em,
+        label,
+        r.physical_partition,
+        r.start_sector,
+        r.sectors,
         sector_size,
-        num_sectors: r.sectors,
-        physical_partition: r.physical_partition,
-        start_sector: r.start_sector.to_string(),
-    });
-    let part = Some(label);
-    let reply = fh.transact(em, &cmd, part, t.program_ack)?;
-    if !reply.is_ack() || !reply.rawmode() {
-        return Err(fh.nak("<read>", part, reply.logs()));
-    }
-    let mut said: Vec<String> = bad_block_lines(reply.logs()).cloned().collect();
-    let mut hasher = Sha256::new();
-    let mut left = r.sectors.saturating_mul(u64::from(sector_size));
-    let mut buf = vec![0u8; usize::try_from(left).unwrap_or(READ_CHUNK).min(READ_CHUNK)];
-    while left > 0 {
-        em.check_cancel()
-            .map_err(|_| EngineError::CancelledMidTransfer {
-                partition: label.to_owned(),
-                writing: false,
-            })?;
-        let n = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
-        let chunk = buf.get_mut(..n).unwrap_or_default();
-        fh.read_raw(chunk, t.read_chunk, part)?;
-        hasher.update(&*chunk);
-        out.write_all(chunk)
-            .map_err(|e| out_err(format!("cannot write the copy of '{label}': {e}")))?;
-        left -= n as u64;
-        em.advance(n as u64);
-    }
-    let done = fh.wait_response(em, "<read> (end of data)", part, t.read_chunk)?;
-    said.extend(bad_block_lines(done.logs()).cloned());
-    if !done.is_ack() {
-        return Err(fh.nak("<read>", part, done.logs()));
-    }
-    Ok((hasher.finalize().into(), said))
+        t,
+        out,
+    )?;
+    Ok((sha, bad_block_lines(&logs).cloned().collect()))
 }
 
 #[cfg(test)]
