@@ -221,11 +221,11 @@ fn backup_on(
         &src.programmer,
         &src.memory,
         src.sector_size,
+        src.pages_per_block,
         true,
         t,
         em,
     )?;
-    session::nand_reads(&mut s.fh, &src.memory, src.pages_per_block, em);
     let ctx = BackupContext {
         table: src.table.as_ref(),
         memory: &src.memory,
@@ -461,8 +461,16 @@ fn restore_on(
         m.created,
         m.board.serial.as_deref().unwrap_or("(unknown)")
     ));
-    let mut s = session::start(link, prog, &m.memory, m.sector_size, true, t, em)?;
-    session::nand_reads(&mut s.fh, &m.memory, m.pages_per_block, em);
+    let mut s = session::start(
+        link,
+        prog,
+        &m.memory,
+        m.sector_size,
+        m.pages_per_block,
+        true,
+        t,
+        em,
+    )?;
     check_board(m, &s)?;
     check_layout(m, &mut s, t, em)?;
     let verified = execute(&mut s.fh, plan, true, &Resume::default(), t, em)?;

@@ -31,16 +31,22 @@ pub struct Session {
 }
 
 /// Run Identify (when `identify`), Upload and Configure on `link`.
+/// On NAND every `<read>` of the session then carries the device's `PAGES_PER_BLOCK`
+/// (`pages_per_block`, else 64: see [`nand_reads`]).
+#[allow(clippy::too_many_arguments)] // the session's every fact is needed
 pub fn start(
     link: Box<dyn Transport>,
     programmer: &ProgrammerImage,
     memory: &str,
     sector_size: u32,
+    pages_per_block: Option<u32>,
     identify: bool,
     t: &Timeouts,
     em: &mut Emitter,
 ) -> Result<Session, EngineError> {
-    start_with(link, programmer, memory, sector_size, identify, None, t, em)
+    let mut s = start_with(link, programmer, memory, sector_size, identify, None, t, em)?;
+    nand_reads(&mut s.fh, memory, pages_per_block, em);
+    Ok(s)
 }
 
 /// [`start`], with `ZlpAwareHost` overridden when `zlp` is set (else it follows the link).

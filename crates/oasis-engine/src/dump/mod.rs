@@ -329,12 +329,11 @@ fn dump_on(
         &src.programmer,
         &src.memory,
         src.sector_size,
+        src.pages_per_block,
         true,
         t,
         em,
     )?;
-    // NAND programmers refuse a <read> without the device's PAGES_PER_BLOCK.
-    session::nand_reads(&mut s.fh, &src.memory, src.pages_per_block, em);
     let (table, table_source, mut notes) = board_table(&mut s, src, t, em)?;
     let wanted = choose(req, &table, &table_source, src)?;
     let total: u64 = wanted
