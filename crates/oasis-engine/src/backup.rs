@@ -171,20 +171,7 @@ fn io_err(what: String) -> EngineError {
 
 /// Create `dir` (it must not exist, or be empty).
 pub fn prepare_dir(dir: &Path) -> Result<(), EngineError> {
-    if let Ok(mut entries) = std::fs::read_dir(dir)
-        && entries.next().is_some()
-    {
-        return Err(EngineError::Backup {
-            what: format!("the backup folder {} is not empty", dir.display()),
-            help: "name a new folder: a backup never overwrites another one".to_owned(),
-        });
-    }
-    std::fs::create_dir_all(dir).map_err(|e| {
-        io_err(format!(
-            "cannot create the backup folder {}: {e}",
-            dir.display()
-        ))
-    })
+    crate::paths::fresh_dir(dir, "backup")
 }
 
 fn locate(

@@ -32,6 +32,27 @@ fn platform_data_dir() -> Option<PathBuf> {
         .map(|d| d.data_local_dir().to_path_buf())
 }
 
+/// Create `dir` for a new `what` (a backup, a dump...): it must not exist yet, or be an empty
+/// folder, so one never mixes with or overwrites other files. Both refusals are bad input.
+pub fn fresh_dir(dir: &std::path::Path, what: &str) -> Result<(), crate::EngineError> {
+    let occupied = match std::fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_some(),
+        Err(_) => dir.exists(), // a file, or a folder that cannot be listed
+    };
+    if occupied {
+        return Err(crate::EngineError::BadInput {
+            what: format!("the {what} folder {} is not empty", dir.display()),
+            help: Some(format!(
+                "name a new folder: a {what} never overwrites or mixes with other files"
+            )),
+        });
+    }
+    std::fs::create_dir_all(dir).map_err(|e| crate::EngineError::BadInput {
+        what: format!("cannot create the {what} folder {}: {e}", dir.display()),
+        help: Some("choose a writable folder on a disk with free space".to_owned()),
+    })
+}
+
 /// Folder for automatic support bundles: `<data dir>/bundles`.
 pub fn bundles_dir() -> PathBuf {
     data_dir().join("bundles")

@@ -9,7 +9,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use oasis_package::nand::PartitionTable;
 use oasis_package::{OpenOptions, Package, StepOp};
@@ -271,28 +271,10 @@ fn out_err(what: String) -> EngineError {
     }
 }
 
-/// Create `dir` (it must not exist, or be empty).
-fn prepare_dir(dir: &Path) -> Result<(), EngineError> {
-    if let Ok(mut entries) = std::fs::read_dir(dir)
-        && entries.next().is_some()
-    {
-        return Err(EngineError::BadInput {
-            what: format!("the output folder {} is not empty", dir.display()),
-            help: Some("name a new folder: a dump never overwrites files".to_owned()),
-        });
-    }
-    std::fs::create_dir_all(dir).map_err(|e| {
-        out_err(format!(
-            "cannot create the output folder {}: {e}",
-            dir.display()
-        ))
-    })
-}
-
 /// Run a read-back job, opening the port.
 pub(crate) fn dump_job(req: &DumpRequest, em: &mut Emitter) -> Result<Verdict, EngineError> {
     let src = source(req)?;
-    prepare_dir(&req.out)?;
+    crate::paths::fresh_dir(&req.out, "dump")?;
     em.plan_ready(phases(src.programmer.bytes.len() as u64), 0, 0);
     em.start_phase(Phase::Connect, 0);
     let fallback = port::default_profile(&src.memory, src.sector_size);
@@ -309,7 +291,7 @@ pub(crate) fn dump_job_on(
     em: &mut Emitter,
 ) -> Result<Verdict, EngineError> {
     let src = source(req)?;
-    prepare_dir(&req.out)?;
+    crate::paths::fresh_dir(&req.out, "dump")?;
     em.plan_ready(phases(src.programmer.bytes.len() as u64), 0, 0);
     em.start_phase(Phase::Connect, 0);
     dump_on(req, &src, link, None, em)

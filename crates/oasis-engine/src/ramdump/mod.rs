@@ -170,31 +170,6 @@ fn not_crashed(state: &str) -> EngineError {
     }
 }
 
-/// Create the dump folder; it must be new or empty.
-fn prepare_out(out: &Path) -> Result<(), EngineError> {
-    if out.exists() {
-        let empty = std::fs::read_dir(out)
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(false);
-        if !out.is_dir() || !empty {
-            return Err(EngineError::BadInput {
-                what: format!(
-                    "the dump folder {} already exists and is not empty",
-                    out.display()
-                ),
-                help: Some(
-                    "name a new folder for --out (a dump is never mixed with other files)"
-                        .to_owned(),
-                ),
-            });
-        }
-    }
-    std::fs::create_dir_all(out).map_err(|e| EngineError::BadInput {
-        what: format!("cannot create the dump folder {}: {e}", out.display()),
-        help: Some("choose a writable folder for --out".to_owned()),
-    })
-}
-
 /// Free bytes on the disk holding `dir`, when the OS tells.
 pub fn free_space(dir: &Path) -> Option<u64> {
     fs4::available_space(dir).ok()
@@ -247,7 +222,7 @@ fn ramdump_job(
         0,
         0,
     );
-    prepare_out(&req.out)?;
+    crate::paths::fresh_dir(&req.out, "crash dump")?;
     em.start_phase(Phase::Connect, 0);
     let (link, board, _lock) = match link {
         Some(l) => (l, None, None),
