@@ -47,6 +47,8 @@ fn a_whole_flash_ends_on_a_success_verdict() {
             .iter()
             .any(|l| l.source == "job 1" && l.text.starts_with("finished"))
     );
+    // The file is written by the logbook's own thread: wait until it has caught up.
+    log.sync();
     let file = std::fs::read_to_string(log.path().unwrap()).unwrap();
     assert!(file.contains("[job 1] finished"), "{file}");
     // Back to a new flash.
