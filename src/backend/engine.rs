@@ -13,6 +13,7 @@ use oasis_engine::diag::compat::{BoardFacts, PackageFacts};
 use oasis_engine::diag::{Evidence, diagnose};
 use oasis_engine::{ErrorKind, ErrorReport, Event, JobHandle, Timeouts};
 use oasis_package::{OpenOptions, Package};
+use oasis_transport::BusHandle;
 use oasis_transport::enumerate::Snapshot;
 
 use super::engine_boards::{
@@ -226,7 +227,7 @@ fn probe_target(t: &Target) -> Vec<(AtProbe, String)> {
             .filter(|(_, role)| role.contains("AT") || role.contains("modem"))
             .map(|(tty, role)| {
                 let probe = with_port(&tty, || {
-                    oasis_engine::diag::at::probe_port(&tty, &at_config())
+                    oasis_engine::diag::at::probe_on(&BusHandle::system(), &tty, &at_config())
                 });
                 (probe, role)
             })
@@ -242,9 +243,11 @@ fn identity_of(t: &Target) -> Result<oasis_engine::ChipIdentity, String> {
             oasis_engine::read_chip_identity_on(&mut link, &Timeouts::default())
                 .map_err(|r| r.message)
         }
-        Target::Real(d) => oasis_engine::read_chip_identity(&link_for(d)).map_err(|r| r.message),
+        Target::Real(d) => oasis_engine::read_chip_identity(&BusHandle::system(), &link_for(d))
+            .map_err(|r| r.message),
         Target::Serial(b) => with_port(&b.flash_port, || {
-            oasis_engine::read_chip_identity(&b.flash_port).map_err(|r| r.message)
+            oasis_engine::read_chip_identity(&BusHandle::system(), &b.flash_port)
+                .map_err(|r| r.message)
         }),
     }
 }

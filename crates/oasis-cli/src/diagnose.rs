@@ -1,15 +1,15 @@
 //! `oasis-cli devices` and `oasis-cli diagnose`: what is attached and what state it is in,
 //! through the engine's diagnostics. Both exit 0 whenever they could look.
 
-use oasis_engine::diag::at::{AtProbe, ProbeConfig, probe};
+use oasis_engine::diag::at::{AtProbe, ProbeConfig, probe_on};
 use oasis_engine::diag::compat::{self, BoardFacts, PackageFacts, ProgrammerFacts, Storage};
 use oasis_engine::diag::usb_table::{Role, UsbMode, device_roles, identify_device};
 use oasis_engine::diag::{Diagnosis, Evidence, diagnose};
 use oasis_engine::event::{ChipIdentity, SCHEMA_VERSION};
 use oasis_package::programmer::ProgrammerKind;
 use oasis_package::{OpenOptions, Package, StorageType};
-use oasis_transport::enumerate::{Snapshot, snapshot};
-use oasis_transport::{PortSpec, Transport};
+use oasis_transport::enumerate::Snapshot;
+use oasis_transport::{BusHandle, PortSpec};
 use serde_json::json;
 
 use crate::args::{DevicesArgs, DiagnoseArgs};
@@ -17,7 +17,7 @@ use crate::output::{print_error, print_json_line};
 
 /// Run `devices`; returns the exit status. `--json` prints a bare JSON list of boards.
 pub fn run_devices(a: &DevicesArgs) -> i32 {
-    let snap = snapshot();
+    let snap = crate::bus::cli_bus().snapshot();
     let d = diagnose(&Evidence {
         snapshot: snap.clone(),
         ..Evidence::default()
@@ -89,25 +89,38 @@ fn is_edl_tty(snap: &Snapshot, name: &str) -> bool {
     })
 }
 
-fn probe_port(name: &str) -> AtProbe {
-    match oasis_transport::open(&PortSpec::Serial(name.to_owned())) {
-        Ok(mut t) => probe(&mut *t as &mut dyn Transport, name, &ProbeConfig::default()),
-        Err(e) => AtProbe::failed(name, &e),
-    }
+fn probe_all(bus: &BusHandle, ports: &[String]) -> Vec<AtProbe> {
+    ports
+        .iter()
+        .map(|p| probe_on(bus, p, &ProbeConfig::default()))
+        .collect()
 }
 
 /// Gather evidence: AT probes on AT ports, or the Sahara identity on a download-mode port.
-fn gather(port: Option<&str>) -> Evidence {
-    let snap = snapshot();
+/// A module in normal mode is only asked on AT, never switched.
+fn gather(bus: &BusHandle, port: Option<&str>) -> Evidence {
+    // Resolve first: a `virtual:…` name makes its board, which the listing then shows.
+    let target = port.map(|p| bus.resolve(p).unwrap_or_else(|_| p.to_owned()));
+    let snap = bus.snapshot();
     let mut ev = Evidence::default();
-    match port.map(PortSpec::parse) {
-        None => ev.at = at_ports(&snap).iter().map(|p| probe_port(p)).collect(),
+    match target.as_deref().map(PortSpec::parse) {
+        None => ev.at = probe_all(bus, &at_ports(&snap)),
         Some(PortSpec::Serial(name)) if !is_edl_tty(&snap, &name) => {
-            ev.at = vec![probe_port(&name)]
+            ev.at = probe_all(bus, &[name]);
+        }
+        Some(PortSpec::Usb(sel))
+            if !oasis_engine::normal_mode_modules(&snap.usb, &sel).is_empty() =>
+        {
+            let devices = oasis_engine::normal_mode_modules(&snap.usb, &sel);
+            let only = Snapshot {
+                usb: devices.into_iter().cloned().collect(),
+                ..Snapshot::default()
+            };
+            ev.at = probe_all(bus, &at_ports(&only));
         }
         Some(_) => {
             // A download-mode port: ask the boot ROM, which leaves the board ready to flash.
-            ev.chip = port.and_then(|p| oasis_engine::read_chip_identity(p).ok());
+            ev.chip = port.and_then(|p| oasis_engine::read_chip_identity(bus, p).ok());
         }
     }
     ev.snapshot = snap;
@@ -167,7 +180,7 @@ pub fn run_diagnose(a: &DiagnoseArgs) -> i32 {
         },
         None => None,
     };
-    let ev = gather(a.port.as_deref());
+    let ev = gather(&crate::bus::cli_bus(), a.port.as_deref());
     let d = diagnose(&ev);
     let fit = pkg.as_ref().map(|p| {
         let board = BoardFacts::from_evidence(ev.at.iter().find(|x| x.answered), ev.chip.as_ref());
@@ -206,10 +219,11 @@ pub fn after_confirm(at_port: Option<&str>, port: &str) -> Option<Diagnosis> {
         None if on_usb => None,
         None => return None,
     };
-    let snapshot = snapshot();
+    let bus = crate::bus::cli_bus();
+    let snapshot = bus.snapshot();
     let at = match look {
-        Some(p) => vec![probe_port(p)],
-        None => at_ports(&snapshot).iter().map(|p| probe_port(p)).collect(),
+        Some(p) => probe_all(&bus, &[p.to_owned()]),
+        None => probe_all(&bus, &at_ports(&snapshot)),
     };
     Some(diagnose(&Evidence {
         snapshot,

@@ -30,6 +30,7 @@ pub fn run(a: DumpArgs) -> i32 {
         }
     }
     let mut req = DumpRequest::new(a.port, a.package, a.out.clone());
+    req.bus = crate::bus::cli_bus();
     req.partitions = a.partitions;
     req.all = a.all;
     req.raw = raw;

@@ -135,7 +135,9 @@ fn finish_with(
 pub fn run_flash(a: FlashArgs) -> i32 {
     let opts = options(&a);
     let json = a.json;
-    let req = FlashRequest::new(a.package, a.port.clone()).with_options(opts);
+    let req = FlashRequest::new(a.package, a.port.clone())
+        .on_bus(crate::bus::cli_bus())
+        .with_options(opts);
     let (handle, rx) = spawn_flash_channel(req);
     let (outcome, bundle) = watch(handle, rx, json);
     // A board that did not come back as expected: switch to the diagnosis.
@@ -150,7 +152,7 @@ pub fn run_flash(a: FlashArgs) -> i32 {
 
 /// Read the chip identity; returns the exit status.
 pub fn run_chipinfo(a: &ChipinfoArgs) -> i32 {
-    match oasis_engine::read_chip_identity(&a.port) {
+    match oasis_engine::read_chip_identity(&crate::bus::cli_bus(), &a.port) {
         Ok(id) => {
             if a.json {
                 let mut v = serde_json::to_value(&id).unwrap_or_default();

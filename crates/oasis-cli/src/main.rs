@@ -3,6 +3,7 @@
 //! (0 success, 1 board or link failed, 2 bad input, 3 refused by a safety check).
 
 mod args;
+mod bus;
 mod diagnose;
 mod dump;
 mod emulate;

@@ -18,6 +18,7 @@ use crate::output::{human_bytes, print_failure, print_json_line, result_json};
 /// Run `ramdump`; returns the exit status.
 pub fn run(a: RamdumpArgs) -> i32 {
     let mut req = RamdumpRequest::new(a.port.clone(), a.out.clone());
+    req.bus = crate::bus::cli_bus();
     req.regions.clone_from(&a.regions);
     req.timeouts = timeouts();
     let (handle, rx) = spawn_ramdump_channel(req);

@@ -33,6 +33,7 @@ fn run(json: bool, start: impl FnOnce(Sink) -> JobHandle) -> i32 {
 /// Run `backup`; returns the exit status.
 pub fn run_backup(a: BackupArgs) -> i32 {
     let mut req = BackupRequest::new(a.port, a.out);
+    req.bus = crate::bus::cli_bus();
     req.package = a.package;
     req.programmer = a.programmer;
     req.memory = a.memory;
@@ -43,6 +44,7 @@ pub fn run_backup(a: BackupArgs) -> i32 {
 /// Run `restore`; returns the exit status.
 pub fn run_restore(a: RestoreArgs) -> i32 {
     let mut req = RestoreRequest::new(a.port, a.backup);
+    req.bus = crate::bus::cli_bus();
     req.programmer = a.programmer;
     req.no_reset = a.no_reset;
     req.timeouts = timeouts();

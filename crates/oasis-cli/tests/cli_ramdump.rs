@@ -71,8 +71,10 @@ fn in_process_json_run_collects_everything() {
     assert_eq!(result["missing"], serde_json::json!([]));
     assert!(result["note"].as_str().unwrap().contains("secrets"));
     let m = assert_byte_exact("bg95", &dir);
+    // What a board in crash-dump mode tells the host: its serial, in the USB product string
+    // (`QUSB__BULK_SN:…`); its model is not on the wire.
     assert_eq!(m["identity"]["serial"], "1a2b3c4d");
-    assert_eq!(m["identity"]["model"], "BG95-M3");
+    assert!(m["identity"]["model"].is_null(), "{}", m["identity"]);
     assert_eq!(m["reset"], true);
 }
 

@@ -14,15 +14,20 @@ use crate::port;
 use crate::progress::Emitter;
 use crate::sahara::{self, RunEnd, SaharaTimeouts};
 
-/// Read the chip identity of the board on `port` (any port form, `virtual[:PROFILE]` too).
-pub fn read_chip_identity(port_name: &str) -> Result<ChipIdentity, ErrorReport> {
+/// Read the chip identity of the board on `port` found on `bus` (any port form; a
+/// `virtual[:PROFILE]` name on a bus of virtual boards).
+pub fn read_chip_identity(
+    bus: &oasis_transport::BusHandle,
+    port_name: &str,
+) -> Result<ChipIdentity, ErrorReport> {
     let t = Timeouts::default();
     let mut em = quiet_emitter();
-    let opened = port::open(port_name, "eg25", &t, &mut em)
+    let opened = port::open(bus, port_name, "eg25", &t, &mut em)
         .map_err(|e| e.into_report(Some(Phase::Connect), None))?;
     let mut link = opened.link;
     let result = read_chip_identity_on(&mut *link, &t);
-    drop(opened.lock);
+    drop(link);
+    drop(opened.claim);
     result
 }
 

@@ -5,9 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use oasis_transport::enumerate::snapshot;
-use oasis_transport::{PortSpec, Transport, UsbSelector};
-use oasis_vdev::{AfterReset, VirtualBoard};
+use oasis_transport::{BusHandle, PortSpec, Transport, UsbSelector};
 
 use crate::diag::at::{AtProbe, ProbeConfig, probe};
 use crate::diag::ports::at_ports;
@@ -29,12 +27,14 @@ const COUNTDOWN_STEP: u64 = 10;
 /// Where to look for the board after its reset.
 #[derive(Debug, Clone, Copy)]
 pub struct Follow<'a> {
-    /// `--at-port`: a serial port, or `virtual` for the in-process board.
+    /// `--at-port`: a serial port, or `virtual` for the virtual board the flash ran on.
     pub at_port: Option<&'a str>,
-    /// The port the flash used (its USB selector narrows the search).
+    /// The port the flash used, as the bus resolved it (its USB selector narrows the search).
     pub port: &'a str,
-    /// The in-process virtual board, when the flash ran on one.
-    pub board: Option<&'a VirtualBoard>,
+    /// Whether `port` came from the bus's own naming (`virtual:eg25` → `usb:0-1`).
+    pub aliased: bool,
+    /// Where the board is looked for.
+    pub bus: &'a BusHandle,
     /// The revision the board ran before, when known.
     pub previous: Option<&'a str>,
     /// How long to wait.
@@ -65,24 +65,23 @@ pub fn confirm(f: &Follow<'_>, prep: &Prepared, em: &mut Emitter) -> Result<Stri
     if is_sahara_hello(f.early) {
         return Err(back_in_edl("the board"));
     }
-    let probe = match (f.at_port, f.board) {
-        (Some(p), _) if !p.eq_ignore_ascii_case("virtual") => {
-            follow_serial(p, f.wait, f.early, em)?
+    let sel = match PortSpec::parse(f.port) {
+        PortSpec::Usb(sel) => sel,
+        PortSpec::Serial(_) => UsbSelector::Any,
+    };
+    let probe = match f.at_port {
+        // The virtual board comes back on the bus it is on, as a module does on USB.
+        Some(p) if p.eq_ignore_ascii_case("virtual") => {
+            if !f.aliased {
+                return Err(EngineError::BadInput {
+                    what: "--at-port virtual follows a virtual board, but this flash ran over another link".to_owned(),
+                    help: Some("name the module's AT port (e.g. /dev/ttyUSB2 or the same pty link)".to_owned()),
+                });
+            }
+            follow_usb(f.bus, &sel, f.wait, em)?
         }
-        (_, Some(b)) => follow_virtual(b, f.wait)?,
-        (Some(_), None) => {
-            return Err(EngineError::BadInput {
-                what: "--at-port virtual follows an in-process virtual board, but this flash ran over another link".to_owned(),
-                help: Some("name the module's AT port (e.g. /dev/ttyUSB2 or the same pty link)".to_owned()),
-            });
-        }
-        (None, None) => {
-            let sel = match PortSpec::parse(f.port) {
-                PortSpec::Usb(sel) => sel,
-                _ => UsbSelector::Any,
-            };
-            follow_usb(&sel, f.wait, em)?
-        }
+        Some(p) => follow_serial(f.bus, p, f.wait, f.early, em)?,
+        None => follow_usb(f.bus, &sel, f.wait, em)?,
     };
     let running = probe
         .full_revision
@@ -150,21 +149,6 @@ pub fn judge(
             ConfirmFailure::OtherRevision,
             format!("the board runs {running}, not the package's {want}"),
         )),
-    }
-}
-
-fn follow_virtual(board: &VirtualBoard, wait: Duration) -> Result<AtProbe, EngineError> {
-    match board.after_reset() {
-        Ok(AfterReset::Modem(mut link)) => {
-            let p = probe(&mut link, "virtual AT port", &probe_config(wait));
-            if p.answered {
-                Ok(p)
-            } else {
-                Err(at_silent("the virtual board's AT port", wait))
-            }
-        }
-        Ok(AfterReset::Edl(_)) => Err(back_in_edl("the virtual board")),
-        Ok(AfterReset::Gone) | Err(_) => Err(never_back("the virtual board", wait)),
     }
 }
 
@@ -280,6 +264,7 @@ fn is_sahara_hello(bytes: &[u8]) -> bool {
 }
 
 fn follow_serial(
+    bus: &BusHandle,
     port: &str,
     wait: Duration,
     early: &[u8],
@@ -289,13 +274,13 @@ fn follow_serial(
     let mut opened = false;
     loop {
         em.check_cancel()?;
-        if let Ok(mut t) = oasis_transport::open(&PortSpec::Serial(port.to_owned())) {
+        if let Ok(mut t) = bus.open_serial(port) {
             let first = if opened { &[][..] } else { early };
             opened = true;
-            if sniff_sahara(&mut *t, first) {
+            if sniff_sahara(&mut *t.link, first) {
                 return Err(back_in_edl(&format!("the board on {port}")));
             }
-            let p = probe(&mut *t, port, &probe_config(wait));
+            let p = probe(&mut *t.link, port, &probe_config(wait));
             if p.answered {
                 return Ok(p);
             }
@@ -304,7 +289,7 @@ fn follow_serial(
         if cd.done() {
             // Judge by what is there now: a port that appeared and vanished again did not
             // come back either.
-            let there = opened && oasis_transport::open(&PortSpec::Serial(port.to_owned())).is_ok();
+            let there = opened && bus.open_serial(port).is_ok();
             return Err(if there {
                 at_silent(&format!("its AT port {port}"), wait)
             } else {
@@ -316,19 +301,24 @@ fn follow_serial(
     }
 }
 
-fn follow_usb(sel: &UsbSelector, wait: Duration, em: &mut Emitter) -> Result<AtProbe, EngineError> {
+fn follow_usb(
+    bus: &BusHandle,
+    sel: &UsbSelector,
+    wait: Duration,
+    em: &mut Emitter,
+) -> Result<AtProbe, EngineError> {
     let mut cd = Countdown::start(wait, "its USB AT port", em);
     let (mut seen, mut edl) = (false, 0u32);
     loop {
         em.check_cancel()?;
-        let snap = snapshot();
+        let snap = bus.snapshot();
         let modules = normal_mode_modules(&snap.usb, sel);
         if let Some(dev) = modules.first() {
             seen = true;
             edl = 0;
             for port in at_ports(&snap, dev) {
-                if let Ok(mut t) = oasis_transport::open(&PortSpec::Serial(port.clone())) {
-                    let p = probe(&mut *t, &port, &probe_config(wait));
+                if let Ok(mut t) = bus.open_serial(&port) {
+                    let p = probe(&mut *t.link, &port, &probe_config(wait));
                     if p.answered {
                         return Ok(p);
                     }

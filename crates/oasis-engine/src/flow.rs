@@ -8,9 +8,7 @@
 use std::path::Path;
 
 use oasis_proto::firehose::PowerAction;
-use oasis_transport::Transport;
-use oasis_transport::lock::PortLock;
-use oasis_vdev::VirtualBoard;
+use oasis_transport::{Claim, Transport};
 
 use crate::backup::{self, BackupContext};
 use crate::confirm::{self, Follow};
@@ -30,46 +28,38 @@ use crate::steps;
 /// Where a job's session transcript goes (support bundles), if anywhere.
 pub type Transcript<'a> = Option<&'a Path>;
 
-/// Run one flash job, opening the port the request names — or, with `board`, connecting to
-/// that caller-owned virtual board (the request's port then only names the job); a board in
+/// Run one flash job, opening the port the request names on the request's bus; a board in
 /// normal mode is switched to download mode first, inside the Connect phase.
 pub(crate) fn flash(
     req: &FlashRequest,
-    board: Option<VirtualBoard>,
     em: &mut Emitter,
     rec: Transcript<'_>,
 ) -> Result<Verdict, EngineError> {
     let prep = pkgmap::prepare(req)?;
     announce(req, &prep, em);
     em.start_phase(Phase::Connect, 0);
-    let opened = match board {
-        Some(board) => {
-            em.info(format!(
-                "virtual board {} ({})",
-                req.port,
-                board.profile().model
-            ));
-            port::open_virtual(board, &req.options.timeouts, em)?
-        }
-        None => {
-            let fallback = port::default_profile(&prep.plan.memory, prep.plan.sector_size);
-            port::open(&req.port, fallback, &req.options.timeouts, em)?
-        }
-    };
-    refuse_virtual_follow(req, opened.board.is_some())?;
+    let fallback = port::default_profile(&prep.plan.memory, prep.plan.sector_size);
+    // Refuse `--at-port virtual` for a port that is not a virtual board before anything opens.
+    let (_, aliased) = port::resolve(&req.bus, &req.port, fallback)?;
+    refuse_virtual_follow(req, aliased)?;
+    let opened = port::open(&req.bus, &req.port, fallback, &req.options.timeouts, em)?;
     let target = Target {
-        board: opened.board.as_ref(),
-        lock: opened.lock,
+        port: opened.resolved.unwrap_or_else(|| req.port.clone()),
+        aliased,
+        claim: opened.claim,
         before: opened.before,
     };
     run_on(req, &prep, opened.link, target, rec, em)
 }
 
-/// What else the job holds besides the link: the in-process board it may follow after the
-/// reset, and the claim on the port (released once the board has been reset).
-struct Target<'a> {
-    board: Option<&'a VirtualBoard>,
-    lock: Option<PortLock>,
+/// What else the job holds besides the link: where the board is (to follow it after the
+/// reset), and the claim on the port (released once the board has been reset).
+struct Target {
+    /// The port as the bus resolved it.
+    port: String,
+    /// Whether the bus gave the request's name its meaning (a virtual board).
+    aliased: bool,
+    claim: Option<Box<dyn Claim>>,
     /// What the module said on AT before it was switched to download mode.
     before: Option<AtProbe>,
 }
@@ -87,15 +77,16 @@ pub(crate) fn flash_on(
     refuse_virtual_follow(req, false)?;
     em.info(format!("using the link {}", link.describe()));
     let target = Target {
-        board: None,
-        lock: None,
+        port: req.port.clone(),
+        aliased: false,
+        claim: None,
         before: None,
     };
     run_on(req, &prep, link, target, rec, em)
 }
 
-/// `--at-port virtual` follows an in-process virtual board only: say so before anything is
-/// written rather than after.
+/// `--at-port virtual` follows a virtual board only: say so before anything is written
+/// rather than after.
 fn refuse_virtual_follow(req: &FlashRequest, have_board: bool) -> Result<(), EngineError> {
     let wants = req
         .options
@@ -105,7 +96,7 @@ fn refuse_virtual_follow(req: &FlashRequest, have_board: bool) -> Result<(), Eng
     if wants && !have_board && !req.options.no_reset {
         return Err(EngineError::BadInput {
             what: format!(
-                "--at-port virtual follows an in-process virtual board, but {} is not one",
+                "--at-port virtual follows a virtual board, but {} is not one",
                 req.port
             ),
             help: Some(
@@ -163,17 +154,12 @@ fn take_backup(
     backup::take(s, &ctx, dir, &req.options.timeouts, em).map(|_| ())
 }
 
-/// The revision the board ran before this flash, when anything tells: the caller, the
-/// in-process board, or the module's AT port before it was switched.
-fn previous_revision(
-    req: &FlashRequest,
-    board: Option<&VirtualBoard>,
-    before: Option<&AtProbe>,
-) -> Option<String> {
+/// The revision the board ran before this flash, when anything tells: the caller, or the
+/// module's AT port before it was switched.
+fn previous_revision(req: &FlashRequest, before: Option<&AtProbe>) -> Option<String> {
     req.options
         .previous_revision
         .clone()
-        .or_else(|| board.map(VirtualBoard::revision))
         .or_else(|| before.and_then(|p| p.full_revision.clone().or_else(|| p.revision.clone())))
 }
 
@@ -181,14 +167,14 @@ fn run_on(
     req: &FlashRequest,
     prep: &Prepared,
     link: Box<dyn Transport>,
-    target: Target<'_>,
+    target: Target,
     rec: Transcript<'_>,
     em: &mut Emitter,
 ) -> Result<Verdict, EngineError> {
     let t = &req.options.timeouts;
     let c = choice(req);
     // The revision before the flash tells "did not change" apart from "another revision".
-    let previous = previous_revision(req, target.board, target.before.as_ref());
+    let previous = previous_revision(req, target.before.as_ref());
     let imei = target.before.as_ref().and_then(|p| p.imei.clone());
     let link = match rec {
         Some(path) => port::record(link, path)?,
@@ -239,7 +225,7 @@ fn reset_and_follow(
     req: &FlashRequest,
     prep: &Prepared,
     mut s: session::Session,
-    target: Target<'_>,
+    target: Target,
     previous: Option<&str>,
     em: &mut Emitter,
 ) -> Result<Option<String>, EngineError> {
@@ -250,15 +236,16 @@ fn reset_and_follow(
     // Close the download-mode link and release the port first: the AT port may be the same
     // serial device, and the board that comes back is not in download mode.
     drop(s);
-    drop(target.lock);
+    drop(target.claim);
     if !choice(req).confirm {
         return Ok(None);
     }
     em.start_phase(Phase::Confirm, 0);
     let follow = Follow {
         at_port: req.options.at_port.as_deref(),
-        port: &req.port,
-        board: target.board,
+        port: &target.port,
+        aliased: target.aliased,
+        bus: &req.bus,
         previous,
         wait: t.boot,
         early: &early,

@@ -155,13 +155,13 @@ pub fn spawn_flash(req: FlashRequest, sink: Box<dyn FnMut(Event) + Send>) -> Job
     let (sink, tl) = bundling(&req, sink);
     spawn_job(name, sink, move |em| {
         run::with_bundle(&req, tl.as_ref(), em, |em, rec| {
-            crate::flow::flash(&req, None, em, rec)
+            crate::flow::flash(&req, em, rec)
         })
     })
 }
 
-/// [`spawn_flash`] over a link the caller opened (`req.port` then only names the job); e.g. a
-/// `oasis_vdev::VirtualBoard` link whose storage is inspected afterwards.
+/// [`spawn_flash`] over a link the caller opened (`req.port` then only names the job), e.g.
+/// a pty or a replayed transcript.
 pub fn spawn_flash_on(
     req: FlashRequest,
     link: Box<dyn oasis_transport::Transport>,
@@ -174,18 +174,6 @@ pub fn spawn_flash_on(
             crate::flow::flash_on(&req, link, em, rec)
         })
     })
-}
-
-/// [`spawn_flash`] on an in-process virtual board the caller keeps a handle to: the same job
-/// as [`crate::spawn_flash_virtual`] (a board in normal mode is switched first; the Confirm phase,
-/// `options.confirm`, follows the board through its reset with `after_reset()`, so its four
-/// failure verdicts can be seen without hardware).
-pub fn spawn_flash_on_board(
-    req: FlashRequest,
-    board: oasis_vdev::VirtualBoard,
-    sink: Box<dyn FnMut(Event) + Send>,
-) -> JobHandle {
-    crate::spawn_flash_virtual(req, board, sink)
 }
 
 /// [`spawn_flash`] with the events delivered on an unbounded crossbeam channel.

@@ -51,7 +51,6 @@ mod sahara;
 mod session;
 mod steps;
 mod usbswitch;
-mod virtual_job;
 
 pub use bundle::{SummaryInput, markdown_summary};
 pub use chipinfo::{read_chip_identity, read_chip_identity_on};
@@ -60,9 +59,9 @@ pub use error::{ConfirmFailure, EngineError};
 pub use event::{ChipIdentity, ErrorKind, ErrorReport, Event, Phase, Verdict};
 pub use job::{
     JobHandle, spawn_backup, spawn_backup_on, spawn_dump, spawn_dump_on, spawn_flash,
-    spawn_flash_channel, spawn_flash_on, spawn_flash_on_board, spawn_restore, spawn_restore_on,
+    spawn_flash_channel, spawn_flash_on, spawn_restore, spawn_restore_on,
 };
 pub use options::{FlashOptions, FlashRequest, Timeouts};
 pub use ramdump::{RamdumpRequest, spawn_ramdump, spawn_ramdump_channel, spawn_ramdump_on};
 pub use restore::{BackupRequest, RestoreRequest};
-pub use virtual_job::spawn_flash_virtual;
+pub use usbswitch::normal_mode_modules;

@@ -14,6 +14,9 @@ pub struct FlashRequest {
     pub port: String,
     /// How to flash.
     pub options: FlashOptions,
+    /// Where the port is found and opened (this computer unless the caller says otherwise,
+    /// e.g. a bus of virtual boards).
+    pub bus: oasis_transport::BusHandle,
 }
 
 impl FlashRequest {
@@ -23,12 +26,19 @@ impl FlashRequest {
             package: package.into(),
             port: port.into(),
             options: FlashOptions::default(),
+            bus: oasis_transport::BusHandle::default(),
         }
     }
     /// The same request with other options.
     #[must_use]
     pub fn with_options(mut self, options: FlashOptions) -> Self {
         self.options = options;
+        self
+    }
+    /// The same request on another bus.
+    #[must_use]
+    pub fn on_bus(mut self, bus: oasis_transport::BusHandle) -> Self {
+        self.bus = bus;
         self
     }
 }

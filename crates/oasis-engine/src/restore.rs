@@ -42,6 +42,8 @@ pub struct BackupRequest {
     pub memory: Option<String>,
     /// Timeouts.
     pub timeouts: Timeouts,
+    /// Where the port is found and opened (this computer unless the caller says otherwise).
+    pub bus: oasis_transport::BusHandle,
 }
 
 impl BackupRequest {
@@ -69,6 +71,8 @@ pub struct RestoreRequest {
     pub no_reset: bool,
     /// Timeouts.
     pub timeouts: Timeouts,
+    /// Where the port is found and opened (this computer unless the caller says otherwise).
+    pub bus: oasis_transport::BusHandle,
 }
 
 impl RestoreRequest {
@@ -184,8 +188,8 @@ pub(crate) fn backup_job(req: &BackupRequest, em: &mut Emitter) -> Result<Verdic
     );
     em.start_phase(Phase::Connect, 0);
     let fallback = port::default_profile(&src.memory, src.sector_size);
-    let opened = port::open(&req.port, fallback, &req.timeouts, em)?;
-    let _lock = opened.lock;
+    let opened = port::open(&req.bus, &req.port, fallback, &req.timeouts, em)?;
+    let _claim = opened.claim;
     // A module switched from normal mode told its IMEI on the way.
     let imei = opened.before.and_then(|p| p.imei);
     backup_on(req, &src, opened.link, imei, em)
@@ -424,8 +428,8 @@ pub(crate) fn restore_job(req: &RestoreRequest, em: &mut Emitter) -> Result<Verd
     );
     em.start_phase(Phase::Connect, 0);
     let fallback = port::default_profile(&m.memory, m.sector_size);
-    let opened = port::open(&req.port, fallback, &req.timeouts, em)?;
-    let _lock = opened.lock;
+    let opened = port::open(&req.bus, &req.port, fallback, &req.timeouts, em)?;
+    let _claim = opened.claim;
     restore_on(req, &m, &plan, &prog, opened.link, em)
 }
 

@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
-use oasis_transport::enumerate::{UsbDeviceInfo, snapshot};
-use oasis_transport::{PortSpec, Transport, UsbSelector};
+use oasis_transport::enumerate::UsbDeviceInfo;
+use oasis_transport::{BusHandle, Opened, PortSpec, UsbSelector};
 
 use crate::diag::DiagError;
-use crate::diag::at::{AtProbe, ProbeConfig, probe_port};
-use crate::diag::dload::{follow_to_edl, switch_to_edl};
+use crate::diag::at::{AtProbe, ProbeConfig, probe_on};
+use crate::diag::dload::{SwitchOutcome, follow_to_edl, switch_to_edl};
 use crate::diag::ports::at_ports;
 use crate::diag::usb_table::{Role, UsbMode, device_roles, identify_device};
 use crate::error::EngineError;
@@ -59,20 +59,21 @@ pub fn dm_port(dev: &UsbDeviceInfo) -> Option<String> {
 }
 
 /// The download-mode link of a switched module, and what its AT port said before the switch.
-pub type Switched = (Box<dyn Transport>, Option<AtProbe>);
+pub type Switched = (Opened, Option<AtProbe>);
 
 /// Switch the module `sel` names to download mode and open it. `Err(None)` = there is no
 /// module in normal mode to switch (the caller reports its own "not found"). Before the
 /// switch the module's AT port is asked what it runs (revision, IMEI), when it answers.
 pub fn switch_and_open(
+    bus: &BusHandle,
     sel: &UsbSelector,
     t: &Timeouts,
     em: &mut Emitter,
 ) -> Result<Switched, Option<EngineError>> {
-    let snap = snapshot();
+    let snap = bus.snapshot();
     let found = normal_mode_modules(&snap.usb, sel);
     let dev = match found.as_slice() {
-        [] => return Err(None),
+        [] => return Err(not_firehose(&snap, sel)),
         [one] => (*one).clone(),
         many => {
             let list: Vec<String> = many
@@ -94,15 +95,20 @@ pub fn switch_and_open(
             help: Some("load the option/qcserial driver for the module, or put it into download mode with its USB_BOOT pin".to_owned()),
         }));
     };
-    let before = ask_before_switch(&snap, &dev, em);
+    let before = ask_before_switch(bus, &snap, &dev, em);
     em.info(format!(
         "module {:04X}:{:04X} on usb:{} is in normal mode: switching it to download mode through its DM port {tty}",
         dev.vid, dev.pid, dev.port_path
     ));
     {
-        let mut dm = oasis_transport::open(&PortSpec::Serial(tty)).map_err(|e| Some(e.into()))?;
-        match switch_to_edl(&mut *dm, t.command) {
-            Ok(_) => {}
+        let mut dm = bus.open_serial(&tty).map_err(|e| Some(e.into()))?;
+        match switch_to_edl(&mut *dm.link, t.command) {
+            Ok(SwitchOutcome::Echoed) => {
+                em.info("the module echoed the download-mode command; it restarts");
+            }
+            Ok(SwitchOutcome::PortGone) => {
+                em.info("the DM port went away before the echo: the module restarts");
+            }
             // Not every module echoes: poll for 9008 anyway, as QFirehose does.
             Err(DiagError::NoEcho { .. }) => em.info(
                 "the module did not echo the download-mode command; looking for it in download mode anyway",
@@ -110,23 +116,49 @@ pub fn switch_and_open(
             Err(e) => return Err(Some(diag_error(&e))),
         }
     }
-    let edl = follow_to_edl(snapshot, Some(&dev.port_path), t.edl_switch, POLL)
+    let edl = follow_to_edl(|| bus.snapshot(), Some(&dev.port_path), t.edl_switch, POLL)
         .map_err(|e| Some(diag_error(&e)))?;
     em.info(format!(
         "the module is back in download mode on usb:{}",
         edl.port_path
     ));
     let spec = PortSpec::Usb(UsbSelector::Path(edl.port_path));
-    let link = open_retrying(&spec, em).map_err(Some)?;
-    Ok((link, before))
+    let opened = open_retrying(bus, &spec, em).map_err(Some)?;
+    Ok((opened, before))
+}
+
+/// A module `sel` names that runs its firmware but is no Qualcomm Firehose target (EC200T and
+/// other ASR/UNISOC platforms): refused with the reason, never switched.
+fn not_firehose(
+    snap: &oasis_transport::enumerate::Snapshot,
+    sel: &UsbSelector,
+) -> Option<EngineError> {
+    snap.usb.iter().filter(|d| selected(d, sel)).find_map(|d| {
+        let id = identify_device(d)?;
+        (id.mode == UsbMode::NotFirehose).then(|| EngineError::Refused {
+            reason: format!(
+                "the {} ({:04X}:{:04X}) on usb:{} runs its firmware and is not a Qualcomm module: {}",
+                id.family,
+                d.vid,
+                d.pid,
+                d.port_path,
+                id.note.as_deref().unwrap_or("it has no Firehose download mode")
+            ),
+            help: "flash it with its vendor's own tool; Oasis flashes Qualcomm-based modules".to_owned(),
+        })
+    })
 }
 
 /// Open the new 9008 port, retrying (bounded) while udev and ModemManager still hold it.
-fn open_retrying(spec: &PortSpec, em: &mut Emitter) -> Result<Box<dyn Transport>, EngineError> {
+fn open_retrying(
+    bus: &BusHandle,
+    spec: &PortSpec,
+    em: &mut Emitter,
+) -> Result<Opened, EngineError> {
     let start = std::time::Instant::now();
     let mut told = false;
     loop {
-        match oasis_transport::open(spec) {
+        match bus.open(spec) {
             Ok(l) => return Ok(l),
             Err(e)
                 if crate::port::open_retryable(e.kind)
@@ -148,12 +180,13 @@ fn open_retrying(spec: &PortSpec, em: &mut Emitter) -> Result<Box<dyn Transport>
 /// revision then tells "the revision did not change" after the flash, and the IMEI goes into
 /// the backup manifest.
 fn ask_before_switch(
+    bus: &BusHandle,
     snap: &oasis_transport::enumerate::Snapshot,
     dev: &UsbDeviceInfo,
     em: &mut Emitter,
 ) -> Option<AtProbe> {
     let port = at_ports(snap, dev).into_iter().next()?;
-    let p = probe_port(&port, &ProbeConfig::default());
+    let p = probe_on(bus, &port, &ProbeConfig::default());
     if !p.answered {
         return None;
     }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use oasis_engine::bundle::load_bundle;
 use oasis_engine::bundle::replay::replay_bundle;
-use oasis_engine::{FlashOptions, FlashRequest, spawn_flash_on, spawn_flash_virtual};
+use oasis_engine::{FlashOptions, FlashRequest, spawn_flash, spawn_flash_on};
 use oasis_vdev::{BoardOptions, FaultSpec, Profile, StartIn, VirtualBoard};
 use safety_support::{infos, quick, run};
 
@@ -102,8 +102,11 @@ fn flash_running(data: &Path, zip: &Path, keep: bool) -> Profile {
     o.bundle = Some(zip.to_path_buf());
     o.bundle_on_failure = Some(data.join("bundles"));
     o.include_identifiers = keep;
-    let req = FlashRequest::new(demo(), "virtual:bg95@normal").with_options(o);
-    let (out, events) = run(|sink| spawn_flash_virtual(req, b, sink));
+    let bus = oasis_vdev::bus::with_board(&b, "virtual:bg95@normal");
+    let req = FlashRequest::new(demo(), "virtual:bg95@normal")
+        .on_bus(bus.handle())
+        .with_options(o);
+    let (out, events) = run(|sink| spawn_flash(req, sink));
     out.unwrap();
     // The session did see the identifiers: they are there to be masked.
     let log = infos(&events).join("\n");
@@ -183,7 +186,9 @@ fn a_redacted_bundle_replays_and_reproduces_the_failure() {
     o.timeouts = quick();
     o.bundle = Some(zip.clone());
     o.bundle_on_failure = Some(tmp.path().join("data/bundles"));
-    let req = FlashRequest::new(demo(), "virtual:bg95").with_options(o);
+    let req = FlashRequest::new(demo(), "virtual:bg95")
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(o);
     let (out, _) = run(|sink| spawn_flash_on(req, Box::new(b.connect()), sink));
     let failed = out.unwrap_err();
     assert!(leaks(&zip, &p).is_empty(), "{:?}", leaks(&zip, &p));
@@ -236,7 +241,9 @@ fn usage_errors_write_no_bundle_and_the_folder_is_pruned() {
         Profile::bg95(),
         BoardOptions::with_faults(vec![FaultSpec::parse("nak:program#1").unwrap()]),
     );
-    let req = FlashRequest::new(demo(), "virtual:bg95").with_options(o);
+    let req = FlashRequest::new(demo(), "virtual:bg95")
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(o);
     let (out, events) = run(|sink| spawn_flash_on(req, Box::new(b.connect()), sink));
     assert!(out.is_err());
     let written: Vec<String> = infos(&events)

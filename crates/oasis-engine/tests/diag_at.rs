@@ -382,7 +382,11 @@ fn realworld_diag_ati_of_a_real_bg96_serial_log() {
 
 #[test]
 fn diag_missing_port_is_reported_not_panicked() {
-    let p = oasis_engine::diag::at::probe_port("/dev/oasis-no-such-port", &ProbeConfig::default());
+    let p = oasis_engine::diag::at::probe_on(
+        &oasis_transport::BusHandle::system(),
+        "/dev/oasis-no-such-port",
+        &ProbeConfig::default(),
+    );
     assert!(!p.answered);
     let e = p.error.expect("open error recorded");
     assert_eq!(

@@ -54,7 +54,9 @@ fn flashed() -> VirtualBoard {
     let mut o = FlashOptions::default();
     o.no_reset = true;
     o.timeouts = quick();
-    let req = FlashRequest::new(demo(), "virtual:bg95").with_options(o);
+    let req = FlashRequest::new(demo(), "virtual:bg95")
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(o);
     let (out, _) = run(|sink| spawn_flash_on(req, Box::new(b.connect()), sink));
     out.unwrap();
     b
@@ -82,6 +84,7 @@ fn dump(
     Vec<u8>,
 ) {
     let mut req = DumpRequest::new("virtual:bg95", demo(), out);
+    req.bus = oasis_vdev::bus::demand();
     req.partitions = labels.iter().map(|s| (*s).to_owned()).collect();
     req.all = all;
     req.raw = raw.to_vec();
@@ -278,6 +281,7 @@ fn emmc_labels_come_from_the_boards_gpt_and_raw_ranges_pick_a_lun() {
     b.write_storage(1, 8, &boot).unwrap();
     let out = tmp.path().join("dump");
     let mut req = DumpRequest::new("virtual:emmc", &pkg, &out);
+    req.bus = oasis_vdev::bus::demand();
     req.partitions = vec!["persist".into()];
     req.raw = vec![RawRange::parse("1:8:4").unwrap()];
     req.timeouts = quick();

@@ -39,7 +39,9 @@ fn failing(
     let (_tmp, root) = package_copy(EG25);
     let b = board(profile, faults);
     let (out, events) = flash_on_board(
-        FlashRequest::new(&root, "virtual:eg25").with_options(fast()),
+        FlashRequest::new(&root, "virtual:eg25")
+            .on_bus(oasis_vdev::bus::demand())
+            .with_options(fast()),
         &b,
     );
     check_event_order(&events);
@@ -127,7 +129,9 @@ fn corrupted_storage_is_a_verify_mismatch_naming_the_partition() {
     let target = b.clone();
     let (tx, rx) = crossbeam_channel::unbounded();
     let h = spawn_flash_on(
-        FlashRequest::new(&root, "virtual:eg25").with_options(fast()),
+        FlashRequest::new(&root, "virtual:eg25")
+            .on_bus(oasis_vdev::bus::demand())
+            .with_options(fast()),
         Box::new(b.connect()),
         Box::new(move |e: Event| {
             if matches!(
@@ -166,7 +170,9 @@ fn cancel_while_waiting_ends_as_cancelled_within_a_second() {
     opts.timeouts.program_final = std::time::Duration::from_secs(60);
     let (tx, rx) = crossbeam_channel::unbounded();
     let h = spawn_flash_on(
-        FlashRequest::new(&root, "virtual:eg25").with_options(opts),
+        FlashRequest::new(&root, "virtual:eg25")
+            .on_bus(oasis_vdev::bus::demand())
+            .with_options(opts),
         Box::new(b.connect()),
         Box::new(move |e| {
             let _ = tx.send(e);
@@ -197,7 +203,9 @@ fn succeeds(profile: Profile, options: BoardOptions) -> (Vec<Event>, VirtualBoar
     let (_tmp, root) = package_copy(EG25);
     let b = VirtualBoard::new(profile, options);
     let (out, events) = flash_on_board(
-        FlashRequest::new(&root, "virtual:eg25").with_options(fast()),
+        FlashRequest::new(&root, "virtual:eg25")
+            .on_bus(oasis_vdev::bus::demand())
+            .with_options(fast()),
         &b,
     );
     if let Err(r) = out {
@@ -264,7 +272,9 @@ fn bad_input_fails_after_an_empty_plan() {
     // The kit package as generated: its large images are absent.
     let raw = oasis_testkit::corpus::package(EG25);
     let (out, events) = flash_on_board(
-        FlashRequest::new(&raw, "virtual:eg25").with_options(fast()),
+        FlashRequest::new(&raw, "virtual:eg25")
+            .on_bus(oasis_vdev::bus::demand())
+            .with_options(fast()),
         &b,
     );
     let r = out.unwrap_err();
@@ -289,7 +299,9 @@ fn chip_identity_leaves_the_board_ready_for_a_flash() {
     drop(link);
     let (_tmp, root) = package_copy(EG25);
     let (out, events) = flash_on_board(
-        FlashRequest::new(&root, "virtual:eg25").with_options(fast()),
+        FlashRequest::new(&root, "virtual:eg25")
+            .on_bus(oasis_vdev::bus::demand())
+            .with_options(fast()),
         &b,
     );
     check_event_order(&events);
@@ -306,7 +318,9 @@ fn a_programmer_for_another_chip_is_refused_before_the_upload() {
     opts.allow_full_erase = true;
     opts.programmer = Some(oasis_testkit::corpus::programmer("raw80_oem.bin"));
     let (out, events) = flash_on_board(
-        FlashRequest::new(&root, "virtual:emmc").with_options(opts),
+        FlashRequest::new(&root, "virtual:emmc")
+            .on_bus(oasis_vdev::bus::demand())
+            .with_options(opts),
         &b,
     );
     check_event_order(&events);

@@ -21,7 +21,9 @@ fn flash_fixture(
     let mut opts = FlashOptions::default();
     opts.programmer.clone_from(&programmer);
     opts.allow_full_erase = allow_full_erase;
-    let req = FlashRequest::new(&root, format!("virtual:{profile}")).with_options(opts);
+    let req = FlashRequest::new(&root, format!("virtual:{profile}"))
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(opts);
     let (out, events) = flash_on_board(req, &board);
     let verdict = match out {
         Ok(v) => v,

@@ -345,10 +345,9 @@ fn the_support_bundle_references_the_dump_without_its_data() {
 #[test]
 fn a_running_module_is_not_switched_or_rebooted() {
     let tmp = tempfile::tempdir().unwrap();
-    let (h, rx) = oasis_engine::spawn_ramdump_channel(RamdumpRequest::new(
-        "virtual:eg25@normal",
-        tmp.path().join("dump"),
-    ));
+    let mut req = RamdumpRequest::new("virtual:eg25@normal", tmp.path().join("dump"));
+    req.bus = oasis_vdev::bus::demand();
+    let (h, rx) = oasis_engine::spawn_ramdump_channel(req);
     let events: Vec<Event> = rx.iter().collect();
     let r = h.join().unwrap_err();
     assert!(

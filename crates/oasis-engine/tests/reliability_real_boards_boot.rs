@@ -42,7 +42,9 @@ fn request(options: FlashOptions) -> FlashRequest {
     let mut o = options;
     o.timeouts = timeouts();
     o.no_reset = true;
-    FlashRequest::new(demo_package(), "virtual").with_options(o)
+    FlashRequest::new(demo_package(), "virtual")
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(o)
 }
 
 /// Longest a flash may take before the test calls it hung (a host and a boot ROM that keep
@@ -270,7 +272,9 @@ fn done_resp_and_the_first_log_do_not_share_a_read() {
 /// switch, the open and the confirm run as for a real port.
 fn flash_port(port: &str, options: FlashOptions) -> (Result<Verdict, ErrorReport>, Vec<Event>) {
     let (tx, rx) = crossbeam_channel::unbounded();
-    let req = FlashRequest::new(demo_package(), port).with_options(options);
+    let req = FlashRequest::new(demo_package(), port)
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(options);
     let h = oasis_engine::spawn_flash(
         req,
         Box::new(move |e| {

@@ -55,7 +55,9 @@ fn request(root: &Path, profile: &str, short: bool) -> FlashRequest {
     if short {
         o.timeouts = short_timeouts();
     }
-    FlashRequest::new(root, format!("virtual:{profile}")).with_options(o)
+    FlashRequest::new(root, format!("virtual:{profile}"))
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(o)
 }
 
 fn infos(run: &Run) -> Vec<String> {

@@ -34,7 +34,9 @@ fn nand_update_keeps_efs2_and_backs_it_up_first() {
     let mut o = FlashOptions::default();
     o.backup = Some(dir.clone());
     o.timeouts = quick();
-    let req = FlashRequest::new(&root, "virtual:eg25").with_options(o);
+    let req = FlashRequest::new(&root, "virtual:eg25")
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(o);
     let (out, events) = run(|sink| spawn_flash_on(req, Box::new(b.connect()), sink));
     let v = out.unwrap_or_else(|r| panic!("{r:?}"));
     // Backup runs after Configure and before anything is erased.
@@ -80,7 +82,9 @@ fn after_one_flash_the_boards_mibib_confirms_the_efs2_location() {
         o.backup = dir;
         o.timeouts = quick();
         o.no_reset = true;
-        let req = FlashRequest::new(&root, "virtual:eg25").with_options(o);
+        let req = FlashRequest::new(&root, "virtual:eg25")
+            .on_bus(oasis_vdev::bus::demand())
+            .with_options(o);
         let b2 = power_cycle(&b, BoardOptions::default());
         let out = run(|sink| spawn_flash_on(req, Box::new(b2.connect()), sink));
         (out, b2)
@@ -91,7 +95,9 @@ fn after_one_flash_the_boards_mibib_confirms_the_efs2_location() {
     let mut o = FlashOptions::default();
     o.backup = Some(dir.clone());
     o.timeouts = quick();
-    let req = FlashRequest::new(&root, "virtual:eg25").with_options(o);
+    let req = FlashRequest::new(&root, "virtual:eg25")
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(o);
     let again = power_cycle(&flashed, BoardOptions::default());
     let (out, events) = run(|sink| spawn_flash_on(req, Box::new(again.connect()), sink));
     out.unwrap();
@@ -119,7 +125,9 @@ fn a_destructive_flash_needs_a_backup_and_restore_brings_calibration_back() {
     // Without a backup (and without --allow-full-erase) the plan is refused before the port.
     let mut o = FlashOptions::default();
     o.timeouts = quick();
-    let req = FlashRequest::new(&root, "virtual:emmc").with_options(o.clone());
+    let req = FlashRequest::new(&root, "virtual:emmc")
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(o.clone());
     let (out, _) = run(|sink| spawn_flash_on(req, Box::new(b.connect()), sink));
     let r = out.unwrap_err();
     assert_eq!(r.kind, ErrorKind::Refused);
@@ -128,7 +136,9 @@ fn a_destructive_flash_needs_a_backup_and_restore_brings_calibration_back() {
     let dir = tmp.path().join("uz801-backup");
     o.backup = Some(dir.clone());
     o.no_reset = true;
-    let req = FlashRequest::new(&root, "virtual:emmc").with_options(o);
+    let req = FlashRequest::new(&root, "virtual:emmc")
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(o);
     let (out, _) = run(|sink| spawn_flash_on(req, Box::new(b.connect()), sink));
     out.unwrap_or_else(|r| panic!("{r:?}"));
     for (name, start, data) in &cal {
@@ -142,6 +152,7 @@ fn a_destructive_flash_needs_a_backup_and_restore_brings_calibration_back() {
     // Power-cycle into download mode, then restore: every region comes back byte for byte.
     let fresh = power_cycle(&b, BoardOptions::default());
     let mut req = RestoreRequest::new("virtual:emmc", &dir);
+    req.bus = oasis_vdev::bus::demand();
     req.timeouts = quick();
     let (out, events) = run(|sink| spawn_restore_on(req, Box::new(fresh.connect()), sink));
     let v = out.unwrap_or_else(|r| panic!("{r:?}"));
@@ -163,6 +174,7 @@ fn restore_refuses_a_backup_from_another_board() {
     let b = board("eg25");
     let dir = tmp.path().join("bk");
     let mut req = BackupRequest::new("virtual:eg25", &dir);
+    req.bus = oasis_vdev::bus::demand();
     req.package = Some(root.clone());
     req.timeouts = quick();
     let (out, events) = run(|sink| spawn_backup_on(req, Box::new(b.connect()), sink));
@@ -179,6 +191,7 @@ fn restore_refuses_a_backup_from_another_board() {
     other.serial = 0x1234_5678;
     let other = VirtualBoard::new(other, BoardOptions::default());
     let mut req = RestoreRequest::new("virtual:eg25", &dir);
+    req.bus = oasis_vdev::bus::demand();
     req.timeouts = quick();
     let (out, _) = run(|sink| spawn_restore_on(req, Box::new(other.connect()), sink));
     let r = out.unwrap_err();
@@ -193,6 +206,7 @@ fn restore_refuses_a_backup_from_another_board() {
     let m = Manifest::load(&dir).unwrap();
     std::fs::write(dir.join(&m.regions[0].file), b"short").unwrap();
     let mut req = RestoreRequest::new("virtual:eg25", &dir);
+    req.bus = oasis_vdev::bus::demand();
     req.timeouts = quick();
     let (out, _) = run(|sink| spawn_restore_on(req, Box::new(b.connect()), sink));
     let r = out.unwrap_err();
@@ -213,6 +227,7 @@ fn a_nand_restore_erases_then_writes_efs2_back_byte_for_byte() {
     b.write_storage(0, efs, &cal).unwrap();
     let dir = tmp.path().join("nand-bk");
     let mut req = BackupRequest::new("virtual:eg25", &dir);
+    req.bus = oasis_vdev::bus::demand();
     req.package = Some(root.clone());
     req.timeouts = quick();
     let (out, _) = run(|sink| spawn_backup_on(req, Box::new(b.connect()), sink));
@@ -223,6 +238,7 @@ fn a_nand_restore_erases_then_writes_efs2_back_byte_for_byte() {
     let fresh = power_cycle(&b, BoardOptions::default());
     assert_eq!(fresh.read_storage(0, efs, 24), garbage);
     let mut req = RestoreRequest::new("virtual:eg25", &dir);
+    req.bus = oasis_vdev::bus::demand();
     req.timeouts = quick();
     let (out, events) = run(|sink| spawn_restore_on(req, Box::new(fresh.connect()), sink));
     out.unwrap_or_else(|r| panic!("{r:?}"));
@@ -243,6 +259,7 @@ fn a_backup_of_a_module_found_in_normal_mode_records_its_imei() {
     let (tmp, root) = package_copy("quectel-eg25g-nand-2022");
     let dir = tmp.path().join("from-normal");
     let mut req = BackupRequest::new("virtual:eg25@normal", &dir);
+    req.bus = oasis_vdev::bus::demand();
     req.package = Some(root);
     req.timeouts = quick();
     let (out, events) = run(|sink| oasis_engine::spawn_backup(req, sink));
@@ -282,7 +299,9 @@ fn restore_checks_the_boards_own_table_before_writing() {
     let mut o = FlashOptions::default();
     o.timeouts = quick();
     o.no_reset = true;
-    let req = FlashRequest::new(&root, "virtual:eg25").with_options(o);
+    let req = FlashRequest::new(&root, "virtual:eg25")
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(o);
     let (out, _) = run(|sink| spawn_flash_on(req, Box::new(b.connect()), sink));
     out.unwrap();
     let b = power_cycle(&b, BoardOptions::default());
@@ -290,6 +309,7 @@ fn restore_checks_the_boards_own_table_before_writing() {
         .unwrap();
     let dir = tmp.path().join("bk");
     let mut req = BackupRequest::new("virtual:eg25", &dir);
+    req.bus = oasis_vdev::bus::demand();
     req.package = Some(root.clone());
     req.timeouts = quick();
     let (out, events) = run(|sink| spawn_backup_on(req, Box::new(b.connect()), sink));
@@ -302,6 +322,7 @@ fn restore_checks_the_boards_own_table_before_writing() {
     assert_eq!(Manifest::load(&dir).unwrap().mibib_start, Some(mibib));
     let restore = |board: &VirtualBoard| {
         let mut req = RestoreRequest::new("virtual:eg25", &dir);
+        req.bus = oasis_vdev::bus::demand();
         req.timeouts = quick();
         run(|sink| spawn_restore_on(req, Box::new(board.connect()), sink))
     };

@@ -11,7 +11,7 @@ use common::{REVISION, package_copy};
 use oasis_engine::bundle::load_bundle;
 use oasis_engine::bundle::replay::replay_bundle;
 use oasis_engine::{
-    ErrorKind, Event, FlashOptions, FlashRequest, Phase, spawn_flash_on, spawn_flash_on_board,
+    ErrorKind, Event, FlashOptions, FlashRequest, Phase, spawn_flash, spawn_flash_on,
 };
 use oasis_package::{OpenOptions, Package, StepOp};
 use oasis_vdev::{BoardOptions, FaultSpec, Profile, ResetBehaviour, VirtualBoard};
@@ -44,8 +44,14 @@ fn confirm_on(
     let mut o = FlashOptions::default();
     o.confirm = true;
     o.timeouts = quick();
-    let req = FlashRequest::new(pkg, "virtual:eg25").with_options(o);
-    run(|sink| spawn_flash_on_board(req, board, sink))
+    // A board in download mode cannot say what it ran: the caller tells, as the app does
+    // with the revision it saw on the board's AT port before.
+    o.previous_revision = Some(board.revision());
+    let bus = oasis_vdev::bus::with_board(&board, "virtual:eg25");
+    let req = FlashRequest::new(pkg, "virtual:eg25")
+        .on_bus(bus.handle())
+        .with_options(o);
+    run(|sink| spawn_flash(req, sink))
 }
 
 #[test]
@@ -143,12 +149,16 @@ fn resume_after_unplug(package: &str, profile: &str, allow: bool) {
     o.timeouts = quick();
     o.allow_full_erase = allow;
     o.resume = true;
-    let req = FlashRequest::new(&root, format!("virtual:{profile}")).with_options(o.clone());
+    let req = FlashRequest::new(&root, format!("virtual:{profile}"))
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(o.clone());
     let (out, _) = run(|sink| spawn_flash_on(req, Box::new(first.connect()), sink));
     assert_eq!(out.unwrap_err().kind, ErrorKind::Disconnected);
     // The cable is back: the same flash again, on the board as the fault left it.
     let board = power_cycle(&first, BoardOptions::default());
-    let req = FlashRequest::new(&root, format!("virtual:{profile}")).with_options(o);
+    let req = FlashRequest::new(&root, format!("virtual:{profile}"))
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(o);
     let (out, events) = run(|sink| spawn_flash_on(req, Box::new(board.connect()), sink));
     let v = out.unwrap_or_else(|r| panic!("{package}: {r:?}"));
     let programs = program_labels(&root, true);
@@ -201,7 +211,9 @@ fn a_bundle_from_a_failed_flash_replays_to_the_same_error() {
     let mut o = FlashOptions::default();
     o.timeouts = quick();
     o.bundle = Some(bundle.clone());
-    let req = FlashRequest::new(&root, "virtual:eg25").with_options(o);
+    let req = FlashRequest::new(&root, "virtual:eg25")
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(o);
     let (out, events) = run(|sink| spawn_flash_on(req, Box::new(board.connect()), sink));
     let failed = out.unwrap_err();
     assert_eq!(failed.kind, ErrorKind::Nak);
@@ -269,7 +281,9 @@ fn a_bundle_is_written_on_failure_into_the_given_folder_only() {
     o.timeouts = quick();
     o.bundle_on_failure = Some(dir.clone());
     // Success: nothing written.
-    let req = FlashRequest::new(&root, "virtual:eg25").with_options(o.clone());
+    let req = FlashRequest::new(&root, "virtual:eg25")
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(o.clone());
     let ok = safety_support::board("eg25");
     let (out, _) = run(|sink| spawn_flash_on(req, Box::new(ok.connect()), sink));
     out.unwrap();
@@ -280,7 +294,9 @@ fn a_bundle_is_written_on_failure_into_the_given_folder_only() {
         Profile::by_name("eg25").unwrap(),
         BoardOptions::with_faults(faults),
     );
-    let req = FlashRequest::new(&root, "virtual:eg25").with_options(o);
+    let req = FlashRequest::new(&root, "virtual:eg25")
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(o);
     let (out, events) = run(|sink| spawn_flash_on(req, Box::new(bad.connect()), sink));
     assert_eq!(out.unwrap_err().kind, ErrorKind::Timeout);
     let files: Vec<_> = std::fs::read_dir(&dir)
@@ -333,7 +349,9 @@ fn a_bundle_with_elided_raw_data_still_replays_to_the_same_error() {
     o.timeouts = quick();
     o.allow_full_erase = true;
     o.bundle = Some(bundle.clone());
-    let req = FlashRequest::new(&root, "virtual:emmc").with_options(o);
+    let req = FlashRequest::new(&root, "virtual:emmc")
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(o);
     let (out, _) = run(|sink| spawn_flash_on(req, Box::new(board.connect()), sink));
     let failed = out.unwrap_err();
     let small = tmp.path().join("small.zip");
@@ -361,12 +379,16 @@ fn a_flash_that_failed_in_verify_resumes_without_writing_anything() {
     );
     let mut o = FlashOptions::default();
     o.timeouts = quick();
-    let req = FlashRequest::new(&root, "virtual:eg25").with_options(o.clone());
+    let req = FlashRequest::new(&root, "virtual:eg25")
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(o.clone());
     let (out, _) = run(|sink| spawn_flash_on(req, Box::new(first.connect()), sink));
     assert_eq!(out.unwrap_err().phase, Some(Phase::Verify));
     let board = power_cycle(&first, BoardOptions::default());
     o.resume = true;
-    let req = FlashRequest::new(&root, "virtual:eg25").with_options(o);
+    let req = FlashRequest::new(&root, "virtual:eg25")
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(o);
     let (out, events) = run(|sink| spawn_flash_on(req, Box::new(board.connect()), sink));
     let v = out.unwrap_or_else(|r| panic!("{r:?}"));
     let all: Vec<String> = program_labels(&root, false)
@@ -409,7 +431,9 @@ fn a_long_sessions_bundle_keeps_raw_data_as_hashes_and_still_replays() {
     o.timeouts = quick();
     o.allow_full_erase = true;
     o.bundle = Some(bundle.clone());
-    let req = FlashRequest::new(&root, "virtual:emmc").with_options(o);
+    let req = FlashRequest::new(&root, "virtual:emmc")
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(o);
     let (out, _) = run(|sink| spawn_flash_on(req, Box::new(board.connect()), sink));
     let failed = out.unwrap_err();
     assert_eq!(failed.kind, ErrorKind::Nak, "{failed:?}");

@@ -47,7 +47,9 @@ fn measure(profile: &str, sector: usize, extra: &str) {
     let (tx, rx) = crossbeam_channel::unbounded();
     let start = Instant::now();
     let h = spawn_flash_on(
-        FlashRequest::new(&root, format!("virtual:{profile}")).with_options(opts),
+        FlashRequest::new(&root, format!("virtual:{profile}"))
+            .on_bus(oasis_vdev::bus::demand())
+            .with_options(opts),
         Box::new(board.connect()),
         Box::new(move |e| {
             let _ = tx.send((Instant::now(), e));

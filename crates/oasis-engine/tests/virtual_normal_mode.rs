@@ -1,8 +1,9 @@
 //! A virtual EG25-G running its firmware, flashed the whole way with the real EG25-G fixture
 //! package: switched to download mode through its DM port (diag's download-mode command),
 //! flashed, reset, and confirmed on its AT port with the revision it now reports — through a
-//! caller-owned board (`spawn_flash_virtual`, what the app does) and through the CLI spelling
-//! `virtual:eg25@normal`.
+//! caller-owned board plugged into a virtual bus (what the app does) and through the CLI
+//! spelling `virtual:eg25@normal` on an on-demand virtual bus. Both take the path a real module
+//! takes: found on the bus's USB listing, switched over its DM port, followed until 9008 is back.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 mod common;
@@ -10,7 +11,6 @@ mod common;
 use common::{REVISION, check_event_order, check_storage, package_copy};
 use oasis_engine::{
     ErrorKind, ErrorReport, Event, FlashOptions, FlashRequest, Phase, Verdict, spawn_flash,
-    spawn_flash_virtual,
 };
 use oasis_package::OpenOptions;
 use oasis_vdev::{BoardOptions, BoardState, Profile, StartIn, VirtualBoard};
@@ -29,14 +29,17 @@ fn confirming() -> FlashOptions {
     o
 }
 
+/// Flash `board`, which the test keeps, plugged into a virtual bus under the request's port
+/// name (what the app does with its demo boards).
 fn run_virtual(
     req: FlashRequest,
     board: &VirtualBoard,
 ) -> (Result<Verdict, ErrorReport>, Vec<Event>) {
+    let bus = oasis_vdev::bus::with_board(board, &req.port);
+    let req = req.on_bus(bus.handle());
     let (tx, rx) = crossbeam_channel::unbounded();
-    let h = spawn_flash_virtual(
+    let h = spawn_flash(
         req,
-        board.clone(),
         Box::new(move |e| {
             let _ = tx.send(e);
         }),
@@ -123,7 +126,9 @@ fn a_running_eg25_is_switched_flashed_and_confirmed() {
 #[test]
 fn the_cli_spelling_virtual_profile_at_normal_takes_the_same_way() {
     let (_tmp, root) = package_copy("quectel-eg25g-nand-2022");
-    let req = FlashRequest::new(&root, "virtual:eg25@normal").with_options(confirming());
+    let req = FlashRequest::new(&root, "virtual:eg25@normal")
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(confirming());
     let (tx, rx) = crossbeam_channel::unbounded();
     let out = spawn_flash(
         req,

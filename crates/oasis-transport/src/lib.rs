@@ -8,6 +8,8 @@
 //! * [`PortSpec::parse`] + [`open`]: what the user typed → a boxed [`Transport`]
 //!   ([`serial::SerialTransport`] or [`usb::UsbTransport`]).
 //! * [`enumerate::snapshot`]: what is attached, with evidence for the diagnosis.
+//! * [`bus::Bus`]: list and open boards in one place ([`SystemBus`] here; the virtual boards'
+//!   bus in oasis-vdev); every open comes with its claim on the port.
 //! * [`lock::PortLock`]: one Oasis process per port.
 //! * [`recording::RecordingTransport`], [`replay::ReplayTransport`], [`transcript::Transcript`]:
 //!   transcripts for support bundles and `oasis-cli replay`.
@@ -47,6 +49,7 @@ mod scan;
 mod spec;
 mod sysfs;
 
+pub mod bus;
 pub mod enumerate;
 pub mod lock;
 pub mod recording;
@@ -55,8 +58,9 @@ pub mod serial;
 pub mod transcript;
 pub mod usb;
 
+pub use bus::{Bus, BusHandle, Claim, JoinedBus, Opened, SystemBus};
 pub use error::{TransportError, TransportErrorKind};
-pub use spec::{PortSpec, UsbSelector, open};
+pub use spec::{PortSpec, UsbSelector, is_virtual_name, open};
 
 /// How a link delivers data: this decides how the host frames Sahara packets and Firehose
 /// documents.

@@ -1,5 +1,7 @@
-//! What a user names as a port (`/dev/ttyUSB0`, `COM7`, `usb`, `usb:1-1.4`, `usb:SERIAL`,
-//! `virtual:PROFILE`), parsed into a [`PortSpec`] and opened into a [`Transport`].
+//! What a user names as a port (`/dev/ttyUSB0`, `COM7`, `usb`, `usb:1-1.4`, `usb:SERIAL`),
+//! parsed into a [`PortSpec`] and opened into a [`Transport`]. Virtual boards are not a kind of
+//! port: they live on the virtual bus (oasis-vdev), which gives `virtual:PROFILE` its meaning
+//! (see [`crate::bus`]).
 //!
 //! Parsing is pure; only [`open`] touches the OS.
 
@@ -27,26 +29,16 @@ pub enum PortSpec {
     Serial(String),
     /// A USB EDL device driven through libusb.
     Usb(UsbSelector),
-    /// The in-process virtual board; `None` = the engine's default profile. The engine builds it,
-    /// this crate only carries the name.
-    Virtual(Option<String>),
 }
 
 impl PortSpec {
-    /// Parse what a user typed. Never fails: anything that is not `usb…` or `virtual…` is a
-    /// serial port name, checked only when opened.
+    /// Parse what a user typed. Never fails: anything that is not `usb…` is a serial port
+    /// name, checked only when opened.
     pub fn parse(text: &str) -> PortSpec {
         let text = text.trim();
         let lower = text.to_ascii_lowercase();
         if lower == "usb" {
             return PortSpec::Usb(UsbSelector::Any);
-        }
-        if lower == "virtual" {
-            return PortSpec::Virtual(None);
-        }
-        if let Some(rest) = strip_prefix_ci(text, "virtual:") {
-            let profile = rest.trim();
-            return PortSpec::Virtual((!profile.is_empty()).then(|| profile.to_string()));
         }
         if let Some(rest) = strip_prefix_ci(text, "usb:") {
             let rest = rest.trim();
@@ -76,8 +68,6 @@ impl fmt::Display for PortSpec {
             PortSpec::Usb(UsbSelector::Any) => f.write_str("usb"),
             PortSpec::Usb(UsbSelector::Path(p)) => write!(f, "usb:{p}"),
             PortSpec::Usb(UsbSelector::Serial(s)) => write!(f, "usb:{s}"),
-            PortSpec::Virtual(None) => f.write_str("virtual"),
-            PortSpec::Virtual(Some(p)) => write!(f, "virtual:{p}"),
         }
     }
 }
@@ -98,19 +88,27 @@ pub(crate) fn is_port_path(text: &str) -> bool {
     decimal(bus) && chain.split('.').all(decimal)
 }
 
-/// Open a serial or USB port. `virtual` is refused here: the engine builds virtual boards.
+/// Whether `name` names a virtual board (`virtual`, `virtual:PROFILE…`), which only the
+/// virtual bus opens.
+pub fn is_virtual_name(name: &str) -> bool {
+    let name = name.trim();
+    name.eq_ignore_ascii_case("virtual") || strip_prefix_ci(name, "virtual:").is_some()
+}
+
+/// Open a serial or USB port on this computer. A virtual board's name is refused with a
+/// reason: virtual boards live on the virtual bus.
 pub fn open(spec: &PortSpec) -> Result<Box<dyn Transport>, TransportError> {
     match spec {
-        PortSpec::Serial(name) => Ok(Box::new(crate::serial::SerialTransport::open(name)?)),
-        PortSpec::Usb(selector) => Ok(Box::new(crate::usb::UsbTransport::open(selector)?)),
-        PortSpec::Virtual(_) => Err(TransportError::new(
-            TransportErrorKind::Unsupported,
+        PortSpec::Serial(name) if is_virtual_name(name) => Err(TransportError::new(
+            TransportErrorKind::NotFound,
             "open",
-            spec.to_string(),
+            name.clone(),
         )
         .with_detail(
-            "virtual boards are opened by the engine (oasis-engine), not by the transport layer",
+            "a virtual board lives on the virtual bus (oasis-vdev), not on this computer's ports",
         )),
+        PortSpec::Serial(name) => Ok(Box::new(crate::serial::SerialTransport::open(name)?)),
+        PortSpec::Usb(selector) => Ok(Box::new(crate::usb::UsbTransport::open(selector)?)),
     }
 }
 
@@ -143,9 +141,7 @@ mod tests {
                 "usb:12-ab",
                 PortSpec::Usb(UsbSelector::Serial("12-ab".into())),
             ),
-            ("virtual", PortSpec::Virtual(None)),
-            ("virtual:bg95", PortSpec::Virtual(Some("bg95".into()))),
-            ("virtual:", PortSpec::Virtual(None)),
+            ("virtual:bg95", PortSpec::Serial("virtual:bg95".into())),
             ("  COM12 ", PortSpec::Serial("COM12".into())),
         ];
         for (text, want) in cases {
@@ -183,11 +179,14 @@ mod tests {
 
     #[test]
     fn virtual_is_refused_with_a_reason() {
-        let err = match open(&PortSpec::Virtual(Some("ec25".into()))) {
+        let err = match open(&PortSpec::parse("virtual:ec25")) {
             Err(e) => e,
             Ok(_) => panic!("virtual must not open here"),
         };
-        assert_eq!(err.kind, TransportErrorKind::Unsupported);
-        assert!(err.to_string().contains("engine"), "{err}");
+        assert_eq!(err.kind, TransportErrorKind::NotFound);
+        assert!(err.to_string().contains("virtual bus"), "{err}");
+        assert!(is_virtual_name("Virtual"));
+        assert!(is_virtual_name("virtual:eg25@normal"));
+        assert!(!is_virtual_name("/dev/virtualtty"));
     }
 }

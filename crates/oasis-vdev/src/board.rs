@@ -74,12 +74,38 @@ impl VirtualBoard {
     /// A link to the board as it is now: the EDL pipe (Packet framing unless the options say
     /// Stream) or, in normal mode, the AT port (Stream).
     pub fn connect(&self) -> VirtualLink {
+        self.connect_framed(None)
+    }
+
+    /// Like [`VirtualBoard::try_connect`], with the download-mode link framed as `kind`: the
+    /// virtual bus opens `usb` as a packet link and the board's tty as a stream.
+    pub fn try_connect_as(&self, kind: LinkKind) -> Result<VirtualLink, TransportError> {
+        self.refuse_or(Some(kind))
+    }
+
+    fn refuse_or(&self, framing: Option<LinkKind>) -> Result<VirtualLink, TransportError> {
+        match self.open_refusal() {
+            Some((kind, why)) => {
+                let name = format!("virtual {}", self.profile().name);
+                Err(TransportError::new(kind, "open", name).with_detail(why))
+            }
+            None => Ok(self.connect_framed(framing)),
+        }
+    }
+
+    /// Why the OS would refuse to open the board's ports now (Busy, PermissionDenied), if it
+    /// would.
+    pub fn open_refusal(&self) -> Option<(TransportErrorKind, String)> {
+        lock(&self.dev).access_error()
+    }
+
+    fn connect_framed(&self, framing: Option<LinkKind>) -> VirtualLink {
         let mut d = lock(&self.dev);
         d.finish_reboot();
         let kind = if d.is_normal() {
             LinkKind::Stream
         } else {
-            d.opts.link_kind()
+            framing.unwrap_or_else(|| d.opts.link_kind())
         };
         VirtualLink {
             dev: self.dev.clone(),
@@ -106,14 +132,7 @@ impl VirtualBoard {
     /// Open the board's link the way a host opens a port: fails (Busy, PermissionDenied) when
     /// the OS would refuse the open now, else [`VirtualBoard::connect`].
     pub fn try_connect(&self) -> Result<VirtualLink, TransportError> {
-        let refused = lock(&self.dev).access_error();
-        match refused {
-            Some((kind, why)) => {
-                let name = format!("virtual {}", self.profile().name);
-                Err(TransportError::new(kind, "open", name).with_detail(why))
-            }
-            None => Ok(self.connect()),
-        }
+        self.refuse_or(None)
     }
 
     /// The DM (DIAG) port of a Qualcomm module in normal mode (interface 0 on EC2x/BG9x), a
@@ -261,6 +280,15 @@ impl VirtualBoard {
     /// Whether the host may open the board's ports (what the OS would report for it).
     pub fn access(&self) -> HostAccess {
         lock(&self.dev).opts.access.clone()
+    }
+}
+
+impl VirtualLink {
+    /// The same link under another name (what the bus calls the port it was opened as).
+    #[must_use]
+    pub fn named(mut self, name: String) -> Self {
+        self.name = name;
+        self
     }
 }
 

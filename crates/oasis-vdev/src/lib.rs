@@ -24,6 +24,7 @@
 
 pub mod at;
 mod board;
+pub mod bus;
 mod device;
 mod diag;
 pub mod dump;
@@ -43,6 +44,7 @@ pub mod storage;
 
 pub use at::AtModem;
 pub use board::{AfterReset, BoardState, VirtualBoard, VirtualLink};
+pub use bus::{BusTiming, VirtualBus};
 pub use error::VdevError;
 pub use fault::{FaultKind, FaultSpec};
 pub use options::{BoardOptions, HostAccess, LinkModel, ResetBehaviour, StartIn};

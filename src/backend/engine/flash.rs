@@ -152,8 +152,12 @@ pub(super) fn start_job(
     let to = reply.clone();
     let handle = match target {
         Target::Virtual(v) => {
-            let req =
-                FlashRequest::new(&job.package, v.id.clone()).with_options(engine_options(&job));
+            // The board on a virtual bus under its id: the engine finds it on that bus's USB
+            // listing and takes the path it takes with a module.
+            let bus = oasis_vdev::bus::with_board(&v.board, &v.id);
+            let req = FlashRequest::new(&job.package, v.id.clone())
+                .on_bus(bus.handle())
+                .with_options(engine_options(&job));
             let guard = v.port.clone();
             let sink = Box::new(move |event: Event| {
                 if event.is_terminal() {
@@ -161,7 +165,7 @@ pub(super) fn start_job(
                 }
                 to.send(BackendMsg::Job { job: id, event });
             });
-            oasis_engine::spawn_flash_virtual(req, v.board.clone(), sink)
+            oasis_engine::spawn_flash(req, sink)
         }
         Target::Real(d) => {
             let req =

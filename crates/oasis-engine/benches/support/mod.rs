@@ -195,7 +195,9 @@ impl GenPackage {
     pub fn request(&self) -> FlashRequest {
         let mut o = oasis_engine::FlashOptions::default();
         o.programmer = Some(self.root().join("prog_firehose_bench.mbn"));
-        FlashRequest::new(self.root(), format!("virtual:{}", self.profile)).with_options(o)
+        FlashRequest::new(self.root(), format!("virtual:{}", self.profile))
+            .on_bus(oasis_vdev::bus::demand())
+            .with_options(o)
     }
 }
 

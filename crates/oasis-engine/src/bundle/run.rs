@@ -33,21 +33,9 @@ pub fn tee(mut sink: Sink, timeline: Option<Timeline>) -> Sink {
 /// or quirk).
 pub fn is_usage_error(req: &FlashRequest, e: &EngineError) -> bool {
     match e {
-        EngineError::BadInput { .. } => {
-            std::fs::symlink_metadata(&req.package).is_err() || bad_virtual_spec(&req.port)
-        }
+        EngineError::BadInput { .. } => std::fs::symlink_metadata(&req.package).is_err(),
         EngineError::Transport { source, .. } => {
             source.kind == oasis_transport::TransportErrorKind::NotFound && source.op == "open"
-        }
-        _ => false,
-    }
-}
-
-/// Whether `port` is a `virtual[:…]` spec that names no virtual board.
-fn bad_virtual_spec(port: &str) -> bool {
-    match oasis_transport::PortSpec::parse(port) {
-        oasis_transport::PortSpec::Virtual(profile) => {
-            crate::port::virtual_board(profile.as_deref(), "bg95").is_err()
         }
         _ => false,
     }
@@ -105,12 +93,14 @@ where
         let events = tl.snapshot();
         let recorded = transcript.exists().then_some(transcript.as_path());
         let redactor = (!req.options.include_identifiers).then(|| Redactor::new(&key_dir(req)));
+        // What the job's bus shows now (a virtual board's bus, or this computer's).
+        let devices = req.bus.snapshot();
         let input = BundleInput {
             request: req,
             events: &events,
             outcome: Some(&outcome),
             transcript: recorded,
-            devices: None,
+            devices: Some(&devices),
             redact: redactor.as_ref(),
         };
         match write_bundle(&path, &input) {

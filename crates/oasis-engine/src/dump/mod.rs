@@ -105,6 +105,8 @@ pub struct DumpRequest {
     pub programmer: Option<PathBuf>,
     /// Timeouts.
     pub timeouts: Timeouts,
+    /// Where the port is found and opened (this computer unless the caller says otherwise).
+    pub bus: oasis_transport::BusHandle,
 }
 
 impl DumpRequest {
@@ -278,8 +280,8 @@ pub(crate) fn dump_job(req: &DumpRequest, em: &mut Emitter) -> Result<Verdict, E
     em.plan_ready(phases(src.programmer.bytes.len() as u64), 0, 0);
     em.start_phase(Phase::Connect, 0);
     let fallback = port::default_profile(&src.memory, src.sector_size);
-    let opened = port::open(&req.port, fallback, &req.timeouts, em)?;
-    let _lock = opened.lock;
+    let opened = port::open(&req.bus, &req.port, fallback, &req.timeouts, em)?;
+    let _claim = opened.claim;
     let imei = opened.before.and_then(|p| p.imei);
     dump_on(req, &src, opened.link, imei, em)
 }

@@ -65,6 +65,8 @@ pub struct RamdumpRequest {
     /// manifest, with the dump folder named (the RAM files themselves stay out of it). An
     /// `Info` event starting with [`crate::bundle::WRITTEN_PREFIX`] names it.
     pub bundle: Option<PathBuf>,
+    /// Where the port is found and opened (this computer unless the caller says otherwise).
+    pub bus: oasis_transport::BusHandle,
 }
 
 impl RamdumpRequest {
@@ -128,36 +130,27 @@ pub fn spawn_ramdump_channel(req: RamdumpRequest) -> (JobHandle, Receiver<Event>
     (handle, rx)
 }
 
-/// An opened port: the link, the in-process board (virtual ports), the port claim.
-type Opened = (
-    Box<dyn Transport>,
-    Option<oasis_vdev::VirtualBoard>,
-    Option<oasis_transport::lock::PortLock>,
-);
-
 /// The port, opened as it is: unlike a flash, a module in normal mode is never switched (it
 /// has no dump to give, and switching would reboot it).
-fn open_port(port: &str, em: &mut Emitter) -> Result<Opened, EngineError> {
-    let spec = oasis_transport::PortSpec::parse(port);
-    if let oasis_transport::PortSpec::Virtual(profile) = &spec {
-        let board = crate::port::virtual_board(profile.as_deref(), "bg95")?;
-        em.info(format!(
-            "virtual board '{}' ({})",
-            board.profile().name,
-            board.profile().model
-        ));
-        if board.state() == oasis_vdev::BoardState::Normal {
-            return Err(not_crashed("runs its firmware (normal mode)"));
+fn open_port(req: &RamdumpRequest) -> Result<oasis_transport::Opened, EngineError> {
+    let (target, _) = crate::port::resolve(&req.bus, &req.port, "bg95")?;
+    let spec = oasis_transport::PortSpec::parse(&target);
+    match req.bus.open(&spec) {
+        Ok(o) => Ok(o),
+        Err(e) if e.kind == oasis_transport::TransportErrorKind::NotFound => {
+            let sel = match &spec {
+                oasis_transport::PortSpec::Usb(sel) => sel.clone(),
+                oasis_transport::PortSpec::Serial(_) => return Err(e.into()),
+            };
+            let snap = req.bus.snapshot();
+            if crate::usbswitch::normal_mode_modules(&snap.usb, &sel).is_empty() {
+                Err(e.into())
+            } else {
+                Err(not_crashed("runs its firmware (normal mode)"))
+            }
         }
-        return Ok((Box::new(board.connect()), Some(board), None));
+        Err(e) => Err(e.into()),
     }
-    let name = match &spec {
-        oasis_transport::PortSpec::Serial(_) => port.to_owned(),
-        other => other.to_string(),
-    };
-    let lock = oasis_transport::lock::PortLock::acquire(&name)?;
-    let link = oasis_transport::open(&spec)?;
-    Ok((link, None, Some(lock)))
 }
 
 fn not_crashed(state: &str) -> EngineError {
@@ -183,15 +176,8 @@ fn human(b: u64) -> String {
     }
 }
 
-fn identity_of(link: &dyn Transport, board: Option<&oasis_vdev::VirtualBoard>) -> DumpIdentity {
+fn identity_of(link: &dyn Transport) -> DumpIdentity {
     let mut id = DumpIdentity::default();
-    if let Some(b) = board {
-        let p = b.profile();
-        id.serial = Some(format!("{:08x}", p.serial));
-        id.chip = Some(p.chip.clone());
-        id.model = Some(p.model.clone());
-        return id;
-    }
     // Newer boot ROMs name their serial in the USB product string: `QUSB__BULK_SN:1A2B3C4D`.
     let d = link.describe();
     if let Some((_, rest)) = d.split_once("_SN:") {
@@ -224,11 +210,14 @@ fn ramdump_job(
     );
     crate::paths::fresh_dir(&req.out, "crash dump")?;
     em.start_phase(Phase::Connect, 0);
-    let (link, board, _lock) = match link {
-        Some(l) => (l, None, None),
-        None => open_port(&req.port, em)?,
+    let (link, _claim) = match link {
+        Some(l) => (l, None),
+        None => {
+            let o = open_port(req)?;
+            (o.link, Some(o.claim))
+        }
     };
-    let mut identity = identity_of(&*link, board.as_ref());
+    let mut identity = identity_of(&*link);
     let mut link = Link {
         link,
         buf: vec![0u8; MAX_CHUNK as usize + 64],

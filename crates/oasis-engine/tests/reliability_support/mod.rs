@@ -70,7 +70,9 @@ impl Fixture {
     pub fn request_default_timeouts(&self) -> FlashRequest {
         let mut o = FlashOptions::default();
         o.programmer.clone_from(&self.programmer);
-        FlashRequest::new(&self.root, format!("virtual:{}", self.profile)).with_options(o)
+        FlashRequest::new(&self.root, format!("virtual:{}", self.profile))
+            .on_bus(oasis_vdev::bus::demand())
+            .with_options(o)
     }
 
     /// A fresh board of the fixture's profile with these faults (spec strings).

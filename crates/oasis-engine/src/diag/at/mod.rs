@@ -228,11 +228,11 @@ fn resynchronise(r: &mut Runner<'_>) -> bool {
     true
 }
 
-/// Open the serial port `name` and probe it; an open failure (permission, busy, missing) is
-/// reported in [`AtProbe::error`].
-pub fn probe_port(name: &str, cfg: &ProbeConfig) -> AtProbe {
-    match oasis_transport::serial::SerialTransport::open(name) {
-        Ok(mut port) => probe(&mut port, name, cfg),
+/// Open the serial port `name` on `bus` (claimed while it is asked) and probe it; an open
+/// failure (permission, busy, missing) is reported in [`AtProbe::error`].
+pub fn probe_on(bus: &oasis_transport::BusHandle, name: &str, cfg: &ProbeConfig) -> AtProbe {
+    match bus.open_serial(name) {
+        Ok(mut port) => probe(&mut *port.link, name, cfg),
         Err(e) => AtProbe::failed(name, &e),
     }
 }
