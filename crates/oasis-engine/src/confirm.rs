@@ -359,6 +359,7 @@ fn follow_usb(sel: &UsbSelector, wait: Duration, em: &mut Emitter) -> Result<AtP
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Help;
     use std::sync::Arc;
     use std::sync::atomic::AtomicBool;
 

@@ -14,6 +14,7 @@ use oasis_transport::recording::RecordingTransport;
 use oasis_transport::{PortSpec, Transport, TransportErrorKind};
 use oasis_vdev::{BoardOptions, BoardState, Profile, Quirks, StartIn, VirtualBoard};
 
+use crate::Help;
 use crate::bundle::elide::{CompactWriter, ELIDE_ABOVE};
 use crate::diag::DiagError;
 use crate::diag::at::{AtProbe, ProbeConfig, probe};
@@ -113,7 +114,7 @@ fn diag_failed(e: &DiagError) -> EngineError {
     EngineError::Protocol {
         what: format!("switching the virtual board to download mode: {e}"),
         device_log: Vec::new(),
-        help: e.help().map(str::to_owned),
+        help: e.help().map(String::from),
     }
 }
 
@@ -153,8 +154,7 @@ fn switch_virtual(board: &VirtualBoard, t: &Timeouts, em: &mut Emitter) -> Resul
         reason: format!("the board cannot be switched to download mode: {e}"),
         help: e
             .help()
-            .unwrap_or("flash a board in download mode")
-            .to_owned(),
+            .map_or_else(|| "flash a board in download mode".to_owned(), String::from),
     })?;
     let outcome = switch_to_edl(&mut dm, t.command);
     drop(dm);

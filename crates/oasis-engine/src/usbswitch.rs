@@ -7,6 +7,7 @@ use std::time::Duration;
 use oasis_transport::enumerate::{UsbDeviceInfo, snapshot};
 use oasis_transport::{PortSpec, Transport, UsbSelector};
 
+use crate::Help;
 use crate::diag::DiagError;
 use crate::diag::at::{AtProbe, ProbeConfig, probe_port};
 use crate::diag::dload::{follow_to_edl, switch_to_edl};
@@ -23,7 +24,7 @@ fn diag_error(e: &DiagError) -> EngineError {
     EngineError::Protocol {
         what: e.to_string(),
         device_log: Vec::new(),
-        help: e.help().map(str::to_owned),
+        help: e.help().map(String::from),
     }
 }
 

@@ -37,4 +37,7 @@
 
 pub mod firehose;
 pub mod hdlc;
+mod help;
 pub mod sahara;
+
+pub use help::Help;

@@ -56,6 +56,7 @@ pub mod transcript;
 pub mod usb;
 
 pub use error::{TransportError, TransportErrorKind};
+pub use oasis_proto::Help;
 pub use spec::{PortSpec, UsbSelector, open};
 
 /// How a link delivers data: this decides how the host frames Sahara packets and Firehose

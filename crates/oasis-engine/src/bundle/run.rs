@@ -33,7 +33,7 @@ pub fn tee(mut sink: Sink, timeline: Option<Timeline>) -> Sink {
 /// or quirk).
 pub fn is_usage_error(req: &FlashRequest, e: &EngineError) -> bool {
     match e {
-        EngineError::BadInput { .. } => {
+        EngineError::Package(_) | EngineError::BadInput { .. } => {
             std::fs::symlink_metadata(&req.package).is_err() || bad_virtual_spec(&req.port)
         }
         EngineError::Transport { source, .. } => {
