@@ -186,7 +186,13 @@ pub enum Md5Status {
         missing: usize,
     },
     /// Files whose md5 differs from md5.txt.
-    Mismatch(Vec<String>),
+    Mismatch {
+        /// The files, package-relative.
+        files: Vec<String>,
+        /// What the package reader says to do about it (its `Md5Mismatch` error's help:
+        /// re-download the package).
+        help: String,
+    },
     /// The package has no md5.txt.
     NoList,
 }
@@ -202,7 +208,9 @@ impl Md5Status {
             Md5Status::Verified { checked, missing } => {
                 format!("md5 OK ({checked} files; {missing} listed files not in the package)")
             }
-            Md5Status::Mismatch(files) => format!("md5 MISMATCH: {}", files.join(", ")),
+            Md5Status::Mismatch { files, .. } => {
+                format!("md5 MISMATCH: {}", files.join(", "))
+            }
             Md5Status::NoList => "no md5.txt: files not checked".to_owned(),
         }
     }

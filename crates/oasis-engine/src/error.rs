@@ -423,6 +423,27 @@ mod tests {
     }
 
     #[test]
+    fn a_package_error_is_carried_with_its_own_help_kind_and_cause() {
+        let pe = PackageError::Io {
+            path: "pkg/update/sbl1.mbn".into(),
+            source: std::io::Error::other("disk on fire"),
+        };
+        let own_message = pe.to_string();
+        let own_help = pe.help().map(Cow::into_owned);
+        let e = EngineError::from(pe);
+        assert!(matches!(e, EngineError::Package(PackageError::Io { .. })));
+        assert_eq!(e.kind(), ErrorKind::BadInput);
+        assert_eq!(e.help().map(Cow::into_owned), own_help);
+        // The cause stays reachable (a flattened string had none).
+        let cause = std::error::Error::source(&e).map(ToString::to_string);
+        assert_eq!(cause.as_deref(), Some("disk on fire"));
+        let r = e.into_report(None, None);
+        assert_eq!(r.kind, ErrorKind::BadInput);
+        assert_eq!(r.hint, own_help);
+        assert_eq!(r.message, own_message);
+    }
+
+    #[test]
     fn cancel_says_board_stays_in_download_mode() {
         let r = EngineError::Cancelled.into_report(Some(Phase::Program), Some("rootfs"));
         assert_eq!(r.kind, ErrorKind::Cancelled);
