@@ -1,6 +1,6 @@
 //! The package reader's own help reaches the app: a damaged package says "re-download", not a
 //! generic line of the app's.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,5 @@
 //! The one error type of the package crate: every variant names the file, line, attribute and
-//! value it saw, and `help()` says what the user can do. All package errors are "bad input".
+//! value it saw, and [`Help::help`](crate::Help::help) says what the user can do. All package errors are "bad input".
 
 use std::borrow::Cow;
 use std::path::PathBuf;
