@@ -1,7 +1,7 @@
 //! [`Help`]: the one way an Oasis error says what the user can do about it.
 //!
 //! Every error type that has advice implements it, from the protocol core up to the app, so a
-//! front-end shows any error's advice the same way (`oasis-cli`'s `help:` line and JSON `hint`,
+//! front-end shows any error's advice the same way (`oasis-cli`'s `hint:` line and JSON `hint` key,
 //! the app's error screen). It lives here because this crate is the base every other Oasis
 //! crate builds on; `oasis-package`, `oasis-transport` and `oasis-engine` re-export it.
 
