@@ -1,8 +1,11 @@
 //! The app's own error type: what can go wrong in the window itself (files it writes, pictures
 //! it loads). Board, package and engine failures arrive as `BackendError` / `ErrorReport`.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::PathBuf;
+
+use oasis_engine::Help;
 
 /// A failure of the desktop app itself.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,15 +27,16 @@ pub enum UiError {
     },
 }
 
-impl UiError {
+/// Every app error has advice: [`Help::help`] is never `None` here.
+impl Help for UiError {
     /// What the user can do about it.
-    pub fn help(&self) -> &'static str {
-        match self {
+    fn help(&self) -> Option<Cow<'_, str>> {
+        Some(Cow::Borrowed(match self {
             UiError::WriteFile { .. } => {
                 "Pick another folder in Settings (one you can write to) and try again."
             }
             UiError::Picture { .. } => "This is a bug in the Oasis build; please report it.",
-        }
+        }))
     }
 }
 

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use oasis_engine::Help;
 use oasis_engine::event::ChipIdentity;
 
 use crate::backend::{
@@ -65,7 +66,7 @@ impl From<&BackendError> for ErrorView {
     fn from(e: &BackendError) -> Self {
         ErrorView {
             message: e.to_string(),
-            help: e.help(),
+            help: e.help().map(String::from).unwrap_or_default(),
         }
     }
 }

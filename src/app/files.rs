@@ -9,6 +9,7 @@ use crossbeam_channel::Sender;
 use crate::bench::{ReportRow, write_report};
 use crate::settings::ReportFormat;
 use crate::state::ErrorView;
+use oasis_engine::Help;
 
 /// A finished piece of file work.
 #[derive(Debug)]
@@ -78,7 +79,7 @@ pub(crate) fn write_bench_report(
                 .map(|()| path.clone())
                 .map_err(|e| ErrorView {
                     message: e.to_string(),
-                    help: e.help().to_owned(),
+                    help: e.help().map(String::from).unwrap_or_default(),
                 });
             FileDone::ReportWritten(result)
         },
@@ -99,7 +100,7 @@ pub(crate) fn install_demo(ctx: &egui::Context, tx: &Sender<FileDone>, dir: Path
         move || {
             FileDone::DemoInstalled(crate::demo::install(&dir).map_err(|e| ErrorView {
                 message: e.to_string(),
-                help: e.help().to_owned(),
+                help: e.help().map(String::from).unwrap_or_default(),
             }))
         },
         |e| {

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
+use oasis_engine::Help;
 use oasis_engine::diag::at::AtProbe;
 use oasis_engine::diag::compat::{BoardFacts, PackageFacts};
 use oasis_engine::diag::{Evidence, diagnose};
@@ -334,7 +335,7 @@ impl Backend for EngineBackend {
                 .map_err(|e| BackendError::Package {
                     path: path.clone(),
                     reason: e.to_string(),
-                    help: e.help().to_owned(),
+                    help: e.help().map(String::from).unwrap_or_default(),
                 });
             BackendMsg::Package { path, result }
         });
@@ -375,7 +376,7 @@ impl Backend for EngineBackend {
                 let report = ErrorReport {
                     kind: ErrorKind::Port,
                     message: e.to_string(),
-                    hint: Some(e.help()),
+                    hint: e.help().map(String::from),
                     phase: None,
                     partition: None,
                     device_log: Vec::new(),

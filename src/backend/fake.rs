@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
+use oasis_engine::Help;
 use oasis_engine::event::{ChipIdentity, ErrorKind, ErrorReport, Event, Phase};
 
 use super::fake_script::{Step, canned_at, canned_diagnosis, flash_script, summary_for};
@@ -368,7 +369,7 @@ impl Backend for FakeBackend {
                 let event = Event::Failed(ErrorReport {
                     kind: ErrorKind::Port,
                     message: e.to_string(),
-                    hint: Some(e.help()),
+                    hint: e.help().map(String::from),
                     phase: None,
                     partition: None,
                     device_log: Vec::new(),

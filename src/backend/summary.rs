@@ -1,7 +1,7 @@
 //! Turning an opened `oasis_package::Package` into the package card the UI shows (model,
 //! version, storage, programmer chip and signing, size, md5, warnings, regions erased).
 
-use oasis_package::{Package, StepOp, StorageType};
+use oasis_package::{Help, Package, StepOp, StorageType};
 
 use super::{Md5Status, PackageSummary};
 
@@ -116,9 +116,11 @@ fn md5_status(pkg: &Package) -> Md5Status {
     if pkg.md5.file.is_none() {
         return Md5Status::NoList;
     }
-    let bad: Vec<String> = pkg.md5.mismatches().map(|e| e.path.clone()).collect();
-    if !bad.is_empty() {
-        return Md5Status::Mismatch(bad);
+    if let Err(err) = pkg.md5.check() {
+        return Md5Status::Mismatch {
+            files: pkg.md5.mismatches().map(|e| e.path.clone()).collect(),
+            help: err.help().map(String::from).unwrap_or_default(),
+        };
     }
     Md5Status::Verified {
         checked: pkg.md5.ok().count(),

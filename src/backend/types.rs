@@ -1,8 +1,11 @@
 //! Plain data the backend hands to the UI: boards, package summaries, compatibility checks,
 //! diagnoses, and the one error type of the backend seam. No I/O here.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::PathBuf;
+
+use oasis_engine::Help;
 
 use serde::{Deserialize, Serialize};
 
@@ -183,7 +186,13 @@ pub enum Md5Status {
         missing: usize,
     },
     /// Files whose md5 differs from md5.txt.
-    Mismatch(Vec<String>),
+    Mismatch {
+        /// The files, package-relative.
+        files: Vec<String>,
+        /// What the package reader says to do about it (its `Md5Mismatch` error's help:
+        /// re-download the package).
+        help: String,
+    },
     /// The package has no md5.txt.
     NoList,
 }
@@ -199,7 +208,9 @@ impl Md5Status {
             Md5Status::Verified { checked, missing } => {
                 format!("md5 OK ({checked} files; {missing} listed files not in the package)")
             }
-            Md5Status::Mismatch(files) => format!("md5 MISMATCH: {}", files.join(", ")),
+            Md5Status::Mismatch { files, .. } => {
+                format!("md5 MISMATCH: {}", files.join(", "))
+            }
             Md5Status::NoList => "no md5.txt: files not checked".to_owned(),
         }
     }
@@ -451,22 +462,23 @@ pub enum BackendError {
     },
 }
 
-impl BackendError {
+/// Every backend error has advice: [`Help::help`] is never `None` here.
+impl Help for BackendError {
     /// What the user can do about it.
-    pub fn help(&self) -> String {
-        match self {
-            BackendError::Package { help, .. } => help.clone(),
-            BackendError::NoSuchBoard { .. } => {
-                "Check the cable and wait for the board to show up in the list again.".into()
-            }
-            BackendError::WrongMode { mode, .. } => format!(
+    fn help(&self) -> Option<Cow<'_, str>> {
+        Some(match self {
+            BackendError::Package { help, .. } => Cow::Borrowed(help),
+            BackendError::NoSuchBoard { .. } => Cow::Borrowed(
+                "Check the cable and wait for the board to show up in the list again.",
+            ),
+            BackendError::WrongMode { mode, .. } => Cow::Owned(format!(
                 "The board is in {} mode; open Diagnostics to see which actions fit.",
                 mode.badge()
-            ),
+            )),
             BackendError::Board { .. } => {
-                "Unplug and replug the board, then run Diagnostics on it.".into()
+                Cow::Borrowed("Unplug and replug the board, then run Diagnostics on it.")
             }
-        }
+        })
     }
 }
 
@@ -537,7 +549,7 @@ mod tests {
             mode: BoardMode::Normal,
         };
         assert!(e.to_string().contains("1-1.4"));
-        assert!(e.help().contains("normal"));
+        assert!(e.help().is_some_and(|h| h.contains("normal")));
     }
 }
 

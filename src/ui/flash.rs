@@ -23,9 +23,9 @@ pub fn blocked_reason(st: &AppState) -> Option<String> {
     let Some(pkg) = &st.package.summary else {
         return Some("Open a package first.".into());
     };
-    if let Md5Status::Mismatch(files) = &pkg.md5 {
+    if let Md5Status::Mismatch { files, help } = &pkg.md5 {
         return Some(format!(
-            "The package is damaged: {} do not match md5.txt.",
+            "The package is damaged: {} do not match md5.txt ({help}).",
             files.join(", ")
         ));
     }

@@ -100,10 +100,16 @@ fn card(ui: &mut egui::Ui, s: &PackageSummary) {
                 let level = match s.md5 {
                     Md5Status::Verified { .. } => Level::Ok,
                     Md5Status::NoList => Level::Warn,
-                    Md5Status::Mismatch(_) => Level::Bad,
+                    Md5Status::Mismatch { .. } => Level::Bad,
                 };
                 ui.label(RichText::new(s.md5.describe()).color(level_color(level)));
                 ui.end_row();
+                if let Md5Status::Mismatch { help, .. } = &s.md5 {
+                    // The package reader's own advice (re-download), under the verdict.
+                    ui.label("");
+                    ui.label(RichText::new(help).color(level_color(Level::Bad)));
+                    ui.end_row();
+                }
                 ui.label(RichText::new("Folder").weak());
                 ui.label(RichText::new(s.path.display().to_string()).small());
                 ui.end_row();

@@ -1,6 +1,7 @@
 //! `oasis-cli devices` and `oasis-cli diagnose`: what is attached and what state it is in,
 //! through the engine's diagnostics. Both exit 0 whenever they could look.
 
+use oasis_engine::Help;
 use oasis_engine::diag::at::{AtProbe, ProbeConfig, probe_on};
 use oasis_engine::diag::compat::{self, BoardFacts, PackageFacts, ProgrammerFacts, Storage};
 use oasis_engine::diag::usb_table::{Role, UsbMode, device_roles, identify_device};
@@ -174,7 +175,7 @@ pub fn run_diagnose(a: &DiagnoseArgs) -> i32 {
         Some(path) => match Package::open(path, &OpenOptions::default()) {
             Ok(p) => Some(p),
             Err(e) => {
-                print_error(&e.to_string(), Some(e.help()), a.json, "bad_input");
+                print_error(&e.to_string(), e.help().as_deref(), a.json, "bad_input");
                 return 2;
             }
         },

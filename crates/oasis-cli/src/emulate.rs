@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use oasis_engine::Help;
 use oasis_vdev::{BoardOptions, FaultSpec, Profile, Quirks, ResetBehaviour, StartIn, serve_pty};
 
 use crate::args::EmulateArgs;
@@ -44,14 +45,14 @@ pub fn run(a: &EmulateArgs) -> i32 {
     let profile = match Profile::by_name(name) {
         Ok(p) => p,
         Err(e) => {
-            print_error(&e.to_string(), e.help(), false, "bad_input");
+            print_error(&e.to_string(), e.help().as_deref(), false, "bad_input");
             return 2;
         }
     };
     let faults = match FaultSpec::parse_all(&a.faults) {
         Ok(f) => f,
         Err(e) => {
-            print_error(&e.to_string(), e.help(), false, "bad_input");
+            print_error(&e.to_string(), e.help().as_deref(), false, "bad_input");
             return 2;
         }
     };
@@ -109,7 +110,7 @@ pub fn run(a: &EmulateArgs) -> i32 {
     let service = match serve_pty(&a.pty, profile, faults, options) {
         Ok(s) => s,
         Err(e) => {
-            print_error(&e.to_string(), e.help(), false, "bad_input");
+            print_error(&e.to_string(), e.help().as_deref(), false, "bad_input");
             return 2;
         }
     };

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use oasis_engine::Help;
 use oasis_package::programmer::ProgrammerIdentity;
 use oasis_package::{OpenOptions, Package, StepOp};
 use serde_json::{Value, json};
@@ -28,7 +29,7 @@ pub fn run(a: &InfoArgs) -> i32 {
             0
         }
         Err(e) => {
-            crate::output::print_error(&e.to_string(), Some(e.help()), a.json, "bad_input");
+            crate::output::print_error(&e.to_string(), e.help().as_deref(), a.json, "bad_input");
             2
         }
     }
@@ -54,7 +55,7 @@ fn programmer_info(path: &Path, json: bool) -> i32 {
             0
         }
         Err(e) => {
-            crate::output::print_error(&e.to_string(), Some(e.help()), json, "bad_input");
+            crate::output::print_error(&e.to_string(), e.help().as_deref(), json, "bad_input");
             2
         }
     }

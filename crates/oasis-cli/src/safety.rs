@@ -3,6 +3,7 @@
 
 use std::sync::mpsc;
 
+use oasis_engine::Help;
 use oasis_engine::bundle::load_bundle;
 use oasis_engine::bundle::replay::{ReplayReport, replay_bundle};
 use oasis_engine::event::{ErrorKind, Event};
@@ -76,7 +77,7 @@ pub fn run_replay(a: &ReplayArgs) -> i32 {
     let bundle = match load_bundle(&a.bundle) {
         Ok(b) => b,
         Err(e) => {
-            print_error(&e.to_string(), Some(e.help()), a.json, "bad_input");
+            print_error(&e.to_string(), e.help().as_deref(), a.json, "bad_input");
             return ErrorKind::BadInput.exit_code();
         }
     };
@@ -101,7 +102,7 @@ pub fn run_replay(a: &ReplayArgs) -> i32 {
     let report = match report {
         Ok(r) => r,
         Err(e) => {
-            print_error(&e.to_string(), Some(e.help()), a.json, "bad_input");
+            print_error(&e.to_string(), e.help().as_deref(), a.json, "bad_input");
             return ErrorKind::BadInput.exit_code();
         }
     };

@@ -349,6 +349,7 @@ fn follow_usb(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Help;
     use std::sync::Arc;
     use std::sync::atomic::AtomicBool;
 

@@ -1,10 +1,13 @@
 //! The engine's error type: what went wrong in a job, naming the command, the partition and the
 //! board's own words, and how it maps onto the [`ErrorReport`] front-ends show.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
+use oasis_package::PackageError;
 use oasis_transport::{TransportError, TransportErrorKind};
 
+use crate::Help;
 use crate::event::{ErrorKind, ErrorReport, Phase};
 
 /// Hint given with a cancellation between two commands.
@@ -97,6 +100,11 @@ pub enum EngineError {
         /// What the user can do.
         help: String,
     },
+    /// The package could not be read or is unusable: the package reader's own error, so its
+    /// advice (re-download, pass --rawprogram, ...) reaches the front-end. A "bad input" like
+    /// [`EngineError::BadInput`]: same kind, exit code and JSON.
+    #[error(transparent)]
+    Package(#[from] PackageError),
     /// The package, programmer or arguments are unusable.
     #[error("{what}")]
     BadInput {
@@ -135,6 +143,43 @@ pub enum EngineError {
     /// A bug in Oasis.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl Help for EngineError {
+    /// What to try next: the engine's own line, or the carried error's (transport, package).
+    fn help(&self) -> Option<Cow<'_, str>> {
+        let fixed: &str = match self {
+            Self::Cancelled => CANCELLED_HINT,
+            Self::CancelledMidTransfer { .. } => MID_TRANSFER_HINT,
+            Self::Timeout { .. } => {
+                "the board stopped answering: check the cable, power-cycle the board into download mode (USB_BOOT) and run the flash again"
+            }
+            Self::Transport { source, .. } => return source.help(),
+            Self::Package(e) => return e.help(),
+            Self::Nak { .. } => {
+                "the board's own words above say why; check that the package is made for this module (storage type, page size) and run the flash again"
+            }
+            Self::SaharaStatus { help: Some(h), .. } | Self::Protocol { help: Some(h), .. } => h,
+            Self::SaharaStatus { help: None, .. } => {
+                "power-cycle the board into download mode and try again"
+            }
+            Self::Protocol { help: None, .. } => {
+                "power-cycle the board into download mode and run the flash again; if it repeats, save a support bundle (--bundle)"
+            }
+            Self::VerifyMismatch { .. } => {
+                "the flash memory may be worn or the link unreliable: run the flash again; if it repeats, the board needs service"
+            }
+            Self::Refused { help, .. }
+            | Self::NotConfirmed { help, .. }
+            | Self::Backup { help, .. } => help,
+            Self::BadInput { help, .. } => return help.as_deref().map(Cow::Borrowed),
+            Self::Io { .. } => "check that the package files are readable and complete",
+            Self::Internal(_) => {
+                "this is a bug in Oasis: please report it with a support bundle (--bundle)"
+            }
+        };
+        Some(Cow::Borrowed(fixed))
+    }
 }
 
 /// What did not happen after the reset (the Confirm phase's failure verdicts).
@@ -229,46 +274,10 @@ impl EngineError {
             Self::Protocol { .. } => ErrorKind::Protocol,
             Self::VerifyMismatch { .. } => ErrorKind::VerifyMismatch,
             Self::Refused { .. } => ErrorKind::Refused,
-            Self::BadInput { .. } | Self::Io { .. } => ErrorKind::BadInput,
+            Self::Package(_) | Self::BadInput { .. } | Self::Io { .. } => ErrorKind::BadInput,
             Self::NotConfirmed { failure, .. } => failure.kind(),
             Self::Backup { .. } => ErrorKind::BadInput,
             Self::Internal(_) => ErrorKind::Internal,
-        }
-    }
-
-    /// What to try next.
-    pub fn help(&self) -> Option<String> {
-        match self {
-            Self::Cancelled => Some(CANCELLED_HINT.to_owned()),
-            Self::CancelledMidTransfer { .. } => Some(MID_TRANSFER_HINT.to_owned()),
-            Self::Timeout { .. } => Some(
-                "the board stopped answering: check the cable, power-cycle the board into download mode (USB_BOOT) and run the flash again"
-                    .to_owned(),
-            ),
-            Self::Transport { source, .. } => source.help().map(str::to_owned),
-            Self::Nak { .. } => Some(
-                "the board's own words above say why; check that the package is made for this module (storage type, page size) and run the flash again"
-                    .to_owned(),
-            ),
-            Self::SaharaStatus { help, .. } => help.clone().or_else(|| {
-                Some("power-cycle the board into download mode and try again".to_owned())
-            }),
-            Self::Protocol { help: Some(h), .. } => Some(h.clone()),
-            Self::Protocol { .. } => Some(
-                "power-cycle the board into download mode and run the flash again; if it repeats, save a support bundle (--bundle)"
-                    .to_owned(),
-            ),
-            Self::VerifyMismatch { .. } => Some(
-                "the flash memory may be worn or the link unreliable: run the flash again; if it repeats, the board needs service"
-                    .to_owned(),
-            ),
-            Self::Refused { help, .. } => Some(help.clone()),
-            Self::BadInput { help, .. } => help.clone(),
-            Self::Io { .. } => Some("check that the package files are readable and complete".to_owned()),
-            Self::NotConfirmed { help, .. } | Self::Backup { help, .. } => Some(help.clone()),
-            Self::Internal(_) => Some(
-                "this is a bug in Oasis: please report it with a support bundle (--bundle)".to_owned(),
-            ),
         }
     }
 
@@ -318,7 +327,7 @@ impl EngineError {
         let hint = match (self, phase) {
             // Stopped halfway through the programmer upload: the boot ROM waits for the rest.
             (Self::Cancelled, Some(Phase::Upload)) => Some(MID_TRANSFER_HINT.to_owned()),
-            _ => self.help(),
+            _ => self.help().map(Cow::into_owned),
         };
         let partition = self.partition().or(partition).map(str::to_owned);
         let device_log = self.device_log().to_vec();
@@ -411,6 +420,27 @@ mod tests {
         assert_eq!(r.partition.as_deref(), Some("modem"));
         let up = EngineError::Cancelled.into_report(Some(Phase::Upload), None);
         assert_eq!(up.hint.as_deref(), Some(MID_TRANSFER_HINT));
+    }
+
+    #[test]
+    fn a_package_error_is_carried_with_its_own_help_kind_and_cause() {
+        let pe = PackageError::Io {
+            path: "pkg/update/sbl1.mbn".into(),
+            source: std::io::Error::other("disk on fire"),
+        };
+        let own_message = pe.to_string();
+        let own_help = pe.help().map(Cow::into_owned);
+        let e = EngineError::from(pe);
+        assert!(matches!(e, EngineError::Package(PackageError::Io { .. })));
+        assert_eq!(e.kind(), ErrorKind::BadInput);
+        assert_eq!(e.help().map(Cow::into_owned), own_help);
+        // The cause stays reachable (a flattened string had none).
+        let cause = std::error::Error::source(&e).map(ToString::to_string);
+        assert_eq!(cause.as_deref(), Some("disk on fire"));
+        let r = e.into_report(None, None);
+        assert_eq!(r.kind, ErrorKind::BadInput);
+        assert_eq!(r.hint, own_help);
+        assert_eq!(r.message, own_message);
     }
 
     #[test]

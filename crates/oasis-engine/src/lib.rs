@@ -61,6 +61,8 @@ pub use job::{
     JobHandle, spawn_backup, spawn_backup_on, spawn_dump, spawn_dump_on, spawn_flash,
     spawn_flash_channel, spawn_flash_on, spawn_restore, spawn_restore_on,
 };
+/// The one advice trait of every Oasis error (defined in `oasis-proto`).
+pub use oasis_proto::Help;
 pub use options::{FlashOptions, FlashRequest, Timeouts};
 pub use ramdump::{RamdumpRequest, spawn_ramdump, spawn_ramdump_channel, spawn_ramdump_on};
 pub use restore::{BackupRequest, RestoreRequest};

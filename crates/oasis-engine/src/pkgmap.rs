@@ -5,7 +5,7 @@
 use oasis_package::programmer::ProgrammerKind;
 use std::path::PathBuf;
 
-use oasis_package::{OpenOptions, Package, PackageError, PartitionTable, PlanStep};
+use oasis_package::{OpenOptions, Package, PartitionTable, PlanStep};
 
 use crate::connect::{MAX_PROGRAMMER, ProgrammerImage};
 use crate::error::EngineError;
@@ -35,21 +35,13 @@ pub struct Prepared {
     _package: Package,
 }
 
-/// A package error as bad input, with its help line.
-pub fn package_error(e: &PackageError) -> EngineError {
-    EngineError::BadInput {
-        what: e.to_string(),
-        help: Some(e.help().to_owned()),
-    }
-}
-
 /// Open the package of `req` and check everything that can be checked without a board.
 pub fn prepare(req: &FlashRequest) -> Result<Prepared, EngineError> {
     let opts = &req.options;
     let mut open = OpenOptions::default();
     open.programmer.clone_from(&opts.programmer);
     open.rawprogram.clone_from(&opts.rawprogram);
-    let pkg = Package::open(&req.package, &open).map_err(|e| package_error(&e))?;
+    let pkg = Package::open(&req.package, &open)?;
     let mut notes: Vec<String> = pkg
         .choices
         .iter()

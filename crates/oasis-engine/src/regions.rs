@@ -334,6 +334,7 @@ fn gpt_region(e: &GptEntry, lun: u32, sector_size: u32) -> Option<Region> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Help;
 
     /// A board whose storage is one byte vector per LUN.
     struct Disk(Vec<Vec<u8>>);

@@ -144,7 +144,7 @@ fn backup_source(req: &BackupRequest) -> Result<Source, EngineError> {
     };
     let mut open = OpenOptions::default();
     open.programmer.clone_from(&req.programmer);
-    let pkg = Package::open(path, &open).map_err(|e| pkgmap::package_error(&e))?;
+    let pkg = Package::open(path, &open)?;
     let programmer = pkgmap::load_programmer(&pkg, &mut notes)?;
     let sector_size = pkg
         .sector_size

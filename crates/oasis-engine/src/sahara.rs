@@ -9,6 +9,7 @@ use oasis_proto::sahara::identity::Identity;
 use oasis_proto::sahara::{SaharaError, SaharaPacket, exec};
 use oasis_transport::{Transport, TransportErrorKind};
 
+use crate::Help;
 use crate::error::EngineError;
 use crate::event::ChipIdentity;
 use crate::progress::Emitter;
@@ -194,7 +195,7 @@ fn waited(e: EngineError, wait: Duration) -> EngineError {
 
 /// A Sahara error as an engine error, keeping the boot ROM's status and its explanation.
 pub fn from_sahara(e: SaharaError) -> EngineError {
-    let help = e.help().map(str::to_owned);
+    let help = e.help().map(String::from);
     match e {
         SaharaError::ImageRejected { status, .. } => EngineError::SaharaStatus {
             status: status.0,

@@ -9,6 +9,7 @@ use oasis_proto::firehose::{Command, Patch, PowerAction, Region, VendorCommand};
 use oasis_transport::TransportErrorKind;
 use sha2::{Digest, Sha256};
 
+use crate::Help;
 use crate::error::EngineError;
 use crate::firehose::Firehose;
 use crate::options::Timeouts;
@@ -89,7 +90,7 @@ pub fn run_simple(
             let v = VendorCommand::new(tag.clone(), attrs.clone()).map_err(|e| {
                 EngineError::BadInput {
                     what: format!("the package's <{tag}> line cannot be sent: {e}"),
-                    help: e.help().map(str::to_owned),
+                    help: e.help().map(String::from),
                 }
             })?;
             (Command::Vendor(v), t.erase)

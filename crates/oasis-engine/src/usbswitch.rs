@@ -7,6 +7,7 @@ use std::time::Duration;
 use oasis_transport::enumerate::UsbDeviceInfo;
 use oasis_transport::{BusHandle, Opened, PortSpec, UsbSelector};
 
+use crate::Help;
 use crate::diag::DiagError;
 use crate::diag::at::{AtProbe, ProbeConfig, probe_on};
 use crate::diag::dload::{SwitchOutcome, follow_to_edl, switch_to_edl};
@@ -23,7 +24,7 @@ fn diag_error(e: &DiagError) -> EngineError {
     EngineError::Protocol {
         what: e.to_string(),
         device_log: Vec::new(),
-        help: e.help().map(str::to_owned),
+        help: e.help().map(String::from),
     }
 }
 

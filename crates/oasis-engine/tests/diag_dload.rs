@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use oasis_engine::Help;
 use oasis_engine::diag::DiagError;
 use oasis_engine::diag::dload::{
     SWITCH_TO_EDL, SWITCH_TO_EDL_PAYLOAD, SwitchOutcome, crc16_x25, follow_to_edl, hdlc_decode,

@@ -1,7 +1,10 @@
 //! The one error type of the package crate: every variant names the file, line, attribute and
-//! value it saw, and `help()` says what the user can do. All package errors are "bad input".
+//! value it saw, and [`Help::help`](crate::Help::help) says what the user can do. All package errors are "bad input".
 
+use std::borrow::Cow;
 use std::path::PathBuf;
+
+use oasis_proto::Help;
 
 /// What was wrong with a number in an XML attribute (or a binary field).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -463,10 +466,11 @@ pub enum PackageError {
     },
 }
 
-impl PackageError {
+/// Every package error has advice: [`Help::help`] is never `None` here.
+impl Help for PackageError {
     /// One line telling the user what to try next.
-    pub fn help(&self) -> &'static str {
-        match self {
+    fn help(&self) -> Option<Cow<'_, str>> {
+        Some(Cow::Borrowed(match self {
             PackageError::NotFound { .. } => "check the path; a package is a folder or a .zip",
             PackageError::Io { .. } => "check that the file is readable and the disk is healthy",
             PackageError::NotAPackage { .. } => {
@@ -518,7 +522,7 @@ impl PackageError {
             PackageError::NoProgrammer { .. } => {
                 "pass --programmer with the Firehose programmer (prog_*firehose*) for this chip"
             }
-        }
+        }))
     }
 }
 

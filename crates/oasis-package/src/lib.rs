@@ -34,5 +34,6 @@ pub use data::{Piece, PieceReader, ProgramData};
 pub use error::{EscapeKind, NumberProblem, PackageError, SparseProblem};
 pub use naming::{FirmwareName, StorageType};
 pub use nand::{Partition, PartitionTable, TableSource};
+pub use oasis_proto::Help;
 pub use package::{Choice, OpenOptions, Package, PackageKind, ProgrammerInfo};
 pub use plan::{MissingImage, OversizedImage, PatchSpec, PlanStep, SkippedEntry, StepOp};

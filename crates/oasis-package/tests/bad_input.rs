@@ -6,6 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use oasis_package::Help;
 use oasis_package::{EscapeKind, NumberProblem, OpenOptions, Package, PackageError};
 
 const PROG: &str = r#"<program SECTOR_SIZE_IN_BYTES="512" physical_partition_number="0" start_sector="0" num_partition_sectors="8" filename="a.bin" label="a"/>"#;
@@ -89,7 +90,7 @@ fn missing_attribute() {
         }
         _ => panic!("{e:?}"),
     }
-    assert!(!e.help().is_empty());
+    assert!(e.help().is_some_and(|h| !h.is_empty()));
 }
 
 fn bad_number(body: &str) -> (String, String, NumberProblem) {

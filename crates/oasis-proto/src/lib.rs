@@ -8,7 +8,7 @@
 //! 3. perform the returned [`sahara::HostAction`]s in order: `Send(b)` → write `b`;
 //!    `ExpectRaw(n)` → the board now sends `n` headerless bytes (read at least that much);
 //!    `Finished(outcome)` → stop. An `Err` ends the session (errors name packet/offset/status
-//!    and offer [`sahara::SaharaError::help`]).
+//!    and offer advice through [`Help`]).
 //!
 //! Input may arrive as one packet per USB transfer or as a split/glued byte stream.
 //! [`sahara::Outcome`] is `Uploaded` (programmer runs; `trailing` bytes belong to Firehose),
@@ -37,4 +37,7 @@
 
 pub mod firehose;
 pub mod hdlc;
+mod help;
 pub mod sahara;
+
+pub use help::Help;

@@ -2,6 +2,7 @@
 //! program/read raw handling, NAKs with the board's logs, digest, storage info, power.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
 
+use oasis_proto::Help;
 use oasis_proto::firehose::ops::{digest_from, pad_to_sector, sectors_for, storage_info_from};
 use oasis_proto::firehose::{
     Command, ConfigureNegotiation, ConfigureStep, FirehoseError, Op, OpEvent, PowerAction, Region,

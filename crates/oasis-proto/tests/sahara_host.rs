@@ -1,6 +1,7 @@
 //! Sahara host machine scenarios driven by hand-made device packets.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
 
+use oasis_proto::Help;
 use oasis_proto::sahara::{
     HostAction, HostGoal, Outcome, SaharaError, SaharaHost, SaharaPacket, SaharaStatus, exec,
 };

@@ -2,6 +2,7 @@
 //! device packets.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
 
+use oasis_proto::Help;
 use oasis_proto::sahara::memdebug::{
     DumpHost, DumpStep, Limits, MAX_CHUNK, MemDebugError, RawRegion, TableWidth, check_table,
     encode_table, parse_table,

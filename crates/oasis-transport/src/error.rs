@@ -1,6 +1,9 @@
 //! Transport errors: a kind a caller can act on, plus the OS error and what was attempted.
 
+use std::borrow::Cow;
 use std::fmt;
+
+use oasis_proto::Help;
 
 /// What went wrong on a link, independent of the backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -84,8 +87,11 @@ impl TransportError {
     pub fn is_timeout(&self) -> bool {
         self.kind == TransportErrorKind::Timeout
     }
+}
+
+impl Help for TransportError {
     /// What a user can try next, where there is something to try.
-    pub fn help(&self) -> Option<&'static str> {
+    fn help(&self) -> Option<Cow<'_, str>> {
         match self.kind {
             TransportErrorKind::NotFound => {
                 Some("check the cable and the port name; run `oasis-cli devices` to list boards")
@@ -110,5 +116,6 @@ impl TransportError {
                 "several boards are attached: name one with usb:BUS-PORT or usb:SERIAL (see `oasis-cli devices`)",
             ),
         }
+        .map(Cow::Borrowed)
     }
 }

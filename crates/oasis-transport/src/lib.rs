@@ -60,6 +60,7 @@ pub mod usb;
 
 pub use bus::{Bus, BusHandle, Claim, JoinedBus, Opened, SystemBus};
 pub use error::{TransportError, TransportErrorKind};
+pub use oasis_proto::Help;
 pub use spec::{PortSpec, UsbSelector, is_virtual_name, open};
 
 /// How a link delivers data: this decides how the host frames Sahara packets and Firehose

@@ -11,12 +11,13 @@
 //! `t` is seconds since the recording started. The `open` line is optional (a transcript
 //! without it is taken as a stream link). Unknown fields are ignored.
 
+use std::borrow::Cow;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{LinkKind, TransportError, TransportErrorKind};
+use crate::{Help, LinkKind, TransportError, TransportErrorKind};
 
 /// One thing that happened on the link.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,14 +91,14 @@ pub enum TranscriptError {
     },
 }
 
-impl TranscriptError {
+impl Help for TranscriptError {
     /// What a user can try next.
-    pub fn help(&self) -> Option<&'static str> {
+    fn help(&self) -> Option<Cow<'_, str>> {
         match self {
             Self::Io { .. } => None,
-            Self::Parse { .. } => Some(
+            Self::Parse { .. } => Some(Cow::Borrowed(
                 "a transcript is JSON lines as written by RecordingTransport (support bundle `transcript.jsonl`)",
-            ),
+            )),
         }
     }
 }

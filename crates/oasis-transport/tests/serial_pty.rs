@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use oasis_transport::serial::SerialTransport;
-use oasis_transport::{LinkKind, PortSpec, Transport, TransportErrorKind};
+use oasis_transport::{Help, LinkKind, PortSpec, Transport, TransportErrorKind};
 use serialport::{SerialPort, TTYPort};
 
 /// A Sahara HELLO as an MDM9x07 PBL sends it (v2, min 1, max cmd 0x400, mode 0).

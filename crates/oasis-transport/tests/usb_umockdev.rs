@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use oasis_transport::enumerate::{self, Accessibility};
 use oasis_transport::usb::UsbTransport;
-use oasis_transport::{LinkKind, PortSpec, Transport, TransportErrorKind, UsbSelector};
+use oasis_transport::{Help, LinkKind, PortSpec, Transport, TransportErrorKind, UsbSelector};
 use umock::{Node, Pcap, render};
 
 const EDL_SYS: &str = "/devices/pci0000:00/0000:00:14.0/usb1/1-1";

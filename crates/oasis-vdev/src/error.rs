@@ -1,5 +1,9 @@
 //! The one error type of the virtual device: bad profiles, fault specs, options and pty plumbing.
 
+use std::borrow::Cow;
+
+use oasis_proto::Help;
+
 /// What went wrong while building or serving a virtual board.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -63,9 +67,9 @@ pub enum VdevError {
     Unsupported,
 }
 
-impl VdevError {
+impl Help for VdevError {
     /// What a user can try next, where there is something to try.
-    pub fn help(&self) -> Option<&'static str> {
+    fn help(&self) -> Option<Cow<'_, str>> {
         match self {
             Self::UnknownProfile { .. } => Some("pick one of the listed profiles, e.g. `bg95`"),
             Self::BadFault { .. } => Some(
@@ -86,5 +90,6 @@ impl VdevError {
             }
             Self::Unsupported => Some("use the in-process virtual board (`virtual`) instead"),
         }
+        .map(Cow::Borrowed)
     }
 }

@@ -8,6 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{T, cmd, firehose, is_ack, read1, responses};
+use oasis_proto::Help;
 use oasis_proto::sahara::{SaharaPacket, mode};
 use oasis_transport::{LinkKind, Transport, TransportErrorKind};
 use oasis_vdev::{

@@ -1,6 +1,7 @@
 //! The engine backend's crash-dump jobs: a virtual board's own link, or `usb:<port path>` for
 //! a real module in memory-dump mode.
 
+use oasis_engine::Help;
 use oasis_engine::ramdump::RamdumpRequest;
 use oasis_engine::{ErrorKind, ErrorReport, Event};
 
@@ -20,7 +21,7 @@ impl EngineBackend {
                     event: Event::Failed(ErrorReport {
                         kind: ErrorKind::Port,
                         message: e.to_string(),
-                        hint: Some(e.help()),
+                        hint: e.help().map(String::from),
                         phase: None,
                         partition: None,
                         device_log: Vec::new(),

@@ -16,6 +16,7 @@ pub mod replay;
 pub(crate) mod run;
 mod summary;
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -31,6 +32,7 @@ use zip::write::SimpleFileOptions;
 pub use record::{RequestRecord, TimeoutsMs};
 pub use summary::{SummaryInput, log_line, markdown_summary};
 
+use crate::Help;
 use crate::diag::usb_table::device_roles;
 use crate::event::{ChipIdentity, ErrorReport, Event, Verdict};
 use crate::options::FlashRequest;
@@ -78,10 +80,11 @@ pub enum BundleError {
     },
 }
 
-impl BundleError {
+/// Every bundle error has advice: [`Help::help`] is never `None` here.
+impl Help for BundleError {
     /// What the user can do.
-    pub fn help(&self) -> &'static str {
-        match self {
+    fn help(&self) -> Option<Cow<'_, str>> {
+        Some(Cow::Borrowed(match self {
             Self::Io { .. } => {
                 "choose a writable path, or check that the file exists and is readable"
             }
@@ -89,7 +92,7 @@ impl BundleError {
             Self::Member { .. } => {
                 "the bundle is incomplete: it was written by a job that never reached the board, or it was altered"
             }
-        }
+        }))
     }
 }
 

@@ -33,7 +33,9 @@ pub fn tee(mut sink: Sink, timeline: Option<Timeline>) -> Sink {
 /// or quirk).
 pub fn is_usage_error(req: &FlashRequest, e: &EngineError) -> bool {
     match e {
-        EngineError::BadInput { .. } => std::fs::symlink_metadata(&req.package).is_err(),
+        EngineError::Package(_) | EngineError::BadInput { .. } => {
+            std::fs::symlink_metadata(&req.package).is_err()
+        }
         EngineError::Transport { source, .. } => {
             source.kind == oasis_transport::TransportErrorKind::NotFound && source.op == "open"
         }

@@ -1,5 +1,8 @@
 //! The one error type of the diagnostics module: each variant names what it saw.
 
+use std::borrow::Cow;
+
+use crate::Help;
 use oasis_transport::TransportError;
 
 /// What went wrong while gathering or parsing diagnostic evidence.
@@ -98,11 +101,11 @@ pub enum DiagError {
     },
 }
 
-impl DiagError {
+impl Help for DiagError {
     /// What a user can try next, where there is something to try.
-    pub fn help(&self) -> Option<&'static str> {
-        match self {
-            Self::Transport { source, .. } => source.help(),
+    fn help(&self) -> Option<Cow<'_, str>> {
+        let line = match self {
+            Self::Transport { source, .. } => return source.help(),
             Self::NoEcho { .. } | Self::Refused { .. } => Some(
                 "the port may not be the module's DM/DIAG port: pick the DM port (interface 0 on most Quectel modules), or hold USB_BOOT at 1.8 V while powering on",
             ),
@@ -116,6 +119,7 @@ impl DiagError {
                 Some("the dump is incomplete or in another format; capture it again")
             }
             Self::Hdlc { .. } | Self::Thread { .. } => None,
-        }
+        };
+        line.map(Cow::Borrowed)
     }
 }

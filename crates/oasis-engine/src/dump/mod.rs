@@ -217,7 +217,7 @@ fn source(req: &DumpRequest) -> Result<Source, EngineError> {
     let mut notes = Vec::new();
     let mut open = OpenOptions::default();
     open.programmer.clone_from(&req.programmer);
-    let pkg = Package::open(&req.package, &open).map_err(|e| pkgmap::package_error(&e))?;
+    let pkg = Package::open(&req.package, &open)?;
     let programmer = pkgmap::load_programmer(&pkg, &mut notes)?;
     let sector_size = pkg
         .sector_size

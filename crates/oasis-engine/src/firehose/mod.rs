@@ -12,6 +12,7 @@ use oasis_proto::firehose::{
 };
 use oasis_transport::{Transport, TransportErrorKind};
 
+use crate::Help;
 use crate::error::EngineError;
 use crate::progress::Emitter;
 use crate::steps::VerifyMethod;
@@ -263,7 +264,7 @@ impl Firehose {
         }
         let bytes = cmd.encode().map_err(|e| EngineError::BadInput {
             what: format!("cannot encode <{}>: {e}", cmd.tag()),
-            help: e.help().map(str::to_owned),
+            help: e.help().map(String::from),
         })?;
         self.drain_pending(em)?;
         let t = self.write_timeout;
@@ -319,7 +320,7 @@ impl Firehose {
                     return Err(EngineError::Protocol {
                         what: format!("{e}"),
                         device_log: self.recent_logs(),
-                        help: e.help().map(str::to_owned),
+                        help: e.help().map(String::from),
                     });
                 }
             }

@@ -10,6 +10,7 @@ use oasis_proto::firehose::{
     Configure, ConfigureNegotiation, ConfigureStep, FirehoseError, Negotiated,
 };
 
+use crate::Help;
 use crate::error::EngineError;
 use crate::progress::Emitter;
 
@@ -160,7 +161,7 @@ impl Firehose {
                     return Err(EngineError::Protocol {
                         what: format!("configure: {e}"),
                         device_log: self.recent_logs(),
-                        help: e.help().map(str::to_owned),
+                        help: e.help().map(String::from),
                     });
                 }
             }

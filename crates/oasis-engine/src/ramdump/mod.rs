@@ -20,6 +20,7 @@ use crossbeam_channel::Receiver;
 use oasis_proto::sahara::memdebug::{Limits, MAX_CHUNK, MemDebugError};
 use oasis_transport::Transport;
 
+use crate::Help;
 use crate::bundle::{Timeline, WRITTEN_PREFIX};
 use crate::error::EngineError;
 use crate::event::{Event, Phase, PhasePlan, Verdict};
@@ -159,7 +160,7 @@ fn not_crashed(state: &str) -> EngineError {
         device_log: Vec::new(),
         help: MemDebugError::NotDumpMode { mode: 0 }
             .help()
-            .map(str::to_owned),
+            .map(String::from),
     }
 }
 

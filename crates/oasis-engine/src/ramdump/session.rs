@@ -13,12 +13,13 @@ use oasis_transport::{Transport, TransportErrorKind};
 use sha2::{Digest, Sha256};
 
 use super::ManifestTable;
+use crate::Help;
 use crate::error::EngineError;
 use crate::options::Timeouts;
 use crate::progress::Emitter;
 
 pub(super) fn from_memdebug(e: MemDebugError, waited: Duration) -> EngineError {
-    let help = e.help().map(str::to_owned);
+    let help = e.help().map(String::from);
     match e {
         MemDebugError::Timeout { waiting_for } => EngineError::Timeout {
             command: format!("Sahara memory debug ({waiting_for})"),

@@ -1,6 +1,9 @@
 //! Errors from reading a programmer's identity: each names the file (when known), the structure and the offset.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
+
+use oasis_proto::Help;
 
 /// Why a programmer file could not be identified.
 ///
@@ -100,10 +103,11 @@ pub enum ProgrammerError {
     },
 }
 
-impl ProgrammerError {
+/// Every programmer error has advice: [`Help::help`] is never `None` here.
+impl Help for ProgrammerError {
     /// A line telling the user what to do about it.
-    pub fn help(&self) -> &'static str {
-        match self {
+    fn help(&self) -> Option<Cow<'_, str>> {
+        Some(Cow::Borrowed(match self {
             Self::Io { .. } => "check that the file exists and is readable",
             Self::FileTooLarge { .. } => {
                 "pick the Firehose programmer (prog_*firehose*.mbn/.elf, *_fhprg*.bin), not a firmware image"
@@ -117,9 +121,11 @@ impl ProgrammerError {
             Self::UnsupportedElf { .. } | Self::UnsupportedMbnVersion { .. } => {
                 "this programmer format is not supported; report the file so support can be added"
             }
-        }
+        }))
     }
+}
 
+impl ProgrammerError {
     /// The same error, naming `path` as the file.
     #[must_use]
     pub fn at_path(mut self, path: &Path) -> Self {
@@ -201,7 +207,7 @@ mod tests {
         assert!(msg.starts_with("/tmp/x.mbn: truncated ELF header"), "{msg}");
         assert!(msg.contains("52 bytes at offset 0x0"), "{msg}");
         assert_eq!(e.file(), Some(Path::new("/tmp/x.mbn")));
-        assert!(e.help().contains("damaged"));
+        assert!(e.help().is_some_and(|h| h.contains("damaged")));
     }
 
     #[test]

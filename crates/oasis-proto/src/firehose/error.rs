@@ -1,6 +1,10 @@
 //! Errors of the Firehose XML layer and host helpers, each naming the document, element,
 //! attribute or value it saw.
 
+use std::borrow::Cow;
+
+use crate::Help;
+
 /// Everything that can go wrong while speaking Firehose.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -162,10 +166,10 @@ fn nak_suffix(logs: &[String]) -> String {
     }
 }
 
-impl FirehoseError {
+impl Help for FirehoseError {
     /// What the user can do about it, when there is something to do.
-    pub fn help(&self) -> Option<&'static str> {
-        Some(match self {
+    fn help(&self) -> Option<Cow<'_, str>> {
+        Some(Cow::Borrowed(match self {
             Self::Nak { logs, .. } if logs.iter().any(|l| l.contains("unaligned")) => {
                 "the package's sector/block layout does not match this board's flash: use the package made for this exact module variant"
             }
@@ -187,6 +191,6 @@ impl FirehoseError {
                 "the port returned data that is not Firehose XML: check the port and that the programmer was uploaded"
             }
             _ => return None,
-        })
+        }))
     }
 }

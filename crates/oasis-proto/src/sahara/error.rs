@@ -1,5 +1,9 @@
 //! Errors of the Sahara codec and host machine, each naming the packet and values it saw.
 
+use std::borrow::Cow;
+
+use crate::Help;
+
 use super::status::SaharaStatus;
 
 /// Everything that can go wrong while speaking Sahara.
@@ -110,10 +114,10 @@ pub enum SaharaError {
     Finished,
 }
 
-impl SaharaError {
+impl Help for SaharaError {
     /// What the user can do about it, when there is something to do.
-    pub fn help(&self) -> Option<&'static str> {
-        Some(match self {
+    fn help(&self) -> Option<Cow<'_, str>> {
+        Some(Cow::Borrowed(match self {
             Self::ImageRejected { status, .. } if status.is_auth_failure() => {
                 "the programmer is not signed for this board's key: use the programmer from the vendor package made for this module"
             }
@@ -136,6 +140,6 @@ impl SaharaError {
                 "the port does not speak Sahara: check that this is the 9008 EDL port, power-cycle into EDL and retry"
             }
             _ => return None,
-        })
+        }))
     }
 }

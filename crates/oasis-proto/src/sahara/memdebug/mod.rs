@@ -19,6 +19,10 @@
 //! overlapping regions, and turns every file name into a plain name in one folder
 //! ([`safe_file_name`]) so a table can never name a host path.
 
+use std::borrow::Cow;
+
+use crate::Help;
+
 mod host;
 mod table;
 
@@ -109,10 +113,10 @@ pub enum MemDebugError {
     },
 }
 
-impl MemDebugError {
+impl Help for MemDebugError {
     /// What the user can do about it.
-    pub fn help(&self) -> Option<&'static str> {
-        Some(match self {
+    fn help(&self) -> Option<Cow<'_, str>> {
+        Some(Cow::Borrowed(match self {
             Self::NotDumpMode { .. } | Self::FirehoseRunning => {
                 "`ramdump` collects the RAM of a crashed module (05C6:900E); a board in download mode (9008) has no dump to give: use `diagnose` to see its state"
             }
@@ -124,7 +128,7 @@ impl MemDebugError {
             }
             Self::Sahara(e) => return e.help(),
             _ => return None,
-        })
+        }))
     }
 }
 
