@@ -95,7 +95,7 @@ pub struct ManualBackend {
 }
 
 impl ManualBackend {
-    /// A manual backend that lists `boards` and opens any package as the fake does.
+    /// A manual backend that lists `boards` and opens packages for real (synchronously).
     pub fn new(boards: Vec<oasis::backend::BoardInfo>) -> ManualBackend {
         let (tx, rx) = unbounded();
         ManualBackend {
@@ -119,11 +119,18 @@ impl Backend for ManualBackend {
         let _ = self.tx.send(BackendMsg::Boards(self.boards.clone()));
     }
     fn open_package(&mut self, path: &Path) {
-        let mut fake = oasis::backend::fake::FakeBackend::new(vec![], Duration::ZERO);
-        fake.open_package(path);
-        for m in fake.receiver().try_iter() {
-            let _ = self.tx.send(m);
-        }
+        // Opened for real, on the calling thread: the summary is the package's own.
+        let result = oasis_package::Package::open(path, &oasis_package::OpenOptions::default())
+            .map(|p| oasis::backend::summarize(&p))
+            .map_err(|e| oasis::backend::BackendError::Package {
+                path: path.to_owned(),
+                reason: e.to_string(),
+                help: e.help().to_owned(),
+            });
+        let _ = self.tx.send(BackendMsg::Package {
+            path: path.to_owned(),
+            result,
+        });
     }
     fn check_compat(&mut self, package: &Path, board: &str) {
         let report = oasis::backend::CompatReport {
@@ -151,4 +158,23 @@ impl Backend for ManualBackend {
     fn probe_at(&mut self, _board: &str) {}
     fn read_identity(&mut self, _board: &str) {}
     fn switch_to_download(&mut self, _board: &str) {}
+}
+
+/// The whole app on the real engine backend with the three virtual demo boards (no USB
+/// watcher), once the package (if any) and the boards have arrived.
+pub fn engine_app(dir: &Path, package: Option<PathBuf>) -> Harness<'static, OasisApp> {
+    let backend = oasis::backend::engine::EngineBackend::new(false);
+    let want_package = package.is_some();
+    let mut h = app(Box::new(backend), dir, package);
+    run_until(&mut h, 30, "the package and the boards", |h| {
+        let st = &h.state().state;
+        (!want_package || st.package.summary.is_some()) && st.boards.len() == 3
+    });
+    h
+}
+
+/// Click the widget with this label and run the frames that handle it and show the result.
+pub fn click(h: &mut Harness<'static, OasisApp>, label: &str) {
+    h.get_by_label(label).click();
+    h.run_steps(3);
 }
