@@ -151,7 +151,12 @@ fn nothing_flashes_without_the_confirmation() {
 fn first_run_opens_the_demo_package_and_a_bad_path_explains_itself() {
     let dir = temp_dir("flash-nopkg");
     let mut h = engine_app(&dir, None);
-    // First run: the built-in demo package is written to the data folder and opened.
+    // First run: the built-in demo package is written to the data folder (off the UI
+    // thread) and opened.
+    run_until(&mut h, 30, "the demo package", |h| {
+        let st = &h.state().state;
+        st.settings.last_package.is_some() && st.package.summary.is_some()
+    });
     let opened = h.state().state.settings.last_package.clone().unwrap();
     assert!(
         opened.starts_with(dir.join("demo-package")),
@@ -163,9 +168,6 @@ fn first_run_opens_the_demo_package_and_a_bad_path_explains_itself() {
             .join("update/firehose/prog_firehose_nand_mdm9x05.elf")
             .is_file()
     );
-    run_until(&mut h, 30, "the demo package", |h| {
-        h.state().state.package.summary.is_some()
-    });
     // A wrong path says what to do (the package reader's own help), and the Flash button
     // says why it is off.
     h.state_mut().edits.package_path = "/nonexistent/firmware".into();

@@ -12,6 +12,7 @@ use oasis::backend::{
 };
 use oasis::bench::SlotStatus;
 use oasis::state::Tab;
+use oasis_engine::diag::{Action, NextStep};
 use oasis_engine::event::{ChipIdentity, ErrorKind, ErrorReport, Event, Verdict};
 
 /// A board as a backend lists it.
@@ -92,7 +93,10 @@ fn diagnostics_shows_every_board_state_with_its_evidence_and_next_steps() {
             title: state.title().to_owned(),
             summary: format!("summary of {}", state.slug()),
             evidence: vec![format!("evidence of {}", state.slug())],
-            next_steps: vec![format!("first step for {}", state.slug())],
+            next_steps: vec![NextStep {
+                text: format!("first step for {}", state.slug()),
+                action: None,
+            }],
             usb: Vec::new(),
         };
         tx.send(BackendMsg::Diagnosis {
@@ -114,6 +118,89 @@ fn diagnostics_shows_every_board_state_with_its_evidence_and_next_steps() {
         h.get_by_label("What to do next");
         h.get_by_label(&format!("  1. first step for {}", state.slug()));
         h.get_by_label(&format!("  • evidence of {}", state.slug()));
+        // A step without an action has no button.
+        for (_, label) in STEP_BUTTONS {
+            assert!(!has_label(&h, label), "{label}");
+        }
+    }
+}
+
+/// The buttons a next step gets for the engine's actions.
+const STEP_BUTTONS: [(Action, &str); 4] = [
+    (Action::ProbeAt, "Ask over AT now"),
+    (Action::SwitchToDownload, "Switch now"),
+    (Action::ReadChipIdentity, "Read identity now"),
+    (Action::Flash, "Go to Flash"),
+];
+
+#[test]
+fn the_next_steps_offer_the_actions_the_diagnosis_names() {
+    let dir = temp_dir("diag-steps");
+    // A board in an unknown mode: the mode alone enables neither the switch nor the identity.
+    let backend = ManualBackend::new(vec![board(
+        "1-1.2",
+        "Board on 1-1.2",
+        BoardMode::Unknown,
+        BoardState::NormalAtSilent,
+    )]);
+    let (tx, calls) = (backend.tx.clone(), backend.calls.clone());
+    let mut h = app(Box::new(backend), &dir, None);
+    h.run();
+    h.get_by_label("Diagnostics").click();
+    h.run_steps(3);
+    let step = |text: &str, action| NextStep {
+        text: text.into(),
+        action,
+    };
+    let diagnosis = |next_steps| BackendMsg::Diagnosis {
+        board: "1-1.2".into(),
+        result: Ok(DiagnosisView {
+            state: BoardState::NormalAtSilent,
+            title: BoardState::NormalAtSilent.title().to_owned(),
+            summary: "no port answers AT".into(),
+            evidence: vec!["2C7C:0700 present".into()],
+            next_steps,
+            usb: Vec::new(),
+        }),
+    };
+    tx.send(diagnosis(vec![
+        step("Ask again.", Some(Action::ProbeAt)),
+        step("Switch it.", Some(Action::SwitchToDownload)),
+        step("Read its chip.", Some(Action::ReadChipIdentity)),
+        step("Flash it.", Some(Action::Flash)),
+        step("Power it off and on.", Some(Action::Reset)),
+    ]))
+    .unwrap();
+    h.run_steps(3);
+    h.get_by_label("  5. Power it off and on.");
+    for (_, label) in STEP_BUTTONS {
+        h.get_by_label(label);
+    }
+    // Each button asks the backend for its action on this board.
+    h.get_by_label("Ask over AT now").click();
+    h.run_steps(3);
+    h.get_by_label("Switch now").click();
+    h.run_steps(3);
+    h.get_by_label("Read identity now").click();
+    h.run_steps(3);
+    {
+        let c = calls.lock().unwrap();
+        assert_eq!(c.probed, ["1-1.2"]);
+        assert_eq!(c.switched, ["1-1.2"]);
+        assert_eq!(c.identities, ["1-1.2"]);
+    }
+    h.get_by_label("Go to Flash").click();
+    h.run_steps(3);
+    assert_eq!(h.state().state.tab, Tab::Flash);
+    // A diagnosis that names no action offers no button.
+    h.get_by_label("Diagnostics").click();
+    h.run_steps(3);
+    tx.send(diagnosis(vec![step("Check the cable.", None)]))
+        .unwrap();
+    h.run_steps(3);
+    h.get_by_label("  1. Check the cable.");
+    for (_, label) in STEP_BUTTONS {
+        assert!(!has_label(&h, label), "{label}");
     }
 }
 
@@ -152,8 +239,16 @@ fn diagnostics_probes_at_reads_identity_and_switches_to_download_mode() {
     h.get_by_label(&cmd);
     assert!(answer.contains("EG25"), "{answer}");
     h.get_by_label(&answer);
-    // Switch to download mode: the board comes back as 9008 and its chip can be read.
-    click(&mut h, "Switch to download mode");
+    // The engine's diagnosis of a running module offers Flash and the switch beside its steps;
+    // its switch button: the board comes back as 9008 and its chip can be read.
+    h.get_by_label("Go to Flash");
+    assert!(
+        d.next_steps
+            .iter()
+            .any(|s| s.action == Some(Action::SwitchToDownload)),
+        "{d:?}"
+    );
+    click(&mut h, "Switch now");
     run_until(&mut h, 30, "the switch", |h| {
         h.state().state.diag.switched.is_some()
     });
@@ -388,7 +483,9 @@ fn settings_survive_a_restart() {
     assert!(!s.confirm_after_reset);
     // The last package is reopened, and virtual boards stay hidden.
     assert_eq!(s.last_package.as_deref(), Some(demo_package().as_path()));
-    assert!(h.state().state.package.summary.is_some());
+    run_until(&mut h, 30, "the last package", |h| {
+        h.state().state.package.summary.is_some()
+    });
     assert_eq!(h.state().state.tab, Tab::Flash);
     h.get_by_label("0 board(s) attached");
     // About box: version and build.

@@ -6,7 +6,8 @@ use egui::RichText;
 
 use super::{UiAction, badge, boards, level_color, package::error_box, timeline};
 use crate::backend::{AtPortResult, BoardMode, BoardStateText, DiagnosisView, Level, UsbNode};
-use crate::state::AppState;
+use crate::state::{AppState, Tab};
+use oasis_engine::diag::Action;
 
 /// Draw the diagnostics tab. `picture` is the texture of the diagnosed state, if any.
 pub fn show(
@@ -88,7 +89,11 @@ fn right(
         });
     }
     match &st.diag.diagnosis {
-        Some(Ok(d)) => state_card(ui, d, picture),
+        Some(Ok(d)) => {
+            if let Some(a) = state_card(ui, d, &board.id, picture) {
+                action = Some(a);
+            }
+        }
         Some(Err(e)) => error_box(ui, e),
         None => {
             ui.label(RichText::new("Not diagnosed yet.").weak());
@@ -111,7 +116,37 @@ fn right(
     action
 }
 
-fn state_card(ui: &mut egui::Ui, d: &DiagnosisView, picture: Option<&egui::TextureHandle>) {
+/// The button beside a next step that does it, for the actions the app can run.
+pub fn step_button(action: Action) -> Option<&'static str> {
+    match action {
+        Action::SwitchToDownload => Some("Switch now"),
+        Action::ReadChipIdentity => Some("Read identity now"),
+        Action::ProbeAt => Some("Ask over AT now"),
+        Action::Flash => Some("Go to Flash"),
+        // No button: the app has no request for these (the udev rule needs root; see
+        // packaging/linux), so the step's text says what to do.
+        Action::InstallUdevRule | Action::Reset => None,
+    }
+}
+
+fn step_action(action: Action, board: &str) -> Option<UiAction> {
+    let board = board.to_owned();
+    match action {
+        Action::SwitchToDownload => Some(UiAction::SwitchToDownload(board)),
+        Action::ReadChipIdentity => Some(UiAction::ReadIdentity(board)),
+        Action::ProbeAt => Some(UiAction::ProbeAt(board)),
+        Action::Flash => Some(UiAction::SelectTab(Tab::Flash)),
+        Action::InstallUdevRule | Action::Reset => None,
+    }
+}
+
+fn state_card(
+    ui: &mut egui::Ui,
+    d: &DiagnosisView,
+    board: &str,
+    picture: Option<&egui::TextureHandle>,
+) -> Option<UiAction> {
+    let mut action = None;
     egui::Frame::group(ui.style())
         .stroke(egui::Stroke::new(2.0, level_color(d.state.level())))
         .show(ui, |ui| {
@@ -134,7 +169,15 @@ fn state_card(ui: &mut egui::Ui, d: &DiagnosisView, picture: Option<&egui::Textu
             if !d.next_steps.is_empty() {
                 ui.label(RichText::new("What to do next").strong());
                 for (i, s) in d.next_steps.iter().enumerate() {
-                    ui.label(format!("  {}. {s}", i + 1));
+                    ui.horizontal_wrapped(|ui| {
+                        ui.label(format!("  {}. {}", i + 1, s.text));
+                        let button = s.action.and_then(|a| step_button(a).map(|t| (a, t)));
+                        if let Some((a, text)) = button
+                            && ui.small_button(text).clicked()
+                        {
+                            action = step_action(a, board);
+                        }
+                    });
                 }
             }
             if !d.usb.is_empty() {
@@ -144,6 +187,7 @@ fn state_card(ui: &mut egui::Ui, d: &DiagnosisView, picture: Option<&egui::Textu
                 }
             }
         });
+    action
 }
 
 fn usb_node(ui: &mut egui::Ui, n: &UsbNode) {

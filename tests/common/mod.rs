@@ -84,6 +84,12 @@ pub struct Calls {
     pub cancels: Vec<JobId>,
     /// Boards diagnosed.
     pub diagnosed: Vec<String>,
+    /// Boards whose AT ports were probed.
+    pub probed: Vec<String>,
+    /// Boards whose chip identity was asked for.
+    pub identities: Vec<String>,
+    /// Boards switched to download mode.
+    pub switched: Vec<String>,
 }
 
 /// A backend whose answers the test sends itself, one message at a time; it records calls.
@@ -155,9 +161,15 @@ impl Backend for ManualBackend {
     fn diagnose(&mut self, board: &str) {
         self.calls.lock().unwrap().diagnosed.push(board.into());
     }
-    fn probe_at(&mut self, _board: &str) {}
-    fn read_identity(&mut self, _board: &str) {}
-    fn switch_to_download(&mut self, _board: &str) {}
+    fn probe_at(&mut self, board: &str) {
+        self.calls.lock().unwrap().probed.push(board.into());
+    }
+    fn read_identity(&mut self, board: &str) {
+        self.calls.lock().unwrap().identities.push(board.into());
+    }
+    fn switch_to_download(&mut self, board: &str) {
+        self.calls.lock().unwrap().switched.push(board.into());
+    }
 }
 
 /// The whole app on the real engine backend with the three virtual demo boards (no USB
