@@ -116,26 +116,16 @@ fn right(
     action
 }
 
-/// The button beside a next step that does it, for the actions the app can run.
-pub fn step_button(action: Action) -> Option<&'static str> {
-    match action {
-        Action::SwitchToDownload => Some("Switch now"),
-        Action::ReadChipIdentity => Some("Read identity now"),
-        Action::ProbeAt => Some("Ask over AT now"),
-        Action::Flash => Some("Go to Flash"),
-        // No button: the app has no request for these (the udev rule needs root; see
-        // packaging/linux), so the step's text says what to do.
-        Action::InstallUdevRule | Action::Reset => None,
-    }
-}
-
-fn step_action(action: Action, board: &str) -> Option<UiAction> {
+/// The button beside a next step of the engine's diagnosis that does its action on `board`,
+/// for the actions the app can run. None for the others (the app has no request for a reset
+/// or for installing the udev rule, which needs root): the step's text says what to do.
+fn step_button(action: Action, board: &str) -> Option<(&'static str, UiAction)> {
     let board = board.to_owned();
     match action {
-        Action::SwitchToDownload => Some(UiAction::SwitchToDownload(board)),
-        Action::ReadChipIdentity => Some(UiAction::ReadIdentity(board)),
-        Action::ProbeAt => Some(UiAction::ProbeAt(board)),
-        Action::Flash => Some(UiAction::SelectTab(Tab::Flash)),
+        Action::SwitchToDownload => Some(("Switch now", UiAction::SwitchToDownload(board))),
+        Action::ReadChipIdentity => Some(("Read identity now", UiAction::ReadIdentity(board))),
+        Action::ProbeAt => Some(("Ask over AT now", UiAction::ProbeAt(board))),
+        Action::Flash => Some(("Go to Flash", UiAction::SelectTab(Tab::Flash))),
         Action::InstallUdevRule | Action::Reset => None,
     }
 }
@@ -171,11 +161,10 @@ fn state_card(
                 for (i, s) in d.next_steps.iter().enumerate() {
                     ui.horizontal_wrapped(|ui| {
                         ui.label(format!("  {}. {}", i + 1, s.text));
-                        let button = s.action.and_then(|a| step_button(a).map(|t| (a, t)));
-                        if let Some((a, text)) = button
+                        if let Some((text, a)) = s.action.and_then(|a| step_button(a, board))
                             && ui.small_button(text).clicked()
                         {
-                            action = step_action(a, board);
+                            action = Some(a);
                         }
                     });
                 }
