@@ -2,28 +2,15 @@
 //! packages and the flash engine goes through [`Backend`], and every answer comes back as a
 //! [`BackendMsg`] on a crossbeam channel.
 //!
-//! The UI thread never opens a port or blocks: a backend either answers at once (the scripted
-//! [`fake::FakeBackend`]) or from its own named worker threads ([`engine::EngineBackend`]), which
-//! call the [`Waker`] after every send so egui repaints.
+//! The UI thread never opens a port or blocks: [`engine::EngineBackend`] answers from its own
+//! named worker threads, which call the [`Waker`] after every send so egui repaints.
 
-// The `engine` feature (oasis-vdev and oasis-transport as dependencies) is declared by the root
-// Cargo.toml; until it is, the scripted backend is the default and these cfgs name a feature
-// cargo does not know yet.
-#![allow(unexpected_cfgs)]
-
-#[cfg(feature = "engine")]
 pub mod engine;
-#[cfg(feature = "engine")]
 pub mod engine_boards;
-#[cfg(feature = "engine")]
 pub mod engine_serial;
-#[cfg(feature = "engine")]
 mod engine_watch;
-pub mod fake;
-mod fake_script;
 mod summary;
 mod types;
-#[cfg(feature = "engine")]
 mod workers;
 
 use std::path::{Path, PathBuf};
@@ -51,19 +38,15 @@ pub type JobId = u64;
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
 
 /// The backend the app starts with: the engine, with real USB boards and the virtual demo
-/// boards (built with the `engine` feature); without it, the scripted boards paced like a flash.
+/// boards.
 pub fn default_backend() -> Box<dyn Backend> {
-    #[cfg(feature = "engine")]
-    {
-        Box::new(engine::EngineBackend::new(true))
-    }
-    #[cfg(not(feature = "engine"))]
-    {
-        Box::new(fake::FakeBackend::new(
-            fake::FakeBackend::demo_boards(),
-            std::time::Duration::from_millis(250),
-        ))
-    }
+    Box::new(engine::EngineBackend::new(true))
+}
+
+/// The backend of `oasis --demo` (demos and training): the engine with the virtual demo boards
+/// only; no real USB device is watched or listed.
+pub fn demo_backend() -> Box<dyn Backend> {
+    Box::new(engine::EngineBackend::new(false))
 }
 
 /// A waker that does nothing (tests that poll the channel themselves).
@@ -168,7 +151,7 @@ pub enum BackendMsg {
 /// What the UI needs from boards, packages and the engine. Every method returns at once; the
 /// answers arrive on [`Backend::receiver`].
 pub trait Backend {
-    /// A short name for the About box ("engine + virtual boards", "scripted").
+    /// A short name for the About box (which boards the backend reaches).
     fn name(&self) -> String;
     /// The channel every answer arrives on.
     fn receiver(&self) -> Receiver<BackendMsg>;

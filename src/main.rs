@@ -2,43 +2,69 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use eframe::Renderer;
-use oasis::backend::Backend;
-use oasis::backend::fake::FakeBackend;
 use oasis::{AppOptions, OasisApp};
 
-const USAGE: &str = "usage: oasis [--package PATH] [--scripted] [--version]
+const USAGE: &str = "usage: oasis [--package PATH] [--demo] [--version]
 
   --package PATH   open this firmware package (folder or .zip) at start
-  --scripted       use scripted boards instead of the engine (demo without the engine)
+  --demo           only the virtual demo boards, no real USB boards (demos and training)
   --version        print the version and exit
 
 environment: OASIS_RENDERER=glow|wgpu picks the renderer (default: wgpu, falling back to
 OpenGL when it cannot start)";
 
-fn main() -> eframe::Result {
+/// What the command line asks for.
+#[derive(Debug, PartialEq)]
+enum Command {
+    /// Open the window.
+    Run {
+        /// `--package PATH`.
+        package: Option<PathBuf>,
+        /// `--demo` (or its old name `--scripted`): the virtual demo boards only.
+        demo: bool,
+    },
+    /// `--version`.
+    Version,
+    /// Anything else: print the usage.
+    Usage,
+}
+
+fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Command {
     let mut package = None;
-    let mut scripted = false;
-    let mut args = std::env::args_os().skip(1);
+    let mut demo = false;
+    let mut args = args.into_iter();
     while let Some(a) = args.next() {
         match a.to_str() {
-            Some("--package") => package = args.next().map(PathBuf::from),
-            Some("--scripted") => scripted = true,
-            Some("--version") => {
-                println!("oasis {}", env!("CARGO_PKG_VERSION"));
-                return Ok(());
-            }
-            _ => {
-                eprintln!("{USAGE}");
-                std::process::exit(2);
-            }
+            Some("--package") => match args.next() {
+                Some(p) => package = Some(PathBuf::from(p)),
+                None => return Command::Usage,
+            },
+            // `--scripted` is the old name of `--demo` (kept for scripts; not in the usage).
+            Some("--demo" | "--scripted") => demo = true,
+            Some("--version") => return Command::Version,
+            _ => return Command::Usage,
         }
     }
+    Command::Run { package, demo }
+}
+
+fn main() -> eframe::Result {
+    let (package, demo) = match parse_args(std::env::args_os().skip(1)) {
+        Command::Run { package, demo } => (package, demo),
+        Command::Version => {
+            println!("oasis {}", env!("CARGO_PKG_VERSION"));
+            return Ok(());
+        }
+        Command::Usage => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    };
     let forced = std::env::var("OASIS_RENDERER").ok();
     let (first, why) = first_renderer(forced.as_deref(), under_wine());
-    let started = run(first, &package, scripted, why);
+    let started = run(first, &package, demo, why);
     match started {
         // No DirectX 12 / Vulkan (old lab PCs, virtual machines): draw with OpenGL instead of
         // giving up.
@@ -48,7 +74,7 @@ fn main() -> eframe::Result {
                  or Metal) could not start: {e}"
             );
             eprintln!("oasis: {why}");
-            run(Renderer::Glow, &package, scripted, why)
+            run(Renderer::Glow, &package, demo, why)
         }
         other => other,
     }
@@ -87,12 +113,7 @@ fn under_wine() -> bool {
 }
 
 /// Open the window with this renderer; `note` goes into the app's log.
-fn run(
-    renderer: Renderer,
-    package: &Option<PathBuf>,
-    scripted: bool,
-    note: String,
-) -> eframe::Result {
+fn run(renderer: Renderer, package: &Option<PathBuf>, demo: bool, note: String) -> eframe::Result {
     let package = package.clone();
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("Oasis")
@@ -112,11 +133,8 @@ fn run(
         "Oasis",
         options,
         Box::new(move |cc| {
-            let backend: Box<dyn Backend> = if scripted {
-                Box::new(FakeBackend::new(
-                    FakeBackend::demo_boards(),
-                    Duration::from_millis(250),
-                ))
+            let backend = if demo {
+                oasis::backend::demo_backend()
             } else {
                 oasis::backend::default_backend()
             };
@@ -139,6 +157,40 @@ fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(args: &[&str]) -> Command {
+        parse_args(args.iter().map(std::ffi::OsString::from))
+    }
+
+    #[test]
+    fn demo_and_its_old_name_scripted_pick_the_demo_boards() {
+        let demo = Command::Run {
+            package: None,
+            demo: true,
+        };
+        assert_eq!(parse(&["--demo"]), demo);
+        assert_eq!(parse(&["--scripted"]), demo);
+        assert_eq!(
+            parse(&[]),
+            Command::Run {
+                package: None,
+                demo: false
+            }
+        );
+        assert_eq!(
+            parse(&["--package", "fw.zip", "--demo"]),
+            Command::Run {
+                package: Some(PathBuf::from("fw.zip")),
+                demo: true
+            }
+        );
+        assert_eq!(parse(&["--version"]), Command::Version);
+        assert_eq!(parse(&["--package"]), Command::Usage);
+        assert_eq!(parse(&["--bogus"]), Command::Usage);
+        // Only the new name is documented.
+        assert!(USAGE.contains("--demo"));
+        assert!(!USAGE.contains("--scripted"));
+    }
 
     #[test]
     fn wine_and_the_setting_pick_opengl_and_wgpu_is_the_default() {

@@ -1,9 +1,7 @@
 //! "Collect crash dump" in the whole app over the real backend: a virtual BG95 that crashed
 //! into memory-dump mode (05C6:900E) gets the button on its board row; the dump lands in the
 //! data folder byte-exact, the Diagnostics pane shows the folder, and the support bundle
-//! written for it references the folder. Built with the `engine` feature.
-#![allow(unexpected_cfgs)]
-#![cfg(feature = "engine")]
+//! written for it references the folder.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 mod common;

@@ -2,10 +2,7 @@
 //! — the demo package onto a BG95 (confirmed after the restart), one the board's NAND fails, the
 //! EG25-G running its firmware switched over its DM port and flashed with the real EG25-G
 //! package, the diagnosis of a running module over its AT port, bench mode with all three boards,
-//! and every diagnosis state reached from a virtual board's evidence. Built with the `engine`
-//! feature.
-#![allow(unexpected_cfgs)]
-#![cfg(feature = "engine")]
+//! and every diagnosis state reached from a virtual board's evidence.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 mod common;

@@ -3,9 +3,8 @@
 //! `ttyUSBn` — flashed from the app over the REAL engine backend: the port is added in
 //! Settings, listed as a board with its state badge and link, flashed with backup and
 //! verification, and confirmed after the restart on the same port. A pseudo-terminal served
-//! by oasis-vdev stands in for the COM port. Built with the `engine` feature; Unix only (ptys).
-#![allow(unexpected_cfgs)]
-#![cfg(all(feature = "engine", unix))]
+//! by oasis-vdev stands in for the COM port. Unix only (ptys).
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 mod common;

@@ -22,7 +22,7 @@ use crate::ui::{self, UiAction};
 
 /// How the app is started.
 pub struct AppOptions {
-    /// The backend (engine + virtual boards, or the scripted one).
+    /// The backend (the engine with real and virtual boards; tests use stubs).
     pub backend: Box<dyn Backend>,
     /// Folder for logs, reports and (without eframe persistence) settings; `None` = memory only.
     pub data_dir: Option<PathBuf>,

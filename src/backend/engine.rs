@@ -42,6 +42,7 @@ pub struct EngineBackend {
     shared: Arc<Mutex<Shared>>,
     jobs: Jobs,
     workers: super::workers::Workers,
+    watch_usb: bool,
 }
 
 /// A job the backend was asked for: being checked and started, or running.
@@ -126,6 +127,7 @@ impl EngineBackend {
             shared,
             jobs: Arc::new(Mutex::new(HashMap::new())),
             workers: super::workers::Workers::default(),
+            watch_usb,
         }
     }
 
@@ -303,7 +305,11 @@ fn compat_report(package: &Path, t: &Target, mode: BoardMode) -> CompatReport {
 
 impl Backend for EngineBackend {
     fn name(&self) -> String {
-        "oasis-engine (USB and virtual boards)".to_owned()
+        if self.watch_usb {
+            "oasis-engine (USB and virtual boards)".to_owned()
+        } else {
+            "oasis-engine (virtual demo boards only)".to_owned()
+        }
     }
 
     fn receiver(&self) -> Receiver<BackendMsg> {

@@ -410,7 +410,7 @@ pub fn diagnosis_view(d: &Diagnosis, port_path: &str) -> DiagnosisView {
         title: d.title.clone(),
         summary: d.summary.clone(),
         evidence: d.evidence.clone(),
-        next_steps: d.next_steps.iter().map(|s| s.text.clone()).collect(),
+        next_steps: d.next_steps.clone(),
         usb,
     }
 }

@@ -418,8 +418,9 @@ pub struct DiagnosisView {
     pub summary: String,
     /// What was seen that led here.
     pub evidence: Vec<String>,
-    /// What to do next, in order.
-    pub next_steps: Vec<String>,
+    /// What to do next, in order, each with the Oasis action that does it (if any), as the
+    /// engine's diagnosis says.
+    pub next_steps: Vec<oasis_engine::diag::NextStep>,
     /// The USB devices involved, with interface roles.
     pub usb: Vec<UsbNode>,
 }

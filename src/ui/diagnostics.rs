@@ -6,7 +6,8 @@ use egui::RichText;
 
 use super::{UiAction, badge, boards, level_color, package::error_box, timeline};
 use crate::backend::{AtPortResult, BoardMode, BoardStateText, DiagnosisView, Level, UsbNode};
-use crate::state::AppState;
+use crate::state::{AppState, Tab};
+use oasis_engine::diag::Action;
 
 /// Draw the diagnostics tab. `picture` is the texture of the diagnosed state, if any.
 pub fn show(
@@ -88,7 +89,11 @@ fn right(
         });
     }
     match &st.diag.diagnosis {
-        Some(Ok(d)) => state_card(ui, d, picture),
+        Some(Ok(d)) => {
+            if let Some(a) = state_card(ui, d, &board.id, picture) {
+                action = Some(a);
+            }
+        }
         Some(Err(e)) => error_box(ui, e),
         None => {
             ui.label(RichText::new("Not diagnosed yet.").weak());
@@ -111,7 +116,27 @@ fn right(
     action
 }
 
-fn state_card(ui: &mut egui::Ui, d: &DiagnosisView, picture: Option<&egui::TextureHandle>) {
+/// The button beside a next step of the engine's diagnosis that does its action on `board`,
+/// for the actions the app can run. None for the others (the app has no request for a reset
+/// or for installing the udev rule, which needs root): the step's text says what to do.
+fn step_button(action: Action, board: &str) -> Option<(&'static str, UiAction)> {
+    let board = board.to_owned();
+    match action {
+        Action::SwitchToDownload => Some(("Switch now", UiAction::SwitchToDownload(board))),
+        Action::ReadChipIdentity => Some(("Read identity now", UiAction::ReadIdentity(board))),
+        Action::ProbeAt => Some(("Ask over AT now", UiAction::ProbeAt(board))),
+        Action::Flash => Some(("Go to Flash", UiAction::SelectTab(Tab::Flash))),
+        Action::InstallUdevRule | Action::Reset => None,
+    }
+}
+
+fn state_card(
+    ui: &mut egui::Ui,
+    d: &DiagnosisView,
+    board: &str,
+    picture: Option<&egui::TextureHandle>,
+) -> Option<UiAction> {
+    let mut action = None;
     egui::Frame::group(ui.style())
         .stroke(egui::Stroke::new(2.0, level_color(d.state.level())))
         .show(ui, |ui| {
@@ -134,7 +159,14 @@ fn state_card(ui: &mut egui::Ui, d: &DiagnosisView, picture: Option<&egui::Textu
             if !d.next_steps.is_empty() {
                 ui.label(RichText::new("What to do next").strong());
                 for (i, s) in d.next_steps.iter().enumerate() {
-                    ui.label(format!("  {}. {s}", i + 1));
+                    ui.horizontal_wrapped(|ui| {
+                        ui.label(format!("  {}. {}", i + 1, s.text));
+                        if let Some((text, a)) = s.action.and_then(|a| step_button(a, board))
+                            && ui.small_button(text).clicked()
+                        {
+                            action = Some(a);
+                        }
+                    });
                 }
             }
             if !d.usb.is_empty() {
@@ -144,6 +176,7 @@ fn state_card(ui: &mut egui::Ui, d: &DiagnosisView, picture: Option<&egui::Textu
                 }
             }
         });
+    action
 }
 
 fn usb_node(ui: &mut egui::Ui, n: &UsbNode) {

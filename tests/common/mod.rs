@@ -12,6 +12,7 @@ use egui_kittest::kittest::Queryable;
 use oasis::backend::{Backend, BackendMsg, FlashJob, JobId, Waker};
 use oasis::picker::NoPicker;
 use oasis::{AppOptions, OasisApp};
+use oasis_package::Help;
 
 /// A fresh, empty temp folder for one test.
 pub fn temp_dir(name: &str) -> PathBuf {
@@ -84,6 +85,12 @@ pub struct Calls {
     pub cancels: Vec<JobId>,
     /// Boards diagnosed.
     pub diagnosed: Vec<String>,
+    /// Boards whose AT ports were probed.
+    pub probed: Vec<String>,
+    /// Boards whose chip identity was asked for.
+    pub identities: Vec<String>,
+    /// Boards switched to download mode.
+    pub switched: Vec<String>,
 }
 
 /// A backend whose answers the test sends itself, one message at a time; it records calls.
@@ -95,7 +102,7 @@ pub struct ManualBackend {
 }
 
 impl ManualBackend {
-    /// A manual backend that lists `boards` and opens any package as the fake does.
+    /// A manual backend that lists `boards` and opens packages for real (synchronously).
     pub fn new(boards: Vec<oasis::backend::BoardInfo>) -> ManualBackend {
         let (tx, rx) = unbounded();
         ManualBackend {
@@ -119,11 +126,18 @@ impl Backend for ManualBackend {
         let _ = self.tx.send(BackendMsg::Boards(self.boards.clone()));
     }
     fn open_package(&mut self, path: &Path) {
-        let mut fake = oasis::backend::fake::FakeBackend::new(vec![], Duration::ZERO);
-        fake.open_package(path);
-        for m in fake.receiver().try_iter() {
-            let _ = self.tx.send(m);
-        }
+        // Opened for real, on the calling thread: the summary is the package's own.
+        let result = oasis_package::Package::open(path, &oasis_package::OpenOptions::default())
+            .map(|p| oasis::backend::summarize(&p))
+            .map_err(|e| oasis::backend::BackendError::Package {
+                path: path.to_owned(),
+                reason: e.to_string(),
+                help: e.help().map(String::from).unwrap_or_default(),
+            });
+        let _ = self.tx.send(BackendMsg::Package {
+            path: path.to_owned(),
+            result,
+        });
     }
     fn check_compat(&mut self, package: &Path, board: &str) {
         let report = oasis::backend::CompatReport {
@@ -148,7 +162,32 @@ impl Backend for ManualBackend {
     fn diagnose(&mut self, board: &str) {
         self.calls.lock().unwrap().diagnosed.push(board.into());
     }
-    fn probe_at(&mut self, _board: &str) {}
-    fn read_identity(&mut self, _board: &str) {}
-    fn switch_to_download(&mut self, _board: &str) {}
+    fn probe_at(&mut self, board: &str) {
+        self.calls.lock().unwrap().probed.push(board.into());
+    }
+    fn read_identity(&mut self, board: &str) {
+        self.calls.lock().unwrap().identities.push(board.into());
+    }
+    fn switch_to_download(&mut self, board: &str) {
+        self.calls.lock().unwrap().switched.push(board.into());
+    }
+}
+
+/// The whole app on the real engine backend with the three virtual demo boards (no USB
+/// watcher), once the package (if any) and the boards have arrived.
+pub fn engine_app(dir: &Path, package: Option<PathBuf>) -> Harness<'static, OasisApp> {
+    let backend = oasis::backend::engine::EngineBackend::new(false);
+    let want_package = package.is_some();
+    let mut h = app(Box::new(backend), dir, package);
+    run_until(&mut h, 30, "the package and the boards", |h| {
+        let st = &h.state().state;
+        (!want_package || st.package.summary.is_some()) && st.boards.len() == 3
+    });
+    h
+}
+
+/// Click the widget with this label and run the frames that handle it and show the result.
+pub fn click(h: &mut Harness<'static, OasisApp>, label: &str) {
+    h.get_by_label(label).click();
+    h.run_steps(3);
 }
