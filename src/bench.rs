@@ -258,7 +258,8 @@ impl Slot {
             .identity
             .as_ref()
             .and_then(|i| i.serial.as_ref());
-        let differs = |seen: &Option<String>, known: Option<&String>| matches!((seen, known), (Some(a), Some(k)) if a != k);
+        // Serials compare without case: USB says `_SN:5E6F7A8B`, Sahara `0x5e6f7a8b`.
+        let differs = |seen: &Option<String>, known: Option<&String>| matches!((seen, known), (Some(a), Some(k)) if !a.eq_ignore_ascii_case(k));
         let finished = matches!(self.status, SlotStatus::Passed | SlotStatus::Failed(_));
         if finished && (differs(&b.imei, self.imei.as_ref()) || differs(&b.serial, known_serial)) {
             *self = Slot::new(b);

@@ -236,9 +236,14 @@ fn diagnostics_probes_at_reads_identity_and_switches_to_download_mode() {
         .find(|(c, _)| c == "ATI")
         .cloned()
         .unwrap_or_else(|| panic!("{ports:?}"));
-    h.get_by_label(&cmd);
+    // Every port that answered ATI (the AT port and the modem port of a module) shows it.
+    let with_ati = ports
+        .iter()
+        .filter(|p| p.answers.iter().any(|(c, _)| c == "ATI"))
+        .count();
+    assert_eq!(h.query_all_by_label(&cmd).count(), with_ati);
     assert!(answer.contains("EG25"), "{answer}");
-    h.get_by_label(&answer);
+    assert!(h.query_all_by_label(&answer).count() >= 1);
     // The engine's diagnosis of a running module offers Flash and the switch beside its steps;
     // its switch button: the board comes back as 9008 and its chip can be read.
     h.get_by_label("Go to Flash");
@@ -271,6 +276,13 @@ fn diagnostics_probes_at_reads_identity_and_switches_to_download_mode() {
     // The hot-plug timeline is drawn (its legend names the modes): the running board left
     // and came back in download mode.
     h.get_by_label("Hot-plug timeline");
+    run_until(&mut h, 30, "the board's return in the timeline", |h| {
+        h.state().state.timeline.iter().any(|e| {
+            e.port_path == "virtual:2"
+                && e.kind == TimelineKind::Arrived
+                && e.mode == BoardMode::Download
+        })
+    });
     let timeline = h.state().state.timeline.clone();
     let of_2: Vec<_> = timeline
         .iter()

@@ -1,7 +1,9 @@
 //! The real backend: flashes, diagnoses and probes through oasis-engine, on named worker
-//! threads, for real USB boards (enumeration poller) and for Oasis's virtual boards — which
-//! go the whole way a module goes: switched from normal mode over their DM port, flashed, and
-//! confirmed after the reset. Every answer is a `BackendMsg` followed by a wake-up of the UI.
+//! threads, for every board on its bus: real USB boards and serial ports, and Oasis's virtual
+//! boards, which sit on a virtual bus and go the whole way a module goes (listed from the bus,
+//! switched from normal mode over their DM port, flashed, and confirmed after the reset). The
+//! backend never opens a virtual board itself. Every answer is a `BackendMsg` followed by a
+//! wake-up of the UI.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -11,15 +13,16 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 use oasis_engine::Help;
 use oasis_engine::diag::at::AtProbe;
 use oasis_engine::diag::compat::{BoardFacts, PackageFacts};
-use oasis_engine::diag::{Evidence, diagnose};
-use oasis_engine::{ErrorKind, ErrorReport, Event, JobHandle, Timeouts};
+use oasis_engine::diag::diagnose;
+use oasis_engine::{ErrorKind, ErrorReport, Event, JobHandle};
 use oasis_package::{OpenOptions, Package};
-use oasis_transport::BusHandle;
-use oasis_transport::enumerate::Snapshot;
+use oasis_transport::enumerate::{Snapshot, UsbDeviceInfo};
+use oasis_transport::{BusHandle, JoinedBus};
+use oasis_vdev::{BusTiming, VirtualBus};
 
 use super::engine_boards::{
-    Virtual, at_config, at_result, board_err, demo_boards, diagnosis_view, probe_virtual,
-    switch_real, switch_virtual, ttys_with_roles, virtual_evidence, virtual_info,
+    Label, Virtual, at_result, board_err, demo_boards, diagnosis_view, evidence_on, probe_device,
+    switch_real,
 };
 use super::engine_serial::{SerialBoard, link_for, serial_boards, with_port};
 use super::engine_watch::{Shared, watch};
@@ -38,7 +41,10 @@ pub struct EngineBackend {
     tx: Sender<BackendMsg>,
     rx: Receiver<BackendMsg>,
     waker: Arc<Mutex<Waker>>,
-    virtuals: Vec<Virtual>,
+    /// The virtual boards' bus (demo and training boards; tests plug and unplug here).
+    vbus: VirtualBus,
+    /// Where boards are opened: the virtual bus, then this computer.
+    bus: BusHandle,
     shared: Arc<Mutex<Shared>>,
     jobs: Jobs,
     workers: super::workers::Workers,
@@ -63,7 +69,7 @@ fn lock_jobs(jobs: &Jobs) -> MutexGuard<'_, HashMap<JobId, JobSlot>> {
 impl std::fmt::Debug for EngineBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EngineBackend")
-            .field("virtual_boards", &self.virtuals.len())
+            .field("bus", &self.bus)
             .field("jobs", &lock_jobs(&self.jobs).len())
             .finish_non_exhaustive()
     }
@@ -88,46 +94,119 @@ impl Reply {
     }
 }
 
+/// Plugs virtual boards into a running backend's virtual bus and pulls them out.
+#[derive(Debug, Clone)]
+pub struct Socket {
+    vbus: VirtualBus,
+    shared: std::sync::Weak<Mutex<Shared>>,
+}
+
+impl Socket {
+    /// Plug `v` in; the board list shows it once the bus shows it.
+    pub fn plug(&self, v: Virtual) {
+        let Some(shared) = self.shared.upgrade() else {
+            return;
+        };
+        let n = self.vbus.plug_as(v.board, Some(&v.id));
+        shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .labels
+            .push(Label {
+                port_path: VirtualBus::port_path(n),
+                id: v.id,
+                title: v.title,
+            });
+    }
+
+    /// Pull the board listed as `id` out (a cable pulled); `false` when there is none.
+    pub fn unplug(&self, id: &str) -> bool {
+        let Some(shared) = self.shared.upgrade() else {
+            return false;
+        };
+        let path = shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .labels
+            .iter()
+            .find(|l| l.id == id)
+            .map(|l| l.port_path.clone());
+        path.and_then(|p| p.strip_prefix("0-").and_then(|n| n.parse().ok()))
+            .is_some_and(|n| self.vbus.unplug(n))
+    }
+}
+
 /// Which board an id names.
 enum Target {
-    Virtual(Virtual),
-    Real(oasis_transport::enumerate::UsbDeviceInfo),
+    /// A USB device on the bus (real, or a virtual board: `virtual` says which).
+    Usb {
+        device: UsbDeviceInfo,
+        is_virtual: bool,
+    },
     /// A board seen only through serial ports.
     Serial(SerialBoard),
 }
 
 impl EngineBackend {
-    /// A backend with the demo virtual boards; `watch_usb` starts the USB enumeration poller
-    /// (tests leave it off so the list holds only virtual boards).
+    /// A backend with the demo virtual boards; `watch_usb` lists this computer's USB and serial
+    /// ports too (tests and `--demo` leave it off so the list holds only virtual boards).
     pub fn new(watch_usb: bool) -> EngineBackend {
         EngineBackend::with_virtuals(demo_boards(), watch_usb)
     }
 
-    /// A backend with these virtual boards.
+    /// A backend with these virtual boards plugged into its virtual bus.
     pub fn with_virtuals(virtuals: Vec<Virtual>, watch_usb: bool) -> EngineBackend {
         let (tx, rx) = unbounded();
         let waker = Arc::new(Mutex::new(no_waker()));
-        let shared = Arc::new(Mutex::new(Shared::default()));
-        let reply = Reply {
-            tx: tx.clone(),
-            waker: Arc::clone(&waker),
+        let vbus = VirtualBus::new(BusTiming::default());
+        let bus = BusHandle::new(JoinedBus::new(vec![vbus.handle(), BusHandle::system()]));
+        let listed = if watch_usb {
+            bus.clone()
+        } else {
+            vbus.handle()
         };
-        let (v, s) = (virtuals.clone(), Arc::clone(&shared));
-        let spawned = std::thread::Builder::new()
-            .name("oasis-boards".into())
-            .spawn(move || watch(&v, &s, watch_usb, &|m| reply.send(m)));
-        if let Err(e) = spawned {
-            let _ = tx.send(BackendMsg::Notice(format!("board list not watched: {e}")));
-        }
-        EngineBackend {
+        let backend = EngineBackend {
             tx,
             rx,
             waker,
-            virtuals,
-            shared,
+            vbus,
+            bus,
+            shared: Arc::new(Mutex::new(Shared::default())),
             jobs: Arc::new(Mutex::new(HashMap::new())),
             workers: super::workers::Workers::default(),
             watch_usb,
+        };
+        for v in virtuals {
+            backend.plug(v);
+        }
+        let (reply, s, bus) = (
+            backend.reply(),
+            Arc::clone(&backend.shared),
+            backend.bus.clone(),
+        );
+        let spawned = std::thread::Builder::new()
+            .name("oasis-boards".into())
+            .spawn(move || watch(listed, &bus, &s, &|m| reply.send(m)));
+        if let Err(e) = spawned {
+            backend
+                .reply()
+                .send(BackendMsg::Notice(format!("board list not watched: {e}")));
+        }
+        backend
+    }
+
+    /// Plug a virtual board into the backend's virtual bus; the board list shows it as it
+    /// shows a module that was plugged in.
+    pub fn plug(&self, v: Virtual) {
+        self.socket().plug(v);
+    }
+
+    /// Where virtual boards are plugged in and pulled out while the app runs (demos, training,
+    /// tests): a handle that outlives nothing (it lets go once the backend is gone).
+    pub fn socket(&self) -> Socket {
+        Socket {
+            vbus: self.vbus.clone(),
+            shared: Arc::downgrade(&self.shared),
         }
     }
 
@@ -139,10 +218,9 @@ impl EngineBackend {
     }
 
     fn target(&self, id: &str) -> Result<Target, BackendError> {
-        if let Some(v) = self.virtuals.iter().find(|v| v.id == id) {
-            return Ok(Target::Virtual(v.clone()));
-        }
         let sh = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        let label = sh.labels.iter().find(|l| l.id == id);
+        let path = label.map_or(id, |l| l.port_path.as_str());
         let serial = || {
             serial_boards(&sh.snapshot, &sh.manual)
                 .into_iter()
@@ -152,37 +230,27 @@ impl EngineBackend {
         sh.snapshot
             .usb
             .iter()
-            .find(|d| d.port_path == id)
+            .find(|d| d.port_path == path)
             .cloned()
-            .map(Target::Real)
+            .map(|device| Target::Usb {
+                device,
+                is_virtual: label.is_some(),
+            })
             .or_else(serial)
             .ok_or_else(|| BackendError::NoSuchBoard {
                 board: id.to_owned(),
             })
     }
 
-    /// Use this enumeration as what is attached (the USB poller replaces it with each of its
-    /// snapshots; tests and a backend without the poller set it here).
-    pub fn observe(&self, snapshot: Snapshot) {
+    /// The mode board `id` is in now.
+    fn mode_of(&self, id: &str) -> BoardMode {
         self.shared
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .snapshot = snapshot;
-    }
-
-    /// The mode board `id` is in now.
-    fn mode_of(&self, id: &str, target: &Target) -> BoardMode {
-        match target {
-            Target::Virtual(v) => virtual_info(v).mode,
-            Target::Real(_) | Target::Serial(_) => self
-                .shared
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .real_list()
-                .into_iter()
-                .find(|b| b.id == id)
-                .map_or(BoardMode::Unknown, |b| b.mode),
-        }
+            .board_list()
+            .into_iter()
+            .find(|b| b.id == id)
+            .map_or(BoardMode::Unknown, |b| b.mode)
     }
 
     /// Run `work` on a named worker thread and send what it returns; at most one per `name`
@@ -218,44 +286,29 @@ impl EngineBackend {
     }
 }
 
-/// AT probes of a board: the virtual AT port, or every serial port of a real device.
-fn probe_target(t: &Target) -> Vec<(AtProbe, String)> {
+/// The USB device behind a target.
+fn device_of(t: &Target) -> &UsbDeviceInfo {
     match t {
-        Target::Virtual(v) => probe_virtual(v)
-            .map(|p| (p, "AT command port".to_owned()))
-            .into_iter()
-            .collect(),
-        Target::Real(d) | Target::Serial(SerialBoard { device: d, .. }) => ttys_with_roles(d)
-            .into_iter()
-            .filter(|(_, role)| role.contains("AT") || role.contains("modem"))
-            .map(|(tty, role)| {
-                let probe = with_port(&tty, || {
-                    oasis_engine::diag::at::probe_on(&BusHandle::system(), &tty, &at_config())
-                });
-                (probe, role)
-            })
-            .collect(),
+        Target::Usb { device, .. } | Target::Serial(SerialBoard { device, .. }) => device,
     }
 }
 
-fn identity_of(t: &Target) -> Result<oasis_engine::ChipIdentity, String> {
-    match t {
-        Target::Virtual(v) => {
-            let _session = v.port.session()?;
-            let mut link = v.board.connect();
-            oasis_engine::read_chip_identity_on(&mut link, &Timeouts::default())
-                .map_err(|r| r.message)
-        }
-        Target::Real(d) => oasis_engine::read_chip_identity(&BusHandle::system(), &link_for(d))
-            .map_err(|r| r.message),
-        Target::Serial(b) => with_port(&b.flash_port, || {
-            oasis_engine::read_chip_identity(&BusHandle::system(), &b.flash_port)
-                .map_err(|r| r.message)
-        }),
-    }
+/// AT probes of a board: every AT or modem port of its device, each opened on the bus.
+fn probe_target(bus: &BusHandle, t: &Target) -> Vec<(AtProbe, String)> {
+    probe_device(bus, device_of(t))
 }
 
-fn compat_report(package: &Path, t: &Target, mode: BoardMode) -> CompatReport {
+fn identity_of(bus: &BusHandle, t: &Target) -> Result<oasis_engine::ChipIdentity, String> {
+    let port = match t {
+        Target::Usb { device, .. } => link_for(device),
+        Target::Serial(b) => b.flash_port.clone(),
+    };
+    with_port(&port, || {
+        oasis_engine::read_chip_identity(bus, &port).map_err(|r| r.message)
+    })
+}
+
+fn compat_report(bus: &BusHandle, package: &Path, t: &Target, mode: BoardMode) -> CompatReport {
     let pkg = match Package::open(package, &OpenOptions::default()) {
         Ok(p) => p,
         Err(e) => {
@@ -268,13 +321,13 @@ fn compat_report(package: &Path, t: &Target, mode: BoardMode) -> CompatReport {
             };
         }
     };
-    let probes = probe_target(t);
+    let probes = probe_target(bus, t);
     let probe = probes.iter().map(|(p, _)| p).find(|p| p.answered);
     // A serial link carries the board's one Sahara HELLO: it is kept for the flash, which reads
     // the chip identity first anyway.
     let chip = match (mode, t) {
         (_, Target::Serial(_)) => None,
-        (BoardMode::Download, _) => identity_of(t).ok(),
+        (BoardMode::Download, _) => identity_of(bus, t).ok(),
         _ => None,
     };
     let facts = BoardFacts::from_evidence(probe, chip.as_ref());
@@ -292,7 +345,14 @@ fn compat_report(package: &Path, t: &Target, mode: BoardMode) -> CompatReport {
             reason: c.reason.clone(),
         })
         .collect();
-    if is_demo_package(&pkg) && !matches!(t, Target::Virtual(_)) {
+    let on_hardware = !matches!(
+        t,
+        Target::Usb {
+            is_virtual: true,
+            ..
+        }
+    );
+    if on_hardware && is_demo_package(&pkg) {
         checks.push(CompatCheck {
             name: "Demo".into(),
             level: Level::Bad,
@@ -321,11 +381,9 @@ impl Backend for EngineBackend {
     }
 
     fn refresh_boards(&mut self) {
-        let mut list: Vec<_> = self.virtuals.iter().map(virtual_info).collect();
-        let timeline = {
+        let (list, timeline) = {
             let sh = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
-            list.extend(sh.real_list());
-            sh.timeline.clone()
+            (sh.board_list(), sh.timeline.clone())
         };
         let reply = self.reply();
         reply.send(BackendMsg::Boards(list));
@@ -351,13 +409,14 @@ impl Backend for EngineBackend {
         let (package, board) = (package.to_owned(), board.to_owned());
         let target = self.target(&board);
         let mode = match &target {
-            Ok(t) => self.mode_of(&board, t),
+            Ok(_) => self.mode_of(&board),
             Err(_) => BoardMode::Absent,
         };
+        let bus = self.bus.clone();
         let subject = format!("{}@{board}", package.display());
         self.work("compat", &subject, move || {
             let report = match target {
-                Ok(t) => compat_report(&package, &t, mode),
+                Ok(t) => compat_report(&bus, &package, &t, mode),
                 Err(e) => CompatReport {
                     checks: vec![CompatCheck {
                         name: "Board".into(),
@@ -394,16 +453,16 @@ impl Backend for EngineBackend {
                 return;
             }
         };
-        let mode = self.mode_of(&job.board, &target);
+        let mode = self.mode_of(&job.board);
         {
             let mut jobs = lock_jobs(&self.jobs);
             jobs.retain(|_, s| !matches!(s, JobSlot::Running(h) if h.is_finished()));
             jobs.insert(id, JobSlot::Starting { cancelled: false });
         }
-        let (jobs, reply) = (Arc::clone(&self.jobs), self.reply());
+        let (jobs, reply, bus) = (Arc::clone(&self.jobs), self.reply(), self.bus.clone());
         let spawned = std::thread::Builder::new()
             .name(format!("oasis-start-{id}"))
-            .spawn(move || start_job(job, target, mode, &jobs, &reply));
+            .spawn(move || start_job(&bus, job, target, mode, &jobs, &reply));
         if let Err(e) = spawned {
             lock_jobs(&self.jobs).remove(&id);
             let report = ErrorReport {
@@ -432,38 +491,40 @@ impl Backend for EngineBackend {
     fn diagnose(&mut self, board: &str) {
         let board = board.to_owned();
         let target = self.target(&board);
-        let (snapshot, timeline, virtual_timeline) = {
+        let (snapshot, timeline) = {
             let sh = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
-            (
-                sh.snapshot.clone(),
-                sh.engine_timeline.clone(),
-                sh.virtual_timeline.clone(),
-            )
+            (sh.snapshot.clone(), sh.engine_timeline.clone())
         };
+        let bus = self.bus.clone();
         let subject = board.clone();
         self.work("diagnose", &subject, move || {
             let result = target.map(|t| {
-                let evidence = match &t {
-                    Target::Virtual(v) => virtual_evidence(v, &virtual_timeline),
-                    Target::Real(_) => Evidence {
-                        snapshot,
-                        timeline: Some(timeline),
-                        at: probe_target(&t).into_iter().map(|(p, _)| p).collect(),
-                        chip: None,
-                        firehose_running: None,
-                    },
-                    Target::Serial(b) => Evidence {
-                        snapshot: Snapshot {
+                let (snapshot, timeline) = match &t {
+                    Target::Usb { .. } => (snapshot, Some(timeline)),
+                    Target::Serial(b) => (
+                        Snapshot {
                             usb: vec![b.device.clone()],
                             ..Snapshot::default()
                         },
-                        timeline: None,
-                        at: probe_target(&t).into_iter().map(|(p, _)| p).collect(),
-                        chip: None,
-                        firehose_running: None,
-                    },
+                        None,
+                    ),
                 };
-                diagnosis_view(&diagnose(&evidence), &board)
+                let d = device_of(&t);
+                let evidence = evidence_on(&bus, snapshot, d, timeline);
+                let mut view = diagnosis_view(&diagnose(&evidence), &d.port_path);
+                // A virtual board is shown under its name.
+                if matches!(
+                    t,
+                    Target::Usb {
+                        is_virtual: true,
+                        ..
+                    }
+                ) {
+                    for node in &mut view.usb {
+                        node.port_path.clone_from(&board);
+                    }
+                }
+                view
             });
             BackendMsg::Diagnosis { board, result }
         });
@@ -472,10 +533,11 @@ impl Backend for EngineBackend {
     fn probe_at(&mut self, board: &str) {
         let board = board.to_owned();
         let target = self.target(&board);
+        let bus = self.bus.clone();
         let subject = board.clone();
         self.work("at-probe", &subject, move || {
             let result = target.map(|t| {
-                probe_target(&t)
+                probe_target(&bus, &t)
                     .iter()
                     .map(|(p, role)| at_result(p, role))
                     .collect()
@@ -487,10 +549,12 @@ impl Backend for EngineBackend {
     fn read_identity(&mut self, board: &str) {
         let board = board.to_owned();
         let target = self.target(&board);
+        let bus = self.bus.clone();
         let subject = board.clone();
         self.work("identity", &subject, move || {
             let result = target.and_then(|t| {
-                identity_of(&t).map_err(|why| board_err(&board, "reading the chip identity", why))
+                identity_of(&bus, &t)
+                    .map_err(|why| board_err(&board, "reading the chip identity", why))
             });
             BackendMsg::Identity { board, result }
         });
@@ -510,14 +574,10 @@ impl Backend for EngineBackend {
     fn switch_to_download(&mut self, board: &str) {
         let board = board.to_owned();
         let target = self.target(&board);
+        let bus = self.bus.clone();
         let subject = board.clone();
         self.work("switch", &subject, move || {
-            let result = target.and_then(|t| match t {
-                Target::Virtual(v) => switch_virtual(&board, &v),
-                Target::Real(d) | Target::Serial(SerialBoard { device: d, .. }) => {
-                    switch_real(&board, &d)
-                }
-            });
+            let result = target.and_then(|t| switch_real(&bus, &board, device_of(&t)));
             BackendMsg::Switched { board, result }
         });
     }

@@ -1,41 +1,33 @@
 //! The boards the engine backend lists: Oasis's virtual boards (oasis-vdev, paced like a real
-//! USB 2 link) and the real USB devices from the enumeration poller, turned into the UI's
-//! `BoardInfo`, `DiagnosisView`, `AtPortResult` and timeline entries; and the evidence a
-//! virtual board gives the engine's diagnosis (the USB device it would show, its AT probe),
-//! one session at a time on its ports.
+//! USB 2 link, on the app's virtual bus) and the real USB devices, all read from one bus
+//! snapshot and turned into the UI's `BoardInfo`, `DiagnosisView`, `AtPortResult`; a virtual
+//! board differs only in its name and title.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use oasis_engine::diag::at::{AtProbe, ProbeConfig, probe};
+use oasis_engine::diag::at::{AtProbe, ProbeConfig};
 use oasis_engine::diag::timeline::TimelineEvent;
 use oasis_engine::diag::usb_table::{UsbMode, device_roles, identify_device};
 use oasis_engine::diag::{Diagnosis, Evidence};
-use oasis_transport::enumerate::{Accessibility, Snapshot, UsbDeviceInfo, UsbInterfaceInfo};
-use oasis_transport::{TransportError, TransportErrorKind};
+use oasis_transport::BusHandle;
+use oasis_transport::enumerate::{Snapshot, UsbDeviceInfo};
 use oasis_vdev::fault::{FaultKind, FaultSpec};
-use oasis_vdev::{
-    BoardOptions, BoardState as VState, HostAccess, LinkModel, Profile, StartIn, VirtualBoard,
-};
+use oasis_vdev::{BoardOptions, LinkModel, Profile, StartIn, VirtualBoard};
 
-use super::engine_watch::timeline_path;
 use super::{
     AtPortResult, BackendError, BoardInfo, BoardMode, BoardState, DiagnosisView, UsbInterfaceView,
     UsbNode,
 };
 
-/// One of Oasis's virtual boards.
+/// One of Oasis's virtual boards: plugged into the app's virtual bus, listed as `id`.
 #[derive(Debug, Clone)]
 pub struct Virtual {
-    /// Id and port path (`virtual:1`).
+    /// Id (`virtual:1`).
     pub id: String,
     /// List title.
     pub title: String,
     /// The board (a handle; clones share it).
     pub board: VirtualBoard,
-    /// Who may talk to the board's ports now (clones share it).
-    pub port: PortGuard,
 }
 
 impl Virtual {
@@ -45,43 +37,31 @@ impl Virtual {
             id: id.into(),
             title: title.into(),
             board,
-            port: PortGuard::default(),
         }
     }
 }
 
-/// One session at a time on a virtual board's ports, as a real port opens once: AT probes,
-/// identity reads and switches wait for each other (two probes on one AT port would read each
-/// other's answers), and a running flash job keeps everyone else out.
-#[derive(Debug, Clone, Default)]
-pub struct PortGuard {
-    session: Arc<Mutex<()>>,
-    flashing: Arc<AtomicBool>,
+/// A virtual board's name in the list, by the USB path it has on the virtual bus.
+#[derive(Debug, Clone)]
+pub struct Label {
+    /// USB path on the bus (`0-1`).
+    pub port_path: String,
+    /// Id (`virtual:1`).
+    pub id: String,
+    /// Title.
+    pub title: String,
 }
 
-impl PortGuard {
-    /// Wait for the ports (a probe or switch in progress finishes first).
-    pub fn wait(&self) -> MutexGuard<'_, ()> {
-        self.session.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The ports for a short session, unless a flash job uses the board.
-    pub fn session(&self) -> Result<MutexGuard<'_, ()>, String> {
-        let guard = self.wait();
-        if self.is_flashing() {
-            return Err("a flash job is using this board".into());
+/// Give the virtual boards in `list` their names and titles (by USB path).
+pub fn label(list: &mut [BoardInfo], labels: &[Label]) {
+    for b in list {
+        if let Some(l) = labels.iter().find(|l| l.port_path == b.port_path) {
+            b.detail = b.detail.replace(&format!("USB {}", l.port_path), &l.id);
+            b.id.clone_from(&l.id);
+            b.port_path.clone_from(&l.id);
+            b.title.clone_from(&l.title);
+            b.is_virtual = true;
         }
-        Ok(guard)
-    }
-
-    /// Mark the board as used by a flash job (or free again).
-    pub fn set_flashing(&self, on: bool) {
-        self.flashing.store(on, Ordering::Release);
-    }
-
-    /// Whether a flash job uses the board.
-    pub fn is_flashing(&self) -> bool {
-        self.flashing.load(Ordering::Acquire)
     }
 }
 
@@ -91,28 +71,6 @@ pub fn at_config() -> ProbeConfig {
         per_command: Duration::from_millis(800),
         total: Duration::from_secs(8),
         drain: Duration::from_millis(100),
-    }
-}
-
-/// The AT probe of a virtual board running its firmware, the caller holding its session.
-pub fn probe_virtual_locked(v: &Virtual) -> Option<AtProbe> {
-    (v.board.state() == VState::Normal).then(|| {
-        let mut link = v.board.connect();
-        probe(&mut link, &format!("{} AT port", v.id), &at_config())
-    })
-}
-
-/// The AT probe of a virtual board running its firmware (waiting for its ports); a board a
-/// flash job uses reports the port busy.
-pub fn probe_virtual(v: &Virtual) -> Option<AtProbe> {
-    match v.port.session() {
-        Ok(_session) => probe_virtual_locked(v),
-        Err(why) => (v.board.state() == VState::Normal).then(|| {
-            let port = format!("{} AT port", v.id);
-            let e = TransportError::new(TransportErrorKind::Busy, "open", port.clone())
-                .with_detail(why);
-            AtProbe::failed(&port, &e)
-        }),
     }
 }
 
@@ -179,153 +137,6 @@ fn second_bg95() -> Profile {
     p
 }
 
-fn virtual_mode(state: VState) -> (BoardMode, BoardState) {
-    match state {
-        VState::Sahara => (BoardMode::Download, BoardState::EdlWaiting),
-        VState::Firehose | VState::ProgrammerDead => {
-            (BoardMode::Programmer, BoardState::EdlProgrammerRunning)
-        }
-        VState::MemoryDump => (BoardMode::MemoryDump, BoardState::MemoryDump),
-        VState::Normal => (BoardMode::Normal, BoardState::NormalAtOk),
-        VState::Rebooting => (BoardMode::Unknown, BoardState::NormalAtSilent),
-        _ => (BoardMode::Absent, BoardState::NotOnUsb),
-    }
-}
-
-/// What the OS would report for a virtual board's ports.
-fn virtual_access(v: &Virtual) -> Accessibility {
-    match v.board.access() {
-        HostAccess::ClaimedBy(who) => Accessibility::Busy(who),
-        HostAccess::NoPermission => {
-            Accessibility::PermissionDenied("no udev rule for this board".into())
-        }
-        _ => Accessibility::Accessible,
-    }
-}
-
-/// The list entry of a virtual board, as it is now.
-pub fn virtual_info(v: &Virtual) -> BoardInfo {
-    let profile = v.board.profile();
-    let (mode, mut state) = virtual_mode(v.board.state());
-    let present = !matches!(mode, BoardMode::Absent | BoardMode::Unknown);
-    match virtual_access(v) {
-        Accessibility::Busy(_) if present => state = BoardState::ClaimedByDriver,
-        Accessibility::PermissionDenied(_) if present => state = BoardState::NoPermission,
-        _ if mode == BoardMode::Normal && !profile.diag_port => {
-            state = BoardState::NotFirehoseModule;
-        }
-        _ => {}
-    }
-    let ids = match mode {
-        BoardMode::Normal => format!("2C7C:{:04X}", profile.usb_pid),
-        BoardMode::Download | BoardMode::Programmer => "05C6:9008".to_owned(),
-        BoardMode::MemoryDump => "05C6:900E".to_owned(),
-        _ => "not on USB".to_owned(),
-    };
-    let normal = mode == BoardMode::Normal;
-    BoardInfo {
-        id: v.id.clone(),
-        port_path: v.id.clone(),
-        title: v.title.clone(),
-        mode,
-        state,
-        detail: format!("{ids} on {}", v.id),
-        is_virtual: true,
-        revision: normal.then(|| v.board.revision()),
-        imei: normal.then(|| profile.imei.clone()),
-        serial: (!normal).then(|| format!("{:08x}", profile.serial)),
-    }
-}
-
-fn iface(number: u8, class: (u8, u8, u8), tty: Option<String>) -> UsbInterfaceInfo {
-    UsbInterfaceInfo {
-        number,
-        class: class.0,
-        subclass: class.1,
-        protocol: class.2,
-        endpoints: 2,
-        driver: None,
-        tty,
-    }
-}
-
-/// The USB device a virtual board would show, as enumeration evidence for the diagnosis.
-pub fn virtual_snapshot(v: &Virtual) -> Snapshot {
-    let profile = v.board.profile();
-    let (mode, _) = virtual_mode(v.board.state());
-    let tty = |n: u8| Some(format!("{}/if{n}", v.id));
-    // Interface 0 is DIAG (ff/ff/ff) on Qualcomm modules only.
-    let if0 = if profile.diag_port {
-        (0xff, 0xff, 0xff)
-    } else {
-        (0xff, 0x00, 0x00)
-    };
-    let edl = |pid| {
-        (
-            0x05C6,
-            pid,
-            format!("QUSB__BULK_SN:{:08X}", profile.serial),
-            vec![iface(0, (0xff, 0xff, 0xff), None)],
-        )
-    };
-    let (vid, pid, product, interfaces) = match mode {
-        BoardMode::Normal => (
-            0x2C7C,
-            profile.usb_pid,
-            profile.model.clone(),
-            vec![
-                iface(0, if0, tty(0)),
-                iface(1, (0xff, 0x00, 0x00), tty(1)),
-                iface(2, (0xff, 0x00, 0x00), tty(2)),
-                iface(3, (0xff, 0x00, 0x00), tty(3)),
-            ],
-        ),
-        BoardMode::Download | BoardMode::Programmer => edl(0x9008),
-        BoardMode::MemoryDump => edl(0x900E),
-        _ => return Snapshot::default(),
-    };
-    Snapshot {
-        usb: vec![UsbDeviceInfo {
-            vid,
-            pid,
-            bcd_device: 0x0318,
-            bus: 0,
-            address: 0,
-            port_path: v.id.clone(),
-            speed: Some("virtual".into()),
-            manufacturer: Some("Oasis virtual board".into()),
-            product: Some(product),
-            serial: None,
-            interfaces,
-            access: virtual_access(v),
-        }],
-        serial: Vec::new(),
-        usb_error: None,
-    }
-}
-
-/// Everything a virtual board shows the engine's diagnosis: the USB device it would be, its
-/// AT probe (when it runs its firmware), whether a programmer answers, and the hot-plug
-/// history of the virtual boards.
-pub fn virtual_evidence(v: &Virtual, timeline: &[TimelineEvent]) -> Evidence {
-    let mine: Vec<TimelineEvent> = timeline
-        .iter()
-        .filter(|e| timeline_path(e).is_none_or(|p| p == v.id))
-        .cloned()
-        .collect();
-    Evidence {
-        snapshot: virtual_snapshot(v),
-        timeline: Some(mine),
-        at: probe_virtual(v).into_iter().collect(),
-        chip: None,
-        firehose_running: match v.board.state() {
-            VState::Firehose => Some(true),
-            VState::Sahara => Some(false),
-            _ => None,
-        },
-    }
-}
-
 pub(super) fn mode_of(m: UsbMode) -> BoardMode {
     match m {
         UsbMode::Edl => BoardMode::Download,
@@ -371,7 +182,8 @@ pub fn real_boards(snap: &Snapshot) -> Vec<BoardInfo> {
                 is_virtual: false,
                 revision: None,
                 imei: None,
-                serial: view.and_then(|v| v.serial.clone()),
+                // As Sahara reports it (lower case), whatever case the USB string used.
+                serial: view.and_then(|v| v.serial.as_ref().map(|s| s.to_ascii_lowercase())),
             }
         })
         .collect()
@@ -425,6 +237,72 @@ pub fn ttys_with_roles(dev: &UsbDeviceInfo) -> Vec<(String, String)> {
         .collect()
 }
 
+/// AT probes of a USB device: each of its AT and modem ports, opened on `bus`. The app's
+/// probes of one device take turns (the board list's, the compatibility check's and the
+/// Diagnostics pane's would otherwise meet on its ports and find them busy).
+pub fn probe_device(bus: &BusHandle, d: &UsbDeviceInfo) -> Vec<(AtProbe, String)> {
+    super::engine_serial::with_port(&format!("usb:{}", d.port_path), || {
+        ttys_with_roles(d)
+            .into_iter()
+            .filter(|(_, role)| role.contains("AT") || role.contains("modem"))
+            .map(|(tty, role)| {
+                let probe = oasis_engine::diag::at::probe_on(bus, &tty, &at_config());
+                (probe, role)
+            })
+            .collect()
+    })
+}
+
+/// What the engine's diagnosis gets for device `d`: its part of the bus listing, its
+/// hot-plug history, and the answers of its AT ports (another board on the bench must not
+/// decide this one's verdict).
+pub fn evidence_on(
+    bus: &BusHandle,
+    snapshot: Snapshot,
+    d: &UsbDeviceInfo,
+    timeline: Option<Vec<TimelineEvent>>,
+) -> Evidence {
+    let ttys: Vec<&str> = d
+        .interfaces
+        .iter()
+        .filter_map(|i| i.tty.as_deref())
+        .collect();
+    let mine = Snapshot {
+        usb: vec![d.clone()],
+        serial: snapshot
+            .serial
+            .into_iter()
+            .filter(|p| ttys.contains(&p.name.as_str()))
+            .collect(),
+        usb_error: snapshot.usb_error,
+    };
+    let timeline = timeline.map(|t| {
+        t.into_iter()
+            .filter(|e| event_path(e).is_none_or(|p| p == d.port_path))
+            .collect()
+    });
+    Evidence {
+        at: probe_device(bus, d).into_iter().map(|(p, _)| p).collect(),
+        snapshot: mine,
+        timeline,
+        chip: None,
+        firehose_running: None,
+    }
+}
+
+/// The USB path a timeline event is about, when it names one.
+fn event_path(ev: &TimelineEvent) -> Option<&str> {
+    use oasis_engine::diag::timeline::TimelineKind as K;
+    match &ev.kind {
+        K::Appeared { port_path, .. }
+        | K::Disappeared { port_path, .. }
+        | K::Flapping { port_path, .. }
+        | K::Settled { port_path } => Some(port_path),
+        K::ModeChanged { to_path, .. } => Some(to_path),
+        _ => None,
+    }
+}
+
 /// An AT probe as the UI lists it.
 pub fn at_result(p: &AtProbe, role: &str) -> AtPortResult {
     let mut answers: Vec<(String, String)> = p
@@ -450,9 +328,6 @@ pub fn at_result(p: &AtProbe, role: &str) -> AtPortResult {
     }
 }
 
-/// How long a switched virtual board may take to come back in download mode.
-const SWITCH_WAIT: Duration = Duration::from_secs(30);
-
 /// A board request that failed, naming the board and what was asked.
 pub(super) fn board_err(
     board: &str,
@@ -466,48 +341,12 @@ pub(super) fn board_err(
     }
 }
 
-/// The DIAG download-mode command on a virtual board's DM port, then follow it (bounded) until
-/// it is back in download mode.
-pub(super) fn switch_virtual(board: &str, v: &Virtual) -> Result<String, BackendError> {
-    const ACTION: &str = "switching to download mode";
-    let _session = v
-        .port
-        .session()
-        .map_err(|why| board_err(board, ACTION, why))?;
-    let mut dm = v
-        .board
-        .connect_dm()
-        .map_err(|e| board_err(board, "opening the DM port", e.to_string()))?;
-    let outcome = oasis_engine::diag::dload::switch_to_edl(&mut dm, Duration::from_secs(5))
-        .map_err(|e| board_err(board, ACTION, e.to_string()))?;
-    drop(dm);
-    let waited = Instant::now();
-    while !matches!(v.board.state(), VState::Sahara | VState::Firehose) {
-        if waited.elapsed() > SWITCH_WAIT {
-            return Err(board_err(
-                board,
-                ACTION,
-                format!(
-                    "the module did not come back in download mode within {} s",
-                    SWITCH_WAIT.as_secs()
-                ),
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let how = match outcome {
-        oasis_engine::diag::dload::SwitchOutcome::Echoed => "the module echoed it",
-        oasis_engine::diag::dload::SwitchOutcome::PortGone => "the DM port went away at once",
-    };
-    Ok(format!(
-        "Sent the download-mode command on the DM port of {}; {how}, restarted and is back as 05C6:9008.",
-        v.title
-    ))
-}
-
+/// The DIAG download-mode command on the board's DM port (opened on `bus`, claimed while it
+/// is used); the board then re-enumerates as 05C6:9008, which the board list shows.
 pub(super) fn switch_real(
+    bus: &BusHandle,
     board: &str,
-    d: &oasis_transport::enumerate::UsbDeviceInfo,
+    d: &UsbDeviceInfo,
 ) -> Result<String, BackendError> {
     let Some((dm, _)) = ttys_with_roles(d)
         .into_iter()
@@ -519,46 +358,57 @@ pub(super) fn switch_real(
             "no DM/DIAG serial port on this board",
         ));
     };
-    let mut port = oasis_transport::serial::SerialTransport::open(&dm)
+    let mut port = bus
+        .open_serial(&dm)
         .map_err(|e| board_err(board, "opening the DM port", e.to_string()))?;
-    oasis_engine::diag::dload::switch_to_edl(&mut port, Duration::from_secs(5))
-        .map_err(|e| board_err(board, "switching to download mode", e.to_string()))?;
+    let outcome = oasis_engine::diag::dload::switch_to_edl(&mut *port.link, Duration::from_secs(5));
+    let how = match outcome {
+        Ok(oasis_engine::diag::dload::SwitchOutcome::Echoed) => "the module echoed it",
+        Ok(oasis_engine::diag::dload::SwitchOutcome::PortGone) => "the DM port went away at once",
+        // Not every module echoes: it restarts anyway (QFirehose looks for 9008 regardless).
+        Err(oasis_engine::diag::DiagError::NoEcho { .. }) => "the module did not echo it",
+        Err(e) => {
+            return Err(board_err(
+                board,
+                "switching to download mode",
+                e.to_string(),
+            ));
+        }
+    };
     Ok(format!(
-        "Sent the download-mode command on {dm}; the board re-appears as 05C6:9008."
+        "Sent the download-mode command on the DM port {dm}; {how}. The board restarts and re-appears as 05C6:9008."
     ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use oasis_vdev::{BusTiming, VirtualBus};
 
     #[test]
-    fn virtual_boards_list_in_their_modes() {
-        let boards = demo_boards();
-        let infos: Vec<BoardInfo> = boards.iter().map(virtual_info).collect();
-        assert_eq!(infos[0].mode, BoardMode::Download);
-        assert_eq!(infos[0].serial.as_deref(), Some("1a2b3c4d"));
-        assert_eq!(infos[1].mode, BoardMode::Normal);
-        assert_eq!(
-            infos[1].imei.as_deref(),
-            Some(Profile::eg25().imei.as_str())
+    fn virtual_boards_list_in_their_modes_under_their_names() {
+        let bus = VirtualBus::new(BusTiming::default());
+        let labels: Vec<Label> = demo_boards()
+            .into_iter()
+            .map(|v| Label {
+                port_path: VirtualBus::port_path(bus.plug(v.board.clone())),
+                id: v.id,
+                title: v.title,
+            })
+            .collect();
+        let mut list = real_boards(&bus.handle().snapshot());
+        label(&mut list, &labels);
+        assert_eq!(list.len(), 3);
+        assert_eq!(list[0].id, "virtual:1");
+        assert_eq!(list[0].mode, BoardMode::Download);
+        assert_eq!(list[0].serial.as_deref(), Some("1a2b3c4d"));
+        assert!(list[0].is_virtual);
+        assert_eq!(list[1].mode, BoardMode::Normal);
+        assert_eq!(list[1].title, "Virtual EG25-G #2 (with firmware)");
+        assert!(
+            list[1].detail.starts_with("2C7C:0125 on virtual:2"),
+            "{}",
+            list[1].detail
         );
-        assert_eq!(infos[1].detail, "2C7C:0125 on virtual:2");
-        // The engine's own diagnosis agrees with the synthesized USB evidence.
-        for (v, info) in boards.iter().zip(&infos) {
-            let ev = oasis_engine::diag::Evidence {
-                snapshot: virtual_snapshot(v),
-                ..Default::default()
-            };
-            let d = oasis_engine::diag::diagnose(&ev);
-            let view = diagnosis_view(&d, &v.id);
-            assert_eq!(view.usb.len(), 1, "{}", v.id);
-            let expect = if info.mode == BoardMode::Normal {
-                BoardState::NormalAtSilent // no AT probe in this evidence
-            } else {
-                BoardState::EdlWaiting
-            };
-            assert_eq!(view.state, expect, "{}", v.id);
-        }
     }
 }

@@ -1,42 +1,115 @@
-//! The engine backend's board watcher (thread `oasis-boards`): feeds the USB enumeration poller
-//! into the board list and hot-plug timeline, follows the virtual boards through their mode
-//! changes, and sends the list whenever it changes. Ends when the backend is dropped.
+//! The engine backend's board watcher (thread `oasis-boards`): the engine's enumeration poller
+//! over the app's bus (the virtual boards, and this computer's USB and serial ports when the
+//! app watches them) feeds the board list and the hot-plug timeline, and the list is sent
+//! whenever it changes. Virtual boards are seen exactly as real ones: appearing, leaving,
+//! re-enumerating in another mode. Ends when the backend is dropped.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::RecvTimeoutError;
 use oasis_engine::diag::timeline::{
-    FlapConfig, PollEvent, Poller, PollerConfig, Timeline, TimelineEvent,
-    TimelineKind as EngineKind,
+    PollEvent, Poller, PollerConfig, TimelineEvent, TimelineKind as EngineKind,
 };
+use oasis_transport::BusHandle;
 use oasis_transport::enumerate::Snapshot;
 
-use super::engine_boards::{Virtual, mode_of, real_boards, virtual_info, virtual_snapshot};
+use oasis_engine::diag::usb_table::{UsbMode, identify_device};
+
+use super::engine_boards::{Label, label, mode_of, probe_device, real_boards};
 use super::engine_serial::{serial_board_info, serial_boards};
 use super::{BackendMsg, BoardInfo, BoardMode, ManualPort, TimelineEntry, TimelineKind};
 
 /// What the watcher shares with the backend (the backend's bookkeeping, never the UI's).
 #[derive(Debug, Default)]
 pub struct Shared {
-    /// The latest USB/serial enumeration.
+    /// The latest USB/serial enumeration of the bus.
     pub snapshot: Snapshot,
     /// The timeline as the UI shows it.
     pub timeline: Vec<TimelineEntry>,
     /// The engine's own timeline events (evidence for the diagnosis).
     pub engine_timeline: Vec<TimelineEvent>,
-    /// The engine's timeline of the virtual boards, from the USB devices they would show
-    /// (evidence for their diagnosis: a flapping virtual board is seen as flapping).
-    pub virtual_timeline: Vec<TimelineEvent>,
     /// The serial ports the user added by hand.
     pub manual: Vec<ManualPort>,
+    /// The virtual boards' names, by USB path.
+    pub labels: Vec<Label>,
+    /// What the AT port of each module in normal mode said when it arrived, by USB path.
+    pub at_facts: HashMap<String, AtFacts>,
+}
+
+/// What a module running its firmware told on its AT port when it arrived.
+#[derive(Debug, Clone, Default)]
+pub struct AtFacts {
+    /// Its USB identity then (`2C7C:0125`): a mode change asks again.
+    ids: String,
+    /// How many times it was asked.
+    tries: u32,
+    /// Full firmware revision (AT+QGMR, else ATI/AT+CGMR).
+    pub revision: Option<String>,
+    /// IMEI.
+    pub imei: Option<String>,
+}
+
+/// Times a module that arrived is asked on AT before the list gives up on its revision (a
+/// module still booting answers late).
+const AT_TRIES: u32 = 5;
+
+/// Ask every module in normal mode that arrived (or changed) on its AT port, once it answers,
+/// for its revision and IMEI; forget the ones that left.
+fn ask_arrivals(bus: &BusHandle, shared: &Mutex<Shared>) {
+    let snap = lock(shared).snapshot.clone();
+    let normal: Vec<&oasis_transport::enumerate::UsbDeviceInfo> = snap
+        .usb
+        .iter()
+        .filter(|d| identify_device(d).is_some_and(|i| i.mode == UsbMode::Normal))
+        .collect();
+    lock(shared).at_facts.retain(|path, f| {
+        normal
+            .iter()
+            .any(|d| d.port_path == *path && ids(d) == f.ids)
+    });
+    for d in normal {
+        let known = lock(shared).at_facts.get(&d.port_path).cloned();
+        let facts = known.unwrap_or_else(|| AtFacts {
+            ids: ids(d),
+            ..AtFacts::default()
+        });
+        if facts.revision.is_some() || facts.tries >= AT_TRIES {
+            continue;
+        }
+        let answered = probe_device(bus, d)
+            .into_iter()
+            .map(|(p, _)| p)
+            .find(|p| p.answered);
+        let facts = AtFacts {
+            tries: facts.tries + 1,
+            revision: answered
+                .as_ref()
+                .and_then(|p| p.full_revision.clone().or_else(|| p.revision.clone())),
+            imei: answered.and_then(|p| p.imei),
+            ..facts
+        };
+        lock(shared).at_facts.insert(d.port_path.clone(), facts);
+    }
+}
+
+fn ids(d: &oasis_transport::enumerate::UsbDeviceInfo) -> String {
+    format!("{:04X}:{:04X}", d.vid, d.pid)
 }
 
 impl Shared {
-    /// Every board that is not virtual: the USB devices, then the boards seen only as serial
-    /// ports (the OS's port list and the ports added by hand).
-    pub fn real_list(&self) -> Vec<BoardInfo> {
+    /// Every board: the USB devices (virtual ones under their names), then the boards seen
+    /// only as serial ports (the OS's port list and the ports added by hand).
+    pub fn board_list(&self) -> Vec<BoardInfo> {
         let mut list = real_boards(&self.snapshot);
+        for b in &mut list {
+            if let Some(f) = self.at_facts.get(&b.port_path) {
+                b.revision.clone_from(&f.revision);
+                b.imei.clone_from(&f.imei);
+            }
+        }
+        label(&mut list, &self.labels);
         list.extend(
             serial_boards(&self.snapshot, &self.manual)
                 .iter()
@@ -44,14 +117,22 @@ impl Shared {
         );
         list
     }
+
+    /// The name the UI knows a USB path by (a virtual board's id, else the path).
+    fn name_of(&self, port_path: &str) -> String {
+        self.labels
+            .iter()
+            .find(|l| l.port_path == port_path)
+            .map_or_else(|| port_path.to_owned(), |l| l.id.clone())
+    }
 }
 
-/// Most virtual timeline events kept (the oldest go first).
-const VIRTUAL_TIMELINE_MAX: usize = 512;
-
-/// Most entries kept in the shown timeline and in the engine's real-board timeline (a board
-/// that flaps all day must not grow them without end; the oldest go first).
+/// Most entries kept in the shown timeline and in the engine's timeline (a board that flaps
+/// all day must not grow them without end; the oldest go first).
 const TIMELINE_MAX: usize = 2048;
+
+/// How often the bus is listed.
+const POLL: Duration = Duration::from_millis(200);
 
 /// Drop the oldest entries of `v` beyond `max`.
 fn cap<T>(v: &mut Vec<T>, max: usize) {
@@ -59,92 +140,30 @@ fn cap<T>(v: &mut Vec<T>, max: usize) {
     v.drain(..excess);
 }
 
-/// Look at the virtual boards as the USB poller looks at real ones.
-fn observe_virtuals(virtuals: &[Virtual], tl: &mut Timeline, at_s: f64, shared: &Mutex<Shared>) {
-    let mut snap = Snapshot::default();
-    for v in virtuals {
-        snap.usb.extend(virtual_snapshot(v).usb);
-    }
-    let events = tl.observe(at_s, &snap);
-    if events.is_empty() {
-        return;
-    }
-    let mut sh = lock(shared);
-    sh.virtual_timeline.extend(events);
-    cap(&mut sh.virtual_timeline, VIRTUAL_TIMELINE_MAX);
-}
-
-/// How long a virtual board may sit in "rebooting" before the watcher completes its reboot (the
-/// engine reads the reset ACK well within this).
-const REBOOT_GRACE: Duration = Duration::from_secs(2);
-
 fn lock(s: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
     s.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Record arrivals and departures of virtual boards whose mode changed.
-fn follow_virtuals(
-    virtuals: &[Virtual],
-    last: &mut [Option<BoardMode>],
-    rebooting_since: &mut [Option<Instant>],
-    at_ms: u64,
-) -> Vec<TimelineEntry> {
-    let mut out = Vec::new();
-    for (i, v) in virtuals.iter().enumerate() {
-        if v.board.state() == oasis_vdev::BoardState::Rebooting {
-            let since = *rebooting_since[i].get_or_insert_with(Instant::now);
-            if since.elapsed() >= REBOOT_GRACE {
-                let _ = v.board.after_reset();
-            }
-        } else {
-            rebooting_since[i] = None;
-        }
-        let info = virtual_info(v);
-        if last[i] == Some(info.mode) {
-            continue;
-        }
-        if let Some(prev) = last[i]
-            && prev != BoardMode::Absent
-        {
-            out.push(TimelineEntry {
-                at_ms,
-                port_path: v.id.clone(),
-                what: "left".into(),
-                kind: TimelineKind::Left,
-                mode: prev,
-            });
-        }
-        if !matches!(info.mode, BoardMode::Absent | BoardMode::Unknown) {
-            out.push(TimelineEntry {
-                at_ms,
-                port_path: v.id.clone(),
-                what: info.detail.clone(),
-                kind: TimelineKind::Arrived,
-                mode: info.mode,
-            });
-        }
-        last[i] = Some(info.mode);
-    }
-    out
-}
-
-/// Watch until the backend is gone (`shared` has no other owner).
+/// Watch `listed` until the backend is gone (`shared` has no other owner); modules that
+/// arrive in normal mode are asked on AT over `bus`.
 pub fn watch(
-    virtuals: &[Virtual],
+    listed: BusHandle,
+    bus: &BusHandle,
     shared: &Arc<Mutex<Shared>>,
-    usb: bool,
     send: &dyn Fn(BackendMsg),
 ) {
-    let mut poller = if usb {
-        Poller::start_system(PollerConfig::default(), None).ok()
-    } else {
-        None
+    let config = PollerConfig {
+        interval: POLL,
+        ..PollerConfig::default()
     };
-    let started = Instant::now();
+    let mut poller = match Poller::start(config, move || listed.snapshot(), None) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            send(BackendMsg::Notice(format!("board list not watched: {e}")));
+            None
+        }
+    };
     let mut last_list: Option<Vec<BoardInfo>> = None;
-    let mut last_modes = vec![None; virtuals.len()];
-    let mut rebooting = vec![None; virtuals.len()];
-    let mut virtual_tl = Timeline::new(FlapConfig::default());
     while Arc::strong_count(shared) > 1 {
         let mut timeline_changed = false;
         match poller
@@ -154,7 +173,11 @@ pub fn watch(
             Some(Ok(PollEvent::Snapshot { snapshot, .. })) => lock(shared).snapshot = snapshot,
             Some(Ok(PollEvent::Timeline(ev))) => {
                 let mut sh = lock(shared);
-                sh.timeline.extend(timeline_entries(&ev));
+                let mut entries = timeline_entries(&ev);
+                for e in &mut entries {
+                    e.port_path = sh.name_of(&e.port_path);
+                }
+                sh.timeline.extend(entries);
                 sh.engine_timeline.push(ev);
                 cap(&mut sh.timeline, TIMELINE_MAX);
                 cap(&mut sh.engine_timeline, TIMELINE_MAX);
@@ -164,17 +187,10 @@ pub fn watch(
             Some(Err(RecvTimeoutError::Disconnected)) => poller = None,
             None => std::thread::sleep(Duration::from_millis(300)),
         }
-        let at_ms = started.elapsed().as_millis() as u64;
-        observe_virtuals(virtuals, &mut virtual_tl, at_ms as f64 / 1000.0, shared);
-        let moved = follow_virtuals(virtuals, &mut last_modes, &mut rebooting, at_ms);
+        ask_arrivals(bus, shared);
         let (list, timeline) = {
-            let mut sh = lock(shared);
-            timeline_changed |= !moved.is_empty();
-            sh.timeline.extend(moved);
-            cap(&mut sh.timeline, TIMELINE_MAX);
-            let mut list: Vec<BoardInfo> = virtuals.iter().map(virtual_info).collect();
-            list.extend(sh.real_list());
-            (list, sh.timeline.clone())
+            let sh = lock(shared);
+            (sh.board_list(), sh.timeline.clone())
         };
         if last_list.as_ref() != Some(&list) {
             send(BackendMsg::Boards(list.clone()));
@@ -186,18 +202,6 @@ pub fn watch(
     }
     if let Some(p) = poller {
         p.stop();
-    }
-}
-
-/// The port path a timeline event is about, when it names one.
-pub fn timeline_path(ev: &TimelineEvent) -> Option<&str> {
-    match &ev.kind {
-        EngineKind::Appeared { port_path, .. }
-        | EngineKind::Disappeared { port_path, .. }
-        | EngineKind::Flapping { port_path, .. }
-        | EngineKind::Settled { port_path } => Some(port_path),
-        EngineKind::ModeChanged { to_path, .. } => Some(to_path),
-        _ => None,
     }
 }
 

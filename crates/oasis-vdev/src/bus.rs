@@ -59,6 +59,9 @@ impl Default for BusTiming {
     }
 }
 
+/// How long a board whose reset answer the host never read stays in reset before it boots.
+const REBOOT_ALONE: Duration = Duration::from_secs(2);
+
 /// What USB shows of a board.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shows {
@@ -86,6 +89,8 @@ struct Slot {
     /// What the host last saw: the board's USB face and its reset count.
     seen: Option<(Shows, u32)>,
     gone_until: Option<Instant>,
+    /// Since when the board has been restarting with its last answer unread.
+    rebooting_since: Option<Instant>,
 }
 
 impl Slot {
@@ -94,6 +99,17 @@ impl Slot {
         if !self.plugged {
             self.seen = Some((Shows::Nothing, self.board.resets()));
             return Shows::Nothing;
+        }
+        let state = self.board.state();
+        // A board restarts whether or not the host reads its last answer (a host that drops
+        // the link after the reset command): after a moment it boots on its own.
+        if state == BoardState::Rebooting {
+            let since = *self.rebooting_since.get_or_insert(now);
+            if now.duration_since(since) >= REBOOT_ALONE {
+                let _ = self.board.after_reset();
+            }
+        } else {
+            self.rebooting_since = None;
         }
         let now_shows = shows(self.board.state());
         let resets = self.board.resets();
@@ -252,6 +268,7 @@ impl VirtualBus {
             alias: alias.map(|a| a.trim().to_ascii_lowercase()),
             seen: None,
             gone_until: None,
+            rebooting_since: None,
         });
         n
     }
@@ -486,12 +503,21 @@ impl Bus for VirtualBus {
             let (vid, pid, product, ifaces): (u16, u16, String, Vec<UsbInterfaceInfo>) = match face
             {
                 Shows::Nothing => continue,
-                Shows::Edl | Shows::Dump => (
-                    0x05C6,
-                    if face == Shows::Dump { 0x900E } else { 0x9008 },
-                    format!("QUSB__BULK_SN:{:08X}", profile.serial),
-                    vec![iface(0, (0xff, 0xff, 0xff), "qcserial", slot.tty(0))],
-                ),
+                Shows::Edl | Shows::Dump => {
+                    let mut edl = iface(0, (0xff, 0xff, 0xff), "qcserial", slot.tty(0));
+                    if matches!(slot.board.access(), HostAccess::ClaimedBy(_)) {
+                        // Held through libusb by another program (QPST, a vendor tool): no
+                        // serial driver and no port for Oasis to go through.
+                        edl.driver = None;
+                        edl.tty = None;
+                    }
+                    (
+                        0x05C6,
+                        if face == Shows::Dump { 0x900E } else { 0x9008 },
+                        format!("QUSB__BULK_SN:{:08X}", profile.serial),
+                        vec![edl],
+                    )
+                }
                 Shows::Normal => {
                     // Interface 0 is DIAG (ff/ff/ff) on Qualcomm modules only.
                     let if0 = if profile.diag_port {
@@ -512,7 +538,7 @@ impl Bus for VirtualBus {
                     )
                 }
             };
-            for i in &ifaces {
+            for i in ifaces.iter().filter(|i| i.tty.is_some()) {
                 snap.serial.push(SerialPortInfo {
                     name: i.tty.clone().unwrap_or_default(),
                     vid: Some(vid),
@@ -589,7 +615,13 @@ impl Bus for VirtualBus {
                         TransportError::new(kind, "open", spec.to_string()).with_detail(why)
                     );
                 }
-                let claim = self.claim(format!("vtty{n}.{i}"), spec)?;
+                // Interfaces 2 and 3 both reach the board's one AT command interpreter: one
+                // claim for the two, so two openers never read each other's answers.
+                let key = match i {
+                    2 | 3 => format!("vtty{n}.at"),
+                    _ => format!("vtty{n}.{i}"),
+                };
+                let claim = self.claim(key, spec)?;
                 let link: Box<dyn Transport> = match i {
                     0 => Box::new(board.connect_dm().map_err(|e| {
                         TransportError::new(TransportErrorKind::Io, "open", spec.to_string())

@@ -1,5 +1,5 @@
-//! The engine backend's crash-dump jobs: a virtual board's own link, or `usb:<port path>` for
-//! a real module in memory-dump mode.
+//! The engine backend's crash-dump jobs: the board's download-mode link on the backend's bus
+//! (a real module or a virtual board in memory-dump mode alike).
 
 use oasis_engine::Help;
 use oasis_engine::ramdump::RamdumpRequest;
@@ -32,33 +32,15 @@ impl EngineBackend {
         };
         let mut req = RamdumpRequest::new(job.board.clone(), &job.out);
         req.bundle = job.bundle.clone();
-        let to = self.reply();
-        let handle = match target {
-            Target::Virtual(v) => {
-                req.port.clone_from(&v.id);
-                // Marked busy like a flash, so the board list's probes leave its port alone.
-                let guard = v.port.clone();
-                guard.set_flashing(true);
-                let sink = Box::new(move |event: Event| {
-                    if event.is_terminal() {
-                        guard.set_flashing(false);
-                    }
-                    to.send(BackendMsg::Job { job: id, event });
-                });
-                oasis_engine::spawn_ramdump_on(req, Box::new(v.board.connect()), sink)
-            }
-            Target::Real(d) => {
-                // The COM/tty port where a serial driver holds the board, else libusb.
-                req.port = super::link_for(&d);
-                let sink = Box::new(move |event| to.send(BackendMsg::Job { job: id, event }));
-                oasis_engine::spawn_ramdump(req, sink)
-            }
-            Target::Serial(b) => {
-                req.port.clone_from(&b.flash_port);
-                let sink = Box::new(move |event| to.send(BackendMsg::Job { job: id, event }));
-                oasis_engine::spawn_ramdump(req, sink)
-            }
+        req.bus = self.bus.clone();
+        // The COM/tty port where a serial driver holds the board, else libusb.
+        req.port = match &target {
+            Target::Usb { device, .. } => super::link_for(device),
+            Target::Serial(b) => b.flash_port.clone(),
         };
+        let to = self.reply();
+        let sink = Box::new(move |event| to.send(BackendMsg::Job { job: id, event }));
+        let handle = oasis_engine::spawn_ramdump(req, sink);
         lock_jobs(&self.jobs).insert(id, JobSlot::Running(handle));
     }
 }

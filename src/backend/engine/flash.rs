@@ -12,7 +12,8 @@ use oasis_engine::{
 };
 use oasis_package::{OpenOptions, Package};
 
-use super::super::engine_boards::probe_virtual_locked;
+use oasis_transport::BusHandle;
+
 use super::super::engine_serial::link_for;
 
 use super::super::{BackendMsg, BoardMode, FlashJob, Verification};
@@ -90,9 +91,9 @@ pub(super) fn start_check(
     ))
 }
 
-/// Check, then start a flash job (thread `oasis-start-<job>`): a virtual board's ports are
-/// waited for (probes finish first) and then kept for the job until its terminal event.
+/// Check, then start a flash job (thread `oasis-start-<job>`) on the board's link on `bus`.
 pub(super) fn start_job(
+    bus: &BusHandle,
     job: FlashJob,
     target: Target,
     mode: BoardMode,
@@ -100,31 +101,20 @@ pub(super) fn start_job(
     reply: &Reply,
 ) {
     let id = job.job;
-    let normal = mode == BoardMode::Normal;
-    let refused = match &target {
-        Target::Virtual(v) => {
-            let _session = v.port.wait();
-            let probe = if normal {
-                probe_virtual_locked(v)
-            } else {
-                None
-            };
-            let refused = start_check(&job.package, false, probe.as_ref());
-            if refused.is_none() {
-                v.port.set_flashing(true);
-            }
-            refused
-        }
-        Target::Real(_) | Target::Serial(_) => {
-            let probes = if normal {
-                probe_target(&target)
-            } else {
-                Vec::new()
-            };
-            let answered = probes.iter().map(|(p, _)| p).find(|p| p.answered);
-            start_check(&job.package, true, answered)
-        }
+    let probes = if mode == BoardMode::Normal {
+        probe_target(bus, &target)
+    } else {
+        Vec::new()
     };
+    let answered = probes.iter().map(|(p, _)| p).find(|p| p.answered);
+    let on_hardware = !matches!(
+        target,
+        Target::Usb {
+            is_virtual: true,
+            ..
+        }
+    );
+    let refused = start_check(&job.package, on_hardware, answered);
     let mut slots = lock_jobs(jobs);
     let cancelled = matches!(slots.get(&id), Some(JobSlot::Starting { cancelled: true }));
     let stop = refused.or_else(|| {
@@ -140,50 +130,35 @@ pub(super) fn start_job(
     if let Some(report) = stop {
         slots.remove(&id);
         drop(slots);
-        if let (Target::Virtual(v), true) = (&target, cancelled) {
-            v.port.set_flashing(false);
-        }
         reply.send(BackendMsg::Job {
             job: id,
             event: Event::Failed(report),
         });
         return;
     }
-    let to = reply.clone();
-    let handle = match target {
-        Target::Virtual(v) => {
-            // The board on a virtual bus under its id: the engine finds it on that bus's USB
-            // listing and takes the path it takes with a module.
-            let bus = oasis_vdev::bus::with_board(&v.board, &v.id);
-            let req = FlashRequest::new(&job.package, v.id.clone())
-                .on_bus(bus.handle())
-                .with_options(engine_options(&job));
-            let guard = v.port.clone();
-            let sink = Box::new(move |event: Event| {
-                if event.is_terminal() {
-                    guard.set_flashing(false);
-                }
-                to.send(BackendMsg::Job { job: id, event });
-            });
-            oasis_engine::spawn_flash(req, sink)
-        }
-        Target::Real(d) => {
-            let req =
-                FlashRequest::new(&job.package, link_for(&d)).with_options(engine_options(&job));
-            let sink = Box::new(move |event| to.send(BackendMsg::Job { job: id, event }));
-            oasis_engine::spawn_flash(req, sink)
-        }
+    let mut options = engine_options(&job);
+    let port = match &target {
+        // The COM/tty port where a serial driver holds the board, else libusb; a board in
+        // normal mode is found on the bus and switched by the engine.
+        Target::Usb { device, .. } => link_for(device),
         Target::Serial(b) => {
-            let mut options = engine_options(&job);
             if b.follow_same_port && options.confirm {
                 // One wire carries everything (UART adapter, pty): the module's AT commands
                 // come back on the port the flash used.
                 options.at_port = Some(b.flash_port.clone());
             }
-            let req = FlashRequest::new(&job.package, b.flash_port.clone()).with_options(options);
-            let sink = Box::new(move |event| to.send(BackendMsg::Job { job: id, event }));
-            oasis_engine::spawn_flash(req, sink)
+            b.flash_port.clone()
         }
     };
+    // What the board ran before, when its AT port said: "did not change" is then told
+    // apart from "another revision" after the flash.
+    options.previous_revision =
+        answered.and_then(|p| p.full_revision.clone().or_else(|| p.revision.clone()));
+    let req = FlashRequest::new(&job.package, port)
+        .on_bus(bus.clone())
+        .with_options(options);
+    let to = reply.clone();
+    let sink = Box::new(move |event| to.send(BackendMsg::Job { job: id, event }));
+    let handle = oasis_engine::spawn_flash(req, sink);
     slots.insert(id, JobSlot::Running(handle));
 }
