@@ -85,15 +85,7 @@ pub fn describe_link(link: &str) -> String {
 }
 
 fn serial_iface(number: u8, class: (u8, u8, u8), tty: &str) -> UsbInterfaceInfo {
-    UsbInterfaceInfo {
-        number,
-        class: class.0,
-        subclass: class.1,
-        protocol: class.2,
-        endpoints: 2,
-        driver: None,
-        tty: Some(tty.to_owned()),
-    }
+    UsbInterfaceInfo::serial(number, class, None, Some(tty))
 }
 
 /// The USB device a group of ports stands for.

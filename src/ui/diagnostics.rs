@@ -44,7 +44,9 @@ fn right(
     let mut action = None;
     let Some(board) = st.selected_board() else {
         ui.label("Pick a board on the left to diagnose it.");
-        return None;
+        // A crash dump's result stays in view while its board restarts (it is off the bus
+        // for a moment after the reset that ends the dump).
+        return super::dump::show(ui, &st.dump);
     };
     ui.horizontal_wrapped(|ui| {
         let id = board.id.clone();

@@ -150,6 +150,35 @@ impl Bus for SystemBus {
     }
 }
 
+/// A port that opens but never answers (a module's NMEA port, to AT; a stand-in in tests).
+#[derive(Debug)]
+pub struct QuietLink(pub String);
+
+impl Transport for QuietLink {
+    fn write_all(&mut self, _: &[u8], _: std::time::Duration) -> Result<(), TransportError> {
+        Ok(())
+    }
+    fn read(
+        &mut self,
+        _: &mut [u8],
+        timeout: std::time::Duration,
+    ) -> Result<usize, TransportError> {
+        // Nothing ever comes: wait a little of the timeout, as a real port would, then say so.
+        std::thread::sleep(timeout.min(std::time::Duration::from_millis(5)));
+        Err(TransportError::new(
+            TransportErrorKind::Timeout,
+            "read",
+            &self.0,
+        ))
+    }
+    fn link_kind(&self) -> crate::LinkKind {
+        crate::LinkKind::Stream
+    }
+    fn describe(&self) -> String {
+        self.0.clone()
+    }
+}
+
 /// Several buses side by side: snapshots are joined; an open goes to the first bus that has
 /// the port (one that says `NotFound` passes it on).
 #[derive(Debug)]
@@ -241,34 +270,12 @@ impl Bus for JoinedBus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::LinkKind;
     use crate::enumerate::SerialPortInfo;
     use std::sync::Mutex;
-    use std::time::Duration;
 
     #[derive(Debug)]
     struct NoClaim;
     impl Claim for NoClaim {}
-
-    struct Silent(String);
-    impl Transport for Silent {
-        fn write_all(&mut self, _: &[u8], _: Duration) -> Result<(), TransportError> {
-            Ok(())
-        }
-        fn read(&mut self, _: &mut [u8], _: Duration) -> Result<usize, TransportError> {
-            Err(TransportError::new(
-                TransportErrorKind::Timeout,
-                "read",
-                &self.0,
-            ))
-        }
-        fn link_kind(&self) -> LinkKind {
-            LinkKind::Stream
-        }
-        fn describe(&self) -> String {
-            self.0.clone()
-        }
-    }
 
     /// A bus with fixed port names that records what it was asked to open.
     struct Fixed {
@@ -305,7 +312,7 @@ mod tests {
             }
             if self.ports.contains(&name.as_str()) {
                 Ok(Opened {
-                    link: Box::new(Silent(name)),
+                    link: Box::new(QuietLink(name)),
                     claim: Box::new(NoClaim),
                 })
             } else {

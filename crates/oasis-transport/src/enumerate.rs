@@ -39,6 +39,27 @@ pub struct UsbInterfaceInfo {
     pub tty: Option<String>,
 }
 
+impl UsbInterfaceInfo {
+    /// A vendor-style interface with two endpoints (the shape of every serial interface of a
+    /// module): its number, class/subclass/protocol, the driver bound and the tty it appears as.
+    pub fn serial(
+        number: u8,
+        class: (u8, u8, u8),
+        driver: Option<&str>,
+        tty: Option<&str>,
+    ) -> Self {
+        Self {
+            number,
+            class: class.0,
+            subclass: class.1,
+            protocol: class.2,
+            endpoints: 2,
+            driver: driver.map(str::to_owned),
+            tty: tty.map(str::to_owned),
+        }
+    }
+}
+
 /// One USB device with VID 05C6 (Qualcomm) or 2C7C (Quectel), or any device with an EDL
 /// signature interface.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

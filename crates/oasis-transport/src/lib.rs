@@ -58,7 +58,7 @@ pub mod serial;
 pub mod transcript;
 pub mod usb;
 
-pub use bus::{Bus, BusHandle, Claim, JoinedBus, Opened, SystemBus};
+pub use bus::{Bus, BusHandle, Claim, JoinedBus, Opened, QuietLink, SystemBus};
 pub use error::{TransportError, TransportErrorKind};
 pub use oasis_proto::Help;
 pub use spec::{PortSpec, UsbSelector, is_virtual_name, open};

@@ -28,7 +28,7 @@ use oasis_transport::enumerate::{
     Accessibility, SerialPortInfo, Snapshot, UsbDeviceInfo, UsbInterfaceInfo,
 };
 use oasis_transport::{
-    Bus, BusHandle, Claim, LinkKind, Opened, PortSpec, Transport, TransportError,
+    Bus, BusHandle, Claim, LinkKind, Opened, PortSpec, QuietLink, Transport, TransportError,
     TransportErrorKind, UsbSelector,
 };
 
@@ -176,29 +176,6 @@ impl Drop for VirtualClaim {
     }
 }
 
-/// A port that opens but never answers (a module's NMEA port, to AT).
-struct QuietPort(String);
-
-impl Transport for QuietPort {
-    fn write_all(&mut self, _: &[u8], _: Duration) -> Result<(), TransportError> {
-        Ok(())
-    }
-    fn read(&mut self, _: &mut [u8], timeout: Duration) -> Result<usize, TransportError> {
-        std::thread::sleep(timeout.min(Duration::from_millis(5)));
-        Err(TransportError::new(
-            TransportErrorKind::Timeout,
-            "read",
-            &self.0,
-        ))
-    }
-    fn link_kind(&self) -> LinkKind {
-        LinkKind::Stream
-    }
-    fn describe(&self) -> String {
-        self.0.clone()
-    }
-}
-
 fn not_found(spec: &PortSpec, why: &str) -> TransportError {
     TransportError::new(TransportErrorKind::NotFound, "open", spec.to_string()).with_detail(why)
 }
@@ -214,15 +191,7 @@ fn access(board: &VirtualBoard) -> Accessibility {
 }
 
 fn iface(number: u8, class: (u8, u8, u8), driver: &str, tty: String) -> UsbInterfaceInfo {
-    UsbInterfaceInfo {
-        number,
-        class: class.0,
-        subclass: class.1,
-        protocol: class.2,
-        endpoints: 2,
-        driver: Some(driver.to_owned()),
-        tty: Some(tty),
-    }
+    UsbInterfaceInfo::serial(number, class, Some(driver), Some(&tty))
 }
 
 impl VirtualBus {
@@ -627,7 +596,7 @@ impl Bus for VirtualBus {
                         TransportError::new(TransportErrorKind::Io, "open", spec.to_string())
                             .with_detail(e.to_string())
                     })?),
-                    1 => Box::new(QuietPort(format!("vtty{n}.1 (NMEA)"))),
+                    1 => Box::new(QuietLink(format!("vtty{n}.1 (NMEA)"))),
                     2 | 3 => Box::new(board.connect()),
                     _ => return Err(not_found(spec, "no such interface")),
                 };
