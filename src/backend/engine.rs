@@ -186,7 +186,7 @@ impl EngineBackend {
         );
         let spawned = std::thread::Builder::new()
             .name("oasis-boards".into())
-            .spawn(move || watch(listed, &bus, &s, &|m| reply.send(m)));
+            .spawn(move || watch(listed, watch_usb, &bus, &s, &|m| reply.send(m)));
         if let Err(e) = spawned {
             backend
                 .reply()

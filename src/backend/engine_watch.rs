@@ -131,8 +131,9 @@ impl Shared {
 /// all day must not grow them without end; the oldest go first).
 const TIMELINE_MAX: usize = 2048;
 
-/// How often the bus is listed.
-const POLL: Duration = Duration::from_millis(200);
+/// How often a bus of virtual boards alone is listed (this computer's ports are listed at the
+/// engine poller's own pace, 500 ms: on Windows and macOS a listing opens USB devices).
+const VIRTUAL_POLL: Duration = Duration::from_millis(200);
 
 /// Drop the oldest entries of `v` beyond `max`.
 fn cap<T>(v: &mut Vec<T>, max: usize) {
@@ -148,14 +149,15 @@ fn lock(s: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
 /// arrive in normal mode are asked on AT over `bus`.
 pub fn watch(
     listed: BusHandle,
+    system: bool,
     bus: &BusHandle,
     shared: &Arc<Mutex<Shared>>,
     send: &dyn Fn(BackendMsg),
 ) {
-    let config = PollerConfig {
-        interval: POLL,
-        ..PollerConfig::default()
-    };
+    let mut config = PollerConfig::default();
+    if !system {
+        config.interval = VIRTUAL_POLL;
+    }
     let mut poller = match Poller::start(config, move || listed.snapshot(), None) {
         Ok(p) => Some(p),
         Err(e) => {
