@@ -19,7 +19,9 @@ use oasis_engine::diag::usb_table::{UsbMode, identify_device};
 
 use super::engine_boards::{Label, label, mode_of, probe_device, real_boards};
 use super::engine_serial::{serial_board_info, serial_boards};
-use super::{BackendMsg, BoardInfo, BoardMode, ManualPort, TimelineEntry, TimelineKind};
+use super::{
+    BackendMsg, BoardInfo, BoardMode, BoardState, ManualPort, TimelineEntry, TimelineKind,
+};
 
 /// What the watcher shares with the backend (the backend's bookkeeping, never the UI's).
 #[derive(Debug, Default)]
@@ -107,6 +109,10 @@ impl Shared {
             if let Some(f) = self.at_facts.get(&b.port_path) {
                 b.revision.clone_from(&f.revision);
                 b.imei.clone_from(&f.imei);
+                // Its AT port answered when it arrived.
+                if f.revision.is_some() && b.state == BoardState::NormalAtSilent {
+                    b.state = BoardState::NormalAtOk;
+                }
             }
         }
         label(&mut list, &self.labels);

@@ -3,12 +3,11 @@
 
 use oasis_engine::Help;
 use oasis_engine::diag::at::{AtProbe, ProbeConfig, probe_on};
-use oasis_engine::diag::compat::{self, BoardFacts, PackageFacts, ProgrammerFacts, Storage};
+use oasis_engine::diag::compat::{self, BoardFacts, PackageFacts};
 use oasis_engine::diag::usb_table::{Role, UsbMode, device_roles, identify_device};
 use oasis_engine::diag::{Diagnosis, Evidence, diagnose};
 use oasis_engine::event::{ChipIdentity, SCHEMA_VERSION};
-use oasis_package::programmer::ProgrammerKind;
-use oasis_package::{OpenOptions, Package, StorageType};
+use oasis_package::{OpenOptions, Package};
 use oasis_transport::enumerate::Snapshot;
 use oasis_transport::{BusHandle, PortSpec};
 use serde_json::json;
@@ -128,47 +127,6 @@ fn gather(bus: &BusHandle, port: Option<&str>) -> Evidence {
     ev
 }
 
-fn storage(s: StorageType) -> Option<Storage> {
-    match s {
-        StorageType::Nand => Some(Storage::Nand),
-        StorageType::Emmc => Some(Storage::Emmc),
-        StorageType::Ufs => Some(Storage::Ufs),
-        StorageType::Spinor => Some(Storage::Spinor),
-        _ => None,
-    }
-}
-
-fn package_facts(pkg: &Package) -> PackageFacts {
-    let programmer = pkg.programmer.as_ref().map(|p| {
-        let id = p.identity.as_ref();
-        ProgrammerFacts {
-            file: Some(pkg.relative(&p.path)),
-            kind: match id.map(|i| i.kind) {
-                Some(ProgrammerKind::Firehose) => compat::ProgrammerKind::Firehose,
-                Some(ProgrammerKind::Nprg | ProgrammerKind::Enprg) => {
-                    compat::ProgrammerKind::Streaming
-                }
-                _ => compat::ProgrammerKind::Unknown,
-            },
-            hw_id: id.and_then(|i| i.hw_id.clone()),
-            signed: id.map(|i| i.signed),
-            root_sha256: id.and_then(|i| i.pk_hash_sha256.clone()),
-            root_sha384: id.and_then(|i| i.pk_hash_sha384.clone()),
-            storage: None,
-        }
-    });
-    let revision = match (pkg.revision(), pkg.version()) {
-        (Some(r), Some(v)) => Some(format!("{r}_{v}")),
-        (r, _) => r.map(str::to_owned),
-    };
-    PackageFacts {
-        model: pkg.model().map(str::to_owned),
-        revision,
-        storage: storage(pkg.storage),
-        programmer,
-    }
-}
-
 /// Run `diagnose`; returns the exit status.
 pub fn run_diagnose(a: &DiagnoseArgs) -> i32 {
     let pkg = match &a.package {
@@ -185,7 +143,7 @@ pub fn run_diagnose(a: &DiagnoseArgs) -> i32 {
     let d = diagnose(&ev);
     let fit = pkg.as_ref().map(|p| {
         let board = BoardFacts::from_evidence(ev.at.iter().find(|x| x.answered), ev.chip.as_ref());
-        compat::check(&package_facts(p), &board)
+        compat::check(&PackageFacts::from_package(p), &board)
     });
     if a.json {
         print_json_line(&json!({
