@@ -57,43 +57,46 @@ pub struct AtFacts {
 /// module still booting answers late).
 const AT_TRIES: u32 = 5;
 
-/// Ask every module in normal mode that arrived (or changed) on its AT port, once it answers,
-/// for its revision and IMEI; forget the ones that left.
-fn ask_arrivals(bus: &BusHandle, shared: &Mutex<Shared>) {
-    let snap = lock(shared).snapshot.clone();
+/// Ask every module in normal mode in `snap` that arrived (or changed) on its AT port, until it
+/// answers, for its revision and IMEI; forget the ones that left. Then publish the listing
+/// and what was learnt together, so no board list shows a module before it was asked.
+fn take_snapshot(bus: &BusHandle, snap: Snapshot, shared: &Mutex<Shared>) {
+    let mut facts = lock(shared).at_facts.clone();
     let normal: Vec<&oasis_transport::enumerate::UsbDeviceInfo> = snap
         .usb
         .iter()
         .filter(|d| identify_device(d).is_some_and(|i| i.mode == UsbMode::Normal))
         .collect();
-    lock(shared).at_facts.retain(|path, f| {
+    facts.retain(|path, f| {
         normal
             .iter()
             .any(|d| d.port_path == *path && ids(d) == f.ids)
     });
     for d in normal {
-        let known = lock(shared).at_facts.get(&d.port_path).cloned();
-        let facts = known.unwrap_or_else(|| AtFacts {
+        let known = facts.get(&d.port_path).cloned().unwrap_or_else(|| AtFacts {
             ids: ids(d),
             ..AtFacts::default()
         });
-        if facts.revision.is_some() || facts.tries >= AT_TRIES {
+        if known.revision.is_some() || known.tries >= AT_TRIES {
             continue;
         }
         let answered = probe_device(bus, d)
             .into_iter()
             .map(|(p, _)| p)
             .find(|p| p.answered);
-        let facts = AtFacts {
-            tries: facts.tries + 1,
+        let learnt = AtFacts {
+            tries: known.tries + 1,
             revision: answered
                 .as_ref()
                 .and_then(|p| p.full_revision.clone().or_else(|| p.revision.clone())),
             imei: answered.and_then(|p| p.imei),
-            ..facts
+            ..known
         };
-        lock(shared).at_facts.insert(d.port_path.clone(), facts);
+        facts.insert(d.port_path.clone(), learnt);
     }
+    let mut sh = lock(shared);
+    sh.at_facts = facts;
+    sh.snapshot = snap;
 }
 
 fn ids(d: &oasis_transport::enumerate::UsbDeviceInfo) -> String {
@@ -178,7 +181,7 @@ pub fn watch(
             .as_ref()
             .map(|p| p.receiver().recv_timeout(Duration::from_millis(300)))
         {
-            Some(Ok(PollEvent::Snapshot { snapshot, .. })) => lock(shared).snapshot = snapshot,
+            Some(Ok(PollEvent::Snapshot { snapshot, .. })) => take_snapshot(bus, snapshot, shared),
             Some(Ok(PollEvent::Timeline(ev))) => {
                 let mut sh = lock(shared);
                 let mut entries = timeline_entries(&ev);
@@ -195,7 +198,17 @@ pub fn watch(
             Some(Err(RecvTimeoutError::Disconnected)) => poller = None,
             None => std::thread::sleep(Duration::from_millis(300)),
         }
-        ask_arrivals(bus, shared);
+        // A module that did not answer yet is asked again (it may still be booting).
+        let retry = {
+            let sh = lock(shared);
+            sh.at_facts
+                .values()
+                .any(|f| f.revision.is_none() && f.tries < AT_TRIES)
+                .then(|| sh.snapshot.clone())
+        };
+        if let Some(snap) = retry {
+            take_snapshot(bus, snap, shared);
+        }
         let (list, timeline) = {
             let sh = lock(shared);
             (sh.board_list(), sh.timeline.clone())
