@@ -34,7 +34,8 @@ use super::{
     Backend, BackendError, BackendMsg, BoardMode, CompatCheck, CompatReport, FlashJob, JobId,
     Level, Waker, no_waker, summarize,
 };
-use flash::{is_demo_package, start_job};
+use flash::start_job;
+use oasis_engine::refuse::is_demo_package;
 
 /// The engine-backed backend.
 pub struct EngineBackend {
@@ -453,7 +454,6 @@ impl Backend for EngineBackend {
                 return;
             }
         };
-        let mode = self.mode_of(&job.board);
         {
             let mut jobs = lock_jobs(&self.jobs);
             jobs.retain(|_, s| !matches!(s, JobSlot::Running(h) if h.is_finished()));
@@ -462,7 +462,7 @@ impl Backend for EngineBackend {
         let (jobs, reply, bus) = (Arc::clone(&self.jobs), self.reply(), self.bus.clone());
         let spawned = std::thread::Builder::new()
             .name(format!("oasis-start-{id}"))
-            .spawn(move || start_job(&bus, job, target, mode, &jobs, &reply));
+            .spawn(move || start_job(&bus, job, target, &jobs, &reply));
         if let Err(e) = spawned {
             lock_jobs(&self.jobs).remove(&id);
             let report = ErrorReport {

@@ -12,7 +12,7 @@ use crate::event::{ChipIdentity, ErrorReport, Phase};
 use crate::options::Timeouts;
 use crate::port;
 use crate::progress::Emitter;
-use crate::sahara::{self, RunEnd, SaharaTimeouts};
+use crate::sahara::{self, RunEnd, SaharaTimeouts, Session};
 
 /// Read the chip identity of the board on `port` found on `bus` (any port form; a
 /// `virtual[:PROFILE]` name on a bus of virtual boards).
@@ -50,7 +50,7 @@ fn identify(link: &mut dyn Transport, t: &Timeouts) -> Result<ChipIdentity, Engi
     };
     let mut em = quiet_emitter();
     let mut host = sahara::host(HostGoal::IdentityOnly, None);
-    match sahara::run(link, &mut host, &[], st, &mut em, true, false)? {
+    match sahara::run(link, &mut host, &[], st, &mut em, Session::Identify)? {
         RunEnd::Done(Outcome::IdentityRead { identity, .. }) => {
             if let Some(status) = identity.command_mode_refused {
                 return Err(EngineError::SaharaStatus {

@@ -11,7 +11,7 @@ use crate::error::EngineError;
 use crate::event::{ChipIdentity, Phase};
 use crate::options::Timeouts;
 use crate::progress::Emitter;
-use crate::sahara::{self, RunEnd, SaharaTimeouts};
+use crate::sahara::{self, RunEnd, SaharaTimeouts, Session};
 
 /// What the flash says when the boot ROM ignored Sahara command mode.
 pub const IDENTITY_NOT_AVAILABLE: &str = "identity not available: the boot ROM did not answer Sahara command mode, so the upload went on without it and the programmer could not be checked against the board's chip and key";
@@ -95,7 +95,7 @@ fn identify_board(
     em: &mut Emitter,
 ) -> Result<Identified, EngineError> {
     let mut host = sahara::host(HostGoal::IdentityOnly, None);
-    match sahara::run(link, &mut host, &[], st, em, true, false)? {
+    match sahara::run(link, &mut host, &[], st, em, Session::Identify)? {
         RunEnd::Done(Outcome::FirehoseAlreadyRunning { received }) => {
             Ok(Identified::ProgrammerRunning(received))
         }
@@ -129,7 +129,7 @@ fn upload(
     em: &mut Emitter,
 ) -> Result<BroughtUp, EngineError> {
     let mut host = sahara::host(HostGoal::Upload, Some(programmer.bytes.clone()));
-    match sahara::run(link, &mut host, pending, st, em, false, true)? {
+    match sahara::run(link, &mut host, pending, st, em, Session::Upload)? {
         RunEnd::Done(Outcome::FirehoseAlreadyRunning { received }) => {
             Ok(already_running(em, received))
         }

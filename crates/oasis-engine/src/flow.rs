@@ -42,7 +42,18 @@ pub(crate) fn flash(
     // Refuse `--at-port virtual` for a port that is not a virtual board before anything opens.
     let (_, aliased) = port::resolve(&req.bus, &req.port, fallback)?;
     refuse_virtual_follow(req, aliased)?;
-    let opened = port::open(&req.bus, &req.port, fallback, &req.options.timeouts, em)?;
+    let check = |p: &AtProbe| crate::refuse::other_model(&prep.facts, p);
+    let opened = port::open_checked(
+        &req.bus,
+        &req.port,
+        fallback,
+        &req.options.timeouts,
+        em,
+        &check,
+    )?;
+    if req.options.demo_only_on_virtual {
+        crate::refuse::demo_on_hardware(prep.demo, opened.simulated)?;
+    }
     let target = Target {
         port: opened.resolved.unwrap_or_else(|| req.port.clone()),
         aliased,

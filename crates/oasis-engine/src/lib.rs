@@ -44,6 +44,7 @@ mod port;
 pub mod progress;
 mod pump;
 pub mod ramdump;
+pub mod refuse;
 pub mod regions;
 pub mod restore;
 mod resume;

@@ -98,6 +98,9 @@ pub struct FlashOptions {
     /// macOS tty 0, a Windows QDLoader COM port (USB 05C6) 1, other COM ports 0); `Some` overrides
     /// it (`--zlp on|off`).
     pub zlp: Option<bool>,
+    /// Refuse Oasis's demo package on a board the bus does not mark as simulated (the app sets
+    /// it; the CLI, which also drives emulated boards over ptys and COM ports, leaves it off).
+    pub demo_only_on_virtual: bool,
 }
 
 impl Default for FlashOptions {
@@ -121,6 +124,7 @@ impl Default for FlashOptions {
             bundle_cap_bytes: None,
             no_identity: false,
             zlp: None,
+            demo_only_on_virtual: false,
         }
     }
 }

@@ -31,6 +31,10 @@ pub struct Prepared {
     pub pages_per_block: Option<u32>,
     /// The package's root folder.
     pub root: PathBuf,
+    /// What the compatibility check knows of the package (model, revision, programmer).
+    pub facts: crate::diag::compat::PackageFacts,
+    /// Oasis's demo package (goes onto virtual boards only).
+    pub demo: bool,
     /// The package, kept open: a zip's unpacked folder lives as long as it does.
     _package: Package,
 }
@@ -54,6 +58,7 @@ pub fn prepare(req: &FlashRequest) -> Result<Prepared, EngineError> {
     let programmer = load_programmer(&pkg, &mut notes)?;
     refuse_destructive(&pkg, opts)?;
     let plan = job_plan(&pkg, &mut notes)?;
+    let demo = crate::refuse::is_demo_programmer(&programmer.bytes);
     Ok(Prepared {
         plan,
         programmer,
@@ -63,6 +68,8 @@ pub fn prepare(req: &FlashRequest) -> Result<Prepared, EngineError> {
         table: pkg.partitions.clone(),
         pages_per_block: pkg.pages_per_block,
         root: pkg.root.clone(),
+        facts: crate::diag::compat::PackageFacts::from_package(&pkg),
+        demo,
         _package: pkg,
     })
 }

@@ -28,6 +28,8 @@ pub struct OpenedPort {
     pub before: Option<crate::diag::at::AtProbe>,
     /// The port the bus resolved the name to (`usb:0-1` for `virtual:eg25`), when it did.
     pub resolved: Option<String>,
+    /// A simulated (virtual) board, not hardware.
+    pub simulated: bool,
 }
 
 impl std::fmt::Debug for OpenedPort {
@@ -94,6 +96,9 @@ pub fn resolve(
     Ok((target, aliased))
 }
 
+/// What may stop a module in normal mode from being switched, given what its AT port said.
+pub type SwitchCheck<'a> = &'a dyn Fn(&crate::diag::at::AtProbe) -> Result<(), EngineError>;
+
 /// Open `port` on `bus`. `fallback_profile` names the virtual board a bare `virtual` asks for.
 pub fn open(
     bus: &BusHandle,
@@ -101,6 +106,19 @@ pub fn open(
     fallback_profile: &str,
     t: &Timeouts,
     em: &mut Emitter,
+) -> Result<OpenedPort, EngineError> {
+    open_checked(bus, port, fallback_profile, t, em, &|_| Ok(()))
+}
+
+/// [`open`], with `check` asked before a module in normal mode is switched (a flash refuses a
+/// module of another model there).
+pub fn open_checked(
+    bus: &BusHandle,
+    port: &str,
+    fallback_profile: &str,
+    t: &Timeouts,
+    em: &mut Emitter,
+    check: SwitchCheck<'_>,
 ) -> Result<OpenedPort, EngineError> {
     let (target, aliased) = resolve(bus, port, fallback_profile)?;
     if aliased {
@@ -116,13 +134,14 @@ pub fn open(
                 claim: Some(o.claim),
                 before: None,
                 resolved,
+                simulated: o.simulated,
             })
         }
         PortSpec::Usb(selector) => {
             let (o, before) = match bus.open(&spec) {
                 Ok(o) => (o, None),
                 Err(e) if e.kind == TransportErrorKind::NotFound => {
-                    crate::usbswitch::switch_and_open(bus, selector, t, em)
+                    crate::usbswitch::switch_and_open(bus, selector, t, em, check)
                         .map_err(|why| why.unwrap_or_else(|| EngineError::from(e)))?
                 }
                 Err(e) => return Err(e.into()),
@@ -132,6 +151,7 @@ pub fn open(
                 claim: Some(o.claim),
                 before,
                 resolved,
+                simulated: o.simulated,
             })
         }
     }

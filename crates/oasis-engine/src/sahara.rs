@@ -37,19 +37,28 @@ pub enum RunEnd {
     Diverted(Vec<u8>),
 }
 
-/// Run one Sahara session. `initial` are bytes already received. With `identity_only`, packets
-/// are handed to the machine one at a time so that a READ_DATA (the board ignoring command
-/// mode) can be diverted to an upload session instead of failing. Upload progress is reported
-/// to `em` when `report_progress` is set.
+/// What a Sahara session is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Session {
+    /// Reading the chip identity in command mode: packets are handed to the machine one at a
+    /// time so that a READ_DATA (the board ignoring command mode) can be diverted to an upload
+    /// session instead of failing.
+    Identify,
+    /// Uploading the programmer, with its progress reported.
+    Upload,
+}
+
+/// Run one Sahara session of `kind`. `initial` are bytes already received.
 pub fn run(
     link: &mut dyn Transport,
     host: &mut SaharaHost,
     initial: &[u8],
     t: SaharaTimeouts,
     em: &mut Emitter,
-    identity_only: bool,
-    report_progress: bool,
+    kind: Session,
 ) -> Result<RunEnd, EngineError> {
+    let identity_only = kind == Session::Identify;
+    let report_progress = kind == Session::Upload;
     let mut rbuf = vec![0u8; READ_BUF];
     let mut pending = initial.to_vec();
     let mut raw_left = 0usize;

@@ -70,6 +70,7 @@ pub fn switch_and_open(
     sel: &UsbSelector,
     t: &Timeouts,
     em: &mut Emitter,
+    check: crate::port::SwitchCheck<'_>,
 ) -> Result<Switched, Option<EngineError>> {
     let snap = bus.snapshot();
     let found = normal_mode_modules(&snap.usb, sel);
@@ -97,6 +98,9 @@ pub fn switch_and_open(
         }));
     };
     let before = ask_before_switch(bus, &snap, &dev, em);
+    if let Some(p) = &before {
+        check(p).map_err(Some)?;
+    }
     em.info(format!(
         "module {:04X}:{:04X} on usb:{} is in normal mode: switching it to download mode through its DM port {tty}",
         dev.vid, dev.pid, dev.port_path

@@ -33,6 +33,9 @@ pub struct Opened {
     pub link: Box<dyn Transport>,
     /// The claim on the port; drop it (after the link) to let others in.
     pub claim: Box<dyn Claim>,
+    /// True when the board is simulated (a virtual board), not hardware: what only a
+    /// simulated board may be given (Oasis's demo package) is refused on anything else.
+    pub simulated: bool,
 }
 
 impl fmt::Debug for Opened {
@@ -40,6 +43,7 @@ impl fmt::Debug for Opened {
         f.debug_struct("Opened")
             .field("link", &self.link.describe())
             .field("claim", &self.claim)
+            .field("simulated", &self.simulated)
             .finish()
     }
 }
@@ -146,6 +150,7 @@ impl Bus for SystemBus {
         Ok(Opened {
             link,
             claim: Box::new(lock),
+            simulated: false,
         })
     }
 }
@@ -314,6 +319,7 @@ mod tests {
                 Ok(Opened {
                     link: Box::new(QuietLink(name)),
                     claim: Box::new(NoClaim),
+                    simulated: false,
                 })
             } else {
                 Err(TransportError::new(

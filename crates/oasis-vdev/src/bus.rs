@@ -568,6 +568,7 @@ impl Bus for VirtualBus {
                 Ok(Opened {
                     link: Box::new(link),
                     claim: Box::new(claim),
+                    simulated: true,
                 })
             }
             (Shows::Edl | Shows::Dump, Some(_)) => Err(not_found(
@@ -603,6 +604,7 @@ impl Bus for VirtualBus {
                 Ok(Opened {
                     link,
                     claim: Box::new(claim),
+                    simulated: true,
                 })
             }
         }

@@ -1,33 +1,17 @@
-//! Starting a flash from the app: the refusals checked before a board is touched (the demo
-//! package never reaches hardware, a board running other firmware is asked first), the engine
-//! options a job asks for, and the job itself on the link the board is reached by.
+//! Starting a flash from the app: the engine options a job asks for, and the job itself on the
+//! link the board is reached by. The refusals that need the board (the demo package on
+//! hardware, a module running another model's firmware) are the engine's
+//! (`oasis_engine::refuse`), made before anything is written.
 
-use std::path::Path;
 use std::time::Duration;
 
-use oasis_engine::diag::at::AtProbe;
-use oasis_engine::diag::compat::{BoardFacts, PackageFacts};
-use oasis_engine::{
-    ErrorKind, ErrorReport, Event, FlashOptions as EngineOptions, FlashRequest, Phase,
-};
-use oasis_package::{OpenOptions, Package};
-
+use oasis_engine::{ErrorKind, ErrorReport, Event, FlashOptions as EngineOptions, FlashRequest};
 use oasis_transport::BusHandle;
 
 use super::super::engine_serial::link_for;
 
-use super::super::{BackendMsg, BoardMode, FlashJob, Verification};
-use super::{JobSlot, Jobs, Reply, Target, lock_jobs, probe_target};
-
-/// Marker the demo programmer carries: the demo package must never reach real hardware.
-const DEMO_MARK: &[u8] = b"QC_IMAGE_VERSION_STRING=OASIS.DEMO";
-
-pub(super) fn is_demo_package(pkg: &Package) -> bool {
-    pkg.programmer
-        .as_ref()
-        .and_then(|p| std::fs::read(&p.path).ok())
-        .is_some_and(|b| b.windows(DEMO_MARK.len()).any(|w| w == DEMO_MARK))
-}
+use super::super::{BackendMsg, FlashJob, Verification};
+use super::{JobSlot, Jobs, Reply, Target, lock_jobs};
 
 /// Engine options for a job: the engine follows every board (real and virtual) after its
 /// reset to confirm the new firmware when the settings ask for it.
@@ -49,83 +33,26 @@ pub(super) fn engine_options(job: &FlashJob) -> EngineOptions {
     o
 }
 
-pub(super) fn refusal(message: String, hint: &str) -> ErrorReport {
-    ErrorReport {
-        kind: ErrorKind::Refused,
-        message,
-        hint: Some(hint.to_owned()),
-        phase: Some(Phase::Connect),
-        partition: None,
-        device_log: Vec::new(),
-    }
-}
-
-/// Before a board is touched: the demo package never goes onto hardware, and a board running
-/// its firmware is not switched to download mode for a package made for another model (bench
-/// mode has no compatibility screen in front of it). `probe` is the board's AT probe.
-pub(super) fn start_check(
-    package: &Path,
-    real: bool,
-    probe: Option<&AtProbe>,
-) -> Option<ErrorReport> {
-    let pkg = Package::open(package, &OpenOptions::default()).ok()?;
-    if real && is_demo_package(&pkg) {
-        return Some(refusal(
-            "This is Oasis's demo package, not firmware: it only goes onto virtual boards. Nothing was written.".into(),
-            "Open the firmware package made for this module.",
-        ));
-    }
-    let probe = probe.filter(|p| p.answered)?;
-    let facts = BoardFacts::from_evidence(Some(probe), None);
-    let verdict = oasis_engine::diag::compat::check(&PackageFacts::from_package(&pkg), &facts);
-    let model = verdict
-        .checks
-        .iter()
-        .find(|c| c.name == "model" && c.status == oasis_engine::diag::compat::Level::Red)?;
-    Some(refusal(
-        format!(
-            "{}. Nothing was written: the board still runs its firmware.",
-            model.reason.trim_end_matches('.')
-        ),
-        "Open the firmware package made for this module (its name starts with the module's revision).",
-    ))
-}
-
-/// Check, then start a flash job (thread `oasis-start-<job>`) on the board's link on `bus`.
+/// Start a flash job (thread `oasis-start-<job>`) on the board's link on `bus`. The engine
+/// makes every refusal that needs the board (the demo package on hardware, a module of another
+/// model) before anything is written.
 pub(super) fn start_job(
     bus: &BusHandle,
     job: FlashJob,
     target: Target,
-    mode: BoardMode,
     jobs: &Jobs,
     reply: &Reply,
 ) {
     let id = job.job;
-    let probes = if mode == BoardMode::Normal {
-        probe_target(bus, &target)
-    } else {
-        Vec::new()
-    };
-    let answered = probes.iter().map(|(p, _)| p).find(|p| p.answered);
-    let on_hardware = !matches!(
-        target,
-        Target::Usb {
-            is_virtual: true,
-            ..
-        }
-    );
-    let refused = start_check(&job.package, on_hardware, answered);
     let mut slots = lock_jobs(jobs);
     let cancelled = matches!(slots.get(&id), Some(JobSlot::Starting { cancelled: true }));
-    let stop = refused.or_else(|| {
-        cancelled.then(|| ErrorReport {
-            kind: ErrorKind::Cancelled,
-            message: "Cancelled before the board was touched.".into(),
-            hint: None,
-            phase: None,
-            partition: None,
-            device_log: Vec::new(),
-        })
+    let stop = cancelled.then(|| ErrorReport {
+        kind: ErrorKind::Cancelled,
+        message: "Cancelled before the board was touched.".into(),
+        hint: None,
+        phase: None,
+        partition: None,
+        device_log: Vec::new(),
     });
     if let Some(report) = stop {
         slots.remove(&id);
@@ -150,10 +77,7 @@ pub(super) fn start_job(
             b.flash_port.clone()
         }
     };
-    // What the board ran before, when its AT port said: "did not change" is then told
-    // apart from "another revision" after the flash.
-    options.previous_revision =
-        answered.and_then(|p| p.full_revision.clone().or_else(|| p.revision.clone()));
+    options.demo_only_on_virtual = true;
     let req = FlashRequest::new(&job.package, port)
         .on_bus(bus.clone())
         .with_options(options);
