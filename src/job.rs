@@ -97,7 +97,7 @@ impl JobProgress {
                 self.critical = false;
                 self.outcome = Some(JobOutcome::Failed(r.clone()));
             }
-            Event::DeviceLog { .. } | Event::Info { .. } => {}
+            Event::DeviceLog { .. } | Event::Info { .. } | Event::BundleWritten { .. } => {}
         }
     }
 

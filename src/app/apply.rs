@@ -1,7 +1,5 @@
 //! Folding backend messages into the state (and the log), one message at a time.
 
-use std::path::PathBuf;
-
 use oasis_engine::event::Event;
 
 use super::OasisApp;
@@ -179,10 +177,8 @@ impl OasisApp {
         if self.state.flash.job == Some(job) && self.state.flash.stage == FlashStage::Running {
             self.state.flash.progress.apply(ev);
             self.state.flash.events.push(ev.clone());
-            if let Event::Info { message } = ev
-                && let Some(p) = message.strip_prefix(oasis_engine::bundle::WRITTEN_PREFIX)
-            {
-                self.state.flash.bundle_written = Some(PathBuf::from(p));
+            if let Event::BundleWritten { path } = ev {
+                self.state.flash.bundle_written = Some(path.clone());
             }
             if ev.is_terminal() {
                 let f = &mut self.state.flash;
@@ -253,7 +249,8 @@ fn log_event(log: &mut crate::logbook::Logbook, source: &str, ev: &Event) {
             ),
         ),
         Event::PhaseStarted { phase } => (Severity::Info, format!("{}…", phase.title())),
-        Event::Progress { .. } => return,
+        // The `Info` line before it says the same for people.
+        Event::Progress { .. } | Event::BundleWritten { .. } => return,
         Event::DeviceLog { line } => (Severity::Detail, format!("board: {line}")),
         Event::Info { message } => (Severity::Info, message.clone()),
         Event::ChipIdentity(id) => (

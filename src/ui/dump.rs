@@ -60,11 +60,7 @@ impl DumpView {
                 self.rate = *rate;
                 self.eta = *eta_seconds;
             }
-            Event::Info { message } => {
-                if let Some(p) = message.strip_prefix(oasis_engine::bundle::WRITTEN_PREFIX) {
-                    self.bundle_written = Some(PathBuf::from(p));
-                }
-            }
+            Event::BundleWritten { path } => self.bundle_written = Some(path.clone()),
             Event::Finished(v) => {
                 self.running = false;
                 self.done = self.total;
@@ -178,8 +174,8 @@ mod tests {
             (d.done, d.total, d.region.as_deref()),
             (10, 40, Some("DDRCS0.BIN"))
         );
-        d.apply(&Event::Info {
-            message: format!("{}/tmp/b.zip", oasis_engine::bundle::WRITTEN_PREFIX),
+        d.apply(&Event::BundleWritten {
+            path: PathBuf::from("/tmp/b.zip"),
         });
         assert_eq!(d.bundle_written, Some(PathBuf::from("/tmp/b.zip")));
         d.apply(&Event::Finished(Verdict {

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use oasis_engine::bundle::WRITTEN_PREFIX;
 use oasis_engine::diag::Diagnosis;
 use oasis_engine::event::{ErrorReport, Event, Phase, Verdict};
 use oasis_engine::{FlashOptions, FlashRequest, JobHandle, Timeouts, spawn_flash_channel};
@@ -73,10 +72,8 @@ pub fn watch(
     let mut human = Human::new();
     let mut bundle = None;
     for ev in events {
-        if let Event::Info { message } = &ev
-            && let Some(path) = message.strip_prefix(WRITTEN_PREFIX)
-        {
-            bundle = Some(path.to_owned());
+        if let Event::BundleWritten { path } = &ev {
+            bundle = Some(path.display().to_string());
         }
         if json {
             print_json_line(&event_json(&ev));

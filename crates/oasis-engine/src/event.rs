@@ -234,6 +234,12 @@ pub enum Event {
     },
     /// The chip identity, once read.
     ChipIdentity(ChipIdentity),
+    /// A support bundle was written (just before the terminal event; an `Info` line says the
+    /// same for people).
+    BundleWritten {
+        /// Where.
+        path: std::path::PathBuf,
+    },
     /// A phase ended.
     PhaseFinished {
         /// The phase.

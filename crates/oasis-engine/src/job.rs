@@ -148,8 +148,8 @@ fn bundling(req: &FlashRequest, sink: Sink) -> (Sink, Option<Timeline>) {
 ///
 /// The sink is called on the worker thread; a GUI forwards the event and wakes its UI from it.
 /// With `options.bundle` (or `bundle_on_failure`) the session is recorded and a support bundle
-/// written when the job ends; an `Info` event starting with [`crate::bundle::WRITTEN_PREFIX`]
-/// names it, just before the terminal event.
+/// written when the job ends; [`Event::BundleWritten`] names it, just before the terminal
+/// event.
 pub fn spawn_flash(req: FlashRequest, sink: Box<dyn FnMut(Event) + Send>) -> JobHandle {
     let name = thread_name("flash", &req.port);
     let (sink, tl) = bundling(&req, sink);

@@ -277,6 +277,18 @@ impl Emitter {
         });
     }
 
+    /// A support bundle was written to `path`: the log line for people, then the typed event.
+    pub fn bundle_written(&mut self, path: &std::path::Path) {
+        self.info(format!(
+            "{}{}",
+            crate::bundle::WRITTEN_PREFIX,
+            path.display()
+        ));
+        self.send(Event::BundleWritten {
+            path: path.to_path_buf(),
+        });
+    }
+
     /// The chip identity read in Sahara command mode.
     pub fn chip_identity(&mut self, id: ChipIdentity) {
         self.send(Event::ChipIdentity(id));

@@ -309,7 +309,7 @@ fn the_support_bundle_references_the_dump_without_its_data() {
     out.unwrap();
     assert!(events.iter().any(|e| matches!(
         e,
-        Event::Info { message } if message.starts_with(oasis_engine::bundle::WRITTEN_PREFIX)
+        Event::BundleWritten { path } if *path == zip_path
     )));
     let mut z = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
     let mut names: Vec<String> = z.file_names().map(str::to_owned).collect();

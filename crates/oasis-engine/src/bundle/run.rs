@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::redact::Redactor;
-use super::{BundleInput, Timeline, WRITTEN_PREFIX, auto_path, prune, write_bundle};
+use super::{BundleInput, Timeline, auto_path, prune, write_bundle};
 use crate::error::EngineError;
 use crate::event::Verdict;
 use crate::options::{FlashOptions, FlashRequest};
@@ -123,7 +123,7 @@ where
                         ));
                     }
                 }
-                em.info(format!("{WRITTEN_PREFIX}{}", path.display()));
+                em.bundle_written(&path);
             }
             Err(e) => em.info(format!("the support bundle could not be written: {e}")),
         }

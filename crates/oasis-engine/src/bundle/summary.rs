@@ -22,7 +22,8 @@ pub fn log_line(t: f64, ev: &Event) -> Option<String> {
         }
         Event::PhaseStarted { phase } => format!("{}...", phase.title()),
         Event::PhaseFinished { phase } => format!("{} done", phase.title()),
-        Event::Progress { .. } => return None,
+        // The `Info` line before it says the same for people.
+        Event::Progress { .. } | Event::BundleWritten { .. } => return None,
         Event::DeviceLog { line } => format!("board: {line}"),
         Event::Info { message } => message.clone(),
         Event::ChipIdentity(id) => format!(

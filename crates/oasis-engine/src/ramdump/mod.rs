@@ -21,7 +21,7 @@ use oasis_proto::sahara::memdebug::{Limits, MAX_CHUNK, MemDebugError};
 use oasis_transport::Transport;
 
 use crate::Help;
-use crate::bundle::{Timeline, WRITTEN_PREFIX};
+use crate::bundle::Timeline;
 use crate::error::EngineError;
 use crate::event::{Event, Phase, PhasePlan, Verdict};
 use crate::job::{JobHandle, spawn_job, thread_name};
@@ -64,7 +64,7 @@ pub struct RamdumpRequest {
     pub reserve: u64,
     /// Write a support bundle here when the job ends: the log, events, outcome and the dump's
     /// manifest, with the dump folder named (the RAM files themselves stay out of it). An
-    /// `Info` event starting with [`crate::bundle::WRITTEN_PREFIX`] names it.
+    /// [`Event::BundleWritten`] names it.
     pub bundle: Option<PathBuf>,
     /// Where the port is found and opened (this computer unless the caller says otherwise).
     pub bus: oasis_transport::BusHandle,
@@ -111,7 +111,7 @@ fn spawn_with(
                 Err(e) => Err(e.to_report(em.phase(), em.partition())),
             };
             match write_dump_bundle(path, &req, &tl.snapshot(), &outcome) {
-                Ok(()) => em.info(format!("{WRITTEN_PREFIX}{}", path.display())),
+                Ok(()) => em.bundle_written(path),
                 Err(e) => em.info(format!("the support bundle could not be written: {e}")),
             }
         }
