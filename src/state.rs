@@ -170,8 +170,33 @@ pub struct DiagView {
     pub identity: Option<Result<ChipIdentity, ErrorView>>,
     /// Outcome of the last switch to download mode.
     pub switched: Option<Result<String, ErrorView>>,
-    /// Requests sent and not yet answered ("diagnose", "AT probe", ...).
-    pub pending: Vec<&'static str>,
+    /// Requests sent and not yet answered.
+    pub pending: Vec<DiagRequest>,
+}
+
+/// A Diagnostics request to the backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiagRequest {
+    /// The diagnosis of a board.
+    Diagnose,
+    /// AT probes of its ports.
+    ProbeAt,
+    /// Its chip identity (Sahara command mode).
+    ReadIdentity,
+    /// The DIAG switch to download mode.
+    Switch,
+}
+
+impl DiagRequest {
+    /// What the pane says while it runs.
+    pub fn doing(self) -> &'static str {
+        match self {
+            Self::Diagnose => "Diagnosing",
+            Self::ProbeAt => "Probing AT ports",
+            Self::ReadIdentity => "Reading chip identity",
+            Self::Switch => "Switching to download mode",
+        }
+    }
 }
 
 /// Everything the panels read.

@@ -9,7 +9,7 @@ use crate::backend::{FlashJob, FlashOptions, JobId};
 use crate::job::JobOutcome;
 use crate::logbook::{Severity, utc_stamp};
 use crate::picker::PickPurpose;
-use crate::state::{DiagView, FlashStage, FlashView, Tab};
+use crate::state::{DiagRequest, DiagView, FlashStage, FlashView, Tab};
 use crate::ui::UiAction;
 
 impl OasisApp {
@@ -100,10 +100,10 @@ impl OasisApp {
     /// Diagnostics requests: select the board, mark the request pending, ask the backend.
     fn diag_action(&mut self, action: UiAction) {
         let (id, what) = match &action {
-            UiAction::Diagnose(id) => (id, "Diagnosing"),
-            UiAction::ProbeAt(id) => (id, "Probing AT ports"),
-            UiAction::ReadIdentity(id) => (id, "Reading chip identity"),
-            UiAction::SwitchToDownload(id) => (id, "Switching to download mode"),
+            UiAction::Diagnose(id) => (id, DiagRequest::Diagnose),
+            UiAction::ProbeAt(id) => (id, DiagRequest::ProbeAt),
+            UiAction::ReadIdentity(id) => (id, DiagRequest::ReadIdentity),
+            UiAction::SwitchToDownload(id) => (id, DiagRequest::Switch),
             _ => return,
         };
         self.select_for_diag(id);
@@ -159,7 +159,7 @@ impl OasisApp {
             return;
         }
         if let Some(id) = self.state.selected.clone() {
-            self.state.diag.pending.push("Diagnosing");
+            self.state.diag.pending.push(DiagRequest::Diagnose);
             self.backend.diagnose(&id);
         }
     }

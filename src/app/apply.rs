@@ -7,7 +7,7 @@ use crate::backend::{BackendMsg, JobId};
 use crate::job::JobOutcome;
 use crate::logbook::Severity;
 use crate::picker::{PickPurpose, Picked};
-use crate::state::{ErrorView, FlashStage};
+use crate::state::{DiagRequest, ErrorView, FlashStage};
 use crate::ui::UiAction;
 
 impl OasisApp {
@@ -31,7 +31,7 @@ impl OasisApp {
             }
             BackendMsg::Job { job, event } => self.job_event(job, &event),
             BackendMsg::Diagnosis { board, result } => {
-                self.done_pending("Diagnosing");
+                self.done_pending(DiagRequest::Diagnose);
                 if let Ok(d) = &result {
                     self.board_log(&board, Severity::Info, format!("diagnosis: {}", d.title));
                 }
@@ -40,7 +40,7 @@ impl OasisApp {
                 }
             }
             BackendMsg::AtProbe { board, result } => {
-                self.done_pending("Probing AT ports");
+                self.done_pending(DiagRequest::ProbeAt);
                 for p in result.iter().flatten() {
                     for (cmd, ans) in &p.answers {
                         let text = format!("{} {cmd} -> {ans}", p.port);
@@ -53,7 +53,7 @@ impl OasisApp {
             }
             BackendMsg::Identity { board, result } => self.on_identity(&board, result),
             BackendMsg::Switched { board, result } => {
-                self.done_pending("Switching to download mode");
+                self.done_pending(DiagRequest::Switch);
                 match &result {
                     Ok(t) => self.board_log(&board, Severity::Info, t.clone()),
                     Err(e) => self.board_log(&board, Severity::Error, e.to_string()),
@@ -124,7 +124,7 @@ impl OasisApp {
         board: &str,
         result: Result<oasis_engine::event::ChipIdentity, crate::backend::BackendError>,
     ) {
-        self.done_pending("Reading chip identity");
+        self.done_pending(DiagRequest::ReadIdentity);
         if let Ok(id) = &result {
             let text = format!(
                 "chip {} serial {} hw_id {}",
@@ -143,7 +143,7 @@ impl OasisApp {
         self.state.selected.as_deref() == Some(board)
     }
 
-    fn done_pending(&mut self, what: &str) {
+    fn done_pending(&mut self, what: DiagRequest) {
         if let Some(i) = self.state.diag.pending.iter().position(|p| *p == what) {
             self.state.diag.pending.remove(i);
         }

@@ -87,7 +87,7 @@ fn right(
     for p in &st.diag.pending {
         ui.horizontal(|ui| {
             ui.spinner();
-            ui.label(format!("{p}…"));
+            ui.label(format!("{}…", p.doing()));
         });
     }
     match &st.diag.diagnosis {
