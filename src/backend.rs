@@ -23,8 +23,8 @@ pub use summary::summarize;
 
 pub use types::{
     AtPortResult, BackendError, BoardInfo, BoardMode, BoardState, BoardStateText, CompatCheck,
-    CompatReport, DiagnosisView, FlashOptions, Level, ManualPort, ManualPortKind, Md5Status,
-    PackageSummary, TimelineEntry, TimelineKind, UsbInterfaceView, UsbNode, Verification,
+    CompatReport, Diagnosis, FlashOptions, Level, LevelText, ManualPort, ManualPortKind, Md5Status,
+    PackageSummary, TimelineEntry, TimelineKind, Verification,
 };
 
 /// Stable identity of a board in the list (the virtual board name, the USB port path, or
@@ -119,7 +119,7 @@ pub enum BackendMsg {
         /// The board.
         board: BoardId,
         /// What state it is in and what to do, or why it could not be diagnosed.
-        result: Result<DiagnosisView, BackendError>,
+        result: Result<Diagnosis, BackendError>,
     },
     /// AT probe results, one entry per serial port of the board.
     AtProbe {

@@ -8,7 +8,7 @@ use oasis_engine::Help;
 use oasis_engine::event::ChipIdentity;
 
 use crate::backend::{
-    AtPortResult, BackendError, BoardInfo, CompatReport, DiagnosisView, JobId, PackageSummary,
+    AtPortResult, BackendError, BoardInfo, CompatReport, Diagnosis, JobId, PackageSummary,
     TimelineEntry,
 };
 use crate::bench::Bench;
@@ -163,7 +163,7 @@ impl Default for FlashView {
 #[derive(Debug, Clone, Default)]
 pub struct DiagView {
     /// The diagnosis of the selected board.
-    pub diagnosis: Option<Result<DiagnosisView, ErrorView>>,
+    pub diagnosis: Option<Result<Diagnosis, ErrorView>>,
     /// AT probe results.
     pub at: Option<Result<Vec<AtPortResult>, ErrorView>>,
     /// Chip identity.

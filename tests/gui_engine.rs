@@ -209,7 +209,7 @@ fn the_running_virtual_module_is_diagnosed_over_its_at_port_and_switched() {
         &mut h,
         20,
         "the diagnosis of #2",
-        |h| matches!(&h.state().state.diag.diagnosis, Some(Ok(d)) if d.usb.iter().any(|u| u.port_path == "virtual:2")),
+        |h| matches!(&h.state().state.diag.diagnosis, Some(Ok(d)) if d.devices.iter().any(|u| u.port_path == "virtual:2")),
     );
     let d = h.state().state.diag.diagnosis.clone().unwrap().unwrap();
     assert_eq!(d.state, BoardState::NormalAtOk, "{d:?}");
@@ -282,7 +282,10 @@ fn a_board_plugged_in_is_diagnosed_switched_flashed_confirmed_and_unplugged() {
     });
     let d = h.state().state.diag.diagnosis.clone().unwrap().unwrap();
     assert_eq!(d.state, BoardState::NormalAtOk, "{d:?}");
-    assert!(d.usb.iter().any(|u| u.port_path == "virtual:7"), "{d:?}");
+    assert!(
+        d.devices.iter().any(|u| u.port_path == "virtual:7"),
+        "{d:?}"
+    );
     // Switch.
     click(&mut h, "Switch to download mode");
     run_until(&mut h, 20, "the switch", |h| {
@@ -536,7 +539,7 @@ fn every_diagnosis_state_is_reached_through_the_bus() {
         {
             let mut list = real_boards(&snap);
             label(&mut list, &[l]);
-            let view = diagnosis_view(&d, &dev.port_path);
+            let view = diagnosis_view(&d, &dev.port_path, &v.id);
             assert_eq!(list[0].state, view.state, "list entry of {}", v.title);
         }
         reached.push(want);

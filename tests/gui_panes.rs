@@ -8,7 +8,7 @@ mod common;
 use common::{ManualBackend, app, click, demo_package, engine_app, has_label, run_until, temp_dir};
 use egui_kittest::kittest::Queryable;
 use oasis::backend::{
-    BackendMsg, BoardInfo, BoardMode, BoardState, BoardStateText, DiagnosisView, TimelineKind,
+    BackendMsg, BoardInfo, BoardMode, BoardState, BoardStateText, Diagnosis, TimelineKind,
 };
 use oasis::bench::SlotStatus;
 use oasis::state::Tab;
@@ -88,7 +88,7 @@ fn diagnostics_shows_every_board_state_with_its_evidence_and_next_steps() {
             Some(&id),
             "the app asked for a diagnosis of the selected board"
         );
-        let view = DiagnosisView {
+        let view = Diagnosis {
             state: *state,
             title: state.title().to_owned(),
             summary: format!("summary of {}", state.slug()),
@@ -97,7 +97,8 @@ fn diagnostics_shows_every_board_state_with_its_evidence_and_next_steps() {
                 text: format!("first step for {}", state.slug()),
                 action: None,
             }],
-            usb: Vec::new(),
+            devices: Vec::new(),
+            port_path: None,
         };
         tx.send(BackendMsg::Diagnosis {
             board: id,
@@ -154,13 +155,14 @@ fn the_next_steps_offer_the_actions_the_diagnosis_names() {
     };
     let diagnosis = |next_steps| BackendMsg::Diagnosis {
         board: "1-1.2".into(),
-        result: Ok(DiagnosisView {
+        result: Ok(Diagnosis {
             state: BoardState::NormalAtSilent,
             title: BoardState::NormalAtSilent.title().to_owned(),
             summary: "no port answers AT".into(),
             evidence: vec!["2C7C:0700 present".into()],
             next_steps,
-            usb: Vec::new(),
+            devices: Vec::new(),
+            port_path: None,
         }),
     };
     tx.send(diagnosis(vec![
@@ -214,12 +216,15 @@ fn diagnostics_probes_at_reads_identity_and_switches_to_download_mode() {
     click(&mut h, "Diagnose");
     run_until(&mut h, 30, "the diagnosis of #2", |h| {
         matches!(&h.state().state.diag.diagnosis,
-            Some(Ok(d)) if d.usb.iter().any(|u| u.port_path == "virtual:2"))
+            Some(Ok(d)) if d.devices.iter().any(|u| u.port_path == "virtual:2"))
     });
     let d = h.state().state.diag.diagnosis.clone().unwrap().unwrap();
-    let node = &d.usb[0];
-    h.get_by_label(&format!("{} {} on virtual:2", node.ids, node.name));
-    assert!(node.ids.starts_with("2C7C:"), "{node:?}");
+    let node = &d.devices[0];
+    h.get_by_label(&format!(
+        "{} {} on virtual:2",
+        node.id, node.identity.family
+    ));
+    assert!(node.id.starts_with("2C7C:"), "{node:?}");
     h.get_by_label("DM/DIAG port");
     h.get_by_label("AT command port");
     click(&mut h, "Probe AT");

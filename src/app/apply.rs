@@ -3,7 +3,7 @@
 use oasis_engine::event::Event;
 
 use super::OasisApp;
-use crate::backend::{BackendMsg, JobId};
+use crate::backend::{BackendMsg, JobId, LevelText};
 use crate::job::JobOutcome;
 use crate::logbook::Severity;
 use crate::picker::{PickPurpose, Picked};
@@ -23,7 +23,7 @@ impl OasisApp {
                 let current = self.compat_key.as_ref().map(|(p, b, _)| (p, b));
                 if current == Some((&package, &board)) {
                     for c in &report.checks {
-                        let text = format!("{}: {} - {}", c.name, c.level.word(), c.reason);
+                        let text = format!("{}: {} - {}", c.name, c.status.word(), c.reason);
                         self.log.push(Severity::Info, "compat", text);
                     }
                     self.state.flash.compat = Some(report);

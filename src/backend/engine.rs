@@ -316,7 +316,7 @@ fn compat_report(bus: &BusHandle, package: &Path, t: &Target, mode: BoardMode) -
             return CompatReport {
                 checks: vec![CompatCheck {
                     name: "Package".into(),
-                    level: Level::Bad,
+                    status: Level::Red,
                     reason: e.to_string(),
                 }],
             };
@@ -338,11 +338,7 @@ fn compat_report(bus: &BusHandle, package: &Path, t: &Target, mode: BoardMode) -
         .iter()
         .map(|c| CompatCheck {
             name: c.name.clone(),
-            level: match c.status {
-                oasis_engine::diag::compat::Level::Green => Level::Ok,
-                oasis_engine::diag::compat::Level::Amber => Level::Warn,
-                oasis_engine::diag::compat::Level::Red => Level::Bad,
-            },
+            status: c.status,
             reason: c.reason.clone(),
         })
         .collect();
@@ -356,7 +352,7 @@ fn compat_report(bus: &BusHandle, package: &Path, t: &Target, mode: BoardMode) -
     if on_hardware && is_demo_package(&pkg) {
         checks.push(CompatCheck {
             name: "Demo".into(),
-            level: Level::Bad,
+            status: Level::Red,
             reason: "this is Oasis's demo package, not firmware: it only goes onto virtual boards"
                 .into(),
         });
@@ -421,7 +417,7 @@ impl Backend for EngineBackend {
                 Err(e) => CompatReport {
                     checks: vec![CompatCheck {
                         name: "Board".into(),
-                        level: Level::Bad,
+                        status: Level::Red,
                         reason: e.to_string(),
                     }],
                 },
@@ -511,20 +507,19 @@ impl Backend for EngineBackend {
                 };
                 let d = device_of(&t);
                 let evidence = evidence_on(&bus, snapshot, d, timeline);
-                let mut view = diagnosis_view(&diagnose(&evidence), &d.port_path);
                 // A virtual board is shown under its name.
-                if matches!(
+                let name = if matches!(
                     t,
                     Target::Usb {
                         is_virtual: true,
                         ..
                     }
                 ) {
-                    for node in &mut view.usb {
-                        node.port_path.clone_from(&board);
-                    }
-                }
-                view
+                    board.clone()
+                } else {
+                    d.port_path.clone()
+                };
+                diagnosis_view(&diagnose(&evidence), &d.port_path, &name)
             });
             BackendMsg::Diagnosis { board, result }
         });

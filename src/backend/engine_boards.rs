@@ -1,6 +1,6 @@
 //! The boards the engine backend lists: Oasis's virtual boards (oasis-vdev, paced like a real
 //! USB 2 link, on the app's virtual bus) and the real USB devices, all read from one bus
-//! snapshot and turned into the UI's `BoardInfo`, `DiagnosisView`, `AtPortResult`; a virtual
+//! snapshot and turned into the UI's `BoardInfo`, `Diagnosis`, `AtPortResult`; a virtual
 //! board differs only in its name and title.
 
 use std::time::Duration;
@@ -14,10 +14,7 @@ use oasis_transport::enumerate::{Snapshot, UsbDeviceInfo};
 use oasis_vdev::fault::{FaultKind, FaultSpec};
 use oasis_vdev::{BoardOptions, LinkModel, Profile, StartIn, VirtualBoard};
 
-use super::{
-    AtPortResult, BackendError, BoardInfo, BoardMode, BoardState, DiagnosisView, UsbInterfaceView,
-    UsbNode,
-};
+use super::{AtPortResult, BackendError, BoardInfo, BoardMode, BoardState};
 
 /// One of Oasis's virtual boards: plugged into the app's virtual bus, listed as `id`.
 #[derive(Debug, Clone)]
@@ -189,42 +186,19 @@ pub fn real_boards(snap: &Snapshot) -> Vec<BoardInfo> {
         .collect()
 }
 
-/// The UI's view of an engine diagnosis, keeping only the devices on `port_path`.
-pub fn diagnosis_view(d: &Diagnosis, port_path: &str) -> DiagnosisView {
-    let usb = d
-        .devices
-        .iter()
-        .filter(|v| v.port_path == port_path)
-        .map(|v| UsbNode {
-            port_path: v.port_path.clone(),
-            ids: v.id.clone(),
-            name: v.identity.family.clone(),
-            interfaces: v
-                .interfaces
-                .iter()
-                .map(|i| UsbInterfaceView {
-                    number: i.number,
-                    class: i.class.clone(),
-                    role: i.role.describe().to_owned(),
-                    driver: i.driver.clone(),
-                    tty: i.tty.clone(),
-                })
-                .collect(),
-        })
-        .collect();
-    let state = d
-        .devices
-        .iter()
-        .find(|v| v.port_path == port_path)
-        .map_or(d.state, |v| v.state);
-    DiagnosisView {
-        state,
-        title: d.title.clone(),
-        summary: d.summary.clone(),
-        evidence: d.evidence.clone(),
-        next_steps: d.next_steps.clone(),
-        usb,
+/// An engine diagnosis of the board on `port_path`, keeping only that device, shown under
+/// `name` (a virtual board's id, else the path itself).
+pub fn diagnosis_view(d: &Diagnosis, port_path: &str, name: &str) -> Diagnosis {
+    let mut d = d.clone();
+    d.devices.retain(|v| v.port_path == port_path);
+    if let Some(v) = d.devices.first() {
+        d.state = v.state;
     }
+    for v in &mut d.devices {
+        v.port_path = name.to_owned();
+    }
+    d.port_path = Some(name.to_owned());
+    d
 }
 
 /// The TTYs of a USB device with the role of their interface.

@@ -40,24 +40,26 @@ impl BoardMode {
     }
 }
 
-/// Verdict colour: green, amber, red.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Level {
-    /// Fine.
-    Ok,
-    /// Works, with a caveat the user should read.
-    Warn,
-    /// Will not work, or is unsafe.
-    Bad,
+/// Verdict colour (green, amber, red): the engine's own, with the app's wording in
+/// [`LevelText`].
+pub use oasis_engine::diag::compat::Level;
+
+/// One line of a compatibility verdict: the engine's own check (what was compared, its
+/// level, why).
+pub use oasis_engine::diag::compat::Check as CompatCheck;
+
+/// The word the app shows beside a level's colour, for readers who do not see colour.
+pub trait LevelText {
+    /// "OK", "Caution", "Blocked".
+    fn word(self) -> &'static str;
 }
 
-impl Level {
-    /// The word shown beside the colour, for readers who do not see colour.
-    pub fn word(self) -> &'static str {
+impl LevelText for Level {
+    fn word(self) -> &'static str {
         match self {
-            Level::Ok => "OK",
-            Level::Warn => "Caution",
-            Level::Bad => "Blocked",
+            Level::Green => "OK",
+            Level::Amber => "Caution",
+            Level::Red => "Blocked",
         }
     }
 }
@@ -136,14 +138,14 @@ impl BoardStateText for BoardState {
     fn level(self) -> Level {
         match self {
             BoardState::NormalAtOk | BoardState::EdlWaiting | BoardState::EdlProgrammerRunning => {
-                Level::Ok
+                Level::Green
             }
             BoardState::NormalAtSilent
             | BoardState::MemoryDump
             | BoardState::ClaimedByDriver
-            | BoardState::NoPermission => Level::Warn,
+            | BoardState::NoPermission => Level::Amber,
             BoardState::NotOnUsb | BoardState::Flapping | BoardState::NotFirehoseModule => {
-                Level::Bad
+                Level::Red
             }
         }
     }
@@ -249,17 +251,6 @@ pub struct PackageSummary {
     pub programs: usize,
 }
 
-/// One line of a compatibility verdict.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CompatCheck {
-    /// What was checked ("Chip", "Signing", "Storage", "Model").
-    pub name: String,
-    /// Green, amber or red.
-    pub level: Level,
-    /// Why, in plain words.
-    pub reason: String,
-}
-
 /// A compatibility verdict: the worst check decides.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CompatReport {
@@ -272,9 +263,9 @@ impl CompatReport {
     pub fn overall(&self) -> Level {
         self.checks
             .iter()
-            .map(|c| c.level)
+            .map(|c| c.status)
             .max()
-            .unwrap_or(Level::Warn)
+            .unwrap_or(Level::Amber)
     }
 }
 
@@ -342,34 +333,6 @@ impl Default for FlashOptions {
     }
 }
 
-/// One interface of a USB device, with the role Oasis gives it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UsbInterfaceView {
-    /// bInterfaceNumber.
-    pub number: u8,
-    /// Class/subclass/protocol, as "ff/ff/ff".
-    pub class: String,
-    /// Role: "AT", "DIAG", "NMEA", "Modem", "QMI net", "EDL (Sahara)".
-    pub role: String,
-    /// Kernel driver, if known.
-    pub driver: Option<String>,
-    /// Serial port it appears as, if any.
-    pub tty: Option<String>,
-}
-
-/// One USB device in the tree.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UsbNode {
-    /// Port path.
-    pub port_path: String,
-    /// "2C7C:0700".
-    pub ids: String,
-    /// Product string or table name.
-    pub name: String,
-    /// Interfaces.
-    pub interfaces: Vec<UsbInterfaceView>,
-}
-
 /// Results of the AT probe on one serial port.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AtPortResult {
@@ -407,23 +370,9 @@ pub struct TimelineEntry {
     pub mode: BoardMode,
 }
 
-/// A diagnosis, as the diagnostics pane shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DiagnosisView {
-    /// The state (picks the picture).
-    pub state: BoardState,
-    /// One-line title.
-    pub title: String,
-    /// A plain paragraph.
-    pub summary: String,
-    /// What was seen that led here.
-    pub evidence: Vec<String>,
-    /// What to do next, in order, each with the Oasis action that does it (if any), as the
-    /// engine's diagnosis says.
-    pub next_steps: Vec<oasis_engine::diag::NextStep>,
-    /// The USB devices involved, with interface roles.
-    pub usb: Vec<UsbNode>,
-}
+/// A diagnosis of one board: the engine's own (state, why, what to do with the action for each
+/// step, the USB device with its interface roles).
+pub use oasis_engine::diag::Diagnosis;
 
 /// Why the backend could not do what the UI asked.
 #[derive(Debug, Clone, PartialEq)]
@@ -527,19 +476,19 @@ mod tests {
     #[test]
     fn compat_overall_is_the_worst_check() {
         let mut r = CompatReport::default();
-        assert_eq!(r.overall(), Level::Warn);
+        assert_eq!(r.overall(), Level::Amber);
         r.checks.push(CompatCheck {
             name: "Chip".into(),
-            level: Level::Ok,
+            status: Level::Green,
             reason: "MDM9205".into(),
         });
-        assert_eq!(r.overall(), Level::Ok);
+        assert_eq!(r.overall(), Level::Green);
         r.checks.push(CompatCheck {
             name: "Signing".into(),
-            level: Level::Bad,
+            status: Level::Red,
             reason: "root differs".into(),
         });
-        assert_eq!(r.overall(), Level::Bad);
+        assert_eq!(r.overall(), Level::Red);
     }
 
     #[test]

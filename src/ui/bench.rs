@@ -17,7 +17,7 @@ pub fn show(ui: &mut egui::Ui, st: &AppState, edits: &mut Edits) -> Option<UiAct
         Some(p) => ui.label(RichText::new(format!("Package: {} {}", p.model, p.version)).strong()),
         None => ui.label(
             RichText::new("Open a package in the Flash tab first; every slot gets that package.")
-                .color(level_color(Level::Warn)),
+                .color(level_color(Level::Amber)),
         ),
     };
     ui.horizontal(|ui| {
@@ -141,11 +141,11 @@ fn status_cell(ui: &mut egui::Ui, s: &Slot) {
             });
         }
         SlotStatus::Passed => {
-            badge(ui, "passed", Level::Ok);
+            badge(ui, "passed", Level::Green);
         }
         SlotStatus::Failed(why) => {
             ui.vertical(|ui| {
-                badge(ui, "failed", Level::Bad).on_hover_text(why);
+                badge(ui, "failed", Level::Red).on_hover_text(why);
                 let short: String = why.chars().take(48).collect();
                 let more = if short.len() < why.len() { "…" } else { "" };
                 ui.add(egui::Label::new(RichText::new(format!("{short}{more}")).small()).extend())
@@ -222,11 +222,11 @@ fn report(ui: &mut egui::Ui, st: &AppState, edits: &mut Edits) -> Option<UiActio
         Some(Ok(p)) => {
             ui.label(
                 RichText::new(format!("Report saved to {}", p.display()))
-                    .color(level_color(Level::Ok)),
+                    .color(level_color(Level::Green)),
             );
         }
         Some(Err(ErrorView { message, help })) => {
-            ui.label(RichText::new(message).color(level_color(Level::Bad)));
+            ui.label(RichText::new(message).color(level_color(Level::Red)));
             ui.label(help);
         }
         None => {}

@@ -66,7 +66,7 @@ pub fn show(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
 
 fn mode_level(b: &BoardInfo) -> Level {
     match b.mode {
-        crate::backend::BoardMode::Absent | crate::backend::BoardMode::Unknown => Level::Warn,
-        _ => Level::Ok,
+        crate::backend::BoardMode::Absent | crate::backend::BoardMode::Unknown => Level::Amber,
+        _ => Level::Green,
     }
 }

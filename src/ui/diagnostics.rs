@@ -5,9 +5,9 @@
 use egui::RichText;
 
 use super::{UiAction, badge, boards, level_color, package::error_box, timeline};
-use crate::backend::{AtPortResult, BoardMode, BoardStateText, DiagnosisView, Level, UsbNode};
+use crate::backend::{AtPortResult, BoardMode, BoardStateText, Diagnosis, Level, LevelText};
 use crate::state::{AppState, Tab};
-use oasis_engine::diag::Action;
+use oasis_engine::diag::{Action, DeviceView};
 
 /// Draw the diagnostics tab. `picture` is the texture of the diagnosed state, if any.
 pub fn show(
@@ -104,7 +104,7 @@ fn right(
     if let Some(r) = &st.diag.switched {
         match r {
             Ok(text) => {
-                ui.label(RichText::new(text).color(level_color(Level::Ok)));
+                ui.label(RichText::new(text).color(level_color(Level::Green)));
             }
             Err(e) => error_box(ui, e),
         }
@@ -134,7 +134,7 @@ fn step_button(action: Action, board: &str) -> Option<(&'static str, UiAction)> 
 
 fn state_card(
     ui: &mut egui::Ui,
-    d: &DiagnosisView,
+    d: &Diagnosis,
     board: &str,
     picture: Option<&egui::TextureHandle>,
 ) -> Option<UiAction> {
@@ -171,9 +171,9 @@ fn state_card(
                     });
                 }
             }
-            if !d.usb.is_empty() {
+            if !d.devices.is_empty() {
                 ui.label(RichText::new("USB").strong());
-                for n in &d.usb {
+                for n in &d.devices {
                     usb_node(ui, n);
                 }
             }
@@ -181,8 +181,8 @@ fn state_card(
     action
 }
 
-fn usb_node(ui: &mut egui::Ui, n: &UsbNode) {
-    egui::CollapsingHeader::new(format!("{} {} on {}", n.ids, n.name, n.port_path))
+fn usb_node(ui: &mut egui::Ui, n: &DeviceView) {
+    egui::CollapsingHeader::new(format!("{} {} on {}", n.id, n.identity.family, n.port_path))
         .default_open(true)
         .show(ui, |ui| {
             egui::Grid::new(("usb", &n.port_path))
@@ -196,7 +196,7 @@ fn usb_node(ui: &mut egui::Ui, n: &UsbNode) {
                     for i in &n.interfaces {
                         ui.label(i.number.to_string());
                         ui.label(RichText::new(&i.class).monospace());
-                        ui.label(RichText::new(&i.role).strong());
+                        ui.label(RichText::new(i.role.describe()).strong());
                         ui.label(i.driver.as_deref().unwrap_or("-"));
                         ui.label(i.tty.as_deref().unwrap_or("-"));
                         ui.end_row();
@@ -236,7 +236,11 @@ fn at_results(ui: &mut egui::Ui, ports: &[AtPortResult]) {
         ui.label("The board has no serial ports in this mode.");
     }
     for p in ports {
-        let level = if p.answered { Level::Ok } else { Level::Warn };
+        let level = if p.answered {
+            Level::Green
+        } else {
+            Level::Amber
+        };
         ui.horizontal(|ui| {
             ui.label(RichText::new(format!("{} ({})", p.port, p.role)).strong());
             badge(ui, if p.answered { "answers" } else { "silent" }, level);

@@ -117,10 +117,10 @@ pub fn show(ui: &mut egui::Ui, d: &DumpView) -> Option<UiAction> {
         }
         match &d.result {
             Some(Ok(summary)) => {
-                ui.label(RichText::new(summary).color(level_color(Level::Ok)));
+                ui.label(RichText::new(summary).color(level_color(Level::Green)));
             }
             Some(Err(e)) => {
-                ui.label(RichText::new(&e.message).color(level_color(Level::Bad)));
+                ui.label(RichText::new(&e.message).color(level_color(Level::Red)));
                 if !e.help.is_empty() {
                     ui.label(&e.help);
                 }

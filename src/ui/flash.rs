@@ -5,7 +5,7 @@
 use egui::{RichText, Vec2};
 
 use super::{UiAction, boards, level_color, package, step_heading, verdict};
-use crate::backend::{CompatReport, Level, Md5Status};
+use crate::backend::{CompatReport, Level, LevelText, Md5Status};
 use crate::job::{JobProgress, human_bytes, human_duration};
 use crate::state::{AppState, FlashStage};
 
@@ -45,7 +45,7 @@ pub fn blocked_reason(st: &AppState) -> Option<String> {
     }
     match &st.flash.compat {
         None => Some("Checking compatibility…".into()),
-        Some(c) if c.overall() == Level::Bad => {
+        Some(c) if c.overall() == Level::Red => {
             Some("This package does not fit this board (see the red lines above).".into())
         }
         Some(_) => None,
@@ -139,9 +139,9 @@ pub fn compat(ui: &mut egui::Ui, c: &CompatReport) {
         .show(ui, |ui| {
             ui.set_width(ui.available_width());
             let head = match overall {
-                Level::Ok => "Compatible",
-                Level::Warn => "Compatible, with caveats",
-                Level::Bad => "Not compatible",
+                Level::Green => "Compatible",
+                Level::Amber => "Compatible, with caveats",
+                Level::Red => "Not compatible",
             };
             ui.label(
                 RichText::new(head)
@@ -152,8 +152,8 @@ pub fn compat(ui: &mut egui::Ui, c: &CompatReport) {
             for check in &c.checks {
                 ui.horizontal(|ui| {
                     ui.label(
-                        RichText::new(check.level.word())
-                            .color(level_color(check.level))
+                        RichText::new(check.status.word())
+                            .color(level_color(check.status))
                             .strong(),
                     );
                     ui.label(RichText::new(&check.name).strong());
@@ -183,7 +183,7 @@ fn confirm(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
                 ui.label(
                     RichText::new(format!("This ERASES on {board}:"))
                         .strong()
-                        .color(level_color(Level::Bad)),
+                        .color(level_color(Level::Red)),
                 );
                 for region in &pkg.erases {
                     ui.label(RichText::new(format!("  • {region}")).strong());
@@ -195,7 +195,7 @@ fn confirm(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
                 ));
             }
             for w in &pkg.warnings {
-                ui.label(RichText::new(w).color(level_color(Level::Warn)));
+                ui.label(RichText::new(w).color(level_color(Level::Amber)));
             }
         }
         ui.add_space(8.0);
@@ -203,7 +203,7 @@ fn confirm(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
         ui.add_space(8.0);
         ui.horizontal(|ui| {
             let go = egui::Button::new(RichText::new("Erase and flash").strong())
-                .fill(level_color(Level::Bad).gamma_multiply(0.8));
+                .fill(level_color(Level::Red).gamma_multiply(0.8));
             if ui.add_enabled(allowed, go).clicked() {
                 action = Some(UiAction::ConfirmFlash);
             }
@@ -247,7 +247,7 @@ fn backup_note(ui: &mut egui::Ui, st: &AppState, action: &mut Option<UiAction>) 
                 "The board's calibration data (EFS2/NV, modem state) is backed up first, into \
                  the backups folder of Oasis's data folder.",
             )
-            .color(level_color(Level::Ok)),
+            .color(level_color(Level::Green)),
         );
         return true;
     }
@@ -258,7 +258,7 @@ fn backup_note(ui: &mut egui::Ui, st: &AppState, action: &mut Option<UiAction>) 
     ui.label(
         RichText::new("Backup before flashing is off (see Settings).")
             .strong()
-            .color(level_color(Level::Warn)),
+            .color(level_color(Level::Amber)),
     );
     let mut ticked = st.flash.no_backup_override;
     if ui
@@ -323,7 +323,7 @@ fn progress(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
 /// The red "do not unplug" banner.
 pub fn do_not_unplug(ui: &mut egui::Ui) {
     egui::Frame::new()
-        .fill(level_color(Level::Bad))
+        .fill(level_color(Level::Red))
         .corner_radius(6.0)
         .inner_margin(10)
         .show(ui, |ui| {

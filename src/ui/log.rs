@@ -13,7 +13,7 @@ pub fn show(ui: &mut egui::Ui, log: &Logbook, edits: &mut Edits) -> Option<UiAct
     match (log.path(), log.file_error()) {
         (_, Some(e)) => ui.label(
             RichText::new(format!("The log file cannot be written: {e}"))
-                .color(level_color(Level::Warn)),
+                .color(level_color(Level::Amber)),
         ),
         (Some(p), None) => ui.label(RichText::new(format!("Saved to {}", p.display())).small()),
         (None, None) => ui.label(RichText::new("This log is kept in memory only.").small()),
@@ -56,8 +56,8 @@ pub fn show(ui: &mut egui::Ui, log: &Logbook, edits: &mut Edits) -> Option<UiAct
             for l in &lines[range] {
                 let mut text = RichText::new(l.render()).monospace();
                 text = match l.severity {
-                    Severity::Error => text.color(level_color(Level::Bad)),
-                    Severity::Warn => text.color(level_color(Level::Warn)),
+                    Severity::Error => text.color(level_color(Level::Red)),
+                    Severity::Warn => text.color(level_color(Level::Amber)),
                     Severity::Detail => text.weak(),
                     Severity::Info => text,
                 };

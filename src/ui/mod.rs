@@ -91,9 +91,9 @@ pub enum UiAction {
 /// The colour of a level.
 pub fn level_color(level: Level) -> Color32 {
     match level {
-        Level::Ok => Color32::from_rgb(46, 160, 67),
-        Level::Warn => Color32::from_rgb(214, 140, 20),
-        Level::Bad => Color32::from_rgb(200, 50, 50),
+        Level::Green => Color32::from_rgb(46, 160, 67),
+        Level::Amber => Color32::from_rgb(214, 140, 20),
+        Level::Red => Color32::from_rgb(200, 50, 50),
     }
 }
 

@@ -58,12 +58,12 @@ pub fn show(ui: &mut egui::Ui, st: &AppState, path_text: &mut String) -> Option<
 /// A red box with what went wrong and what to do.
 pub fn error_box(ui: &mut egui::Ui, e: &ErrorView) {
     egui::Frame::group(ui.style())
-        .stroke(egui::Stroke::new(1.5, level_color(Level::Bad)))
+        .stroke(egui::Stroke::new(1.5, level_color(Level::Red)))
         .show(ui, |ui| {
             ui.set_width(ui.available_width());
             ui.label(
                 RichText::new(&e.message)
-                    .color(level_color(Level::Bad))
+                    .color(level_color(Level::Red))
                     .strong(),
             );
             ui.label(&e.help);
@@ -98,16 +98,16 @@ fn card(ui: &mut egui::Ui, s: &PackageSummary) {
                 );
                 ui.label(RichText::new("Checksums").weak());
                 let level = match s.md5 {
-                    Md5Status::Verified { .. } => Level::Ok,
-                    Md5Status::NoList => Level::Warn,
-                    Md5Status::Mismatch { .. } => Level::Bad,
+                    Md5Status::Verified { .. } => Level::Green,
+                    Md5Status::NoList => Level::Amber,
+                    Md5Status::Mismatch { .. } => Level::Red,
                 };
                 ui.label(RichText::new(s.md5.describe()).color(level_color(level)));
                 ui.end_row();
                 if let Md5Status::Mismatch { help, .. } = &s.md5 {
                     // The package reader's own advice (re-download), under the verdict.
                     ui.label("");
-                    ui.label(RichText::new(help).color(level_color(Level::Bad)));
+                    ui.label(RichText::new(help).color(level_color(Level::Red)));
                     ui.end_row();
                 }
                 ui.label(RichText::new("Folder").weak());
@@ -115,7 +115,7 @@ fn card(ui: &mut egui::Ui, s: &PackageSummary) {
                 ui.end_row();
             });
         for w in &s.warnings {
-            ui.label(RichText::new(format!("⚠ {w}")).color(level_color(Level::Warn)));
+            ui.label(RichText::new(format!("⚠ {w}")).color(level_color(Level::Amber)));
         }
     });
 }

@@ -34,7 +34,7 @@ pub fn show(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
 }
 
 fn success(ui: &mut egui::Ui, st: &AppState, v: &oasis_engine::event::Verdict) {
-    headline(ui, "Flash succeeded", Level::Ok);
+    headline(ui, "Flash succeeded", Level::Green);
     ui.label(RichText::new(&v.summary).size(16.0));
     ui.add_space(6.0);
     let verified = if v.verified.is_empty() {
@@ -62,7 +62,7 @@ fn success(ui: &mut egui::Ui, st: &AppState, v: &oasis_engine::event::Verdict) {
 }
 
 fn failure(ui: &mut egui::Ui, r: &oasis_engine::event::ErrorReport) {
-    headline(ui, "Flash failed", Level::Bad);
+    headline(ui, "Flash failed", Level::Red);
     ui.label(RichText::new(&r.message).size(16.0));
     let mut place = Vec::new();
     if let Some(p) = r.phase {
@@ -104,7 +104,7 @@ fn safety_lines(ui: &mut egui::Ui, st: &AppState) {
                     "No backup was written (it would have gone to {}).",
                     d.display()
                 ))
-                .color(level_color(Level::Warn)),
+                .color(level_color(Level::Amber)),
             );
         }
         (None, _) => {
@@ -136,7 +136,7 @@ fn support_buttons(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
             action = Some(UiAction::CopySummary);
         }
         if st.flash.copied_summary.is_some() {
-            ui.label(RichText::new("Copied").color(level_color(Level::Ok)));
+            ui.label(RichText::new("Copied").color(level_color(Level::Green)));
         }
     });
     match &st.flash.bundle_saved {
@@ -144,7 +144,7 @@ fn support_buttons(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
             ui.label(format!("Bundle copied to {}", p.display()));
         }
         Some(Err(why)) => {
-            ui.label(RichText::new(why).color(level_color(Level::Warn)));
+            ui.label(RichText::new(why).color(level_color(Level::Amber)));
         }
         None => {}
     }

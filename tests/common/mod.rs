@@ -143,7 +143,7 @@ impl Backend for ManualBackend {
         let report = oasis::backend::CompatReport {
             checks: vec![oasis::backend::CompatCheck {
                 name: "Chip".into(),
-                level: oasis::backend::Level::Ok,
+                status: oasis::backend::Level::Green,
                 reason: "same chip".into(),
             }],
         };

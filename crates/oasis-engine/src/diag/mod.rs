@@ -18,5 +18,7 @@ pub mod ports;
 pub mod timeline;
 pub mod usb_table;
 
-pub use classify::{Action, Diagnosis, Evidence, NextStep, State, diagnose};
+pub use classify::{
+    Action, DeviceView, Diagnosis, Evidence, InterfaceView, NextStep, State, diagnose,
+};
 pub use error::DiagError;
