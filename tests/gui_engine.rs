@@ -218,10 +218,10 @@ fn the_running_virtual_module_is_diagnosed_over_its_at_port_and_switched() {
         h.state().state.diag.at.is_some()
     });
     let ports = h.state().state.diag.at.clone().unwrap().unwrap();
-    assert!(ports[0].answered, "{ports:?}");
+    assert!(ports[0].probe.answered, "{ports:?}");
     assert!(
         ports[0]
-            .answers
+            .answers()
             .iter()
             .any(|(c, a)| c == "AT+QGMR" && a.contains("EG25GGBR07A08M2G")),
         "{ports:?}"

@@ -233,10 +233,10 @@ fn diagnostics_probes_at_reads_identity_and_switches_to_download_mode() {
     });
     let ports = h.state().state.diag.at.clone().unwrap().unwrap();
     let port = &ports[0];
-    assert!(port.answered, "{ports:?}");
-    h.get_by_label(&format!("{} ({})", port.port, port.role));
+    assert!(port.probe.answered, "{ports:?}");
+    h.get_by_label(&format!("{} ({})", port.probe.port, port.role));
     let (cmd, answer) = port
-        .answers
+        .answers()
         .iter()
         .find(|(c, _)| c == "ATI")
         .cloned()
@@ -244,7 +244,7 @@ fn diagnostics_probes_at_reads_identity_and_switches_to_download_mode() {
     // Every port that answered ATI (the AT port and the modem port of a module) shows it.
     let with_ati = ports
         .iter()
-        .filter(|p| p.answers.iter().any(|(c, _)| c == "ATI"))
+        .filter(|p| p.answers().iter().any(|(c, _)| c == "ATI"))
         .count();
     assert_eq!(h.query_all_by_label(&cmd).count(), with_ati);
     assert!(answer.contains("EG25"), "{answer}");

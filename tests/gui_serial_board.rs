@@ -186,11 +186,11 @@ fn the_diagnostics_tab_probes_a_module_over_a_serial_at_port() {
     });
     let ports = h.state().state.diag.at.clone().unwrap().unwrap();
     assert_eq!(ports.len(), 1, "{ports:?}");
-    assert_eq!(ports[0].port, port);
-    assert!(ports[0].answered, "{ports:?}");
+    assert_eq!(ports[0].probe.port, port);
+    assert!(ports[0].probe.answered, "{ports:?}");
     assert!(
         ports[0]
-            .answers
+            .answers()
             .iter()
             .any(|(c, a)| c == "AT+QGMR" && a.contains("BG95M3")),
         "{ports:?}"

@@ -42,8 +42,8 @@ impl OasisApp {
             BackendMsg::AtProbe { board, result } => {
                 self.done_pending(DiagRequest::ProbeAt);
                 for p in result.iter().flatten() {
-                    for (cmd, ans) in &p.answers {
-                        let text = format!("{} {cmd} -> {ans}", p.port);
+                    for (cmd, ans) in p.answers() {
+                        let text = format!("{} {cmd} -> {ans}", p.probe.port);
                         self.board_log(&board, Severity::Detail, text);
                     }
                 }

@@ -21,8 +21,7 @@ use oasis_transport::{BusHandle, JoinedBus};
 use oasis_vdev::{BusTiming, VirtualBus};
 
 use super::engine_boards::{
-    Label, Virtual, at_result, board_err, demo_boards, diagnosis_view, evidence_on, probe_device,
-    switch_real,
+    Label, Virtual, board_err, demo_boards, diagnosis_view, evidence_on, probe_device, switch_real,
 };
 use super::engine_serial::{SerialBoard, link_for, serial_boards, with_port};
 use super::engine_watch::{Shared, watch};
@@ -534,7 +533,10 @@ impl Backend for EngineBackend {
             let result = target.map(|t| {
                 probe_target(&bus, &t)
                     .iter()
-                    .map(|(p, role)| at_result(p, role))
+                    .map(|(probe, role)| super::AtPortResult {
+                        role: role.clone(),
+                        probe: probe.clone(),
+                    })
                     .collect()
             });
             BackendMsg::AtProbe { board, result }

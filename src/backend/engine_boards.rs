@@ -1,6 +1,6 @@
 //! The boards the engine backend lists: Oasis's virtual boards (oasis-vdev, paced like a real
 //! USB 2 link, on the app's virtual bus) and the real USB devices, all read from one bus
-//! snapshot and turned into the UI's `BoardInfo`, `Diagnosis`, `AtPortResult`; a virtual
+//! snapshot and turned into the UI's `BoardInfo` and the engine's `Diagnosis`; a virtual
 //! board differs only in its name and title.
 
 use std::time::Duration;
@@ -14,7 +14,7 @@ use oasis_transport::enumerate::{Snapshot, UsbDeviceInfo};
 use oasis_vdev::fault::{FaultKind, FaultSpec};
 use oasis_vdev::{BoardOptions, LinkModel, Profile, StartIn, VirtualBoard};
 
-use super::{AtPortResult, BackendError, BoardInfo, BoardMode, BoardState};
+use super::{BackendError, BoardInfo, BoardMode, BoardState};
 
 /// One of Oasis's virtual boards: plugged into the app's virtual bus, listed as `id`.
 #[derive(Debug, Clone)]
@@ -274,31 +274,6 @@ fn event_path(ev: &TimelineEvent) -> Option<&str> {
         | K::Settled { port_path } => Some(port_path),
         K::ModeChanged { to_path, .. } => Some(to_path),
         _ => None,
-    }
-}
-
-/// An AT probe as the UI lists it.
-pub fn at_result(p: &AtProbe, role: &str) -> AtPortResult {
-    let mut answers: Vec<(String, String)> = p
-        .raw
-        .iter()
-        .map(|(cmd, lines)| {
-            let text = if lines.is_empty() {
-                "(no answer)".to_owned()
-            } else {
-                lines.join(" ")
-            };
-            (cmd.clone(), text)
-        })
-        .collect();
-    if let Some(e) = &p.error {
-        answers.push(("(port)".into(), e.message.clone()));
-    }
-    AtPortResult {
-        port: p.port.clone(),
-        role: role.to_owned(),
-        answers,
-        answered: p.answered,
     }
 }
 

@@ -333,17 +333,37 @@ impl Default for FlashOptions {
     }
 }
 
-/// Results of the AT probe on one serial port.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The engine's AT probe of one serial port, with the role of the interface behind it.
+#[derive(Debug, Clone, PartialEq)]
 pub struct AtPortResult {
-    /// Port name.
-    pub port: String,
-    /// Role of the interface behind it.
+    /// Role of the interface behind the port ("AT command port", "modem port").
     pub role: String,
-    /// `(command, answer)` pairs; the answer is "(no answer)" on timeout.
-    pub answers: Vec<(String, String)>,
-    /// True when the port answered `AT` with OK.
-    pub answered: bool,
+    /// What the port said (the engine's own probe).
+    pub probe: oasis_engine::diag::at::AtProbe,
+}
+
+impl AtPortResult {
+    /// `(command, answer)` rows as the pane lists them: an answer's lines joined, "(no answer)"
+    /// on timeout, and why the port could not be opened, if it could not.
+    pub fn answers(&self) -> Vec<(String, String)> {
+        let mut rows: Vec<(String, String)> = self
+            .probe
+            .raw
+            .iter()
+            .map(|(cmd, lines)| {
+                let text = if lines.is_empty() {
+                    "(no answer)".to_owned()
+                } else {
+                    lines.join(" ")
+                };
+                (cmd.clone(), text)
+            })
+            .collect();
+        if let Some(e) = &self.probe.error {
+            rows.push(("(port)".into(), e.message.clone()));
+        }
+        rows
+    }
 }
 
 /// What kind of hot-plug event happened.

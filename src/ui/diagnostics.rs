@@ -236,21 +236,26 @@ fn at_results(ui: &mut egui::Ui, ports: &[AtPortResult]) {
         ui.label("The board has no serial ports in this mode.");
     }
     for p in ports {
-        let level = if p.answered {
+        let level = if p.probe.answered {
             Level::Green
         } else {
             Level::Amber
         };
         ui.horizontal(|ui| {
-            ui.label(RichText::new(format!("{} ({})", p.port, p.role)).strong());
-            badge(ui, if p.answered { "answers" } else { "silent" }, level);
+            ui.label(RichText::new(format!("{} ({})", p.probe.port, p.role)).strong());
+            let word = if p.probe.answered {
+                "answers"
+            } else {
+                "silent"
+            };
+            badge(ui, word, level);
         });
-        egui::Grid::new(("at", &p.port))
+        egui::Grid::new(("at", &p.probe.port))
             .num_columns(2)
             .show(ui, |ui| {
-                for (cmd, answer) in &p.answers {
-                    ui.label(RichText::new(cmd).monospace());
-                    ui.label(RichText::new(answer).monospace());
+                for (cmd, answer) in p.answers() {
+                    ui.label(RichText::new(&cmd).monospace());
+                    ui.label(RichText::new(&answer).monospace());
                     ui.end_row();
                 }
             });
