@@ -23,7 +23,7 @@ pub use summary::summarize;
 
 pub use types::{
     AtPortResult, BackendError, BoardInfo, BoardMode, BoardState, BoardStateText, CompatCheck,
-    CompatReport, Diagnosis, FlashOptions, Level, LevelText, ManualPort, ManualPortKind, Md5Status,
+    CompatReport, Diagnosis, Level, LevelText, ManualPort, ManualPortKind, Md5Status,
     PackageSummary, TimelineEntry, TimelineKind, Verification,
 };
 
@@ -70,7 +70,8 @@ pub struct FlashJob {
     /// The board to flash.
     pub board: BoardId,
     /// Verification and timeouts.
-    pub options: FlashOptions,
+    /// The engine's options for the job (from the settings, plus the app's safety net).
+    pub options: oasis_engine::FlashOptions,
 }
 
 /// One crash-dump collection the UI asks for (a board in memory-dump mode, 05C6:900E).

@@ -7,7 +7,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{FlashOptions, ManualPort, Verification};
+use std::time::Duration;
+
+use oasis_engine::FlashOptions;
+
+use crate::backend::{ManualPort, Verification};
 
 /// Storage key of the settings.
 pub const SETTINGS_KEY: &str = "oasis.settings";
@@ -66,14 +70,13 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        let o = FlashOptions::default();
         Settings {
             last_package_dir: None,
             last_package: None,
-            verification: o.verification,
-            command_timeout_s: o.command_timeout_s,
-            reenumerate_timeout_s: o.reenumerate_timeout_s,
-            confirm_after_reset: o.confirm_after_reset,
+            verification: Verification::Digest,
+            command_timeout_s: 30,
+            reenumerate_timeout_s: 45,
+            confirm_after_reset: true,
             backup_before_flash: true,
             include_identifiers: false,
             show_virtual_boards: true,
@@ -108,16 +111,17 @@ impl Settings {
         self
     }
 
-    /// The flash options these settings give.
+    /// The engine's flash options these settings give.
     pub fn flash_options(&self) -> FlashOptions {
-        FlashOptions {
-            verification: self.verification,
-            command_timeout_s: self.command_timeout_s,
-            reenumerate_timeout_s: self.reenumerate_timeout_s,
-            confirm_after_reset: self.confirm_after_reset,
-            include_identifiers: self.include_identifiers,
-            ..FlashOptions::default()
-        }
+        let mut o = FlashOptions::default();
+        o.verify = self.verification != Verification::Off;
+        o.confirm = self.confirm_after_reset;
+        o.include_identifiers = self.include_identifiers;
+        o.timeouts.command = Duration::from_secs(u64::from(self.command_timeout_s));
+        let reappear = Duration::from_secs(u64::from(self.reenumerate_timeout_s));
+        o.timeouts.edl_switch = reappear;
+        o.timeouts.boot = reappear.max(o.timeouts.boot);
+        o
     }
 }
 

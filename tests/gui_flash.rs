@@ -436,10 +436,7 @@ fn a_destructive_flash_without_a_backup_needs_the_override_ticked() {
     assert_ne!(h.state().state.flash.stage, FlashStage::Setup);
     assert_eq!(h.state().state.flash.backup_dir, None, "no backup asked");
     let job = calls.lock().unwrap().flashes[0].clone();
-    assert_eq!(
-        job.options.backup_dir, None,
-        "no backup asked of the engine"
-    );
+    assert_eq!(job.options.backup, None, "no backup asked of the engine");
     tx.send(BackendMsg::Job {
         job: job.job,
         event: Event::Finished(Verdict {
@@ -472,14 +469,12 @@ fn the_confirm_phase_counts_down_and_a_failed_confirmation_offers_the_diagnosis(
     let job = calls.lock().unwrap().flashes[0].clone();
     // Every app flash asks for a backup and a support bundle in the data folder.
     let o = &job.options;
-    assert!(
-        o.backup_dir
-            .as_ref()
-            .unwrap()
-            .starts_with(dir.join("backups"))
-    );
+    assert!(o.backup.as_ref().unwrap().starts_with(dir.join("backups")));
     assert!(o.bundle.as_ref().unwrap().starts_with(dir.join("bundles")));
-    assert_eq!(o.bundle_dir.as_deref(), Some(dir.join("bundles").as_path()));
+    assert_eq!(
+        o.bundle_on_failure.as_deref(),
+        Some(dir.join("bundles").as_path())
+    );
     let send = |e: Event| {
         tx.send(BackendMsg::Job {
             job: job.job,

@@ -5,12 +5,13 @@ use std::time::Instant;
 
 use super::OasisApp;
 use super::files::{self, FileDone};
-use crate::backend::{FlashJob, FlashOptions, JobId};
+use crate::backend::{FlashJob, JobId};
 use crate::job::JobOutcome;
 use crate::logbook::{Severity, utc_stamp};
 use crate::picker::PickPurpose;
 use crate::state::{DiagRequest, DiagView, FlashStage, FlashView, Tab};
 use crate::ui::UiAction;
+use oasis_engine::FlashOptions;
 
 impl OasisApp {
     /// Carry out one action.
@@ -205,7 +206,7 @@ impl OasisApp {
         let dir = self.safety_dir();
         if self.state.settings.backup_before_flash {
             let who = format!("{}-job{job}", serial.unwrap_or("board"));
-            o.backup_dir = Some(oasis_engine::paths::timestamped_backup_dir(
+            o.backup = Some(oasis_engine::paths::timestamped_backup_dir(
                 &dir.join("backups"),
                 Some(&who),
             ));
@@ -213,7 +214,7 @@ impl OasisApp {
         let bundles = dir.join("bundles");
         let stamp = oasis_engine::paths::compact_stamp(oasis_engine::paths::now_unix());
         o.bundle = Some(bundles.join(format!("oasis-{stamp}-job{job}.zip")));
-        o.bundle_dir = Some(bundles);
+        o.bundle_on_failure = Some(bundles);
         o
     }
 
@@ -372,7 +373,7 @@ impl OasisApp {
             board_title: board.title.clone(),
             started: Some(Instant::now()),
             compat,
-            backup_dir: req.options.backup_dir.clone(),
+            backup_dir: req.options.backup.clone(),
             bundle: req.options.bundle.clone(),
             port: if board.is_virtual {
                 board.id.clone()

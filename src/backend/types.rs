@@ -293,46 +293,6 @@ impl Verification {
     }
 }
 
-/// Options of one flash, from the settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FlashOptions {
-    /// Verification mode.
-    pub verification: Verification,
-    /// Seconds to wait for one command's answer.
-    pub command_timeout_s: u32,
-    /// Seconds to wait for the board to re-appear after a mode switch or reset.
-    pub reenumerate_timeout_s: u32,
-    /// Follow the board back to normal mode and check its revision.
-    pub confirm_after_reset: bool,
-    /// Back up the board's calibration regions into this (fresh) folder before writing.
-    #[serde(default)]
-    pub backup_dir: Option<PathBuf>,
-    /// Write the job's support bundle (zip) to this file when it ends, whatever the outcome.
-    #[serde(default)]
-    pub bundle: Option<PathBuf>,
-    /// On failure, write a support bundle into this folder.
-    #[serde(default)]
-    pub bundle_dir: Option<PathBuf>,
-    /// Keep the IMEI, ICCID and chip serial in the bundle (masked by default).
-    #[serde(default)]
-    pub include_identifiers: bool,
-}
-
-impl Default for FlashOptions {
-    fn default() -> Self {
-        FlashOptions {
-            verification: Verification::Digest,
-            command_timeout_s: 30,
-            reenumerate_timeout_s: 45,
-            confirm_after_reset: true,
-            backup_dir: None,
-            bundle: None,
-            bundle_dir: None,
-            include_identifiers: false,
-        }
-    }
-}
-
 /// The engine's AT probe of one serial port, with the role of the interface behind it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AtPortResult {

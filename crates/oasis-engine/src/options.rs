@@ -44,7 +44,7 @@ impl FlashRequest {
 }
 
 /// How to flash. `Default` is the safe choice: verify, refuse destructive steps, check md5.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct FlashOptions {
     /// Verify every program step (SHA-256 digest on the board, or read-back). Default true.

@@ -3,33 +3,21 @@
 //! hardware, a module running another model's firmware) are the engine's
 //! (`oasis_engine::refuse`), made before anything is written.
 
-use std::time::Duration;
-
 use oasis_engine::{ErrorKind, ErrorReport, Event, FlashOptions as EngineOptions, FlashRequest};
 use oasis_transport::BusHandle;
 
 use super::super::engine_serial::link_for;
 
-use super::super::{BackendMsg, FlashJob, Verification};
+use super::super::{BackendMsg, FlashJob};
 use super::{JobSlot, Jobs, Reply, Target, lock_jobs};
 
-/// Engine options for a job: the engine follows every board (real and virtual) after its
-/// reset to confirm the new firmware when the settings ask for it.
+/// Engine options for a job: the job's own (from the settings) plus what the app always asks.
 pub(super) fn engine_options(job: &FlashJob) -> EngineOptions {
-    let mut o = EngineOptions::default();
-    o.verify = job.options.verification != Verification::Off;
-    o.confirm = job.options.confirm_after_reset;
+    let mut o = job.options.clone();
     // The user confirmed the destructive steps, named one by one, in the dialog before this.
     o.allow_full_erase = true;
-    o.timeouts.command = Duration::from_secs(u64::from(job.options.command_timeout_s));
-    let reappear = Duration::from_secs(u64::from(job.options.reenumerate_timeout_s));
-    o.timeouts.edl_switch = reappear;
-    o.timeouts.boot = reappear.max(o.timeouts.boot);
     o.no_reset = false;
-    o.backup.clone_from(&job.options.backup_dir);
-    o.bundle.clone_from(&job.options.bundle);
-    o.bundle_on_failure.clone_from(&job.options.bundle_dir);
-    o.include_identifiers = job.options.include_identifiers;
+    o.demo_only_on_virtual = true;
     o
 }
 
@@ -77,7 +65,6 @@ pub(super) fn start_job(
             b.flash_port.clone()
         }
     };
-    options.demo_only_on_virtual = true;
     let req = FlashRequest::new(&job.package, port)
         .on_bus(bus.clone())
         .with_options(options);
