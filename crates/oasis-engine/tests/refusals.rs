@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use oasis_engine::{ErrorKind, FlashOptions, FlashRequest, Phase, spawn_flash_channel};
+use oasis_engine::{ErrorKind, FlashOptions, FlashRequest, spawn_flash_channel};
 use oasis_vdev::BoardState;
 
 fn demo_package() -> PathBuf {
@@ -39,7 +39,7 @@ fn the_demo_package_is_refused_on_a_board_that_is_not_simulated() {
     let (h, _rx) = spawn_flash_channel(req);
     let r = h.join().unwrap_err();
     assert_eq!(r.kind, ErrorKind::Refused, "{r:?}");
-    assert_eq!(r.phase, Some(Phase::Connect));
+    assert_eq!(r.phase, Some(oasis_engine::Phase::Connect));
     assert!(r.message.contains("demo package"), "{}", r.message);
     assert!(svc.board().written_ranges().is_empty());
     assert_eq!(
