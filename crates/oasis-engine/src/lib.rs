@@ -26,32 +26,28 @@
 pub mod backup;
 pub mod bundle;
 mod chipinfo;
-mod confirm;
 mod connect;
 pub mod diag;
 pub mod dump;
 pub mod error;
 pub mod event;
-mod execute;
 mod firehose;
-mod flow;
+mod flash;
 pub mod job;
 pub mod options;
 pub mod paths;
-mod pkgmap;
-mod plan;
 mod port;
 pub mod progress;
-mod pump;
 pub mod ramdump;
-pub mod refuse;
 pub mod regions;
 pub mod restore;
-mod resume;
 mod sahara;
 mod session;
-mod steps;
 mod usbswitch;
+
+// The pipeline's stages keep their short paths (`crate::flow`, `oasis_engine::refuse`).
+pub use flash::refuse;
+use flash::{confirm, execute, flow, pkgmap, plan, pump, resume, steps};
 
 pub use bundle::{SummaryInput, markdown_summary};
 pub use chipinfo::{read_chip_identity, read_chip_identity_on};
