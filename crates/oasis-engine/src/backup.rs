@@ -234,7 +234,7 @@ fn file_name(r: &Region, taken: &[BackedUp]) -> String {
 }
 
 /// The Backup phase: locate the regions, read each into `dir`, write the manifest.
-pub fn take(
+pub(crate) fn take(
     s: &mut Session,
     ctx: &BackupContext<'_>,
     dir: &Path,

@@ -66,7 +66,7 @@ pub fn eta_seconds(elapsed: Duration, overall: f64) -> Option<f64> {
 }
 
 /// Sends a job's events in the documented order and keeps the numbers for `Progress`.
-pub struct Emitter {
+pub(crate) struct Emitter {
     sink: Sink,
     cancel: Arc<AtomicBool>,
     plan: Vec<PhasePlan>,
@@ -306,11 +306,6 @@ impl Emitter {
             self.send(Event::PhaseFinished { phase });
         }
         self.send(Event::Failed(report));
-    }
-
-    /// True once `Finished` or `Failed` went out.
-    pub fn is_terminal(&self) -> bool {
-        self.terminal
     }
 }
 

@@ -343,7 +343,7 @@ pub fn check_board(m: &Manifest, s: &Session) -> Result<(), EngineError> {
 
 /// Refuse to write a region where the board's own table (MIBIB or GPT) now puts something
 /// else: a flash since the backup may have moved the calibration partitions.
-pub fn check_layout(
+pub(crate) fn check_layout(
     m: &Manifest,
     s: &mut Session,
     t: &Timeouts,

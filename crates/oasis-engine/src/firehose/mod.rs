@@ -170,7 +170,7 @@ impl Firehose {
     /// board sent is read first (a programmer that NAKed in the middle of the data says why,
     /// and a single-threaded one takes nothing while it has not been read); a NAK is reported
     /// in the board's own words, otherwise the rest is written once more before failing.
-    pub fn write_raw(
+    pub(crate) fn write_raw(
         &mut self,
         em: &mut Emitter,
         data: &[u8],
@@ -241,7 +241,7 @@ impl Firehose {
     /// Read whatever the board has already sent (logs after an ACK, a late answer) without
     /// waiting for more: a real programmer is single-threaded and takes no new data while it
     /// has something the host has not read.
-    pub fn drain_pending(&mut self, em: &mut Emitter) -> Result<(), EngineError> {
+    pub(crate) fn drain_pending(&mut self, em: &mut Emitter) -> Result<(), EngineError> {
         let mut logs = Vec::new();
         while let Got::Doc(doc) = self.next_doc(Instant::now() + DRAIN_PEEK)? {
             // A response here answers nothing pending (a late answer to an earlier command).
@@ -253,7 +253,7 @@ impl Firehose {
     /// Send one command document: refused when the programmer announced a list without it;
     /// what the board has sent is read first; a write that times out is retried once after
     /// reading what the board sent (as qdl does).
-    pub fn send(
+    pub(crate) fn send(
         &mut self,
         em: &mut Emitter,
         cmd: &Command,
@@ -345,7 +345,7 @@ impl Firehose {
     }
 
     /// Wait for the `<response>` to `command`; logs are reported and kept with the reply.
-    pub fn wait_response(
+    pub(crate) fn wait_response(
         &mut self,
         em: &mut Emitter,
         command: &str,
@@ -387,7 +387,7 @@ impl Firehose {
 
     /// Logs the board sends after a response (some programmers log after their ACK): read
     /// documents until the link is quiet for `quiet`, for at most `budget`.
-    pub fn trailing_logs(
+    pub(crate) fn trailing_logs(
         &mut self,
         em: &mut Emitter,
         quiet: Duration,
@@ -408,7 +408,7 @@ impl Firehose {
     }
 
     /// Send `cmd` and wait for its response.
-    pub fn transact(
+    pub(crate) fn transact(
         &mut self,
         em: &mut Emitter,
         cmd: &Command,
@@ -420,7 +420,7 @@ impl Firehose {
     }
 
     /// [`Firehose::transact`], turning a NAK into [`EngineError::Nak`] with the board's words.
-    pub fn transact_ack(
+    pub(crate) fn transact_ack(
         &mut self,
         em: &mut Emitter,
         cmd: &Command,

@@ -68,7 +68,7 @@ impl Firehose {
     /// Read the programmer's start-up log until the link is quiet for `idle` (after at most
     /// `first` for its first line), or `budget` ran out. Never sleeps: every wait is a read
     /// with a timeout.
-    pub fn drain_startup(
+    pub(crate) fn drain_startup(
         &mut self,
         em: &mut Emitter,
         first: Duration,
@@ -105,7 +105,7 @@ impl Firehose {
 
     /// Negotiate `configure` (docs/protocol.md §2) with proto's negotiation, re-sending the same
     /// configure while the programmer is still starting (as qdl does), within `budget`.
-    pub fn configure(
+    pub(crate) fn configure(
         &mut self,
         em: &mut Emitter,
         memory: &str,
