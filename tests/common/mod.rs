@@ -191,3 +191,25 @@ pub fn click(h: &mut Harness<'static, OasisApp>, label: &str) {
     h.get_by_label(label).click();
     h.run_steps(3);
 }
+
+/// Pick `board` on the Flash tab, wait for its compatibility verdict, start, confirm, and wait
+/// for the verdict of the flash.
+pub fn flash(h: &mut Harness<'static, OasisApp>, board: &str) {
+    click(h, board);
+    run_until(h, 20, "the compatibility verdict", |h| {
+        h.state().state.flash.compat.is_some()
+    });
+    click(h, "Start flash");
+    click(h, "Erase and flash");
+    run_until(h, 120, "the verdict", |h| {
+        h.state().state.flash.stage == oasis::state::FlashStage::Done
+    });
+}
+
+/// The verdict of a flash that succeeded (panics with the outcome otherwise).
+pub fn verdict(h: &Harness<'static, OasisApp>) -> oasis_engine::Verdict {
+    match h.state().state.flash.progress.outcome.clone() {
+        Some(oasis::job::JobOutcome::Finished(v)) => v,
+        other => panic!("expected a success, got {other:?}"),
+    }
+}
