@@ -51,18 +51,10 @@ pub struct EngineBackend {
     watch_usb: bool,
 }
 
-/// A job the backend was asked for: being checked and started, or running.
-enum JobSlot {
-    /// The start-up check runs; `cancelled` when the user cancelled meanwhile.
-    Starting { cancelled: bool },
-    /// The engine job.
-    Running(JobHandle),
-}
+/// The engine jobs the backend started (flashes, crash dumps), by the UI's job id.
+type Jobs = Arc<Mutex<HashMap<JobId, JobHandle>>>;
 
-/// The jobs, shared with the threads that start them.
-type Jobs = Arc<Mutex<HashMap<JobId, JobSlot>>>;
-
-fn lock_jobs(jobs: &Jobs) -> MutexGuard<'_, HashMap<JobId, JobSlot>> {
+fn lock_jobs(jobs: &Jobs) -> MutexGuard<'_, HashMap<JobId, JobHandle>> {
     jobs.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -240,6 +232,28 @@ impl EngineBackend {
             .ok_or_else(|| BackendError::NoSuchBoard {
                 board: id.to_owned(),
             })
+    }
+
+    /// The board a job names; when there is none, job `id` fails with the reason.
+    fn job_target(&self, id: JobId, board: &str) -> Option<Target> {
+        match self.target(board) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                let report = ErrorReport {
+                    kind: ErrorKind::Port,
+                    message: e.to_string(),
+                    hint: e.help().map(String::from),
+                    phase: None,
+                    partition: None,
+                    device_log: Vec::new(),
+                };
+                self.reply().send(BackendMsg::Job {
+                    job: id,
+                    event: Event::Failed(report),
+                });
+                None
+            }
+        }
     }
 
     /// The mode board `id` is in now.
@@ -431,55 +445,19 @@ impl Backend for EngineBackend {
 
     fn start_flash(&mut self, job: FlashJob) {
         let id = job.job;
-        let target = match self.target(&job.board) {
-            Ok(t) => t,
-            Err(e) => {
-                let report = ErrorReport {
-                    kind: ErrorKind::Port,
-                    message: e.to_string(),
-                    hint: e.help().map(String::from),
-                    phase: None,
-                    partition: None,
-                    device_log: Vec::new(),
-                };
-                self.reply().send(BackendMsg::Job {
-                    job: id,
-                    event: Event::Failed(report),
-                });
-                return;
-            }
+        let Some(target) = self.job_target(id, &job.board) else {
+            return;
         };
-        {
-            let mut jobs = lock_jobs(&self.jobs);
-            jobs.retain(|_, s| !matches!(s, JobSlot::Running(h) if h.is_finished()));
-            jobs.insert(id, JobSlot::Starting { cancelled: false });
-        }
-        let (jobs, reply, bus) = (Arc::clone(&self.jobs), self.reply(), self.bus.clone());
-        let spawned = std::thread::Builder::new()
-            .name(format!("oasis-start-{id}"))
-            .spawn(move || start_job(&bus, job, target, &jobs, &reply));
-        if let Err(e) = spawned {
-            lock_jobs(&self.jobs).remove(&id);
-            let report = ErrorReport {
-                kind: ErrorKind::Internal,
-                message: format!("could not start the flash: {e}"),
-                hint: None,
-                phase: None,
-                partition: None,
-                device_log: Vec::new(),
-            };
-            self.reply().send(BackendMsg::Job {
-                job: id,
-                event: Event::Failed(report),
-            });
-        }
+        // The engine makes every check that needs the board on its own job thread.
+        let handle = start_job(&self.bus, job, target, &self.reply());
+        let mut jobs = lock_jobs(&self.jobs);
+        jobs.retain(|_, h| !h.is_finished());
+        jobs.insert(id, handle);
     }
 
     fn cancel(&mut self, job: JobId) {
-        match lock_jobs(&self.jobs).get_mut(&job) {
-            Some(JobSlot::Starting { cancelled }) => *cancelled = true,
-            Some(JobSlot::Running(h)) => h.cancel(),
-            None => {}
+        if let Some(h) = lock_jobs(&self.jobs).get(&job) {
+            h.cancel();
         }
     }
 

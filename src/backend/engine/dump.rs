@@ -1,34 +1,18 @@
 //! The engine backend's crash-dump jobs: the board's download-mode link on the backend's bus
 //! (a real module or a virtual board in memory-dump mode alike).
 
-use oasis_engine::Help;
 use oasis_engine::ramdump::RamdumpRequest;
-use oasis_engine::{ErrorKind, ErrorReport, Event};
 
 use super::super::{BackendMsg, DumpJob};
-use super::{EngineBackend, JobSlot, Target, lock_jobs};
+use super::{EngineBackend, Target, lock_jobs};
 
 impl EngineBackend {
     /// Start [`oasis_engine::spawn_ramdump`] for `job`; its events arrive as
     /// [`BackendMsg::Job`].
     pub(super) fn start_dump(&mut self, job: DumpJob) {
         let id = job.job;
-        let target = match self.target(&job.board) {
-            Ok(t) => t,
-            Err(e) => {
-                self.reply().send(BackendMsg::Job {
-                    job: id,
-                    event: Event::Failed(ErrorReport {
-                        kind: ErrorKind::Port,
-                        message: e.to_string(),
-                        hint: e.help().map(String::from),
-                        phase: None,
-                        partition: None,
-                        device_log: Vec::new(),
-                    }),
-                });
-                return;
-            }
+        let Some(target) = self.job_target(id, &job.board) else {
+            return;
         };
         let mut req = RamdumpRequest::new(job.board.clone(), &job.out);
         req.bundle = job.bundle.clone();
@@ -41,6 +25,6 @@ impl EngineBackend {
         let to = self.reply();
         let sink = Box::new(move |event| to.send(BackendMsg::Job { job: id, event }));
         let handle = oasis_engine::spawn_ramdump(req, sink);
-        lock_jobs(&self.jobs).insert(id, JobSlot::Running(handle));
+        lock_jobs(&self.jobs).insert(id, handle);
     }
 }

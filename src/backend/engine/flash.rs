@@ -3,13 +3,13 @@
 //! hardware, a module running another model's firmware) are the engine's
 //! (`oasis_engine::refuse`), made before anything is written.
 
-use oasis_engine::{ErrorKind, ErrorReport, Event, FlashOptions as EngineOptions, FlashRequest};
+use oasis_engine::{FlashOptions as EngineOptions, FlashRequest};
 use oasis_transport::BusHandle;
 
 use super::super::engine_serial::link_for;
 
 use super::super::{BackendMsg, FlashJob};
-use super::{JobSlot, Jobs, Reply, Target, lock_jobs};
+use super::{Reply, Target};
 
 /// Engine options for a job: the job's own (from the settings) plus what the app always asks.
 pub(super) fn engine_options(job: &FlashJob) -> EngineOptions {
@@ -21,36 +21,16 @@ pub(super) fn engine_options(job: &FlashJob) -> EngineOptions {
     o
 }
 
-/// Start a flash job (thread `oasis-start-<job>`) on the board's link on `bus`. The engine
-/// makes every refusal that needs the board (the demo package on hardware, a module of another
-/// model) before anything is written.
+/// Start the engine's flash job for `job` on the board's link on `bus`. The engine makes every
+/// refusal that needs the board (the demo package on hardware, a module of another model)
+/// before anything is written.
 pub(super) fn start_job(
     bus: &BusHandle,
     job: FlashJob,
     target: Target,
-    jobs: &Jobs,
     reply: &Reply,
-) {
+) -> oasis_engine::JobHandle {
     let id = job.job;
-    let mut slots = lock_jobs(jobs);
-    let cancelled = matches!(slots.get(&id), Some(JobSlot::Starting { cancelled: true }));
-    let stop = cancelled.then(|| ErrorReport {
-        kind: ErrorKind::Cancelled,
-        message: "Cancelled before the board was touched.".into(),
-        hint: None,
-        phase: None,
-        partition: None,
-        device_log: Vec::new(),
-    });
-    if let Some(report) = stop {
-        slots.remove(&id);
-        drop(slots);
-        reply.send(BackendMsg::Job {
-            job: id,
-            event: Event::Failed(report),
-        });
-        return;
-    }
     let mut options = engine_options(&job);
     let port = match &target {
         // The COM/tty port where a serial driver holds the board, else libusb; a board in
@@ -70,6 +50,5 @@ pub(super) fn start_job(
         .with_options(options);
     let to = reply.clone();
     let sink = Box::new(move |event| to.send(BackendMsg::Job { job: id, event }));
-    let handle = oasis_engine::spawn_flash(req, sink);
-    slots.insert(id, JobSlot::Running(handle));
+    oasis_engine::spawn_flash(req, sink)
 }
