@@ -197,9 +197,12 @@ impl JoinedBus {
 }
 
 impl JoinedBus {
-    /// The bus whose listing shows the port `spec` names (a USB path, a serial port name).
+    /// The bus whose listing shows the port `spec` names (a USB path, a serial port name). The
+    /// last bus is not listed for this: it is asked anyway when no earlier one has the port, and
+    /// its listing may be the costly one (this computer's).
     fn owner(&self, spec: &PortSpec) -> Option<&BusHandle> {
-        self.0.iter().find(|b| {
+        let earlier = self.0.len().saturating_sub(1);
+        self.0.iter().take(earlier).find(|b| {
             let snap = b.snapshot();
             match spec {
                 PortSpec::Usb(crate::UsbSelector::Path(p)) => {
