@@ -41,11 +41,10 @@ fn answered(port: &str) -> AtProbe {
     }
 }
 
-#[test]
-fn diag_bg95_modem_mode_has_no_interface_3_and_a_second_modem_on_4() {
-    // The layout generated (oasis-testkit); the real dump is checked by the realworld twin.
-    let devs =
-        usb_devices(&oasis_testkit::usb::Device::bg95_modem_mode().usb_devices_text()).unwrap();
+/// A BG95 in modem mode (usb-devices text): no interface 3, a second modem port on 4, AT silent
+/// until asked, answering once asked.
+fn check_bg95_modem_mode(text: &str) {
+    let devs = usb_devices(text).unwrap();
     let [bg95] = devs.as_slice() else {
         panic!("{devs:?}")
     };
@@ -89,6 +88,12 @@ fn diag_bg95_modem_mode_has_no_interface_3_and_a_second_modem_on_4() {
 }
 
 #[test]
+fn diag_bg95_modem_mode_has_no_interface_3_and_a_second_modem_on_4() {
+    // The layout generated (oasis-testkit); the real dump is checked by the realworld twin.
+    check_bg95_modem_mode(&oasis_testkit::usb::Device::bg95_modem_mode().usb_devices_text());
+}
+
+#[test]
 #[ignore = "real-world corpus: set OASIS_REALWORLD=<dir> and run with --ignored"]
 fn realworld_diag_bg95_modem_mode_has_no_interface_3_and_a_second_modem_on_4() {
     let Some(_corpus) = oasis_testkit::realworld(
@@ -96,50 +101,9 @@ fn realworld_diag_bg95_modem_mode_has_no_interface_3_and_a_second_modem_on_4() {
     ) else {
         return;
     };
-    let devs = usb_devices(&read(
+    check_bg95_modem_mode(&read(
         "usb/usb-devices/quectel-bg95-2c7c-0700-usbnet-modem.txt",
-    ))
-    .unwrap();
-    let [bg95] = devs.as_slice() else {
-        panic!("{devs:?}")
-    };
-    assert_eq!((bg95.vid, bg95.pid), (0x2C7C, 0x0700));
-    assert_eq!(
-        bg95.port_path, "1-?.2",
-        "level 2, port 01, parent not in the dump"
-    );
-    assert_eq!(bg95.serial.as_deref(), Some("884328a2"));
-    assert_eq!(bg95.speed.as_deref(), Some("480 Mbit/s"));
-    let roles = device_roles(bg95);
-    assert_eq!(
-        roles,
-        vec![
-            (0, Role::Diag),
-            (1, Role::Nmea),
-            (2, Role::At),
-            (4, Role::Modem)
-        ]
-    );
-    assert!(
-        bg95.interfaces
-            .iter()
-            .all(|i| i.driver.as_deref() == Some("option"))
-    );
-
-    let d = diagnose(&evidence(devs.clone()));
-    assert_eq!(d.state, State::NormalAtSilent);
-    assert_eq!(
-        d.next_steps[0].action,
-        Some(Action::ProbeAt),
-        "not asked yet: ask first"
-    );
-    assert!(d.title.contains("not been asked"), "{}", d.title);
-
-    let mut ev = evidence(devs);
-    ev.at.push(answered("/dev/ttyUSB2"));
-    let d = diagnose(&ev);
-    assert_eq!(d.state, State::NormalAtOk);
-    assert_eq!(d.devices[0].identity.family, "BG95");
+    ));
 }
 
 #[test]
