@@ -23,8 +23,8 @@ pub use summary::summarize;
 
 pub use types::{
     AtPortResult, BackendError, BoardInfo, BoardMode, BoardState, BoardStateText, CompatCheck,
-    CompatReport, Diagnosis, Level, LevelText, ManualPort, ManualPortKind, Md5Status,
-    PackageSummary, TimelineEntry, TimelineKind, Verification,
+    CompatReport, Diagnosis, Level, LevelText, ManualPort, ManualPortKind, Md5Status, ModeText,
+    PackageSummary, TimelineEvent, Verification,
 };
 
 /// Stable identity of a board in the list (the virtual board name, the USB port path, or
@@ -144,7 +144,7 @@ pub enum BackendMsg {
         result: Result<String, BackendError>,
     },
     /// The hot-plug timeline so far (oldest first).
-    Timeline(Vec<TimelineEntry>),
+    Timeline(Vec<TimelineEvent>),
     /// A line for the log that belongs to no job.
     Notice(String),
 }

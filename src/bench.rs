@@ -243,10 +243,7 @@ impl Slot {
     }
 
     fn flashable(&self) -> bool {
-        matches!(
-            self.mode,
-            BoardMode::Normal | BoardMode::Download | BoardMode::Programmer
-        )
+        matches!(self.mode, BoardMode::Normal | BoardMode::Edl)
     }
 
     /// Follow the board on this socket: its id and mode change as it re-enumerates. A finished
@@ -389,9 +386,9 @@ mod tests {
         assert_eq!(b.on_boards(&[board("1-1", BoardMode::Normal)]), vec!["1-1"]);
         assert_eq!(b.start("1-1", 7).as_deref(), Some("id-1-1-Normal"));
         // Re-enumerates as 9008 on the same socket: same slot, new id, still running.
-        assert!(b.on_boards(&[board("1-1", BoardMode::Download)]).is_empty());
+        assert!(b.on_boards(&[board("1-1", BoardMode::Edl)]).is_empty());
         assert_eq!(b.slots().len(), 1);
-        assert_eq!(b.slots()[0].board, "id-1-1-Download");
+        assert_eq!(b.slots()[0].board, "id-1-1-Edl");
         assert_eq!(b.slots()[0].status, SlotStatus::Running);
         assert_eq!(b.slots()[0].old_revision.as_deref(), Some("OLD01"));
         assert_eq!(

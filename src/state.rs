@@ -9,7 +9,7 @@ use oasis_engine::event::ChipIdentity;
 
 use crate::backend::{
     AtPortResult, BackendError, BoardInfo, CompatReport, Diagnosis, JobId, PackageSummary,
-    TimelineEntry,
+    TimelineEvent,
 };
 use crate::bench::Bench;
 use crate::job::JobProgress;
@@ -215,7 +215,7 @@ pub struct AppState {
     /// The diagnostics pane.
     pub diag: DiagView,
     /// Hot-plug timeline.
-    pub timeline: Vec<TimelineEntry>,
+    pub timeline: Vec<TimelineEvent>,
     /// Bench mode.
     pub bench: Bench,
     /// Persisted settings.

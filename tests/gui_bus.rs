@@ -6,6 +6,7 @@
 
 mod common;
 
+use oasis_engine::diag::timeline::TimelineKind;
 use std::time::Duration;
 
 use common::{app, click, flash, run_until, temp_dir, verdict};
@@ -73,13 +74,14 @@ fn a_board_plugged_in_is_diagnosed_switched_flashed_confirmed_and_unplugged() {
             .state
             .boards
             .first()
-            .is_some_and(|b| b.mode == BoardMode::Download)
+            .is_some_and(|b| b.mode == BoardMode::Edl)
     });
     let timeline = h.state().state.timeline.clone();
     assert!(
-        timeline
-            .iter()
-            .any(|e| e.port_path == "virtual:7" && e.mode == BoardMode::Download),
+        timeline.iter().any(
+            |e| matches!(&e.kind, TimelineKind::Appeared { port_path, device }
+                if port_path == "virtual:7" && device.mode == Some(BoardMode::Edl))
+        ),
         "{timeline:?}"
     );
     // Flash and confirm.
@@ -110,7 +112,7 @@ fn a_board_plugged_in_is_diagnosed_switched_flashed_confirmed_and_unplugged() {
             .state
             .timeline
             .iter()
-            .any(|e| e.port_path == "virtual:7" && e.kind == oasis::backend::TimelineKind::Left)
+            .any(|e| matches!(&e.kind, TimelineKind::Disappeared { port_path, .. } if port_path == "virtual:7"))
     );
 }
 

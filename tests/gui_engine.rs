@@ -208,7 +208,7 @@ fn the_running_virtual_module_is_diagnosed_over_its_at_port_and_switched() {
     let text = switched.unwrap_or_else(|e| panic!("{e:?}"));
     assert!(text.contains("echoed"), "{text}");
     run_until(&mut h, 20, "the board in download mode", |h| {
-        h.state().state.boards[1].mode == BoardMode::Download
+        h.state().state.boards[1].mode == BoardMode::Edl
     });
 }
 
@@ -299,9 +299,7 @@ fn bench_runs_the_three_virtual_boards_and_follows_the_eg25_through_its_modes() 
     let dir = temp_dir("engine-bench-pkg");
     open_package(&mut h, &eg25_package(&dir));
     let modes = retry_eg25_slot(&mut h);
-    let download = modes
-        .iter()
-        .position(|m| matches!(m, BoardMode::Download | BoardMode::Programmer));
+    let download = modes.iter().position(|m| *m == BoardMode::Edl);
     assert!(download.is_some_and(|i| i > 0), "{modes:?}");
     let s = &h.state().state.bench.slots()[1];
     assert_eq!(s.status, SlotStatus::Passed, "{:?}", s.status);

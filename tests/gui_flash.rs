@@ -195,7 +195,7 @@ fn manual_board() -> BoardInfo {
         id: "1-1.4".into(),
         port_path: "1-1.4".into(),
         title: "Quectel BG95-M3".into(),
-        mode: BoardMode::Download,
+        mode: BoardMode::Edl,
         state: BoardState::EdlWaiting,
         detail: "05C6:9008 on 1-1.4".into(),
         is_virtual: false,

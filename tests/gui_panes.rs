@@ -7,11 +7,10 @@ mod common;
 
 use common::{ManualBackend, app, click, demo_package, engine_app, has_label, run_until, temp_dir};
 use egui_kittest::kittest::Queryable;
-use oasis::backend::{
-    BackendMsg, BoardInfo, BoardMode, BoardState, BoardStateText, Diagnosis, TimelineKind,
-};
+use oasis::backend::{BackendMsg, BoardInfo, BoardMode, BoardState, BoardStateText, Diagnosis};
 use oasis::bench::SlotStatus;
 use oasis::state::Tab;
+use oasis_engine::diag::timeline::TimelineKind;
 use oasis_engine::diag::{Action, NextStep};
 use oasis_engine::event::{ChipIdentity, ErrorKind, ErrorReport, Event, Verdict};
 
@@ -37,7 +36,7 @@ fn demo_boards() -> Vec<BoardInfo> {
         board(
             "virtual:1",
             "Virtual BG95-M3 #1 (healthy)",
-            BoardMode::Download,
+            BoardMode::Edl,
             BoardState::EdlWaiting,
         ),
         board(
@@ -49,7 +48,7 @@ fn demo_boards() -> Vec<BoardInfo> {
         board(
             "virtual:3",
             "Virtual BG95-M3 #3 (worn NAND)",
-            BoardMode::Download,
+            BoardMode::Edl,
             BoardState::EdlWaiting,
         ),
     ]
@@ -65,7 +64,7 @@ fn diagnostics_shows_every_board_state_with_its_evidence_and_next_steps() {
             board(
                 &format!("gallery:{i}"),
                 &format!("Board {}", i + 1),
-                BoardMode::Unknown,
+                BoardMode::NotFirehose,
                 *s,
             )
         })
@@ -137,11 +136,12 @@ const STEP_BUTTONS: [(Action, &str); 4] = [
 #[test]
 fn the_next_steps_offer_the_actions_the_diagnosis_names() {
     let dir = temp_dir("diag-steps");
-    // A board in an unknown mode: the mode alone enables neither the switch nor the identity.
+    // A module that is no Qualcomm target: its mode alone enables neither the switch nor the
+    // identity.
     let backend = ManualBackend::new(vec![board(
         "1-1.2",
         "Board on 1-1.2",
-        BoardMode::Unknown,
+        BoardMode::NotFirehose,
         BoardState::NormalAtSilent,
     )]);
     let (tx, calls) = (backend.tx.clone(), backend.calls.clone());
@@ -266,7 +266,7 @@ fn diagnostics_probes_at_reads_identity_and_switches_to_download_mode() {
     let text = text.unwrap_or_else(|e| panic!("{e:?}"));
     h.get_by_label(&text);
     run_until(&mut h, 30, "the board in download mode", |h| {
-        h.state().state.boards[1].mode == BoardMode::Download
+        h.state().state.boards[1].mode == BoardMode::Edl
     });
     click(&mut h, "Read chip identity");
     run_until(&mut h, 30, "the chip identity", |h| {
@@ -281,22 +281,20 @@ fn diagnostics_probes_at_reads_identity_and_switches_to_download_mode() {
     // The hot-plug timeline is drawn (its legend names the modes): the running board left
     // and came back in download mode.
     h.get_by_label("Hot-plug timeline");
+    // The engine's own events, the virtual board under its name: it left running its firmware
+    // and came back in download mode on the same port.
     run_until(&mut h, 30, "the board's return in the timeline", |h| {
         h.state().state.timeline.iter().any(|e| {
-            e.port_path == "virtual:2"
-                && e.kind == TimelineKind::Arrived
-                && e.mode == BoardMode::Download
+            matches!(&e.kind, TimelineKind::ModeChanged { from_path, to_path, from, to, .. }
+                if from_path == "virtual:2" && to_path == "virtual:2"
+                    && from.mode == Some(BoardMode::Normal) && to.mode == Some(BoardMode::Edl))
         })
     });
     let timeline = h.state().state.timeline.clone();
-    let of_2: Vec<_> = timeline
-        .iter()
-        .filter(|e| e.port_path == "virtual:2")
-        .map(|e| (e.kind, e.mode))
-        .collect();
     assert!(
-        of_2.contains(&(TimelineKind::Left, BoardMode::Normal))
-            && of_2.contains(&(TimelineKind::Arrived, BoardMode::Download)),
+        timeline.iter().any(|e| matches!(&e.kind,
+            TimelineKind::Disappeared { port_path, device, .. }
+                if port_path == "virtual:2" && device.mode == Some(BoardMode::Normal))),
         "{timeline:?}"
     );
     assert!(
@@ -368,12 +366,12 @@ fn bench_mode_flashes_three_boards_at_once_and_retries_the_failed_one() {
     send("virtual:1", verdict(12.4, NEW));
     // The running board goes normal -> 9008 -> normal with the new revision.
     let mut listed = demo_boards();
-    listed[1].mode = BoardMode::Download;
+    listed[1].mode = BoardMode::Edl;
     listed[1].state = BoardState::EdlWaiting;
     listed[1].revision = None;
     tx.send(BackendMsg::Boards(listed.clone())).unwrap();
     h.step();
-    assert_eq!(h.state().state.bench.slots()[1].mode, BoardMode::Download);
+    assert_eq!(h.state().state.bench.slots()[1].mode, BoardMode::Edl);
     listed[1].mode = BoardMode::Normal;
     listed[1].state = BoardState::NormalAtOk;
     listed[1].revision = Some(NEW.into());

@@ -99,7 +99,7 @@ fn a_board_seen_only_as_a_serial_port_is_flashed_and_confirmed_from_the_app() {
         h.state().state.boards.iter().any(|b| b.id == id)
     });
     let row = h.state().state.boards[0].clone();
-    assert_eq!(row.mode, BoardMode::Download, "{row:?}");
+    assert_eq!(row.mode, BoardMode::Edl, "{row:?}");
     assert_eq!(row.state, BoardState::EdlWaiting, "{row:?}");
     assert!(!row.is_virtual);
     assert!(

@@ -256,15 +256,15 @@ impl EngineBackend {
         }
     }
 
-    /// The mode board `id` is in now.
-    fn mode_of(&self, id: &str) -> BoardMode {
+    /// The mode board `id` is in now (`None` once it has left).
+    fn mode_of(&self, id: &str) -> Option<BoardMode> {
         self.shared
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .board_list()
             .into_iter()
             .find(|b| b.id == id)
-            .map_or(BoardMode::Unknown, |b| b.mode)
+            .map(|b| b.mode)
     }
 
     /// Run `work` on a named worker thread and send what it returns; at most one per `name`
@@ -322,7 +322,12 @@ fn identity_of(bus: &BusHandle, t: &Target) -> Result<oasis_engine::ChipIdentity
     })
 }
 
-fn compat_report(bus: &BusHandle, package: &Path, t: &Target, mode: BoardMode) -> CompatReport {
+fn compat_report(
+    bus: &BusHandle,
+    package: &Path,
+    t: &Target,
+    mode: Option<BoardMode>,
+) -> CompatReport {
     let pkg = match Package::open(package, &OpenOptions::default()) {
         Ok(p) => p,
         Err(e) => {
@@ -341,7 +346,7 @@ fn compat_report(bus: &BusHandle, package: &Path, t: &Target, mode: BoardMode) -
     // the chip identity first anyway.
     let chip = match (mode, t) {
         (_, Target::Serial(_)) => None,
-        (BoardMode::Download, _) => identity_of(bus, t).ok(),
+        (Some(BoardMode::Edl), _) => identity_of(bus, t).ok(),
         _ => None,
     };
     let facts = BoardFacts::from_evidence(probe, chip.as_ref());
@@ -420,7 +425,7 @@ impl Backend for EngineBackend {
         let target = self.target(&board);
         let mode = match &target {
             Ok(_) => self.mode_of(&board),
-            Err(_) => BoardMode::Absent,
+            Err(_) => None,
         };
         let bus = self.bus.clone();
         let subject = format!("{}@{board}", package.display());

@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use oasis_engine::diag::at::{AtProbe, ProbeConfig};
 use oasis_engine::diag::timeline::TimelineEvent;
-use oasis_engine::diag::usb_table::{UsbMode, device_roles, identify_device};
+use oasis_engine::diag::usb_table::{device_roles, identify_device};
 use oasis_engine::diag::{Diagnosis, Evidence};
 use oasis_transport::BusHandle;
 use oasis_transport::enumerate::{Snapshot, UsbDeviceInfo};
 use oasis_vdev::fault::{FaultKind, FaultSpec};
 use oasis_vdev::{BoardOptions, LinkModel, Profile, StartIn, VirtualBoard};
 
-use super::{BackendError, BoardInfo, BoardMode, BoardState};
+use super::{BackendError, BoardInfo, BoardState};
 
 /// One of Oasis's virtual boards: plugged into the app's virtual bus, listed as `id`.
 #[derive(Debug, Clone)]
@@ -134,14 +134,6 @@ fn second_bg95() -> Profile {
     p
 }
 
-pub(super) fn mode_of(m: UsbMode) -> BoardMode {
-    match m {
-        UsbMode::Edl => BoardMode::Download,
-        UsbMode::MemoryDump => BoardMode::MemoryDump,
-        UsbMode::Normal | UsbMode::NotFirehose => BoardMode::Normal,
-    }
-}
-
 /// The real boards in a snapshot, with the per-device state the diagnosis gives them.
 pub fn real_boards(snap: &Snapshot) -> Vec<BoardInfo> {
     let evidence = oasis_engine::diag::Evidence {
@@ -167,7 +159,7 @@ pub fn real_boards(snap: &Snapshot) -> Vec<BoardInfo> {
                 id: d.port_path.clone(),
                 port_path: d.port_path.clone(),
                 title: format!("{}{chip}", id.family),
-                mode: mode_of(id.mode),
+                mode: id.mode,
                 state,
                 detail: format!(
                     "{:04X}:{:04X} on USB {} · via {}",
@@ -349,10 +341,10 @@ mod tests {
         label(&mut list, &labels);
         assert_eq!(list.len(), 3);
         assert_eq!(list[0].id, "virtual:1");
-        assert_eq!(list[0].mode, BoardMode::Download);
+        assert_eq!(list[0].mode, crate::backend::BoardMode::Edl);
         assert_eq!(list[0].serial.as_deref(), Some("1a2b3c4d"));
         assert!(list[0].is_virtual);
-        assert_eq!(list[1].mode, BoardMode::Normal);
+        assert_eq!(list[1].mode, crate::backend::BoardMode::Normal);
         assert_eq!(list[1].title, "Virtual EG25-G #2 (with firmware)");
         assert!(
             list[1].detail.starts_with("2C7C:0125 on virtual:2"),

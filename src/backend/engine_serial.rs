@@ -356,7 +356,7 @@ mod tests {
         let ids: Vec<&str> = boards.iter().map(|b| b.id.as_str()).collect();
         assert_eq!(ids, ["serial:COM7", "serial:COM9"], "{boards:#?}");
         let edl = serial_board_info(&boards[0]).unwrap();
-        assert_eq!(edl.mode, BoardMode::Download);
+        assert_eq!(edl.mode, BoardMode::Edl);
         assert_eq!(edl.state, BoardState::EdlWaiting);
         assert_eq!(edl.title, "Qualcomm HS-USB QDLoader 9008 (COM7)");
         assert!(
@@ -425,7 +425,7 @@ mod tests {
         assert_eq!(at.title, "/dev/ttyUSB5 (added in Settings)");
         assert!(by_hand[0].follow_same_port);
         let edl = serial_board_info(by_hand[1]).unwrap();
-        assert_eq!(edl.mode, BoardMode::Download);
+        assert_eq!(edl.mode, BoardMode::Edl);
         assert_eq!(edl.title, "Communications Port (COM1)");
         assert!(edl.detail.contains("added in Settings"), "{}", edl.detail);
         assert_eq!(by_hand[1].flash_port, "COM1");

@@ -17,19 +17,17 @@ use oasis_transport::enumerate::Snapshot;
 
 use oasis_engine::diag::usb_table::{UsbMode, identify_device};
 
-use super::engine_boards::{Label, label, mode_of, probe_device, real_boards};
+use super::engine_boards::{Label, label, probe_device, real_boards};
 use super::engine_serial::{serial_board_info, serial_boards};
-use super::{
-    BackendMsg, BoardInfo, BoardMode, BoardState, ManualPort, TimelineEntry, TimelineKind,
-};
+use super::{BackendMsg, BoardInfo, BoardState, ManualPort};
 
 /// What the watcher shares with the backend (the backend's bookkeeping, never the UI's).
 #[derive(Debug, Default)]
 pub struct Shared {
     /// The latest USB/serial enumeration of the bus.
     pub snapshot: Snapshot,
-    /// The timeline as the UI shows it.
-    pub timeline: Vec<TimelineEntry>,
+    /// The timeline as the UI shows it (virtual boards under their names).
+    pub timeline: Vec<TimelineEvent>,
     /// The engine's own timeline events (evidence for the diagnosis).
     pub engine_timeline: Vec<TimelineEvent>,
     /// The serial ports the user added by hand.
@@ -184,11 +182,8 @@ pub fn watch(
             Some(Ok(PollEvent::Snapshot { snapshot, .. })) => take_snapshot(bus, snapshot, shared),
             Some(Ok(PollEvent::Timeline(ev))) => {
                 let mut sh = lock(shared);
-                let mut entries = timeline_entries(&ev);
-                for e in &mut entries {
-                    e.port_path = sh.name_of(&e.port_path);
-                }
-                sh.timeline.extend(entries);
+                let shown = relabelled(ev.clone(), |p| sh.name_of(p));
+                sh.timeline.push(shown);
                 sh.engine_timeline.push(ev);
                 cap(&mut sh.timeline, TIMELINE_MAX);
                 cap(&mut sh.engine_timeline, TIMELINE_MAX);
@@ -226,46 +221,22 @@ pub fn watch(
     }
 }
 
-fn timeline_mode(seen: &oasis_engine::diag::timeline::Seen) -> BoardMode {
-    seen.mode.map_or(BoardMode::Unknown, mode_of)
-}
-
-/// Timeline entries for one engine timeline event (a mode change is a departure plus an
-/// arrival).
-pub fn timeline_entries(ev: &TimelineEvent) -> Vec<TimelineEntry> {
-    let at_ms = (ev.at_s.max(0.0) * 1000.0) as u64;
-    let entry =
-        |port: &str, seen: &oasis_engine::diag::timeline::Seen, kind, at_ms| TimelineEntry {
-            at_ms,
-            port_path: port.to_owned(),
-            what: seen.id(),
-            kind,
-            mode: timeline_mode(seen),
-        };
-    match &ev.kind {
-        EngineKind::Appeared { port_path, device } => {
-            vec![entry(port_path, device, TimelineKind::Arrived, at_ms)]
-        }
-        EngineKind::Disappeared {
-            port_path, device, ..
-        } => {
-            vec![entry(port_path, device, TimelineKind::Left, at_ms)]
-        }
+/// `ev` with its port paths named as the board list names them.
+fn relabelled(mut ev: TimelineEvent, name_of: impl Fn(&str) -> String) -> TimelineEvent {
+    match &mut ev.kind {
+        EngineKind::Appeared { port_path, .. }
+        | EngineKind::Disappeared { port_path, .. }
+        | EngineKind::Flapping { port_path, .. }
+        | EngineKind::Settled { port_path } => *port_path = name_of(port_path),
         EngineKind::ModeChanged {
-            from_path,
-            to_path,
-            from,
-            to,
-            gone_s,
+            from_path, to_path, ..
         } => {
-            let left = at_ms.saturating_sub((gone_s * 1000.0) as u64);
-            vec![
-                entry(from_path, from, TimelineKind::Left, left),
-                entry(to_path, to, TimelineKind::Arrived, at_ms),
-            ]
+            *from_path = name_of(from_path);
+            *to_path = name_of(to_path);
         }
-        _ => Vec::new(),
+        EngineKind::UsbUnavailable { .. } => {}
     }
+    ev
 }
 
 #[cfg(test)]

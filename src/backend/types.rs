@@ -9,33 +9,23 @@ use oasis_engine::Help;
 
 use serde::{Deserialize, Serialize};
 
-/// How a board currently shows itself on the host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum BoardMode {
-    /// Running its firmware (Quectel 2C7C composite, AT port).
-    Normal,
-    /// Emergency download mode, PBL Sahara waiting (05C6:9008).
-    Download,
-    /// Emergency download mode with a Firehose programmer running.
-    Programmer,
-    /// Crash / memory dump (05C6:900E).
-    MemoryDump,
-    /// Not on USB right now.
-    Absent,
-    /// Seen, but its mode is unclear.
-    Unknown,
+/// How a board shows itself on USB (download, crash-dump, normal mode): the engine's own
+/// reading of its USB identity, with the app's wording in [`ModeText`].
+pub use oasis_engine::diag::usb_table::UsbMode as BoardMode;
+
+/// The badge the app shows for a [`BoardMode`].
+pub trait ModeText {
+    /// Short badge text.
+    fn badge(self) -> &'static str;
 }
 
-impl BoardMode {
-    /// Short badge text.
-    pub fn badge(self) -> &'static str {
+impl ModeText for BoardMode {
+    fn badge(self) -> &'static str {
         match self {
             BoardMode::Normal => "normal",
-            BoardMode::Download => "download (9008)",
-            BoardMode::Programmer => "programmer running",
+            BoardMode::Edl => "download (9008)",
             BoardMode::MemoryDump => "memory dump",
-            BoardMode::Absent => "absent",
-            BoardMode::Unknown => "unknown",
+            BoardMode::NotFirehose => "normal (not Qualcomm)",
         }
     }
 }
@@ -326,29 +316,9 @@ impl AtPortResult {
     }
 }
 
-/// What kind of hot-plug event happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TimelineKind {
-    /// A device appeared.
-    Arrived,
-    /// A device left.
-    Left,
-}
-
-/// One hot-plug event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TimelineEntry {
-    /// Milliseconds since the backend started watching.
-    pub at_ms: u64,
-    /// Port path.
-    pub port_path: String,
-    /// "2C7C:0700 (normal)", "05C6:9008 (download)".
-    pub what: String,
-    /// Arrived or left.
-    pub kind: TimelineKind,
-    /// The mode it arrived in.
-    pub mode: BoardMode,
-}
+/// One hot-plug event: the engine's own timeline event, its port paths named as the board
+/// list names them (a virtual board by its id).
+pub use oasis_engine::diag::timeline::TimelineEvent;
 
 /// A diagnosis of one board: the engine's own (state, why, what to do with the action for each
 /// step, the USB device with its interface roles).

@@ -4,7 +4,7 @@
 use egui::RichText;
 
 use super::{UiAction, badge, level_color};
-use crate::backend::Level;
+use crate::backend::{Level, ModeText};
 use crate::bench::{Slot, SlotStatus};
 use crate::job::human_duration;
 use crate::settings::ReportFormat;

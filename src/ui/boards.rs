@@ -3,7 +3,7 @@
 use egui::RichText;
 
 use super::{UiAction, badge};
-use crate::backend::{BoardInfo, BoardStateText, Level};
+use crate::backend::{BoardInfo, BoardStateText, Level, ModeText};
 use crate::state::AppState;
 
 /// Draw the board list; clicking a row selects that board.
@@ -66,7 +66,7 @@ pub fn show(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
 
 fn mode_level(b: &BoardInfo) -> Level {
     match b.mode {
-        crate::backend::BoardMode::Absent | crate::backend::BoardMode::Unknown => Level::Amber,
+        crate::backend::BoardMode::NotFirehose => Level::Amber,
         _ => Level::Green,
     }
 }

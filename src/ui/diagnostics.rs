@@ -56,7 +56,7 @@ fn right(
         if ui.button("Probe AT").clicked() {
             action = Some(UiAction::ProbeAt(id.clone()));
         }
-        let edl = matches!(board.mode, BoardMode::Download);
+        let edl = matches!(board.mode, BoardMode::Edl);
         if ui
             .add_enabled(edl, egui::Button::new("Read chip identity"))
             .on_disabled_hover_text("Only in download mode (05C6:9008)")

@@ -5,7 +5,7 @@
 use egui::{RichText, Vec2};
 
 use super::{UiAction, boards, level_color, package, step_heading, verdict};
-use crate::backend::{CompatReport, Level, LevelText, Md5Status};
+use crate::backend::{CompatReport, Level, LevelText, Md5Status, ModeText};
 use crate::job::{JobProgress, human_bytes, human_duration};
 use crate::state::{AppState, FlashStage};
 
@@ -34,9 +34,7 @@ pub fn blocked_reason(st: &AppState) -> Option<String> {
     };
     if !matches!(
         board.mode,
-        crate::backend::BoardMode::Normal
-            | crate::backend::BoardMode::Download
-            | crate::backend::BoardMode::Programmer
+        crate::backend::BoardMode::Normal | crate::backend::BoardMode::Edl
     ) {
         return Some(format!(
             "The board is in {} mode; see Diagnostics.",

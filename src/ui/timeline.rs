@@ -3,57 +3,59 @@
 
 use egui::{Color32, FontId, Pos2, Rect, RichText, Sense, Stroke, pos2, vec2};
 
-use crate::backend::{BoardMode, TimelineEntry, TimelineKind};
+use oasis_engine::diag::timeline::{TimelineKind, describe};
 
-/// Colour of a mode on the timeline.
-pub fn mode_color(mode: BoardMode) -> Color32 {
+use crate::backend::{BoardMode, ModeText, TimelineEvent};
+
+/// Colour of a mode on the timeline (grey for a device whose mode is not known).
+pub fn mode_color(mode: Option<BoardMode>) -> Color32 {
     match mode {
-        BoardMode::Normal => Color32::from_rgb(46, 160, 67),
-        BoardMode::Download => Color32::from_rgb(40, 110, 200),
-        BoardMode::Programmer => Color32::from_rgb(20, 150, 160),
-        BoardMode::MemoryDump => Color32::from_rgb(214, 140, 20),
-        BoardMode::Absent | BoardMode::Unknown => Color32::GRAY,
+        Some(BoardMode::Normal) => Color32::from_rgb(46, 160, 67),
+        Some(BoardMode::Edl) => Color32::from_rgb(40, 110, 200),
+        Some(BoardMode::MemoryDump) => Color32::from_rgb(214, 140, 20),
+        Some(BoardMode::NotFirehose) | None => Color32::GRAY,
     }
 }
 
 /// One attached stretch on a lane: (start ms, end ms or None while attached, mode).
-pub type Span = (u64, Option<u64>, BoardMode);
+pub type Span = (u64, Option<u64>, Option<BoardMode>);
 
-/// Lanes (port path → attached stretches), in first-seen order.
-pub fn lanes(entries: &[TimelineEntry]) -> Vec<(String, Vec<Span>)> {
+fn ms(at_s: f64) -> u64 {
+    (at_s.max(0.0) * 1000.0) as u64
+}
+
+/// Lanes (port path → attached stretches), in first-seen order, from the appearances and
+/// departures (a mode change is one of each).
+pub fn lanes(events: &[TimelineEvent]) -> Vec<(String, Vec<Span>)> {
     let mut out: Vec<(String, Vec<Span>)> = Vec::new();
-    for e in entries {
-        let idx = match out.iter().position(|(p, _)| *p == e.port_path) {
+    for e in events {
+        let (path, arrived) = match &e.kind {
+            TimelineKind::Appeared { port_path, device } => (port_path, Some(device.mode)),
+            TimelineKind::Disappeared { port_path, .. } => (port_path, None),
+            _ => continue,
+        };
+        let idx = match out.iter().position(|(p, _)| p == path) {
             Some(i) => i,
             None => {
-                out.push((e.port_path.clone(), Vec::new()));
+                out.push((path.clone(), Vec::new()));
                 out.len() - 1
             }
         };
         let spans = &mut out[idx].1;
-        match e.kind {
-            TimelineKind::Arrived => {
-                if let Some(last) = spans.last_mut()
-                    && last.1.is_none()
-                {
-                    last.1 = Some(e.at_ms);
-                }
-                spans.push((e.at_ms, None, e.mode));
-            }
-            TimelineKind::Left => {
-                if let Some(last) = spans.last_mut()
-                    && last.1.is_none()
-                {
-                    last.1 = Some(e.at_ms);
-                }
-            }
+        if let Some(last) = spans.last_mut()
+            && last.1.is_none()
+        {
+            last.1 = Some(ms(e.at_s));
+        }
+        if let Some(mode) = arrived {
+            spans.push((ms(e.at_s), None, mode));
         }
     }
     out
 }
 
 /// Draw the timeline.
-pub fn show(ui: &mut egui::Ui, entries: &[TimelineEntry]) {
+pub fn show(ui: &mut egui::Ui, entries: &[TimelineEvent]) {
     if entries.is_empty() {
         ui.label(RichText::new("No device has come or gone yet.").weak());
         return;
@@ -61,7 +63,7 @@ pub fn show(ui: &mut egui::Ui, entries: &[TimelineEntry]) {
     let lanes = lanes(entries);
     let end_ms = entries
         .iter()
-        .map(|e| e.at_ms)
+        .map(|e| ms(e.at_s))
         .max()
         .unwrap_or(0)
         .max(10_000)
@@ -133,33 +135,18 @@ fn draw_span(
     }
 }
 
-/// The latest events, newest first (the hover text).
-fn recent(ui: &mut egui::Ui, entries: &[TimelineEntry]) {
+/// The latest events, newest first (the hover text), in the engine's words.
+fn recent(ui: &mut egui::Ui, entries: &[TimelineEvent]) {
     for e in entries.iter().rev().take(8) {
-        let verb = if e.kind == TimelineKind::Arrived {
-            "arrived"
-        } else {
-            "left"
-        };
-        ui.label(format!(
-            "{:.1}s  {}  {} {verb}",
-            e.at_ms as f64 / 1000.0,
-            e.port_path,
-            e.what
-        ));
+        ui.label(describe(e));
     }
 }
 
 fn legend(ui: &mut egui::Ui) {
     ui.horizontal_wrapped(|ui| {
-        for mode in [
-            BoardMode::Normal,
-            BoardMode::Download,
-            BoardMode::Programmer,
-            BoardMode::MemoryDump,
-        ] {
+        for mode in [BoardMode::Normal, BoardMode::Edl, BoardMode::MemoryDump] {
             let (r, _) = ui.allocate_exact_size(vec2(10.0, 10.0), Sense::hover());
-            ui.painter().rect_filled(r, 2.0, mode_color(mode));
+            ui.painter().rect_filled(r, 2.0, mode_color(Some(mode)));
             ui.label(RichText::new(mode.badge()).small());
         }
     });
@@ -167,35 +154,58 @@ fn legend(ui: &mut egui::Ui) {
 
 #[cfg(test)]
 mod tests {
+    use oasis_engine::diag::timeline::Seen;
+
     use super::*;
 
-    fn e(ms: u64, port: &str, kind: TimelineKind, mode: BoardMode) -> TimelineEntry {
-        TimelineEntry {
-            at_ms: ms,
-            port_path: port.into(),
-            what: String::new(),
-            kind,
-            mode,
+    fn seen(mode: BoardMode) -> Seen {
+        Seen {
+            vid: 0x05C6,
+            pid: 0x9008,
+            mode: Some(mode),
         }
+    }
+
+    fn at(s: f64, kind: TimelineKind) -> TimelineEvent {
+        TimelineEvent { at_s: s, kind }
+    }
+
+    fn appeared(s: f64, port: &str, mode: BoardMode) -> TimelineEvent {
+        let (port_path, device) = (port.into(), seen(mode));
+        at(s, TimelineKind::Appeared { port_path, device })
     }
 
     #[test]
     fn spans_follow_arrivals_and_departures_per_port() {
+        let gone = TimelineKind::Disappeared {
+            port_path: "1-1".into(),
+            device: seen(BoardMode::Normal),
+            present_s: 1.0,
+        };
+        let changed = TimelineKind::ModeChanged {
+            from_path: "1-1".into(),
+            to_path: "1-1".into(),
+            from: seen(BoardMode::Normal),
+            to: seen(BoardMode::Edl),
+            gone_s: 1.5,
+        };
         let l = lanes(&[
-            e(0, "1-1", TimelineKind::Arrived, BoardMode::Normal),
-            e(500, "1-2", TimelineKind::Arrived, BoardMode::Download),
-            e(1000, "1-1", TimelineKind::Left, BoardMode::Normal),
-            e(2500, "1-1", TimelineKind::Arrived, BoardMode::Download),
+            appeared(0.0, "1-1", BoardMode::Normal),
+            appeared(0.5, "1-2", BoardMode::Edl),
+            at(1.0, gone),
+            appeared(2.5, "1-1", BoardMode::Edl),
+            // A mode change only names the departure and arrival already listed.
+            at(2.5, changed),
         ]);
         assert_eq!(l.len(), 2);
         assert_eq!(l[0].0, "1-1");
         assert_eq!(
             l[0].1,
             vec![
-                (0, Some(1000), BoardMode::Normal),
-                (2500, None, BoardMode::Download)
+                (0, Some(1000), Some(BoardMode::Normal)),
+                (2500, None, Some(BoardMode::Edl))
             ]
         );
-        assert_eq!(l[1].1, vec![(500, None, BoardMode::Download)]);
+        assert_eq!(l[1].1, vec![(500, None, Some(BoardMode::Edl))]);
     }
 }
