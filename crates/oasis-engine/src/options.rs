@@ -2,6 +2,7 @@
 //! uses (docs/protocol.md §2: generous, but every read and write is bounded).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// One flash job: which package goes onto which port, and how.
@@ -17,6 +18,11 @@ pub struct FlashRequest {
     /// Where the port is found and opened (this computer unless the caller says otherwise,
     /// e.g. a bus of virtual boards).
     pub bus: oasis_transport::BusHandle,
+    /// The package of `package`, already opened by the caller (the app opens it once when the
+    /// user picks it, to show it and to check it against the board): the job uses it instead
+    /// of opening and hashing the package again, unless the options name another programmer
+    /// or rawprogram.
+    pub opened: Option<Arc<oasis_package::Package>>,
 }
 
 impl FlashRequest {
@@ -27,7 +33,16 @@ impl FlashRequest {
             port: port.into(),
             options: FlashOptions::default(),
             bus: oasis_transport::BusHandle::default(),
+            opened: None,
         }
+    }
+    /// The same request with the package the caller opened already (see
+    /// [`FlashRequest::opened`]); `package` becomes its source.
+    #[must_use]
+    pub fn with_package(mut self, opened: Arc<oasis_package::Package>) -> Self {
+        self.package.clone_from(&opened.source);
+        self.opened = Some(opened);
+        self
     }
     /// The same request with other options.
     #[must_use]

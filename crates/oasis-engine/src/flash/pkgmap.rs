@@ -4,6 +4,7 @@
 
 use oasis_package::programmer::ProgrammerKind;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use oasis_package::{OpenOptions, Package, PartitionTable, PlanStep};
 
@@ -36,7 +37,7 @@ pub struct Prepared {
     /// Oasis's demo package (goes onto virtual boards only).
     pub demo: bool,
     /// The package, kept open: a zip's unpacked folder lives as long as it does.
-    _package: Package,
+    _package: Arc<Package>,
 }
 
 /// Open the package of `req` and check everything that can be checked without a board.
@@ -45,7 +46,12 @@ pub fn prepare(req: &FlashRequest) -> Result<Prepared, EngineError> {
     let mut open = OpenOptions::default();
     open.programmer.clone_from(&opts.programmer);
     open.rawprogram.clone_from(&opts.rawprogram);
-    let pkg = Package::open(&req.package, &open)?;
+    // The package the caller opened is the one the user saw and checked: it is used as it is,
+    // unless the options change what is opened.
+    let pkg = match &req.opened {
+        Some(p) if opts.programmer.is_none() && opts.rawprogram.is_none() => Arc::clone(p),
+        _ => Arc::new(Package::open(&req.package, &open)?),
+    };
     let mut notes: Vec<String> = pkg
         .choices
         .iter()

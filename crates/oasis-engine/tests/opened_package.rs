@@ -1,0 +1,77 @@
+//! A package the front-end opened already (the app opens it once, when the user picks it) goes
+//! into the job as it is: the job does not open it a second time, unless the options change
+//! what is opened (another programmer or rawprogram).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use oasis_engine::{ErrorKind, ErrorReport, FlashOptions, FlashRequest, Verdict, spawn_flash};
+use oasis_package::{OpenOptions, Package};
+
+fn demo_package() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../assets/demo-package/BG95M3LAR02A03_01.300.01.300"
+    ))
+}
+
+/// The demo package packed as a `.zip` (as packages are downloaded) at `to`.
+fn zip_of(dir: &Path, to: &Path) {
+    let mut z = zip::ZipWriter::new(std::fs::File::create(to).unwrap());
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
+            z.start_file(
+                format!("{name}/{rel}"),
+                zip::write::SimpleFileOptions::default(),
+            )
+            .unwrap();
+            z.write_all(&std::fs::read(&p).unwrap()).unwrap();
+        }
+    }
+    z.finish().unwrap();
+}
+
+fn flash(req: FlashRequest) -> Result<Verdict, ErrorReport> {
+    spawn_flash(req.on_bus(oasis_vdev::bus::demand()), Box::new(|_| {})).join()
+}
+
+#[test]
+fn a_package_opened_by_the_caller_is_flashed_without_being_opened_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let zip = tmp.path().join("BG95M3LAR02A03_01.300.01.300.zip");
+    zip_of(&demo_package(), &zip);
+    let opened = Arc::new(Package::open(&zip, &OpenOptions::default()).unwrap());
+    assert!(opened.from_zip);
+    // The download is gone; what was unpacked when it was opened is still there.
+    std::fs::remove_file(&zip).unwrap();
+
+    let v = flash(FlashRequest::new(&zip, "virtual:bg95").with_package(Arc::clone(&opened)))
+        .unwrap_or_else(|r| panic!("{r:?}"));
+    assert!(!v.verified.is_empty(), "{v:?}");
+
+    // Without it, the job opens the path, which is gone.
+    let r = flash(FlashRequest::new(&zip, "virtual:bg95")).unwrap_err();
+    assert_eq!(r.kind, ErrorKind::BadInput, "{r:?}");
+
+    // Options that change what is opened open the package again.
+    let mut o = FlashOptions::default();
+    o.programmer = opened.programmer.as_ref().map(|p| p.path.clone());
+    assert!(o.programmer.is_some());
+    let r = flash(
+        FlashRequest::new(&zip, "virtual:bg95")
+            .with_package(opened)
+            .with_options(o),
+    )
+    .unwrap_err();
+    assert_eq!(r.kind, ErrorKind::BadInput, "{r:?}");
+}
