@@ -409,3 +409,24 @@ fn a_failing_flash_saves_its_bundle_and_copies_a_summary_with_the_error() {
 fn temp_dir_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("oasis-gui-{name}-{}", std::process::id()))
 }
+
+/// The package is opened once, when it is picked: the compatibility check and the flash use
+/// that opening (a downloaded zip deleted after it was opened is flashed from what was
+/// unpacked then).
+#[test]
+fn the_package_opened_when_picked_is_the_one_checked_and_flashed() {
+    let dir = temp_dir("engine-opened-once-zip");
+    let folder = oasis::demo::install(&dir).unwrap_or_else(|e| panic!("demo package: {e}"));
+    let zip = dir.join("BG95M3LAR02A03_01.300.01.300.zip");
+    oasis_testkit::zip_tree(&folder, &zip, "BG95M3LAR02A03_01.300.01.300");
+    let mut h = engine_app("engine-opened-once", Some(zip.clone()));
+    std::fs::remove_file(&zip).unwrap();
+    flash(&mut h, "Virtual BG95-M3 #1 (healthy)");
+    let compat = h.state().state.flash.compat.clone();
+    h.get_by_label("Flash succeeded");
+    assert!(verdict(&h).confirmed);
+    assert!(
+        compat.is_some_and(|c| c.checks.iter().all(|c| c.name != "Package")),
+        "checked against the package as it was opened"
+    );
+}

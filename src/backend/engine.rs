@@ -49,6 +49,21 @@ pub struct EngineBackend {
     jobs: Jobs,
     workers: super::workers::Workers,
     watch_usb: bool,
+    /// The package the user picked last, as it was opened then: the compatibility checks and
+    /// the flash use it instead of opening (and hashing) it again.
+    package: Opened,
+}
+
+/// The package opened last, shared with the workers.
+type Opened = Arc<Mutex<Option<Arc<Package>>>>;
+
+/// The package opened from `path`, if it is the one opened last.
+fn opened(slot: &Opened, path: &Path) -> Option<Arc<Package>> {
+    slot.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+        .filter(|p| p.source == path)
+        .cloned()
 }
 
 /// The engine jobs the backend started (flashes, crash dumps), by the UI's job id.
@@ -167,6 +182,7 @@ impl EngineBackend {
             jobs: Arc::new(Mutex::new(HashMap::new())),
             workers: super::workers::Workers::default(),
             watch_usb,
+            package: Opened::default(),
         };
         for v in virtuals {
             backend.plug(v);
@@ -324,18 +340,18 @@ fn identity_of(bus: &BusHandle, t: &Target) -> Result<oasis_engine::ChipIdentity
 
 fn compat_report(
     bus: &BusHandle,
-    package: &Path,
+    package: Result<Arc<Package>, String>,
     t: &Target,
     mode: Option<BoardMode>,
 ) -> CompatReport {
-    let pkg = match Package::open(package, &OpenOptions::default()) {
+    let pkg = match package {
         Ok(p) => p,
         Err(e) => {
             return CompatReport {
                 checks: vec![CompatCheck {
                     name: "Package".into(),
                     status: Level::Red,
-                    reason: e.to_string(),
+                    reason: e,
                 }],
             };
         }
@@ -408,9 +424,14 @@ impl Backend for EngineBackend {
     fn open_package(&mut self, path: &Path) {
         let path = path.to_owned();
         let subject = path.display().to_string();
+        let slot = Arc::clone(&self.package);
         self.work("package", &subject, move || {
             let result = Package::open(&path, &OpenOptions::default())
-                .map(|p| summarize(&p))
+                .map(|p| {
+                    let summary = summarize(&p);
+                    *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(p));
+                    summary
+                })
                 .map_err(|e| BackendError::Package {
                     path: path.clone(),
                     reason: e.to_string(),
@@ -429,9 +450,20 @@ impl Backend for EngineBackend {
         };
         let bus = self.bus.clone();
         let subject = format!("{}@{board}", package.display());
+        let slot = Arc::clone(&self.package);
         self.work("compat", &subject, move || {
             let report = match target {
-                Ok(t) => compat_report(&bus, &package, &t, mode),
+                Ok(t) => {
+                    let pkg = opened(&slot, &package).map_or_else(
+                        || {
+                            Package::open(&package, &OpenOptions::default())
+                                .map(Arc::new)
+                                .map_err(|e| e.to_string())
+                        },
+                        Ok,
+                    );
+                    compat_report(&bus, pkg, &t, mode)
+                }
                 Err(e) => CompatReport {
                     checks: vec![CompatCheck {
                         name: "Board".into(),
@@ -454,7 +486,8 @@ impl Backend for EngineBackend {
             return;
         };
         // The engine makes every check that needs the board on its own job thread.
-        let handle = start_job(&self.bus, job, target, &self.reply());
+        let pkg = opened(&self.package, &job.package);
+        let handle = start_job(&self.bus, job, pkg, target, &self.reply());
         let mut jobs = lock_jobs(&self.jobs);
         jobs.retain(|_, h| !h.is_finished());
         jobs.insert(id, handle);

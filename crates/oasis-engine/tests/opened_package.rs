@@ -3,8 +3,7 @@
 //! what is opened (another programmer or rawprogram).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use oasis_engine::{ErrorKind, ErrorReport, FlashOptions, FlashRequest, Verdict, spawn_flash};
@@ -17,30 +16,6 @@ fn demo_package() -> PathBuf {
     ))
 }
 
-/// The demo package packed as a `.zip` (as packages are downloaded) at `to`.
-fn zip_of(dir: &Path, to: &Path) {
-    let mut z = zip::ZipWriter::new(std::fs::File::create(to).unwrap());
-    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-                continue;
-            }
-            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
-            z.start_file(
-                format!("{name}/{rel}"),
-                zip::write::SimpleFileOptions::default(),
-            )
-            .unwrap();
-            z.write_all(&std::fs::read(&p).unwrap()).unwrap();
-        }
-    }
-    z.finish().unwrap();
-}
-
 fn flash(req: FlashRequest) -> Result<Verdict, ErrorReport> {
     spawn_flash(req.on_bus(oasis_vdev::bus::demand()), Box::new(|_| {})).join()
 }
@@ -49,7 +24,7 @@ fn flash(req: FlashRequest) -> Result<Verdict, ErrorReport> {
 fn a_package_opened_by_the_caller_is_flashed_without_being_opened_again() {
     let tmp = tempfile::tempdir().unwrap();
     let zip = tmp.path().join("BG95M3LAR02A03_01.300.01.300.zip");
-    zip_of(&demo_package(), &zip);
+    oasis_testkit::zip_tree(&demo_package(), &zip, "BG95M3LAR02A03_01.300.01.300");
     let opened = Arc::new(Package::open(&zip, &OpenOptions::default()).unwrap());
     assert!(opened.from_zip);
     // The download is gone; what was unpacked when it was opened is still there.

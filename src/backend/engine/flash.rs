@@ -3,7 +3,10 @@
 //! hardware, a module running another model's firmware) are the engine's
 //! (`oasis_engine::refuse`), made before anything is written.
 
+use std::sync::Arc;
+
 use oasis_engine::{FlashOptions as EngineOptions, FlashRequest};
+use oasis_package::Package;
 use oasis_transport::BusHandle;
 
 use super::super::engine_serial::link_for;
@@ -21,12 +24,14 @@ pub(super) fn engine_options(job: &FlashJob) -> EngineOptions {
     o
 }
 
-/// Start the engine's flash job for `job` on the board's link on `bus`. The engine makes every
+/// Start the engine's flash job for `job` on the board's link on `bus`, with the package as the
+/// app opened it when it was picked (when it is that one). The engine makes every
 /// refusal that needs the board (the demo package on hardware, a module of another model)
 /// before anything is written.
 pub(super) fn start_job(
     bus: &BusHandle,
     job: FlashJob,
+    package: Option<Arc<Package>>,
     target: Target,
     reply: &Reply,
 ) -> oasis_engine::JobHandle {
@@ -45,9 +50,13 @@ pub(super) fn start_job(
             b.flash_port.clone()
         }
     };
-    let req = FlashRequest::new(&job.package, port)
+    let mut req = FlashRequest::new(&job.package, port)
         .on_bus(bus.clone())
         .with_options(options);
+    if let Some(p) = package {
+        // The package as the user saw it when it was picked, not opened a second time.
+        req = req.with_package(p);
+    }
     let to = reply.clone();
     let sink = Box::new(move |event| to.send(BackendMsg::Job { job: id, event }));
     oasis_engine::spawn_flash(req, sink)
