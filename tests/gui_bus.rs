@@ -14,10 +14,9 @@ use egui_kittest::kittest::Queryable;
 use oasis::backend::engine::EngineBackend;
 use oasis::backend::engine_boards::{
     Label, Virtual, demo_boards, diagnosis_view, evidence_on, label, probe_device, real_boards,
-    state_boards,
 };
 use oasis::backend::engine_serial::with_port;
-use oasis::backend::{BoardMode, BoardState};
+use oasis::backend::{BoardMode, BoardState, BoardStateText};
 use oasis_engine::diag::timeline::{FlapConfig, Timeline, TimelineEvent};
 use oasis_transport::{BusHandle, TransportErrorKind};
 use oasis_vdev::{BoardOptions, BusTiming, Profile, VirtualBoard, VirtualBus};
@@ -116,11 +115,34 @@ fn a_board_plugged_in_is_diagnosed_switched_flashed_confirmed_and_unplugged() {
     );
 }
 
-fn state_name(s: oasis_engine::diag::State) -> String {
-    serde_json::to_value(s)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+/// The diagnosis a technician expects for each of oasis-vdev's scenario boards.
+fn expected_state(scenario: &str) -> BoardState {
+    match scenario {
+        "healthy-bg95" | "failing-flash-bg95" => BoardState::EdlWaiting,
+        "normal-eg25" => BoardState::NormalAtOk,
+        "silent-eg25" => BoardState::NormalAtSilent,
+        "programmer-bg95" => BoardState::EdlProgrammerRunning,
+        "dump-bg95" => BoardState::MemoryDump,
+        "claimed-bg95" => BoardState::ClaimedByDriver,
+        "no-permission-bg95" => BoardState::NoPermission,
+        "unplugged-eg25" => BoardState::NotOnUsb,
+        "flapping-bg95" => BoardState::Flapping,
+        "ec200t" => BoardState::NotFirehoseModule,
+        other => panic!("a scenario this test does not know: {other}"),
+    }
+}
+
+/// One virtual board per scenario, listed as `virtual:s1`…, titled with its sentence, with
+/// the diagnosis expected for it.
+fn state_boards() -> Vec<(Virtual, BoardState)> {
+    oasis_vdev::scenarios()
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let v = Virtual::new(format!("virtual:s{}", i + 1), s.description, (s.build)());
+            (v, expected_state(s.name))
+        })
+        .collect()
 }
 
 /// The hot-plug history of the bus sampled for `secs` (one look when 0), as the watcher keeps
@@ -158,7 +180,7 @@ fn on_a_bus(v: &Virtual) -> (VirtualBus, Label) {
 fn every_diagnosis_state_is_reached_through_the_bus() {
     let mut reached = Vec::new();
     for (v, want) in state_boards() {
-        let (v, look) = if want == "flapping" {
+        let (v, look) = if want == BoardState::Flapping {
             // The scenario flaps every second; the same board on a 400 ms cycle (longer than the
             // bus's re-enumeration gap) keeps this short.
             let opts = BoardOptions {
@@ -174,8 +196,8 @@ fn every_diagnosis_state_is_reached_through_the_bus() {
         let bus = vbus.handle();
         let timeline = sampled_timeline(&bus, look);
         let snap = bus.snapshot();
-        let want = if want == "edl_programmer_running" {
-            "edl_waiting"
+        let want = if want == BoardState::EdlProgrammerRunning {
+            BoardState::EdlWaiting
         } else {
             want
         };
@@ -189,10 +211,12 @@ fn every_diagnosis_state_is_reached_through_the_bus() {
                 ..Default::default()
             }),
         };
-        assert_eq!(state_name(d.state), want, "{}: {d:#?}", v.title);
+        assert_eq!(d.state, want, "{}: {d:#?}", v.title);
         // The board list agrees where it can tell without asking the board.
-        if !matches!(want, "flapping" | "normal_at_silent" | "normal_at_ok")
-            && let Some(dev) = snap.usb.first()
+        if !matches!(
+            want,
+            BoardState::Flapping | BoardState::NormalAtSilent | BoardState::NormalAtOk
+        ) && let Some(dev) = snap.usb.first()
         {
             let mut list = real_boards(&snap);
             label(&mut list, &[l]);
@@ -201,9 +225,13 @@ fn every_diagnosis_state_is_reached_through_the_bus() {
         }
         reached.push(want);
     }
-    reached.sort_unstable();
-    reached.dedup();
-    assert_eq!(reached.len(), 9, "{reached:?}");
+    for s in BoardState::ALL {
+        assert_eq!(
+            reached.contains(&s),
+            s != BoardState::EdlProgrammerRunning,
+            "{s:?} in {reached:?}"
+        );
+    }
 }
 
 /// A port another job has open is busy to a probe, as the OS answers for a real one; once it

@@ -113,19 +113,6 @@ pub fn demo_boards() -> Vec<Virtual> {
     ]
 }
 
-/// One virtual board per diagnosis state (oasis-vdev's scenarios), listed as `virtual:s1`…,
-/// titled with the scenario's sentence: for training and for testing the Diagnostics pane.
-pub fn state_boards() -> Vec<(Virtual, &'static str)> {
-    oasis_vdev::scenarios()
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let v = Virtual::new(format!("virtual:s{}", i + 1), s.description, (s.build)());
-            (v, s.state)
-        })
-        .collect()
-}
-
 /// Another BG95 (its own chip serial and IMEI), so bench reports tell the two apart.
 fn second_bg95() -> Profile {
     let mut p = Profile::bg95();

@@ -1,6 +1,6 @@
-//! Ready-made boards for demos, the GUI and diagnostics tests: each a constructor plus a name,
-//! a sentence, and the diagnosis state (as `oasis_engine::diag::State` spells it in snake
-//! case) a host should reach for it — one scenario per state a technician meets.
+//! Ready-made boards for demos, the GUI and diagnostics tests: each a constructor plus a name
+//! and a sentence — one scenario per state a technician meets (which diagnosis a host reaches
+//! for each is the diagnosis's business, and its tests say so).
 
 use std::time::Duration;
 
@@ -16,8 +16,6 @@ pub struct Scenario {
     pub name: &'static str,
     /// One sentence for a user.
     pub description: &'static str,
-    /// The diagnosis state the board is in when built (`edl_waiting`, `normal_at_ok`, ...).
-    pub state: &'static str,
     /// Builds a fresh board.
     pub build: fn() -> VirtualBoard,
 }
@@ -107,77 +105,65 @@ pub fn not_firehose_ec200t() -> VirtualBoard {
 
 /// All scenarios: the three demo boards first, then one per remaining diagnosis state.
 pub fn scenarios() -> Vec<Scenario> {
-    let s = |name, description, state, build| Scenario {
+    let s = |name, description, build| Scenario {
         name,
         description,
-        state,
         build,
     };
     vec![
         s(
             "healthy-bg95",
             "A healthy Quectel BG95-M3 in download mode (05c6:9008), ready to flash.",
-            "edl_waiting",
             healthy_bg95,
         ),
         s(
             "normal-eg25",
             "A Quectel EG25-G running its firmware, answering AT commands.",
-            "normal_at_ok",
             normal_mode_eg25,
         ),
         s(
             "failing-flash-bg95",
             "A BG95-M3 whose NAND fails while programming the third image.",
-            "edl_waiting",
             failing_flash_bg95,
         ),
         s(
             "silent-eg25",
             "An EG25-G running its firmware whose AT port stays silent.",
-            "normal_at_silent",
             at_silent_eg25,
         ),
         s(
             "programmer-bg95",
             "A BG95-M3 in download mode with a programmer already running.",
-            "edl_programmer_running",
             programmer_running_bg95,
         ),
         s(
             "dump-bg95",
             "A BG95-M3 that crashed into memory-dump mode (05c6:900e).",
-            "memory_dump",
             memory_dump_bg95,
         ),
         s(
             "claimed-bg95",
             "A BG95-M3 in download mode held by another program (ModemManager).",
-            "claimed_by_driver",
             claimed_bg95,
         ),
         s(
             "no-permission-bg95",
             "A BG95-M3 in download mode this user may not open.",
-            "no_permission",
             no_permission_bg95,
         ),
         s(
             "unplugged-eg25",
             "An EG25-G that was unplugged.",
-            "not_on_usb",
             unplugged_eg25,
         ),
         s(
             "flapping-bg95",
             "A BG95-M3 on a loose cable, dropping off the bus every second.",
-            "flapping",
             flapping_bg95,
         ),
         s(
             "ec200t",
             "A Quectel EC200T (ASR chip): answers AT but is no Qualcomm Firehose target.",
-            "not_firehose_module",
             not_firehose_ec200t,
         ),
     ]
