@@ -327,6 +327,10 @@ pub struct DiagnoseArgs {
     /// Look at this port in particular.
     #[arg(long, value_name = "PORT")]
     pub port: Option<String>,
+    /// Diagnose from a USB listing saved elsewhere (a lab's `usb-devices` or `lsusb -v`
+    /// output, fwupd emulation JSON, or a raw descriptor dump) instead of this computer's USB.
+    #[arg(long, value_name = "FILE", conflicts_with = "port")]
+    pub usb_dump: Option<PathBuf>,
     /// Check this package against the board.
     #[arg(long, value_name = "PACKAGE")]
     pub package: Option<PathBuf>,

@@ -11,6 +11,7 @@ use oasis_package::{OpenOptions, Package};
 use oasis_transport::enumerate::Snapshot;
 use oasis_transport::{BusHandle, PortSpec};
 use serde_json::json;
+use std::path::Path;
 
 use crate::args::{DevicesArgs, DiagnoseArgs};
 use crate::output::{print_error, print_json_line};
@@ -127,6 +128,25 @@ fn gather(bus: &BusHandle, port: Option<&str>) -> Evidence {
     ev
 }
 
+/// Largest USB listing read (a whole `lsusb -v` of a busy machine is well under 1 MiB).
+const MAX_LISTING: u64 = 16 << 20;
+
+/// The USB listing saved in `file`, or what is wrong with it (naming the file) and what to do.
+fn saved_listing(file: &Path) -> Result<Snapshot, (String, Option<String>)> {
+    let named = |e: &dyn std::fmt::Display| format!("{}: {e}", file.display());
+    let len = std::fs::metadata(file)
+        .map_err(|e| (named(&e), None))?
+        .len();
+    if len > MAX_LISTING {
+        return Err((
+            named(&format!("{len} bytes is too large for a USB listing")),
+            Some("pass the output of `usb-devices` or `lsusb -v` for the board".into()),
+        ));
+    }
+    let bytes = std::fs::read(file).map_err(|e| (named(&e), None))?;
+    oasis_engine::diag::parse::listing(&bytes).map_err(|e| (named(&e), e.help().map(String::from)))
+}
+
 /// Run `diagnose`; returns the exit status.
 pub fn run_diagnose(a: &DiagnoseArgs) -> i32 {
     let pkg = match &a.package {
@@ -139,7 +159,19 @@ pub fn run_diagnose(a: &DiagnoseArgs) -> i32 {
         },
         None => None,
     };
-    let ev = gather(&crate::bus::cli_bus(), a.port.as_deref());
+    let ev = match &a.usb_dump {
+        Some(file) => match saved_listing(file) {
+            Ok(snapshot) => Evidence {
+                snapshot,
+                ..Evidence::default()
+            },
+            Err((what, help)) => {
+                print_error(&what, help.as_deref(), a.json, "bad_input");
+                return 2;
+            }
+        },
+        None => gather(&crate::bus::cli_bus(), a.port.as_deref()),
+    };
     let d = diagnose(&ev);
     let fit = pkg.as_ref().map(|p| {
         let board = BoardFacts::from_evidence(ev.at.iter().find(|x| x.answered), ev.chip.as_ref());
@@ -153,8 +185,16 @@ pub fn run_diagnose(a: &DiagnoseArgs) -> i32 {
             "at": ev.at,
             "chip": ev.chip,
             "usb_error": ev.snapshot.usb_error,
+            "usb_dump": a.usb_dump,
         }));
     } else {
+        if let Some(file) = &a.usb_dump {
+            println!(
+                "From the USB listing in {} (this computer's USB was not looked at, no board was asked)",
+                file.display()
+            );
+            println!();
+        }
         print_diagnosis(&d, ev.chip.as_ref());
         if let Some(c) = fit {
             println!();

@@ -90,6 +90,12 @@ pub enum DiagError {
         /// The frame as hex.
         frame_hex: String,
     },
+    /// A saved USB listing in none of the formats Oasis reads.
+    #[error("not a USB listing Oasis reads ({what})")]
+    UnknownListing {
+        /// What the file looked like.
+        what: String,
+    },
     /// A background thread could not be started.
     #[error("could not start the {name} thread: {source}")]
     Thread {
@@ -118,6 +124,9 @@ impl Help for DiagError {
             | Self::Json { .. } => {
                 Some("the dump is incomplete or in another format; capture it again")
             }
+            Self::UnknownListing { .. } => Some(
+                "save the listing with `usb-devices` or `lsusb -v` (Linux), or pass fwupd's emulation JSON or a raw descriptor dump (05C6:9008's descriptors)",
+            ),
             Self::Hdlc { .. } | Self::Thread { .. } => None,
         };
         line.map(Cow::Borrowed)
