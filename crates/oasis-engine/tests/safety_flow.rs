@@ -199,6 +199,28 @@ fn an_interrupted_nand_flash_resumes_skipping_erase_and_program_together() {
     resume_after_unplug("quectel-eg25g-nand-2022", "eg25", false);
 }
 
+/// A bundle of a flash on a bare `virtual` (the package chose the board) replays: the
+/// transcript stands under the name the flash opens, not under the name the user typed.
+#[test]
+fn a_bundle_of_a_bare_virtual_port_replays() {
+    let (tmp, root) = package_copy("quectel-eg25g-nand-2022");
+    let bundle = tmp.path().join("support.zip");
+    let mut o = FlashOptions::default();
+    o.timeouts = quick();
+    o.bundle = Some(bundle.clone());
+    let req = FlashRequest::new(&root, "virtual")
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(o);
+    let (out, _) = run(|sink| spawn_flash(req, sink));
+    out.unwrap_or_else(|r| panic!("{r:?}"));
+    let loaded = load_bundle(&bundle).unwrap();
+    assert_eq!(loaded.request.port, "virtual");
+    let report = replay_bundle(&loaded, None, Box::new(|_| {})).unwrap();
+    assert!(report.reproduced, "{report:?}");
+    assert!(report.replayed.is_ok(), "{report:?}");
+    assert_eq!(report.mismatch, None);
+}
+
 #[test]
 fn a_bundle_from_a_failed_flash_replays_to_the_same_error() {
     let (tmp, root) = package_copy("quectel-eg25g-nand-2022");
