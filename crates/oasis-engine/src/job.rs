@@ -2,10 +2,11 @@
 //! `Failed(Internal)` so every job ends with exactly one terminal event.
 //!
 //! One spawn entry per job kind ([`spawn_flash`], [`spawn_backup`], [`spawn_restore`],
-//! [`spawn_dump`], `spawn_ramdump`), each taking the request and a sink ([`event_channel`] makes
-//! one with its channel). Every job opens its port on the request's bus; a link the caller opened
-//! itself (a test's virtual board, a replayed transcript) travels there too, held by an
-//! [`oasis_transport::LinkBus`] under the request's port name.
+//! [`spawn_dump`], [`spawn_ramdump`](crate::spawn_ramdump)), each taking the request and a
+//! sink ([`event_channel`] makes one with its channel). Every job opens its port on the
+//! request's bus; a link the caller opened itself (a test's virtual board, a replayed
+//! transcript) travels there too, held by an [`oasis_transport::LinkBus`] under the request's
+//! port name.
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
