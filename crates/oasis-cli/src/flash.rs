@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use oasis_engine::diag::Diagnosis;
 use oasis_engine::event::{ErrorReport, Event, Phase, Verdict};
-use oasis_engine::{FlashOptions, FlashRequest, JobHandle, Timeouts, spawn_flash_channel};
+use oasis_engine::{FlashOptions, FlashRequest, JobHandle, Timeouts, event_channel, spawn_flash};
 
 use crate::args::{ChipinfoArgs, FlashArgs};
 use crate::output::{
@@ -135,7 +135,8 @@ pub fn run_flash(a: FlashArgs) -> i32 {
     let req = FlashRequest::new(a.package, a.port.clone())
         .on_bus(crate::bus::cli_bus())
         .with_options(opts);
-    let (handle, rx) = spawn_flash_channel(req);
+    let (sink, rx) = event_channel();
+    let handle = spawn_flash(req, sink);
     let (outcome, bundle) = watch(handle, rx, json);
     // A board that did not come back as expected: switch to the diagnosis.
     let diagnosis = match &outcome {

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use oasis_engine::ramdump::{DumpManifest, RegionStatus, SECRETS_NOTE};
-use oasis_engine::{RamdumpRequest, spawn_ramdump_channel};
+use oasis_engine::{RamdumpRequest, event_channel, spawn_ramdump};
 use serde_json::{Value, json};
 
 use crate::args::RamdumpArgs;
@@ -21,7 +21,8 @@ pub fn run(a: RamdumpArgs) -> i32 {
     req.bus = crate::bus::cli_bus();
     req.regions.clone_from(&a.regions);
     req.timeouts = timeouts();
-    let (handle, rx) = spawn_ramdump_channel(req);
+    let (sink, rx) = event_channel();
+    let handle = spawn_ramdump(req, sink);
     let (outcome, _) = watch(handle, rx, a.json);
     let manifest = DumpManifest::load(&a.out).ok();
     if a.json {

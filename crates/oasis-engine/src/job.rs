@@ -1,5 +1,12 @@
 //! Jobs on named worker threads: spawning, cancelling, joining, and turning a worker panic into
 //! `Failed(Internal)` so every job ends with exactly one terminal event.
+//!
+//! One spawn entry per job kind ([`spawn_flash`], [`spawn_backup`], [`spawn_restore`],
+//! [`spawn_dump`], [`spawn_ramdump`](crate::spawn_ramdump)), each taking the request and a
+//! sink ([`event_channel`] makes one with its channel). Every job opens its port on the
+//! request's bus; a link the caller opened itself (a test's virtual board, a replayed
+//! transcript) travels there too, held by an [`oasis_transport::LinkBus`] under the request's
+//! port name.
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -160,33 +167,15 @@ pub fn spawn_flash(req: FlashRequest, sink: Box<dyn FnMut(Event) + Send>) -> Job
     })
 }
 
-/// [`spawn_flash`] over a link the caller opened (`req.port` then only names the job), e.g.
-/// a pty or a replayed transcript.
-pub fn spawn_flash_on(
-    req: FlashRequest,
-    link: Box<dyn oasis_transport::Transport>,
-    sink: Box<dyn FnMut(Event) + Send>,
-) -> JobHandle {
-    let name = thread_name("flash", &req.port);
-    let (sink, tl) = bundling(&req, sink);
-    spawn_job(name, sink, move |em| {
-        run::with_bundle(&req, tl.as_ref(), em, |em, rec| {
-            crate::flow::flash_on(&req, link, em, rec)
-        })
-    })
-}
-
-/// [`spawn_flash`] with the events delivered on an unbounded crossbeam channel.
-pub fn spawn_flash_channel(req: FlashRequest) -> (JobHandle, Receiver<Event>) {
+/// A sink and the channel its events arrive on (unbounded; a receiver that went away only
+/// means nobody listens any more). Any spawn function takes the sink:
+/// `let (sink, events) = event_channel(); let job = spawn_flash(req, sink);`.
+pub fn event_channel() -> (Box<dyn FnMut(Event) + Send>, Receiver<Event>) {
     let (tx, rx) = crossbeam_channel::unbounded();
-    let handle = spawn_flash(
-        req,
-        Box::new(move |ev| {
-            // A receiver that went away only means nobody listens any more.
-            let _ = tx.send(ev);
-        }),
-    );
-    (handle, rx)
+    let sink = Box::new(move |ev| {
+        let _ = tx.send(ev);
+    });
+    (sink, rx)
 }
 
 /// Start a backup job (`oasis-backup-<port>`): read the board-unique regions into
@@ -196,35 +185,11 @@ pub fn spawn_backup(req: BackupRequest, sink: Box<dyn FnMut(Event) + Send>) -> J
     spawn_job(name, sink, move |em| crate::restore::backup_job(&req, em))
 }
 
-/// [`spawn_backup`] over a link the caller opened.
-pub fn spawn_backup_on(
-    req: BackupRequest,
-    link: Box<dyn oasis_transport::Transport>,
-    sink: Box<dyn FnMut(Event) + Send>,
-) -> JobHandle {
-    let name = thread_name("backup", &req.port);
-    spawn_job(name, sink, move |em| {
-        crate::restore::backup_job_on(&req, link, em)
-    })
-}
-
 /// Start a restore job (`oasis-restore-<port>`): write a backup back onto the board it was
 /// taken from (refused for another chip serial), verify it, reset.
 pub fn spawn_restore(req: RestoreRequest, sink: Box<dyn FnMut(Event) + Send>) -> JobHandle {
     let name = thread_name("restore", &req.port);
     spawn_job(name, sink, move |em| crate::restore::restore_job(&req, em))
-}
-
-/// [`spawn_restore`] over a link the caller opened.
-pub fn spawn_restore_on(
-    req: RestoreRequest,
-    link: Box<dyn oasis_transport::Transport>,
-    sink: Box<dyn FnMut(Event) + Send>,
-) -> JobHandle {
-    let name = thread_name("restore", &req.port);
-    spawn_job(name, sink, move |em| {
-        crate::restore::restore_job_on(&req, link, em)
-    })
 }
 
 /// Start a read-back job (`oasis-dump-<port>`): read partitions (by label) or sector ranges
@@ -233,18 +198,6 @@ pub fn spawn_restore_on(
 pub fn spawn_dump(req: crate::dump::DumpRequest, sink: Box<dyn FnMut(Event) + Send>) -> JobHandle {
     let name = thread_name("dump", &req.port);
     spawn_job(name, sink, move |em| crate::dump::dump_job(&req, em))
-}
-
-/// [`spawn_dump`] over a link the caller opened (e.g. a virtual board a test flashed first).
-pub fn spawn_dump_on(
-    req: crate::dump::DumpRequest,
-    link: Box<dyn oasis_transport::Transport>,
-    sink: Box<dyn FnMut(Event) + Send>,
-) -> JobHandle {
-    let name = thread_name("dump", &req.port);
-    spawn_job(name, sink, move |em| {
-        crate::dump::dump_job_on(&req, link, em)
-    })
 }
 
 #[cfg(test)]
@@ -268,18 +221,12 @@ mod tests {
     where
         F: FnOnce(&mut Emitter) -> Result<Verdict, EngineError> + Send + 'static,
     {
-        let (tx, rx) = crossbeam_channel::unbounded();
-        let h = spawn_job(
-            thread_name("test", "virtual:eg25"),
-            Box::new(move |e| {
-                let _ = tx.send(e);
-            }),
-            move |em| {
-                let name = std::thread::current().name().unwrap_or_default().to_owned();
-                em.info(name);
-                work(em)
-            },
-        );
+        let (sink, rx) = event_channel();
+        let h = spawn_job(thread_name("test", "virtual:eg25"), sink, move |em| {
+            let name = std::thread::current().name().unwrap_or_default().to_owned();
+            em.info(name);
+            work(em)
+        });
         let out = h.join();
         let events: Vec<Event> = rx.try_iter().collect();
         let name = match &events[1] {

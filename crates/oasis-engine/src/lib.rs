@@ -3,12 +3,14 @@
 //!
 //! Nothing here prints, draws or exits; front-ends consume [`event::Event`]s.
 //!
-//! A flash is one call: [`spawn_flash`] (or [`spawn_flash_channel`]) with a [`FlashRequest`]
-//! starts a worker thread named `oasis-flash-<port>` that emits `PlanReady`, the phases, and
-//! exactly one `Finished` or `Failed`. [`JobHandle::cancel`] stops it between two chunks.
-//! [`spawn_flash_on`] runs the same job over a link the caller opened (a virtual board whose
-//! storage a test inspects, a recorded session). [`read_chip_identity`] reads serial, HW ID
-//! and PK hash in Sahara command mode and leaves the board waiting for a programmer.
+//! A flash is one call: [`spawn_flash`] with a [`FlashRequest`] and a sink ([`event_channel`]
+//! makes one with its channel) starts a worker thread named `oasis-flash-<port>` that
+//! emits `PlanReady`, the phases, and exactly one `Finished` or `Failed`. [`JobHandle::cancel`]
+//! stops it between two chunks. Every job kind has this one entry, and every job opens its
+//! port on the request's bus: a link the caller opened (a virtual board whose storage a test
+//! inspects, a recorded session) is put on that bus with [`oasis_transport::LinkBus`].
+//! [`read_chip_identity`] reads serial, HW ID and PK hash in Sahara command mode and leaves
+//! the board waiting for a programmer.
 //!
 //! The safety net: [`FlashOptions::backup`] reads the board-unique regions (EFS2/NV,
 //! modemst1/2, fsg, persist) into a folder before anything is written ([`backup`]);
@@ -54,13 +56,10 @@ pub use chipinfo::{read_chip_identity, read_chip_identity_on};
 pub use dump::DumpRequest;
 pub use error::{ConfirmFailure, EngineError};
 pub use event::{ChipIdentity, ErrorKind, ErrorReport, Event, Phase, Verdict};
-pub use job::{
-    JobHandle, spawn_backup, spawn_backup_on, spawn_dump, spawn_dump_on, spawn_flash,
-    spawn_flash_channel, spawn_flash_on, spawn_restore, spawn_restore_on,
-};
+pub use job::{JobHandle, event_channel, spawn_backup, spawn_dump, spawn_flash, spawn_restore};
 /// The one advice trait of every Oasis error (defined in `oasis-proto`).
 pub use oasis_proto::Help;
 pub use options::{FlashOptions, FlashRequest, Timeouts};
-pub use ramdump::{RamdumpRequest, spawn_ramdump, spawn_ramdump_channel, spawn_ramdump_on};
+pub use ramdump::{RamdumpRequest, spawn_ramdump};
 pub use restore::{BackupRequest, RestoreRequest};
 pub use usbswitch::normal_mode_modules;

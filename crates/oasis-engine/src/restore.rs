@@ -195,22 +195,6 @@ pub(crate) fn backup_job(req: &BackupRequest, em: &mut Emitter) -> Result<Verdic
     backup_on(req, &src, opened.link, imei, em)
 }
 
-/// Run a backup job over a link the caller opened.
-pub(crate) fn backup_job_on(
-    req: &BackupRequest,
-    link: Box<dyn Transport>,
-    em: &mut Emitter,
-) -> Result<Verdict, EngineError> {
-    let src = backup_source(req)?;
-    em.plan_ready(
-        phases(&[(Phase::Backup, 0)], src.programmer.bytes.len() as u64),
-        0,
-        0,
-    );
-    em.start_phase(Phase::Connect, 0);
-    backup_on(req, &src, link, None, em)
-}
-
 fn backup_on(
     req: &BackupRequest,
     src: &Source,
@@ -431,22 +415,6 @@ pub(crate) fn restore_job(req: &RestoreRequest, em: &mut Emitter) -> Result<Verd
     let opened = port::open(&req.bus, &req.port, fallback, &req.timeouts, em)?;
     let _claim = opened.claim;
     restore_on(req, &m, &plan, &prog, opened.link, em)
-}
-
-/// Run a restore job over a link the caller opened.
-pub(crate) fn restore_job_on(
-    req: &RestoreRequest,
-    link: Box<dyn Transport>,
-    em: &mut Emitter,
-) -> Result<Verdict, EngineError> {
-    let (m, plan, prog) = restore_source(req)?;
-    em.plan_ready(
-        restore_choice(req, &plan, prog.bytes.len() as u64),
-        plan.step_count(!req.no_reset),
-        plan.total_bytes(),
-    );
-    em.start_phase(Phase::Connect, 0);
-    restore_on(req, &m, &plan, &prog, link, em)
 }
 
 fn restore_on(

@@ -5,14 +5,16 @@
 //! folder is pruned to its cap.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
+mod link_support;
 mod safety_support;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use link_support::OnLink;
 use oasis_engine::bundle::load_bundle;
 use oasis_engine::bundle::replay::replay_bundle;
-use oasis_engine::{FlashOptions, FlashRequest, spawn_flash, spawn_flash_on};
+use oasis_engine::{FlashOptions, FlashRequest, spawn_flash};
 use oasis_vdev::{BoardOptions, FaultSpec, Profile, StartIn, VirtualBoard};
 use safety_support::{infos, quick, run};
 
@@ -189,7 +191,7 @@ fn a_redacted_bundle_replays_and_reproduces_the_failure() {
     let req = FlashRequest::new(demo(), "virtual:bg95")
         .on_bus(oasis_vdev::bus::demand())
         .with_options(o);
-    let (out, _) = run(|sink| spawn_flash_on(req, Box::new(b.connect()), sink));
+    let (out, _) = run(|sink| spawn_flash(req.on_link(Box::new(b.connect())), sink));
     let failed = out.unwrap_err();
     assert!(leaks(&zip, &p).is_empty(), "{:?}", leaks(&zip, &p));
     let loaded = load_bundle(&zip).unwrap();
@@ -244,7 +246,7 @@ fn usage_errors_write_no_bundle_and_the_folder_is_pruned() {
     let req = FlashRequest::new(demo(), "virtual:bg95")
         .on_bus(oasis_vdev::bus::demand())
         .with_options(o);
-    let (out, events) = run(|sink| spawn_flash_on(req, Box::new(b.connect()), sink));
+    let (out, events) = run(|sink| spawn_flash(req.on_link(Box::new(b.connect())), sink));
     assert!(out.is_err());
     let written: Vec<String> = infos(&events)
         .into_iter()

@@ -4,15 +4,17 @@
 //! board's storage; the dump's link carries no program/erase/patch and the storage is unchanged.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
+mod link_support;
 mod safety_support;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use link_support::OnLink;
 use oasis_engine::dump::{DumpManifest, RawRange};
 use oasis_engine::{
-    DumpRequest, ErrorKind, FlashOptions, FlashRequest, Phase, spawn_dump_on, spawn_flash_on,
+    DumpRequest, ErrorKind, FlashOptions, FlashRequest, Phase, spawn_dump, spawn_flash,
 };
 use oasis_package::{OpenOptions, Package, StepOp};
 use oasis_transport::{LinkKind, Transport, TransportError};
@@ -57,7 +59,7 @@ fn flashed() -> VirtualBoard {
     let req = FlashRequest::new(demo(), "virtual:bg95")
         .on_bus(oasis_vdev::bus::demand())
         .with_options(o);
-    let (out, _) = run(|sink| spawn_flash_on(req, Box::new(b.connect()), sink));
+    let (out, _) = run(|sink| spawn_flash(req.on_link(Box::new(b.connect())), sink));
     out.unwrap();
     b
 }
@@ -94,7 +96,7 @@ fn dump(
         inner: Box::new(b.connect()),
         sent: Arc::clone(&sent),
     };
-    let (outcome, events) = run(|sink| spawn_dump_on(req, Box::new(tap), sink));
+    let (outcome, events) = run(|sink| spawn_dump(req.on_link(Box::new(tap)), sink));
     let bytes = sent.lock().unwrap().clone();
     (outcome, events, bytes)
 }
@@ -285,7 +287,7 @@ fn emmc_labels_come_from_the_boards_gpt_and_raw_ranges_pick_a_lun() {
     req.partitions = vec!["persist".into()];
     req.raw = vec![RawRange::parse("1:8:4").unwrap()];
     req.timeouts = quick();
-    let (outcome, events) = run(|sink| spawn_dump_on(req, Box::new(b.connect()), sink));
+    let (outcome, events) = run(|sink| spawn_dump(req.on_link(Box::new(b.connect())), sink));
     outcome.unwrap_or_else(|e| panic!("{e:?}\n{events:?}"));
     let m: DumpManifest =
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();

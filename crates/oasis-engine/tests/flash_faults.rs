@@ -5,9 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 mod common;
+mod link_support;
 
-use common::{check_event_order, check_storage, flash_on_board, package_copy};
-use oasis_engine::{ErrorKind, Event, FlashOptions, FlashRequest, Phase, Timeouts, spawn_flash_on};
+use common::{check_event_order, check_storage, flash_board, package_copy};
+use link_support::OnLink;
+use oasis_engine::{ErrorKind, Event, FlashOptions, FlashRequest, Phase, Timeouts, spawn_flash};
 use oasis_package::OpenOptions;
 use oasis_transport::LinkKind;
 use oasis_vdev::{BoardOptions, BoardState, FaultSpec, Profile, StartIn, VirtualBoard};
@@ -38,7 +40,7 @@ fn failing(
 ) -> (oasis_engine::ErrorReport, Vec<Event>, VirtualBoard) {
     let (_tmp, root) = package_copy(EG25);
     let b = board(profile, faults);
-    let (out, events) = flash_on_board(
+    let (out, events) = flash_board(
         FlashRequest::new(&root, "virtual:eg25")
             .on_bus(oasis_vdev::bus::demand())
             .with_options(fast()),
@@ -128,11 +130,11 @@ fn corrupted_storage_is_a_verify_mismatch_naming_the_partition() {
     let b = board(eg25(), &[]);
     let target = b.clone();
     let (tx, rx) = crossbeam_channel::unbounded();
-    let h = spawn_flash_on(
+    let h = spawn_flash(
         FlashRequest::new(&root, "virtual:eg25")
             .on_bus(oasis_vdev::bus::demand())
-            .with_options(fast()),
-        Box::new(b.connect()),
+            .with_options(fast())
+            .on_link(Box::new(b.connect())),
         Box::new(move |e: Event| {
             if matches!(
                 e,
@@ -169,11 +171,11 @@ fn cancel_while_waiting_ends_as_cancelled_within_a_second() {
     let mut opts = FlashOptions::default();
     opts.timeouts.program_final = std::time::Duration::from_secs(60);
     let (tx, rx) = crossbeam_channel::unbounded();
-    let h = spawn_flash_on(
+    let h = spawn_flash(
         FlashRequest::new(&root, "virtual:eg25")
             .on_bus(oasis_vdev::bus::demand())
-            .with_options(opts),
-        Box::new(b.connect()),
+            .with_options(opts)
+            .on_link(Box::new(b.connect())),
         Box::new(move |e| {
             let _ = tx.send(e);
         }),
@@ -202,7 +204,7 @@ fn cancel_while_waiting_ends_as_cancelled_within_a_second() {
 fn succeeds(profile: Profile, options: BoardOptions) -> (Vec<Event>, VirtualBoard) {
     let (_tmp, root) = package_copy(EG25);
     let b = VirtualBoard::new(profile, options);
-    let (out, events) = flash_on_board(
+    let (out, events) = flash_board(
         FlashRequest::new(&root, "virtual:eg25")
             .on_bus(oasis_vdev::bus::demand())
             .with_options(fast()),
@@ -271,7 +273,7 @@ fn bad_input_fails_after_an_empty_plan() {
     let b = board(eg25(), &[]);
     // The kit package as generated: its large images are absent.
     let raw = oasis_testkit::corpus::package(EG25);
-    let (out, events) = flash_on_board(
+    let (out, events) = flash_board(
         FlashRequest::new(&raw, "virtual:eg25")
             .on_bus(oasis_vdev::bus::demand())
             .with_options(fast()),
@@ -298,7 +300,7 @@ fn chip_identity_leaves_the_board_ready_for_a_flash() {
     assert_eq!(b.state(), BoardState::Sahara);
     drop(link);
     let (_tmp, root) = package_copy(EG25);
-    let (out, events) = flash_on_board(
+    let (out, events) = flash_board(
         FlashRequest::new(&root, "virtual:eg25")
             .on_bus(oasis_vdev::bus::demand())
             .with_options(fast()),
@@ -317,7 +319,7 @@ fn a_programmer_for_another_chip_is_refused_before_the_upload() {
     let mut opts = fast();
     opts.allow_full_erase = true;
     opts.programmer = Some(oasis_testkit::corpus::programmer("raw80_oem.bin"));
-    let (out, events) = flash_on_board(
+    let (out, events) = flash_board(
         FlashRequest::new(&root, "virtual:emmc")
             .on_bus(oasis_vdev::bus::demand())
             .with_options(opts),

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{check_event_order, check_storage, flash_on_board, generic_programmer, package_copy};
+use common::{check_event_order, check_storage, flash_board, generic_programmer, package_copy};
 use oasis_engine::{Event, FlashOptions, FlashRequest, Phase};
 use oasis_package::OpenOptions;
 use oasis_vdev::{AfterReset, BoardOptions, Profile, VirtualBoard};
@@ -24,7 +24,7 @@ fn flash_fixture(
     let req = FlashRequest::new(&root, format!("virtual:{profile}"))
         .on_bus(oasis_vdev::bus::demand())
         .with_options(opts);
-    let (out, events) = flash_on_board(req, &board);
+    let (out, events) = flash_board(req, &board);
     let verdict = match out {
         Ok(v) => v,
         Err(r) => panic!("{name} on {profile}: {r:?}\nevents: {events:#?}"),

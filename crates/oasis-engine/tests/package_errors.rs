@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{flash_on_board, package_copy};
+use common::{flash_board, package_copy};
 use oasis_engine::{ErrorKind, FlashRequest, Help};
 use oasis_package::{OpenOptions, Package, PackageError};
 use oasis_vdev::{BoardOptions, Profile, VirtualBoard};
@@ -58,7 +58,7 @@ fn a_damaged_package_fails_with_the_package_readers_own_message_and_help() {
         "the package reader sees damaged XML: {own:?}"
     );
     let board = eg25();
-    let (out, _) = flash_on_board(FlashRequest::new(&root, "virtual:eg25"), &board);
+    let (out, _) = flash_board(FlashRequest::new(&root, "virtual:eg25"), &board);
     let r = out.unwrap_err();
     assert_eq!(r.kind, ErrorKind::BadInput);
     assert_eq!(r.kind.exit_code(), 2);
@@ -74,7 +74,7 @@ fn a_missing_package_says_where_to_point_not_a_generic_line() {
     let missing = tmp.path().join("no-such-package");
     let own = reader_error(&missing);
     let board = eg25();
-    let (out, _) = flash_on_board(FlashRequest::new(&missing, "virtual:eg25"), &board);
+    let (out, _) = flash_board(FlashRequest::new(&missing, "virtual:eg25"), &board);
     let r = out.unwrap_err();
     assert_eq!(r.kind, ErrorKind::BadInput);
     assert_eq!(r.hint.as_deref(), own.help().as_deref());

@@ -3,11 +3,14 @@
 //! file is ever written outside the dump folder.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod link_support;
+
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use link_support::OnLink;
 use oasis_engine::ramdump::{DumpManifest, DumpStatus, RamdumpRequest};
-use oasis_engine::spawn_ramdump_on;
+use oasis_engine::spawn_ramdump;
 use oasis_proto::sahara::SaharaPacket;
 use oasis_proto::sahara::memdebug::{RawRegion, TableWidth, encode_table};
 use oasis_transport::{LinkKind, Transport, TransportError, TransportErrorKind};
@@ -116,9 +119,8 @@ fn a_hostile_table_is_refused_or_sanitised_never_followed() {
         region(5, 0x1800, 0x100, "OVERLAP.BIN"),
         region(6, 0x8000, 0x100, "..\\..\\win.bin"),
     ];
-    let h = spawn_ramdump_on(
-        RamdumpRequest::new("scripted", &dir),
-        Box::new(Board::new(&table)),
+    let h = spawn_ramdump(
+        RamdumpRequest::new("scripted", &dir).on_link(Box::new(Board::new(&table))),
         Box::new(|_| {}),
     );
     let v = h.join().unwrap();

@@ -3,11 +3,14 @@
 //! (a refused region, an unplug mid-region), cancel, filters and refusals.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod link_support;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use link_support::OnLink;
 use oasis_engine::ramdump::{DumpManifest, DumpStatus, RamdumpRequest, RegionStatus};
-use oasis_engine::{ErrorKind, ErrorReport, Event, Phase, Verdict, spawn_ramdump_on};
+use oasis_engine::{ErrorKind, ErrorReport, Event, Phase, Verdict, spawn_ramdump};
 use oasis_vdev::dump::{region_bytes, regions};
 use oasis_vdev::{BoardOptions, BoardState, FaultSpec, LinkModel, Profile, StartIn, VirtualBoard};
 use sha2::{Digest, Sha256};
@@ -26,9 +29,8 @@ fn crashed(profile: &str, faults: &[&str]) -> VirtualBoard {
 fn run(board: &VirtualBoard, req: RamdumpRequest) -> (Result<Verdict, ErrorReport>, Vec<Event>) {
     let events = Arc::new(Mutex::new(Vec::new()));
     let ev = Arc::clone(&events);
-    let h = spawn_ramdump_on(
-        req,
-        Box::new(board.connect()),
+    let h = spawn_ramdump(
+        req.on_link(Box::new(board.connect())),
         Box::new(move |e| ev.lock().unwrap().push(e)),
     );
     let out = h.join();
@@ -268,9 +270,8 @@ fn cancel_keeps_what_was_collected_and_the_board_keeps_its_dump() {
         },
     );
     let (tx, rx) = crossbeam_channel::unbounded();
-    let h = spawn_ramdump_on(
-        request(&dir),
-        Box::new(board.connect()),
+    let h = spawn_ramdump(
+        request(&dir).on_link(Box::new(board.connect())),
         Box::new(move |e| {
             let _ = tx.send(e);
         }),
@@ -347,7 +348,8 @@ fn a_running_module_is_not_switched_or_rebooted() {
     let tmp = tempfile::tempdir().unwrap();
     let mut req = RamdumpRequest::new("virtual:eg25@normal", tmp.path().join("dump"));
     req.bus = oasis_vdev::bus::demand();
-    let (h, rx) = oasis_engine::spawn_ramdump_channel(req);
+    let (sink, rx) = oasis_engine::event_channel();
+    let h = spawn_ramdump(req, sink);
     let events: Vec<Event> = rx.iter().collect();
     let r = h.join().unwrap_err();
     assert!(

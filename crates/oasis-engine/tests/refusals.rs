@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use oasis_engine::{ErrorKind, FlashOptions, FlashRequest, spawn_flash_channel};
+use oasis_engine::{ErrorKind, FlashOptions, FlashRequest, event_channel, spawn_flash};
 use oasis_vdev::BoardState;
 
 fn demo_package() -> PathBuf {
@@ -36,7 +36,8 @@ fn the_demo_package_is_refused_on_a_board_that_is_not_simulated() {
     .unwrap();
     let req =
         FlashRequest::new(demo_package(), link.display().to_string()).with_options(demo_rule());
-    let (h, _rx) = spawn_flash_channel(req);
+    let (sink, _rx) = event_channel();
+    let h = spawn_flash(req, sink);
     let r = h.join().unwrap_err();
     assert_eq!(r.kind, ErrorKind::Refused, "{r:?}");
     assert_eq!(r.phase, Some(oasis_engine::Phase::Connect));
@@ -54,7 +55,8 @@ fn the_demo_package_goes_onto_a_virtual_board() {
     let req = FlashRequest::new(demo_package(), "virtual:bg95")
         .on_bus(oasis_vdev::bus::demand())
         .with_options(demo_rule());
-    let (h, _rx) = spawn_flash_channel(req);
+    let (sink, _rx) = event_channel();
+    let h = spawn_flash(req, sink);
     let v = h.join().unwrap_or_else(|r| panic!("{r:?}"));
     assert!(!v.verified.is_empty());
 }
@@ -65,7 +67,8 @@ fn a_module_running_another_models_firmware_is_left_running() {
     let board = oasis_vdev::bus::board_for("eg25@normal", "bg95").unwrap();
     vbus.plug_as(board.clone(), Some("virtual:other"));
     let req = FlashRequest::new(demo_package(), "virtual:other").on_bus(vbus.handle());
-    let (h, _rx) = spawn_flash_channel(req);
+    let (sink, _rx) = event_channel();
+    let h = spawn_flash(req, sink);
     let r = h.join().unwrap_err();
     assert_eq!(r.kind, ErrorKind::Refused, "{r:?}");
     assert!(r.message.contains("Nothing was written"), "{}", r.message);

@@ -5,11 +5,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod link_support;
 mod reliability_support;
 
 use std::time::Instant;
 
-use oasis_engine::{Event, spawn_flash_on};
+use link_support::OnLink;
+use oasis_engine::{Event, spawn_flash};
 use reliability_support::{Fixture, WATCHDOG};
 
 #[test]
@@ -22,9 +24,8 @@ fn sixteen_boards_flashed_at_once() {
         let mut req = fx.request_default_timeouts();
         req.port = format!("virtual:{}-{i}", fx.profile);
         let (tx, rx) = crossbeam_channel::unbounded();
-        let handle = spawn_flash_on(
-            req,
-            Box::new(board.connect()),
+        let handle = spawn_flash(
+            req.on_link(Box::new(board.connect())),
             Box::new(move |e| {
                 let _ = tx.send(e);
             }),

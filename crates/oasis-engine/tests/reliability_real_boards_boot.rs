@@ -6,11 +6,14 @@
 //! demo package must succeed on each, verified. Recorded in RELIABILITY.md.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod link_support;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
+use link_support::OnLink;
 use oasis_engine::{
-    ErrorReport, Event, FlashOptions, FlashRequest, Phase, Timeouts, Verdict, spawn_flash_on,
+    ErrorReport, Event, FlashOptions, FlashRequest, Phase, Timeouts, Verdict, spawn_flash,
 };
 use oasis_proto::sahara::{HostAction, HostGoal, Outcome, SaharaHost};
 use oasis_transport::{LinkKind, Transport};
@@ -42,7 +45,9 @@ fn request(options: FlashOptions) -> FlashRequest {
     let mut o = options;
     o.timeouts = timeouts();
     o.no_reset = true;
-    FlashRequest::new(demo_package(), "virtual")
+    // The board is the test's own, held under this name (a bare `virtual` would be given the
+    // package's profile, and so another name, before the open).
+    FlashRequest::new(demo_package(), "virtual:bg95")
         .on_bus(oasis_vdev::bus::demand())
         .with_options(o)
 }
@@ -80,9 +85,8 @@ fn finish(
 
 fn flash(req: FlashRequest, board: &VirtualBoard) -> (Result<Verdict, ErrorReport>, Vec<Event>) {
     let (tx, rx) = crossbeam_channel::unbounded();
-    let h = spawn_flash_on(
-        req,
-        Box::new(board.connect()),
+    let h = spawn_flash(
+        req.on_link(Box::new(board.connect())),
         Box::new(move |e| {
             let _ = tx.send(e);
         }),

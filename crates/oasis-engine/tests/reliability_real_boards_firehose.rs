@@ -13,6 +13,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod link_support;
 mod reliability_support;
 
 use std::path::{Path, PathBuf};
@@ -20,7 +21,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use oasis_engine::{ErrorKind, Event, FlashOptions, FlashRequest, Phase, spawn_flash_on};
+use link_support::OnLink;
+use oasis_engine::{ErrorKind, Event, FlashOptions, FlashRequest, Phase, spawn_flash};
 use oasis_transport::{LinkKind, Transport, TransportError};
 use oasis_vdev::{BoardOptions, FaultSpec, Profile, Quirks, VirtualBoard};
 use reliability_support::{Run, flash, short_timeouts};
@@ -269,9 +271,8 @@ fn an_image_larger_than_its_partition_is_refused_before_a_byte_is_sent() {
         inner: b.connect(),
         written: written.clone(),
     };
-    let h = spawn_flash_on(
-        request(&root, "eg25", true),
-        Box::new(link),
+    let h = spawn_flash(
+        request(&root, "eg25", true).on_link(Box::new(link)),
         Box::new(|_| {}),
     );
     let r = h.join().expect_err("an oversized image must be refused");

@@ -4,13 +4,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 mod common;
+mod link_support;
 mod safety_support;
 
 use common::{package_copy, pseudo_random};
+use link_support::OnLink;
 use oasis_engine::backup::{MANIFEST, Manifest};
 use oasis_engine::{
-    BackupRequest, ErrorKind, FlashOptions, FlashRequest, Phase, RestoreRequest, spawn_backup_on,
-    spawn_flash_on, spawn_restore_on,
+    BackupRequest, ErrorKind, FlashOptions, FlashRequest, Phase, RestoreRequest, spawn_backup,
+    spawn_flash, spawn_restore,
 };
 use oasis_package::{OpenOptions, Package};
 use oasis_vdev::{BoardOptions, Profile, VirtualBoard};
@@ -37,7 +39,7 @@ fn nand_update_keeps_efs2_and_backs_it_up_first() {
     let req = FlashRequest::new(&root, "virtual:eg25")
         .on_bus(oasis_vdev::bus::demand())
         .with_options(o);
-    let (out, events) = run(|sink| spawn_flash_on(req, Box::new(b.connect()), sink));
+    let (out, events) = run(|sink| spawn_flash(req.on_link(Box::new(b.connect())), sink));
     let v = out.unwrap_or_else(|r| panic!("{r:?}"));
     // Backup runs after Configure and before anything is erased.
     let ph = phases(&events);
@@ -86,7 +88,7 @@ fn after_one_flash_the_boards_mibib_confirms_the_efs2_location() {
             .on_bus(oasis_vdev::bus::demand())
             .with_options(o);
         let b2 = power_cycle(&b, BoardOptions::default());
-        let out = run(|sink| spawn_flash_on(req, Box::new(b2.connect()), sink));
+        let out = run(|sink| spawn_flash(req.on_link(Box::new(b2.connect())), sink));
         (out, b2)
     };
     let ((first, _), flashed) = flash(None);
@@ -99,7 +101,7 @@ fn after_one_flash_the_boards_mibib_confirms_the_efs2_location() {
         .on_bus(oasis_vdev::bus::demand())
         .with_options(o);
     let again = power_cycle(&flashed, BoardOptions::default());
-    let (out, events) = run(|sink| spawn_flash_on(req, Box::new(again.connect()), sink));
+    let (out, events) = run(|sink| spawn_flash(req.on_link(Box::new(again.connect())), sink));
     out.unwrap();
     let text = infos(&events).join("\n");
     assert!(text.contains("the board's MIBIB agrees"), "{text}");
@@ -128,7 +130,7 @@ fn a_destructive_flash_needs_a_backup_and_restore_brings_calibration_back() {
     let req = FlashRequest::new(&root, "virtual:emmc")
         .on_bus(oasis_vdev::bus::demand())
         .with_options(o.clone());
-    let (out, _) = run(|sink| spawn_flash_on(req, Box::new(b.connect()), sink));
+    let (out, _) = run(|sink| spawn_flash(req.on_link(Box::new(b.connect())), sink));
     let r = out.unwrap_err();
     assert_eq!(r.kind, ErrorKind::Refused);
     assert!(r.hint.unwrap().contains("--backup DIR"));
@@ -139,7 +141,7 @@ fn a_destructive_flash_needs_a_backup_and_restore_brings_calibration_back() {
     let req = FlashRequest::new(&root, "virtual:emmc")
         .on_bus(oasis_vdev::bus::demand())
         .with_options(o);
-    let (out, _) = run(|sink| spawn_flash_on(req, Box::new(b.connect()), sink));
+    let (out, _) = run(|sink| spawn_flash(req.on_link(Box::new(b.connect())), sink));
     out.unwrap_or_else(|r| panic!("{r:?}"));
     for (name, start, data) in &cal {
         assert_ne!(&b.read_storage(0, *start, 16), data, "{name} was rewritten");
@@ -154,7 +156,7 @@ fn a_destructive_flash_needs_a_backup_and_restore_brings_calibration_back() {
     let mut req = RestoreRequest::new("virtual:emmc", &dir);
     req.bus = oasis_vdev::bus::demand();
     req.timeouts = quick();
-    let (out, events) = run(|sink| spawn_restore_on(req, Box::new(fresh.connect()), sink));
+    let (out, events) = run(|sink| spawn_restore(req.on_link(Box::new(fresh.connect())), sink));
     let v = out.unwrap_or_else(|r| panic!("{r:?}"));
     for (name, start, data) in &cal {
         assert_eq!(&fresh.read_storage(0, *start, 16), data, "{name} restored");
@@ -177,7 +179,7 @@ fn restore_refuses_a_backup_from_another_board() {
     req.bus = oasis_vdev::bus::demand();
     req.package = Some(root.clone());
     req.timeouts = quick();
-    let (out, events) = run(|sink| spawn_backup_on(req, Box::new(b.connect()), sink));
+    let (out, events) = run(|sink| spawn_backup(req.on_link(Box::new(b.connect())), sink));
     let v = out.unwrap_or_else(|r| panic!("{r:?}"));
     assert!(v.summary.starts_with("backed up EFS2 ("), "{}", v.summary);
     assert!(
@@ -193,7 +195,7 @@ fn restore_refuses_a_backup_from_another_board() {
     let mut req = RestoreRequest::new("virtual:eg25", &dir);
     req.bus = oasis_vdev::bus::demand();
     req.timeouts = quick();
-    let (out, _) = run(|sink| spawn_restore_on(req, Box::new(other.connect()), sink));
+    let (out, _) = run(|sink| spawn_restore(req.on_link(Box::new(other.connect())), sink));
     let r = out.unwrap_err();
     assert_eq!(r.kind, ErrorKind::Refused);
     assert!(
@@ -208,7 +210,7 @@ fn restore_refuses_a_backup_from_another_board() {
     let mut req = RestoreRequest::new("virtual:eg25", &dir);
     req.bus = oasis_vdev::bus::demand();
     req.timeouts = quick();
-    let (out, _) = run(|sink| spawn_restore_on(req, Box::new(b.connect()), sink));
+    let (out, _) = run(|sink| spawn_restore(req.on_link(Box::new(b.connect())), sink));
     let r = out.unwrap_err();
     assert_eq!(r.kind, ErrorKind::BadInput);
     assert!(
@@ -230,7 +232,7 @@ fn a_nand_restore_erases_then_writes_efs2_back_byte_for_byte() {
     req.bus = oasis_vdev::bus::demand();
     req.package = Some(root.clone());
     req.timeouts = quick();
-    let (out, _) = run(|sink| spawn_backup_on(req, Box::new(b.connect()), sink));
+    let (out, _) = run(|sink| spawn_backup(req.on_link(Box::new(b.connect())), sink));
     out.unwrap_or_else(|r| panic!("{r:?}"));
     // Something wiped and rewrote EFS2 (a factory package, a bad tool).
     let garbage = pseudo_random("someone else's EFS", 24 * 2048);
@@ -240,7 +242,7 @@ fn a_nand_restore_erases_then_writes_efs2_back_byte_for_byte() {
     let mut req = RestoreRequest::new("virtual:eg25", &dir);
     req.bus = oasis_vdev::bus::demand();
     req.timeouts = quick();
-    let (out, events) = run(|sink| spawn_restore_on(req, Box::new(fresh.connect()), sink));
+    let (out, events) = run(|sink| spawn_restore(req.on_link(Box::new(fresh.connect())), sink));
     out.unwrap_or_else(|r| panic!("{r:?}"));
     assert_eq!(fresh.read_storage(0, efs, 24), cal);
     assert_eq!(
@@ -302,7 +304,7 @@ fn restore_checks_the_boards_own_table_before_writing() {
     let req = FlashRequest::new(&root, "virtual:eg25")
         .on_bus(oasis_vdev::bus::demand())
         .with_options(o);
-    let (out, _) = run(|sink| spawn_flash_on(req, Box::new(b.connect()), sink));
+    let (out, _) = run(|sink| spawn_flash(req.on_link(Box::new(b.connect())), sink));
     out.unwrap();
     let b = power_cycle(&b, BoardOptions::default());
     b.write_storage(0, efs, &pseudo_random("cal", 8 * 2048))
@@ -312,7 +314,7 @@ fn restore_checks_the_boards_own_table_before_writing() {
     req.bus = oasis_vdev::bus::demand();
     req.package = Some(root.clone());
     req.timeouts = quick();
-    let (out, events) = run(|sink| spawn_backup_on(req, Box::new(b.connect()), sink));
+    let (out, events) = run(|sink| spawn_backup(req.on_link(Box::new(b.connect())), sink));
     out.unwrap();
     assert!(
         infos(&events)
@@ -324,7 +326,7 @@ fn restore_checks_the_boards_own_table_before_writing() {
         let mut req = RestoreRequest::new("virtual:eg25", &dir);
         req.bus = oasis_vdev::bus::demand();
         req.timeouts = quick();
-        run(|sink| spawn_restore_on(req, Box::new(board.connect()), sink))
+        run(|sink| spawn_restore(req.on_link(Box::new(board.connect())), sink))
     };
     // Same layout: restored.
     let same = power_cycle(&b, BoardOptions::default());

@@ -3,16 +3,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 mod common;
+mod link_support;
 mod safety_support;
 
 use std::path::{Path, PathBuf};
 
 use common::{REVISION, package_copy};
+use link_support::OnLink;
 use oasis_engine::bundle::load_bundle;
 use oasis_engine::bundle::replay::replay_bundle;
-use oasis_engine::{
-    ErrorKind, Event, FlashOptions, FlashRequest, Phase, spawn_flash, spawn_flash_on,
-};
+use oasis_engine::{ErrorKind, Event, FlashOptions, FlashRequest, Phase, spawn_flash};
 use oasis_package::{OpenOptions, Package, StepOp};
 use oasis_vdev::{BoardOptions, FaultSpec, Profile, ResetBehaviour, VirtualBoard};
 use safety_support::{infos, power_cycle, quick, run};
@@ -152,14 +152,14 @@ fn resume_after_unplug(package: &str, profile: &str, allow: bool) {
     let req = FlashRequest::new(&root, format!("virtual:{profile}"))
         .on_bus(oasis_vdev::bus::demand())
         .with_options(o.clone());
-    let (out, _) = run(|sink| spawn_flash_on(req, Box::new(first.connect()), sink));
+    let (out, _) = run(|sink| spawn_flash(req.on_link(Box::new(first.connect())), sink));
     assert_eq!(out.unwrap_err().kind, ErrorKind::Disconnected);
     // The cable is back: the same flash again, on the board as the fault left it.
     let board = power_cycle(&first, BoardOptions::default());
     let req = FlashRequest::new(&root, format!("virtual:{profile}"))
         .on_bus(oasis_vdev::bus::demand())
         .with_options(o);
-    let (out, events) = run(|sink| spawn_flash_on(req, Box::new(board.connect()), sink));
+    let (out, events) = run(|sink| spawn_flash(req.on_link(Box::new(board.connect())), sink));
     let v = out.unwrap_or_else(|r| panic!("{package}: {r:?}"));
     let programs = program_labels(&root, true);
     let done: Vec<String> = programs.iter().take(2).map(|(l, _)| l.clone()).collect();
@@ -199,6 +199,28 @@ fn an_interrupted_nand_flash_resumes_skipping_erase_and_program_together() {
     resume_after_unplug("quectel-eg25g-nand-2022", "eg25", false);
 }
 
+/// A bundle of a flash on a bare `virtual` (the package chose the board) replays: the
+/// transcript stands under the name the flash opens, not under the name the user typed.
+#[test]
+fn a_bundle_of_a_bare_virtual_port_replays() {
+    let (tmp, root) = package_copy("quectel-eg25g-nand-2022");
+    let bundle = tmp.path().join("support.zip");
+    let mut o = FlashOptions::default();
+    o.timeouts = quick();
+    o.bundle = Some(bundle.clone());
+    let req = FlashRequest::new(&root, "virtual")
+        .on_bus(oasis_vdev::bus::demand())
+        .with_options(o);
+    let (out, _) = run(|sink| spawn_flash(req, sink));
+    out.unwrap_or_else(|r| panic!("{r:?}"));
+    let loaded = load_bundle(&bundle).unwrap();
+    assert_eq!(loaded.request.port, "virtual");
+    let report = replay_bundle(&loaded, None, Box::new(|_| {})).unwrap();
+    assert!(report.reproduced, "{report:?}");
+    assert!(report.replayed.is_ok(), "{report:?}");
+    assert_eq!(report.mismatch, None);
+}
+
 #[test]
 fn a_bundle_from_a_failed_flash_replays_to_the_same_error() {
     let (tmp, root) = package_copy("quectel-eg25g-nand-2022");
@@ -214,7 +236,7 @@ fn a_bundle_from_a_failed_flash_replays_to_the_same_error() {
     let req = FlashRequest::new(&root, "virtual:eg25")
         .on_bus(oasis_vdev::bus::demand())
         .with_options(o);
-    let (out, events) = run(|sink| spawn_flash_on(req, Box::new(board.connect()), sink));
+    let (out, events) = run(|sink| spawn_flash(req.on_link(Box::new(board.connect())), sink));
     let failed = out.unwrap_err();
     assert_eq!(failed.kind, ErrorKind::Nak);
     let text = infos(&events).join("\n");
@@ -285,7 +307,7 @@ fn a_bundle_is_written_on_failure_into_the_given_folder_only() {
         .on_bus(oasis_vdev::bus::demand())
         .with_options(o.clone());
     let ok = safety_support::board("eg25");
-    let (out, _) = run(|sink| spawn_flash_on(req, Box::new(ok.connect()), sink));
+    let (out, _) = run(|sink| spawn_flash(req.on_link(Box::new(ok.connect())), sink));
     out.unwrap();
     assert!(!dir.exists() || std::fs::read_dir(&dir).unwrap().next().is_none());
     // Failure: one bundle, named in the log.
@@ -297,7 +319,7 @@ fn a_bundle_is_written_on_failure_into_the_given_folder_only() {
     let req = FlashRequest::new(&root, "virtual:eg25")
         .on_bus(oasis_vdev::bus::demand())
         .with_options(o);
-    let (out, events) = run(|sink| spawn_flash_on(req, Box::new(bad.connect()), sink));
+    let (out, events) = run(|sink| spawn_flash(req.on_link(Box::new(bad.connect())), sink));
     assert_eq!(out.unwrap_err().kind, ErrorKind::Timeout);
     let files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -352,7 +374,7 @@ fn a_bundle_with_elided_raw_data_still_replays_to_the_same_error() {
     let req = FlashRequest::new(&root, "virtual:emmc")
         .on_bus(oasis_vdev::bus::demand())
         .with_options(o);
-    let (out, _) = run(|sink| spawn_flash_on(req, Box::new(board.connect()), sink));
+    let (out, _) = run(|sink| spawn_flash(req.on_link(Box::new(board.connect())), sink));
     let failed = out.unwrap_err();
     let small = tmp.path().join("small.zip");
     elided_copy(&bundle, &small);
@@ -382,14 +404,14 @@ fn a_flash_that_failed_in_verify_resumes_without_writing_anything() {
     let req = FlashRequest::new(&root, "virtual:eg25")
         .on_bus(oasis_vdev::bus::demand())
         .with_options(o.clone());
-    let (out, _) = run(|sink| spawn_flash_on(req, Box::new(first.connect()), sink));
+    let (out, _) = run(|sink| spawn_flash(req.on_link(Box::new(first.connect())), sink));
     assert_eq!(out.unwrap_err().phase, Some(Phase::Verify));
     let board = power_cycle(&first, BoardOptions::default());
     o.resume = true;
     let req = FlashRequest::new(&root, "virtual:eg25")
         .on_bus(oasis_vdev::bus::demand())
         .with_options(o);
-    let (out, events) = run(|sink| spawn_flash_on(req, Box::new(board.connect()), sink));
+    let (out, events) = run(|sink| spawn_flash(req.on_link(Box::new(board.connect())), sink));
     let v = out.unwrap_or_else(|r| panic!("{r:?}"));
     let all: Vec<String> = program_labels(&root, false)
         .into_iter()
@@ -434,7 +456,7 @@ fn a_long_sessions_bundle_keeps_raw_data_as_hashes_and_still_replays() {
     let req = FlashRequest::new(&root, "virtual:emmc")
         .on_bus(oasis_vdev::bus::demand())
         .with_options(o);
-    let (out, _) = run(|sink| spawn_flash_on(req, Box::new(board.connect()), sink));
+    let (out, _) = run(|sink| spawn_flash(req.on_link(Box::new(board.connect())), sink));
     let failed = out.unwrap_err();
     assert_eq!(failed.kind, ErrorKind::Nak, "{failed:?}");
     let size = std::fs::metadata(&bundle).unwrap().len();
@@ -454,7 +476,7 @@ fn at_port_virtual_over_a_plain_link_is_refused_before_writing() {
     o.timeouts = quick();
     o.at_port = Some("virtual".into());
     let req = FlashRequest::new(&root, "/dev/ttyUSB0").with_options(o);
-    let (out, _) = run(|sink| spawn_flash_on(req, Box::new(board.connect()), sink));
+    let (out, _) = run(|sink| spawn_flash(req.on_link(Box::new(board.connect())), sink));
     let r = out.unwrap_err();
     assert_eq!(r.kind, ErrorKind::BadInput);
     assert!(r.message.contains("--at-port virtual"), "{}", r.message);

@@ -4,11 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 mod common;
+mod link_support;
 
 use std::time::Instant;
 
 use common::generic_programmer;
-use oasis_engine::{Event, FlashOptions, FlashRequest, Phase, spawn_flash_on};
+use link_support::OnLink;
+use oasis_engine::{Event, FlashOptions, FlashRequest, Phase, spawn_flash};
 use oasis_vdev::{BoardOptions, Profile, VirtualBoard};
 
 const MIB: usize = 1024 * 1024;
@@ -46,11 +48,11 @@ fn measure(profile: &str, sector: usize, extra: &str) {
     opts.programmer = Some(generic_programmer());
     let (tx, rx) = crossbeam_channel::unbounded();
     let start = Instant::now();
-    let h = spawn_flash_on(
+    let h = spawn_flash(
         FlashRequest::new(&root, format!("virtual:{profile}"))
             .on_bus(oasis_vdev::bus::demand())
-            .with_options(opts),
-        Box::new(board.connect()),
+            .with_options(opts)
+            .on_link(Box::new(board.connect())),
         Box::new(move |e| {
             let _ = tx.send((Instant::now(), e));
         }),

@@ -9,7 +9,9 @@
 //! devices, each open claimed with a [`PortLock`] (one Oasis process per port). The virtual
 //! boards of `oasis-vdev` come as another bus whose boards appear as USB devices with serial
 //! ports, exactly as real ones do; [`JoinedBus`] puts several buses side by side (the app's
-//! real boards plus its demo boards).
+//! real boards plus its demo boards). [`LinkBus`] holds one link a caller opened itself (a
+//! test's in-process board, a replayed transcript) under a port name, so a job started on it
+//! takes the same path as any other.
 //!
 //! A bus may also give a name of its own a meaning ([`Bus::alias`]): the virtual bus maps
 //! `virtual:eg25@normal` to the USB path of the board it made for it. Names the user typed
@@ -275,6 +277,118 @@ impl Bus for JoinedBus {
     }
 }
 
+/// A bus holding one link the caller opened itself (an in-process virtual board in a test, a
+/// replayed transcript, a bench's link): it lists that one port under its name, as a serial
+/// port, and hands the link out on the first open of that name, so a job started on it runs
+/// the path every other job runs. The link is handed out once: a second open of the name is
+/// refused `NotFound`, saying so (and the port is no longer listed, so a [`JoinedBus`] asks its
+/// next bus). Names it does not hold are not its own.
+pub struct LinkBus {
+    name: String,
+    link: std::sync::Mutex<Option<Box<dyn Transport>>>,
+}
+
+/// The claim of a [`LinkBus`] link: the caller opened the link and owns its port.
+#[derive(Debug)]
+struct HeldByCaller;
+
+impl Claim for HeldByCaller {}
+
+impl LinkBus {
+    /// Hold `link` under the port name `name`.
+    pub fn new(name: impl Into<String>, link: Box<dyn Transport>) -> Self {
+        Self {
+            name: name.into().trim().to_owned(),
+            link: std::sync::Mutex::new(Some(link)),
+        }
+    }
+
+    /// `link` under `name`, joined in front of `rest`: an open of `name` gets the link, every
+    /// other port (an AT port, the boards of a virtual bus) is opened on `rest`.
+    pub fn before(name: impl Into<String>, link: Box<dyn Transport>, rest: BusHandle) -> BusHandle {
+        BusHandle::new(JoinedBus::new(vec![
+            BusHandle::new(Self::new(name, link)),
+            rest,
+        ]))
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, Option<Box<dyn Transport>>> {
+        self.link
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether `spec` names the held port.
+    fn names(&self, spec: &PortSpec) -> bool {
+        spec.to_string() == PortSpec::parse(&self.name).to_string()
+    }
+}
+
+impl fmt::Debug for LinkBus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LinkBus")
+            .field("name", &self.name)
+            .field("held", &self.held().is_some())
+            .finish()
+    }
+}
+
+impl Bus for LinkBus {
+    fn describe(&self) -> String {
+        format!("the link {}", self.name)
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        if self.held().is_none() {
+            return Snapshot::default();
+        }
+        Snapshot {
+            serial: vec![crate::enumerate::SerialPortInfo {
+                name: self.name.clone(),
+                vid: None,
+                pid: None,
+                interface: None,
+                serial_number: None,
+                manufacturer: None,
+                product: None,
+            }],
+            ..Snapshot::default()
+        }
+    }
+
+    fn open(&self, spec: &PortSpec) -> Result<Opened, TransportError> {
+        if !self.names(spec) {
+            return Err(TransportError::new(
+                TransportErrorKind::NotFound,
+                "open",
+                spec.to_string(),
+            )
+            .with_detail(format!("not the link {} the caller opened", self.name)));
+        }
+        match self.held().take() {
+            Some(link) => Ok(Opened {
+                link,
+                claim: Box::new(HeldByCaller),
+                simulated: false,
+            }),
+            None => Err(TransportError::new(
+                TransportErrorKind::NotFound,
+                "open",
+                spec.to_string(),
+            )
+            .with_detail(
+                "the link the caller opened for this port was already handed out (it opens once)",
+            )),
+        }
+    }
+
+    /// A held name means itself, here first: a `virtual:eg25` held is this link, not a board
+    /// a virtual bus behind would make for the name.
+    fn alias(&self, name: &str) -> Result<Option<String>, TransportError> {
+        Ok((name.trim() == self.name).then(|| self.name.clone()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,5 +491,60 @@ mod tests {
         let second = SystemBus.open(&spec).unwrap_err();
         assert_ne!(first.kind, TransportErrorKind::Busy, "{first}");
         assert_eq!(first.kind, second.kind);
+    }
+
+    #[test]
+    fn a_link_bus_hands_its_link_out_once() {
+        let bus = LinkBus::new("virtual:eg25", Box::new(QuietLink("held".into())));
+        let names: Vec<String> = bus.snapshot().serial.into_iter().map(|p| p.name).collect();
+        assert_eq!(names, ["virtual:eg25"]);
+        // A held virtual name means itself: no virtual bus behind makes a board for it.
+        assert_eq!(
+            bus.alias("virtual:eg25").unwrap().as_deref(),
+            Some("virtual:eg25")
+        );
+        assert_eq!(bus.alias("virtual:bg95").unwrap(), None);
+        let spec = PortSpec::Serial("virtual:eg25".into());
+        let first = bus.open(&spec).unwrap();
+        assert_eq!(first.link.describe(), "held");
+        assert!(!first.simulated);
+        let second = bus.open(&spec).unwrap_err();
+        assert_eq!(second.kind, TransportErrorKind::NotFound);
+        assert!(
+            second.to_string().contains("already handed out"),
+            "{second}"
+        );
+        // Handed out, it is no longer listed.
+        assert!(bus.snapshot().serial.is_empty());
+        let other = bus
+            .open(&PortSpec::Serial("/dev/ttyUSB2".into()))
+            .unwrap_err();
+        assert_eq!(other.kind, TransportErrorKind::NotFound);
+    }
+
+    #[test]
+    fn a_link_bus_in_front_passes_other_names_on() {
+        let bus = LinkBus::before(
+            "/dev/pts/7",
+            Box::new(QuietLink("held".into())),
+            fixed(vec!["AT"]),
+        );
+        let names: Vec<String> = bus.snapshot().serial.into_iter().map(|p| p.name).collect();
+        assert_eq!(names, ["/dev/pts/7", "AT"]);
+        assert_eq!(bus.resolve("/dev/pts/7").unwrap(), "/dev/pts/7");
+        // The rest's aliases still answer.
+        assert_eq!(bus.resolve("first").unwrap(), "AT");
+        assert_eq!(bus.open_serial("AT").unwrap().link.describe(), "AT");
+        assert_eq!(
+            bus.open_serial("/dev/pts/7").unwrap().link.describe(),
+            "held"
+        );
+        let again = bus.open_serial("/dev/pts/7").unwrap_err();
+        assert!(again.to_string().contains("already handed out"), "{again}");
+        assert!(
+            bus.describe().starts_with("the link /dev/pts/7 + "),
+            "{}",
+            bus.describe()
+        );
     }
 }

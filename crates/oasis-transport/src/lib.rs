@@ -9,7 +9,8 @@
 //!   ([`serial::SerialTransport`] or [`usb::UsbTransport`]).
 //! * [`enumerate::snapshot`]: what is attached, with evidence for the diagnosis.
 //! * [`bus::Bus`]: list and open boards in one place ([`SystemBus`] here; the virtual boards'
-//!   bus in oasis-vdev); every open comes with its claim on the port.
+//!   bus in oasis-vdev; [`LinkBus`] for a link the caller opened); every open comes with its
+//!   claim on the port.
 //! * [`lock::PortLock`]: one Oasis process per port.
 //! * [`recording::RecordingTransport`], [`replay::ReplayTransport`], [`transcript::Transcript`]:
 //!   transcripts for support bundles and `oasis-cli replay`.
@@ -58,7 +59,7 @@ pub mod serial;
 pub mod transcript;
 pub mod usb;
 
-pub use bus::{Bus, BusHandle, Claim, JoinedBus, Opened, QuietLink, SystemBus};
+pub use bus::{Bus, BusHandle, Claim, JoinedBus, LinkBus, Opened, QuietLink, SystemBus};
 pub use error::{TransportError, TransportErrorKind};
 pub use oasis_proto::Help;
 pub use spec::{PortSpec, UsbSelector, is_virtual_name, open};

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use oasis_engine::{ErrorReport, Event, FlashRequest, Verdict, spawn_flash_on};
-use oasis_transport::{LinkKind, Transport, TransportError};
+use oasis_engine::{ErrorReport, Event, FlashRequest, Verdict, spawn_flash};
+use oasis_transport::{LinkBus, LinkKind, Transport, TransportError};
 
 /// A boxed error for bench plumbing.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -314,9 +314,9 @@ pub fn run_timed(req: FlashRequest, link: Box<dyn Transport>) -> Timed {
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&events);
     let start = Instant::now();
-    let h = spawn_flash_on(
-        req,
-        link,
+    let bus = LinkBus::before(req.port.clone(), link, req.bus.clone());
+    let h = spawn_flash(
+        req.on_bus(bus),
         Box::new(move |e| {
             sink.lock()
                 .unwrap_or_else(PoisonError::into_inner)

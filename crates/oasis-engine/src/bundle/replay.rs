@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use oasis_transport::replay::{ReplayMode, ReplayTransport};
-use oasis_transport::{LinkKind, Transport, TransportError, TransportErrorKind};
+use oasis_transport::{LinkBus, LinkKind, Transport, TransportError, TransportErrorKind};
 
 use super::{BundleError, LoadedBundle, OutcomeRecord};
 use crate::event::{ErrorReport, Event, Phase, Verdict};
-use crate::job::spawn_flash_on;
+use crate::job::spawn_flash;
 
 /// Longest pause on a replayed read timeout (the recording answers at once; this only keeps a
 /// waiting loop from spinning).
@@ -125,7 +125,11 @@ pub fn replay_bundle(
         ReplayMode::Strict
     };
     let link = Shared(Arc::new(Mutex::new(ReplayTransport::new(transcript, mode))));
-    let replayed = spawn_flash_on(req, Box::new(link.clone()), sink).join();
+    // The transcript is the board: it stands on the request's bus under the port's name (a
+    // bare `virtual` given a profile first, as the flash would fill it in before opening).
+    req.port = crate::port::fill_virtual_profile(&req.port, "replay");
+    req.bus = LinkBus::before(req.port.clone(), Box::new(link.clone()), req.bus.clone());
+    let replayed = spawn_flash(req, sink).join();
     if let Some(dir) = scratch {
         let _ = std::fs::remove_dir_all(dir);
     }

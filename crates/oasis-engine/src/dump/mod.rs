@@ -286,19 +286,6 @@ pub(crate) fn dump_job(req: &DumpRequest, em: &mut Emitter) -> Result<Verdict, E
     dump_on(req, &src, opened.link, imei, em)
 }
 
-/// Run a read-back job over a link the caller opened.
-pub(crate) fn dump_job_on(
-    req: &DumpRequest,
-    link: Box<dyn Transport>,
-    em: &mut Emitter,
-) -> Result<Verdict, EngineError> {
-    let src = source(req)?;
-    crate::paths::fresh_dir(&req.out, "dump")?;
-    em.plan_ready(phases(src.programmer.bytes.len() as u64), 0, 0);
-    em.start_phase(Phase::Connect, 0);
-    dump_on(req, &src, link, None, em)
-}
-
 fn dump_on(
     req: &DumpRequest,
     src: &Source,

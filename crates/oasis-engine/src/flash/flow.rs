@@ -75,27 +75,6 @@ struct Target {
     before: Option<AtProbe>,
 }
 
-/// Run one flash job over a link the caller opened.
-pub(crate) fn flash_on(
-    req: &FlashRequest,
-    link: Box<dyn Transport>,
-    em: &mut Emitter,
-    rec: Transcript<'_>,
-) -> Result<Verdict, EngineError> {
-    let prep = pkgmap::prepare(req)?;
-    announce(req, &prep, em);
-    em.start_phase(Phase::Connect, 0);
-    refuse_virtual_follow(req, false)?;
-    em.info(format!("using the link {}", link.describe()));
-    let target = Target {
-        port: req.port.clone(),
-        aliased: false,
-        claim: None,
-        before: None,
-    };
-    run_on(req, &prep, link, target, rec, em)
-}
-
 /// `--at-port virtual` follows a virtual board only: say so before anything is written
 /// rather than after.
 fn refuse_virtual_follow(req: &FlashRequest, have_board: bool) -> Result<(), EngineError> {

@@ -16,7 +16,6 @@
 
 use std::path::{Path, PathBuf};
 
-use crossbeam_channel::Receiver;
 use oasis_proto::sahara::memdebug::{Limits, MAX_CHUNK, MemDebugError};
 use oasis_transport::Transport;
 
@@ -83,28 +82,11 @@ impl RamdumpRequest {
 
 /// Start a crash-dump job on its own thread (`oasis-ramdump-<port>`); events go to `sink`.
 pub fn spawn_ramdump(req: RamdumpRequest, sink: Box<dyn FnMut(Event) + Send>) -> JobHandle {
-    spawn_with(req, None, sink)
-}
-
-/// [`spawn_ramdump`] over a link the caller opened (`req.port` then only names the job).
-pub fn spawn_ramdump_on(
-    req: RamdumpRequest,
-    link: Box<dyn Transport>,
-    sink: Box<dyn FnMut(Event) + Send>,
-) -> JobHandle {
-    spawn_with(req, Some(link), sink)
-}
-
-fn spawn_with(
-    req: RamdumpRequest,
-    link: Option<Box<dyn Transport>>,
-    sink: Box<dyn FnMut(Event) + Send>,
-) -> JobHandle {
     let name = thread_name("ramdump", &req.port);
     let timeline = req.bundle.is_some().then(Timeline::default);
     let sink = crate::bundle::run::tee(sink, timeline.clone());
     spawn_job(name, sink, move |em| {
-        let result = ramdump_job(&req, link, em);
+        let result = ramdump_job(&req, em);
         if let (Some(path), Some(tl)) = (&req.bundle, &timeline) {
             let outcome = match &result {
                 Ok(v) => Ok(v.clone()),
@@ -117,18 +99,6 @@ fn spawn_with(
         }
         result
     })
-}
-
-/// [`spawn_ramdump`] with the events on an unbounded crossbeam channel.
-pub fn spawn_ramdump_channel(req: RamdumpRequest) -> (JobHandle, Receiver<Event>) {
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let handle = spawn_ramdump(
-        req,
-        Box::new(move |ev| {
-            let _ = tx.send(ev);
-        }),
-    );
-    (handle, rx)
 }
 
 /// The port, opened as it is: unlike a flash, a module in normal mode is never switched (it
@@ -191,11 +161,7 @@ fn identity_of(link: &dyn Transport) -> DumpIdentity {
 }
 
 /// The whole job.
-fn ramdump_job(
-    req: &RamdumpRequest,
-    link: Option<Box<dyn Transport>>,
-    em: &mut Emitter,
-) -> Result<Verdict, EngineError> {
+fn ramdump_job(req: &RamdumpRequest, em: &mut Emitter) -> Result<Verdict, EngineError> {
     let t = &req.timeouts;
     em.plan_ready(
         [Phase::Connect, Phase::RamDump, Phase::Reset]
@@ -211,13 +177,8 @@ fn ramdump_job(
     );
     crate::paths::fresh_dir(&req.out, "crash dump")?;
     em.start_phase(Phase::Connect, 0);
-    let (link, _claim) = match link {
-        Some(l) => (l, None),
-        None => {
-            let o = open_port(req)?;
-            (o.link, Some(o.claim))
-        }
-    };
+    let opened = open_port(req)?;
+    let (link, _claim) = (opened.link, opened.claim);
     let mut identity = identity_of(&*link);
     let mut link = Link {
         link,

@@ -7,8 +7,9 @@
 use std::path::{Path, PathBuf};
 
 use md5::{Digest, Md5};
-use oasis_engine::{ErrorReport, Event, FlashRequest, Phase, Verdict, spawn_flash_on};
+use oasis_engine::{ErrorReport, Event, FlashRequest, Phase, Verdict, spawn_flash};
 use oasis_package::{OpenOptions, Package, StepOp};
+use oasis_transport::LinkBus;
 use oasis_vdev::VirtualBoard;
 
 /// The kit-generated fixture tree (oasis-testkit: `packages/…`, `programmers/…`). Read-only:
@@ -124,14 +125,14 @@ fn rewrite_md5(root: &Path, generated: &[(String, Vec<u8>)]) {
 }
 
 /// Flash `req` onto `board` over an in-process link; returns the outcome and every event.
-pub fn flash_on_board(
+pub fn flash_board(
     req: FlashRequest,
     board: &VirtualBoard,
 ) -> (Result<Verdict, ErrorReport>, Vec<Event>) {
     let (tx, rx) = crossbeam_channel::unbounded();
-    let h = spawn_flash_on(
-        req,
-        Box::new(board.connect()),
+    let bus = LinkBus::before(req.port.clone(), Box::new(board.connect()), req.bus.clone());
+    let h = spawn_flash(
+        req.on_bus(bus),
         Box::new(move |e| {
             let _ = tx.send(e);
         }),

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use oasis_engine::{
-    ErrorReport, Event, FlashOptions, FlashRequest, Timeouts, Verdict, spawn_flash_on,
+    ErrorReport, Event, FlashOptions, FlashRequest, Timeouts, Verdict, spawn_flash,
 };
 use oasis_package::{OpenOptions, Package, StepOp};
+use oasis_transport::LinkBus;
 use oasis_vdev::{BoardOptions, FaultSpec, Profile, VirtualBoard};
 
 use crate::common;
@@ -128,9 +129,9 @@ impl Run {
 pub fn flash(req: FlashRequest, board: &VirtualBoard) -> Run {
     let (tx, rx) = crossbeam_channel::unbounded();
     let start = Instant::now();
-    let h = spawn_flash_on(
-        req,
-        Box::new(board.connect()),
+    let bus = LinkBus::before(req.port.clone(), Box::new(board.connect()), req.bus.clone());
+    let h = spawn_flash(
+        req.on_bus(bus),
         Box::new(move |e| {
             let _ = tx.send(e);
         }),
