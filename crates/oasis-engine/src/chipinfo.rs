@@ -35,8 +35,8 @@ fn quiet_emitter() -> Emitter {
     Emitter::new(Box::new(|_| {}), Arc::new(AtomicBool::new(false)))
 }
 
-/// Read the chip identity over a link the caller opened.
-pub fn read_chip_identity_on(
+/// Read the chip identity over an open link.
+pub(crate) fn read_chip_identity_on(
     link: &mut dyn Transport,
     t: &Timeouts,
 ) -> Result<ChipIdentity, ErrorReport> {

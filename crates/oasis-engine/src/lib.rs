@@ -52,7 +52,7 @@ pub use flash::refuse;
 use flash::{confirm, execute, flow, pkgmap, plan, pump, resume, steps};
 
 pub use bundle::{SummaryInput, markdown_summary};
-pub use chipinfo::{read_chip_identity, read_chip_identity_on};
+pub use chipinfo::read_chip_identity;
 pub use dump::DumpRequest;
 pub use error::{ConfirmFailure, EngineError};
 pub use event::{ChipIdentity, ErrorKind, ErrorReport, Event, Phase, Verdict};

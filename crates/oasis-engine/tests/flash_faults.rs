@@ -289,8 +289,12 @@ fn bad_input_fails_after_an_empty_plan() {
 #[test]
 fn chip_identity_leaves_the_board_ready_for_a_flash() {
     let b = board(eg25(), &[]);
-    let mut link = b.connect();
-    let id = oasis_engine::read_chip_identity_on(&mut link, &Timeouts::default()).unwrap();
+    let bus = oasis_transport::LinkBus::before(
+        "virtual:eg25",
+        Box::new(b.connect()),
+        oasis_transport::BusHandle::default(),
+    );
+    let id = oasis_engine::read_chip_identity(&bus, "virtual:eg25").unwrap();
     assert_eq!(id.hw_id.as_deref(), Some("000480e100000000"));
     assert_eq!(id.chip.as_deref(), Some("MDM9207"));
     assert_eq!(
@@ -298,7 +302,7 @@ fn chip_identity_leaves_the_board_ready_for_a_flash() {
         Some(format!("{:08x}", eg25().serial).as_str())
     );
     assert_eq!(b.state(), BoardState::Sahara);
-    drop(link);
+    drop(bus);
     let (_tmp, root) = package_copy(EG25);
     let (out, events) = flash_board(
         FlashRequest::new(&root, "virtual:eg25")
