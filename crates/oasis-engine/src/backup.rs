@@ -41,7 +41,7 @@ pub struct BoardInfo {
 
 impl BoardInfo {
     /// From a chip identity (and an IMEI, if known).
-    pub fn from_identity(id: Option<&ChipIdentity>, imei: Option<String>) -> Self {
+    pub(crate) fn from_identity(id: Option<&ChipIdentity>, imei: Option<String>) -> Self {
         Self {
             serial: id.and_then(|i| i.serial.clone()),
             hw_id: id.and_then(|i| i.hw_id.clone()),
@@ -144,7 +144,7 @@ impl Manifest {
 
 /// What a backup needs to know besides the board.
 #[derive(Debug, Clone)]
-pub struct BackupContext<'a> {
+pub(crate) struct BackupContext<'a> {
     /// The package's partition table, if any.
     pub table: Option<&'a PartitionTable>,
     /// Storage type.
@@ -170,7 +170,7 @@ fn io_err(what: String) -> EngineError {
 }
 
 /// Create `dir` (it must not exist, or be empty).
-pub fn prepare_dir(dir: &Path) -> Result<(), EngineError> {
+pub(crate) fn prepare_dir(dir: &Path) -> Result<(), EngineError> {
     crate::paths::fresh_dir(dir, "backup")
 }
 
@@ -364,7 +364,7 @@ fn write_manifest(m: &Manifest, dir: &Path) -> Result<(), EngineError> {
 }
 
 /// Check every region file of a backup against its size and SHA-256.
-pub fn check_files(m: &Manifest, dir: &Path) -> Result<(), EngineError> {
+pub(crate) fn check_files(m: &Manifest, dir: &Path) -> Result<(), EngineError> {
     use sha2::{Digest, Sha256};
     for r in &m.regions {
         let path = dir.join(&r.file);

@@ -14,14 +14,14 @@ use crate::progress::Emitter;
 use crate::sahara::{self, RunEnd, SaharaTimeouts, Session};
 
 /// What the flash says when the boot ROM ignored Sahara command mode.
-pub const IDENTITY_NOT_AVAILABLE: &str = "identity not available: the boot ROM did not answer Sahara command mode, so the upload went on without it and the programmer could not be checked against the board's chip and key";
+pub(crate) const IDENTITY_NOT_AVAILABLE: &str = "identity not available: the boot ROM did not answer Sahara command mode, so the upload went on without it and the programmer could not be checked against the board's chip and key";
 
 /// Largest programmer file Oasis uploads (real ones are 0.3–3 MiB).
-pub const MAX_PROGRAMMER: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_PROGRAMMER: u64 = 64 * 1024 * 1024;
 
 /// The programmer to upload.
 #[derive(Debug, Clone)]
-pub struct ProgrammerImage {
+pub(crate) struct ProgrammerImage {
     /// File it came from (for messages).
     pub name: String,
     /// The bytes.
@@ -32,7 +32,7 @@ pub struct ProgrammerImage {
 
 /// What bring-up achieved.
 #[derive(Debug)]
-pub struct BroughtUp {
+pub(crate) struct BroughtUp {
     /// Bytes already received from the programmer (its first log lines, if glued).
     pub pending: Vec<u8>,
     /// True when the programmer was already running (Sahara skipped).
@@ -49,7 +49,7 @@ fn timeouts(t: &Timeouts) -> SaharaTimeouts {
 }
 
 /// Run the Identify (when `identify`) and Upload phases.
-pub fn bring_up(
+pub(crate) fn bring_up(
     link: &mut dyn Transport,
     programmer: &ProgrammerImage,
     identify: bool,
@@ -181,7 +181,7 @@ fn report_identity(em: &mut Emitter, id: &Identity) -> ChipIdentity {
 
 /// Refuse a programmer the board will reject (wrong root, wrong chip, not Firehose), using the
 /// identity the board reported. Checks that cannot be decided are not refusals.
-pub fn check_programmer(p: &ProgrammerImage, id: &Identity) -> Result<(), EngineError> {
+pub(crate) fn check_programmer(p: &ProgrammerImage, id: &Identity) -> Result<(), EngineError> {
     let Some(pid) = &p.identity else {
         return Ok(());
     };

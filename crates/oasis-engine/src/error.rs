@@ -11,9 +11,9 @@ use crate::Help;
 use crate::event::{ErrorKind, ErrorReport, Phase};
 
 /// Hint given with a cancellation between two commands.
-pub const CANCELLED_HINT: &str = "the board is left in download mode; run the flash again";
+pub(crate) const CANCELLED_HINT: &str = "the board is left in download mode; run the flash again";
 /// Hint given with a cancellation in the middle of raw data: the programmer is stuck in it.
-pub const MID_TRANSFER_HINT: &str = "the board is left in download mode, but it still waits in the middle of a data transfer: power-cycle the board into download mode (USB_BOOT), then run the flash again";
+pub(crate) const MID_TRANSFER_HINT: &str = "the board is left in download mode, but it still waits in the middle of a data transfer: power-cycle the board into download mode (USB_BOOT), then run the flash again";
 
 /// Why a job (or one of its steps) failed.
 #[derive(Debug, thiserror::Error)]
@@ -238,7 +238,7 @@ impl EngineError {
     }
 
     /// A transport error, turning transport timeouts into [`EngineError::Timeout`] for `command`.
-    pub fn from_transport(
+    pub(crate) fn from_transport(
         source: TransportError,
         command: &str,
         partition: Option<&str>,
@@ -302,27 +302,13 @@ impl EngineError {
         }
     }
 
-    /// Fill in the partition if the error does not name one yet.
-    #[must_use]
-    pub fn on_partition(mut self, label: &str) -> Self {
-        match &mut self {
-            Self::Timeout { partition, .. }
-            | Self::Transport { partition, .. }
-            | Self::Nak { partition, .. } => {
-                partition.get_or_insert_with(|| label.to_owned());
-            }
-            _ => {}
-        }
-        self
-    }
-
     /// The report a front-end shows, with the phase it happened in.
-    pub fn into_report(self, phase: Option<Phase>, partition: Option<&str>) -> ErrorReport {
+    pub(crate) fn into_report(self, phase: Option<Phase>, partition: Option<&str>) -> ErrorReport {
         self.to_report(phase, partition)
     }
 
     /// [`EngineError::into_report`] without giving the error up.
-    pub fn to_report(&self, phase: Option<Phase>, partition: Option<&str>) -> ErrorReport {
+    pub(crate) fn to_report(&self, phase: Option<Phase>, partition: Option<&str>) -> ErrorReport {
         let kind = self.kind();
         let hint = match (self, phase) {
             // Stopped halfway through the programmer upload: the boot ROM waits for the rest.

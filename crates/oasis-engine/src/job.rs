@@ -73,7 +73,7 @@ fn panic_text(p: &(dyn Any + Send)) -> String {
 }
 
 /// Thread name for a job on `port`: `oasis-flash-<port>`.
-pub fn thread_name(kind: &str, port: &str) -> String {
+pub(crate) fn thread_name(kind: &str, port: &str) -> String {
     let clean: String = port
         .chars()
         .map(|c| if c.is_control() { '_' } else { c })

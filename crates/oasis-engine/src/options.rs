@@ -230,7 +230,7 @@ impl Timeouts {
     }
 
     /// Timeout for digesting `bytes` on the board: `digest` per started 512 MiB.
-    pub fn digest_for(&self, bytes: u64) -> Duration {
+    pub(crate) fn digest_for(&self, bytes: u64) -> Duration {
         const SLICE: u64 = 512 * 1024 * 1024;
         let slices = bytes.div_ceil(SLICE).max(1);
         self.digest

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Environment variable that overrides [`data_dir`] (tests, portable installs).
-pub const DATA_DIR_ENV: &str = "OASIS_DATA_DIR";
+pub(crate) const DATA_DIR_ENV: &str = "OASIS_DATA_DIR";
 
 /// The per-user data folder of Oasis (app and CLI alike): `$OASIS_DATA_DIR`, else the
 /// platform's local data folder for Oasis — Linux `$XDG_DATA_HOME/oasis` (by default
@@ -34,7 +34,7 @@ fn platform_data_dir() -> Option<PathBuf> {
 
 /// Create `dir` for a new `what` (a backup, a dump...): it must not exist yet, or be an empty
 /// folder, so one never mixes with or overwrites other files. Both refusals are bad input.
-pub fn fresh_dir(dir: &std::path::Path, what: &str) -> Result<(), crate::EngineError> {
+pub(crate) fn fresh_dir(dir: &std::path::Path, what: &str) -> Result<(), crate::EngineError> {
     let occupied = match std::fs::read_dir(dir) {
         Ok(mut entries) => entries.next().is_some(),
         Err(_) => dir.exists(), // a file, or a folder that cannot be listed
@@ -56,11 +56,6 @@ pub fn fresh_dir(dir: &std::path::Path, what: &str) -> Result<(), crate::EngineE
 /// Folder for automatic support bundles: `<data dir>/bundles`.
 pub fn bundles_dir() -> PathBuf {
     data_dir().join("bundles")
-}
-
-/// Folder for backups: `<data dir>/backups`.
-pub fn backups_dir() -> PathBuf {
-    data_dir().join("backups")
 }
 
 /// A fresh, timestamped backup folder under `base` for the board with `serial`
@@ -99,7 +94,7 @@ fn parts(unix: u64) -> (i64, u32, u32, u64, u64, u64) {
 }
 
 /// `2026-11-23T22:07:19Z`.
-pub fn iso8601(unix: u64) -> String {
+pub(crate) fn iso8601(unix: u64) -> String {
     let (y, m, d, hh, mm, ss) = parts(unix);
     format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
 }

@@ -18,7 +18,7 @@ use crate::options::Timeouts;
 use crate::progress::Emitter;
 
 /// An open port.
-pub struct OpenedPort {
+pub(crate) struct OpenedPort {
     /// The link to the board.
     pub link: Box<dyn Transport>,
     /// The claim on the port, held as long as the link.
@@ -42,7 +42,7 @@ impl std::fmt::Debug for OpenedPort {
 }
 
 /// The virtual profile that fits a package: its storage and sector size.
-pub fn default_profile(memory: &str, sector_size: u32) -> &'static str {
+pub(crate) fn default_profile(memory: &str, sector_size: u32) -> &'static str {
     match (memory, sector_size) {
         ("nand", 4096) => "sdx55",
         ("nand", _) => "eg25",
@@ -54,7 +54,7 @@ pub fn default_profile(memory: &str, sector_size: u32) -> &'static str {
 
 /// `virtual`, `virtual:@STATE…`: the name with the profile that fits the package filled in
 /// (`virtual:emmc`); any other name unchanged.
-pub fn fill_virtual_profile(port: &str, fallback: &str) -> String {
+pub(crate) fn fill_virtual_profile(port: &str, fallback: &str) -> String {
     let p = port.trim();
     if !is_virtual_name(p) {
         return port.to_owned();
@@ -97,7 +97,7 @@ pub fn resolve(
 }
 
 /// What may stop a module in normal mode from being switched, given what its AT port said.
-pub type SwitchCheck<'a> = &'a dyn Fn(&crate::diag::at::AtProbe) -> Result<(), EngineError>;
+pub(crate) type SwitchCheck<'a> = &'a dyn Fn(&crate::diag::at::AtProbe) -> Result<(), EngineError>;
 
 /// Open `port` on `bus`. `fallback_profile` names the virtual board a bare `virtual` asks for.
 pub fn open(
@@ -112,7 +112,7 @@ pub fn open(
 
 /// [`open`], with `check` asked before a module in normal mode is switched (a flash refuses a
 /// module of another model there).
-pub fn open_checked(
+pub(crate) fn open_checked(
     bus: &BusHandle,
     port: &str,
     fallback_profile: &str,

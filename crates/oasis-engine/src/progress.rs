@@ -13,11 +13,11 @@ use crate::event::{ChipIdentity, ErrorReport, Event, Phase, PhasePlan, Verdict, 
 pub type Sink = Box<dyn FnMut(Event) + Send>;
 
 /// Minimum time between two `Progress` events (about 10 Hz).
-pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+pub(crate) const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Bytes per second over a sliding window of recent samples.
 #[derive(Debug)]
-pub struct RateMeter {
+pub(crate) struct RateMeter {
     window: Duration,
     samples: VecDeque<(Instant, u64)>,
 }
@@ -35,7 +35,7 @@ impl RateMeter {
         self.samples.clear();
     }
     /// Record that `done` bytes were done at `now`; returns the current rate.
-    pub fn sample(&mut self, now: Instant, done: u64) -> f64 {
+    pub(crate) fn sample(&mut self, now: Instant, done: u64) -> f64 {
         self.samples.push_back((now, done));
         while self.samples.len() > 2
             && self
@@ -141,7 +141,7 @@ impl Emitter {
     }
 
     /// Err(Cancelled) once the user asked to cancel.
-    pub fn check_cancel(&self) -> Result<(), EngineError> {
+    pub(crate) fn check_cancel(&self) -> Result<(), EngineError> {
         if self.cancel.load(Ordering::Relaxed) {
             Err(EngineError::Cancelled)
         } else {
@@ -160,7 +160,7 @@ impl Emitter {
     }
 
     /// Begin `phase` (finishing the current one first), moving `total` bytes.
-    pub fn start_phase(&mut self, phase: Phase, total: u64) {
+    pub(crate) fn start_phase(&mut self, phase: Phase, total: u64) {
         self.finish_phase();
         self.current = Some(phase);
         self.phase_total = total;
@@ -172,12 +172,12 @@ impl Emitter {
 
     /// Change the byte total of the running phase (for a phase that learns its size only
     /// after it started, like Backup once the regions are located).
-    pub fn set_phase_total(&mut self, total: u64) {
+    pub(crate) fn set_phase_total(&mut self, total: u64) {
         self.phase_total = total;
     }
 
     /// End the current phase, if any.
-    pub fn finish_phase(&mut self) {
+    pub(crate) fn finish_phase(&mut self) {
         if let Some(phase) = self.current.take() {
             if self.phase_total > 0 && self.phase_done < self.phase_total {
                 self.phase_done = self.phase_total;
@@ -199,12 +199,12 @@ impl Emitter {
     }
 
     /// Name the partition being handled (shown with progress, used in error reports).
-    pub fn set_partition(&mut self, label: Option<&str>) {
+    pub(crate) fn set_partition(&mut self, label: Option<&str>) {
         self.partition = label.map(str::to_owned);
     }
 
     /// Mark whether a boot-critical region is erased and not yet rewritten.
-    pub fn set_critical(&mut self, critical: bool) {
+    pub(crate) fn set_critical(&mut self, critical: bool) {
         if self.critical != critical {
             self.critical = critical;
             self.last_progress = None;
@@ -213,12 +213,12 @@ impl Emitter {
     }
 
     /// Record bytes written to the board (for the verdict).
-    pub fn add_written(&mut self, bytes: u64) {
+    pub(crate) fn add_written(&mut self, bytes: u64) {
         self.bytes_written += bytes;
     }
 
     /// Bytes written so far.
-    pub fn bytes_written(&self) -> u64 {
+    pub(crate) fn bytes_written(&self) -> u64 {
         self.bytes_written
     }
 
@@ -228,7 +228,7 @@ impl Emitter {
     }
 
     /// `delta` more bytes of the current phase are done; emits `Progress` at most every 100 ms.
-    pub fn advance(&mut self, delta: u64) {
+    pub(crate) fn advance(&mut self, delta: u64) {
         self.phase_done = self.phase_done.saturating_add(delta);
         let now = Instant::now();
         if self

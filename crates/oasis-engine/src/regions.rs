@@ -33,10 +33,10 @@ impl Region {
 }
 
 /// Largest region Oasis backs up (real EFS2/persist regions are 1–64 MiB).
-pub const MAX_REGION_BYTES: u64 = 512 * 1024 * 1024;
+pub(crate) const MAX_REGION_BYTES: u64 = 512 * 1024 * 1024;
 
 /// Reads sectors from the board (a Firehose session in the engine, a byte vector in tests).
-pub trait SectorReader {
+pub(crate) trait SectorReader {
     /// Read `sectors` sectors of `sector_size` bytes at `start` of physical partition `lun`.
     fn read_sectors(
         &mut self,
@@ -48,7 +48,7 @@ pub trait SectorReader {
 }
 
 /// The regions a table names, in table order (sized partitions only).
-pub fn from_table(table: &PartitionTable, sector_size: u32) -> Vec<Region> {
+pub(crate) fn from_table(table: &PartitionTable, sector_size: u32) -> Vec<Region> {
     table
         .partitions
         .iter()
@@ -70,7 +70,7 @@ pub fn from_table(table: &PartitionTable, sector_size: u32) -> Vec<Region> {
 
 /// The regions to back up and the notes explaining where they came from.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Located {
+pub(crate) struct Located {
     /// The regions.
     pub regions: Vec<Region>,
     /// Where the table came from, in plain words (kept in the manifest).
@@ -82,7 +82,7 @@ pub struct Located {
 /// NAND: the package's table, cross-checked with the board's MIBIB (read from where the
 /// package's table puts it). The board's table wins when it reads back valid and differs:
 /// it says where the board's EFS2 really is.
-pub fn locate_nand(
+pub(crate) fn locate_nand(
     package: Option<&PartitionTable>,
     page_size: u32,
     pages_per_block: u32,
@@ -131,7 +131,7 @@ pub fn locate_nand(
 
 /// The calibration regions the board's own MIBIB (at page `start`) names, when it reads back
 /// with a valid magic.
-pub fn board_mibib(
+pub(crate) fn board_mibib(
     start: u64,
     page_size: u32,
     pages_per_block: u32,
@@ -147,7 +147,11 @@ pub fn board_mibib(
 
 /// The calibration regions the board's GPTs on `luns` name (LUNs without a valid GPT add
 /// nothing).
-pub fn board_gpt(luns: &[u32], sector_size: u32, board: &mut dyn SectorReader) -> Vec<Region> {
+pub(crate) fn board_gpt(
+    luns: &[u32],
+    sector_size: u32,
+    board: &mut dyn SectorReader,
+) -> Vec<Region> {
     let mut out = Vec::new();
     for &lun in luns {
         if let Ok(Some(entries)) = read_gpt(board, lun, sector_size) {
@@ -162,7 +166,7 @@ pub fn board_gpt(luns: &[u32], sector_size: u32, board: &mut dyn SectorReader) -
 }
 
 /// eMMC/UFS: the board's GPT (by label) on each LUN in `luns`, else the package's table.
-pub fn locate_gpt(
+pub(crate) fn locate_gpt(
     package: Option<&PartitionTable>,
     sector_size: u32,
     luns: &[u32],
@@ -242,7 +246,7 @@ fn describe(regions: &[Region]) -> String {
 
 /// One GPT partition entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GptEntry {
+pub(crate) struct GptEntry {
     /// The label (UTF-16LE name, trimmed).
     pub label: String,
     /// First LBA.
@@ -265,7 +269,7 @@ fn le_u64(b: &[u8], at: usize) -> Option<u64> {
 
 /// Where the entries are, from a GPT header sector: (entries LBA, count, entry size);
 /// `None` when it is no GPT header.
-pub fn parse_gpt_header(sector: &[u8]) -> Option<(u64, u32, u32)> {
+pub(crate) fn parse_gpt_header(sector: &[u8]) -> Option<(u64, u32, u32)> {
     if sector.get(..8) != Some(b"EFI PART") {
         return None;
     }
@@ -279,7 +283,7 @@ pub fn parse_gpt_header(sector: &[u8]) -> Option<(u64, u32, u32)> {
 }
 
 /// The used entries of a GPT entry array.
-pub fn parse_gpt_entries(bytes: &[u8], count: u32, size: u32) -> Vec<GptEntry> {
+pub(crate) fn parse_gpt_entries(bytes: &[u8], count: u32, size: u32) -> Vec<GptEntry> {
     (0..count as usize)
         .filter_map(|i| {
             let e = bytes.get(i * size as usize..(i + 1) * size as usize)?;
@@ -302,7 +306,7 @@ pub fn parse_gpt_entries(bytes: &[u8], count: u32, size: u32) -> Vec<GptEntry> {
 }
 
 /// The entries of the GPT on `lun` (`None` when its header is no GPT header).
-pub fn read_gpt(
+pub(crate) fn read_gpt(
     board: &mut dyn SectorReader,
     lun: u32,
     sector_size: u32,

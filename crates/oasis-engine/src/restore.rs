@@ -243,7 +243,7 @@ fn backup_on(
 }
 
 /// The plan that writes a backup back: NAND erases its regions first.
-pub fn restore_plan(m: &Manifest, dir: &Path) -> JobPlan {
+pub(crate) fn restore_plan(m: &Manifest, dir: &Path) -> JobPlan {
     let nand = m.memory.eq_ignore_ascii_case("nand");
     let extra: Vec<(String, String)> = match (nand, m.pages_per_block) {
         (true, Some(ppb)) => vec![("PAGES_PER_BLOCK".to_owned(), ppb.to_string())],
@@ -302,7 +302,7 @@ fn restore_source(
 }
 
 /// Refuse a backup another board made, or one that cannot be matched to this board.
-pub fn check_board(m: &Manifest, s: &Session) -> Result<(), EngineError> {
+pub(crate) fn check_board(m: &Manifest, s: &Session) -> Result<(), EngineError> {
     let here = s.identity.as_ref().and_then(|i| i.serial.as_deref());
     let refuse = |reason: String, help: &str| EngineError::Refused {
         reason,

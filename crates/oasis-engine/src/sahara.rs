@@ -19,7 +19,7 @@ const READ_BUF: usize = 64 * 1024 + 16;
 
 /// Timeouts of one Sahara session.
 #[derive(Debug, Clone, Copy)]
-pub struct SaharaTimeouts {
+pub(crate) struct SaharaTimeouts {
     /// First packet (HELLO).
     pub first: Duration,
     /// Each later packet, and each write.
@@ -28,7 +28,7 @@ pub struct SaharaTimeouts {
 
 /// How a driven session ended.
 #[derive(Debug)]
-pub enum RunEnd {
+pub(crate) enum RunEnd {
     /// The host machine finished (any bytes received after its end are appended to the
     /// outcome's trailing bytes).
     Done(Outcome),
@@ -39,7 +39,7 @@ pub enum RunEnd {
 
 /// What a Sahara session is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Session {
+pub(crate) enum Session {
     /// Reading the chip identity in command mode: packets are handed to the machine one at a
     /// time so that a READ_DATA (the board ignoring command mode) can be diverted to an upload
     /// session instead of failing.

@@ -21,7 +21,7 @@ const READ_CHUNK: usize = 1024 * 1024;
 
 /// A configured programmer and what is known about the board.
 #[derive(Debug)]
-pub struct Session {
+pub(crate) struct Session {
     /// The Firehose driver.
     pub fh: Firehose,
     /// The identity (from Sahara command mode, else the serial the programmer logged).
@@ -51,7 +51,7 @@ pub fn start(
 
 /// [`start`], with `ZlpAwareHost` overridden when `zlp` is set (else it follows the link).
 #[allow(clippy::too_many_arguments)] // start's arguments plus the ZLP override
-pub fn start_with(
+pub(crate) fn start_with(
     mut link: Box<dyn Transport>,
     programmer: &ProgrammerImage,
     memory: &str,
@@ -113,7 +113,12 @@ pub fn start_with(
 
 /// On NAND, make every `<read>` of the session carry the device's pages per block: the
 /// package's `PAGES_PER_BLOCK`, else 64 (every Quectel NAND module seen), said as a note.
-pub fn nand_reads(fh: &mut Firehose, memory: &str, pages_per_block: Option<u32>, em: &mut Emitter) {
+pub(crate) fn nand_reads(
+    fh: &mut Firehose,
+    memory: &str,
+    pages_per_block: Option<u32>,
+    em: &mut Emitter,
+) {
     if !memory.eq_ignore_ascii_case("nand") {
         return;
     }
@@ -129,7 +134,7 @@ pub fn nand_reads(fh: &mut Firehose, memory: &str, pages_per_block: Option<u32>,
 /// Read `sectors` sectors at `start` of `lun` into `out`, returning their SHA-256. Progress
 /// advances by the bytes read.
 #[allow(clippy::too_many_arguments)] // one Firehose <read>: every attribute is needed
-pub fn read_range(
+pub(crate) fn read_range(
     fh: &mut Firehose,
     em: &mut Emitter,
     label: &str,
@@ -146,7 +151,7 @@ pub fn read_range(
 /// [`read_range`], also returning the log lines the programmer sent with the read (before and
 /// after the data: on NAND they name the bad blocks it skipped).
 #[allow(clippy::too_many_arguments)] // one Firehose <read>: every attribute is needed
-pub fn read_range_logged(
+pub(crate) fn read_range_logged(
     fh: &mut Firehose,
     em: &mut Emitter,
     label: &str,
@@ -198,7 +203,7 @@ pub fn read_range_logged(
 }
 
 /// A [`SectorReader`] over a running session (small reads: tables, headers).
-pub struct BoardReader<'a> {
+pub(crate) struct BoardReader<'a> {
     /// The programmer.
     pub fh: &'a mut Firehose,
     /// Where events go.

@@ -65,7 +65,7 @@ pub type Switched = (Opened, Option<AtProbe>);
 /// Switch the module `sel` names to download mode and open it. `Err(None)` = there is no
 /// module in normal mode to switch (the caller reports its own "not found"). Before the
 /// switch the module's AT port is asked what it runs (revision, IMEI), when it answers.
-pub fn switch_and_open(
+pub(crate) fn switch_and_open(
     bus: &BusHandle,
     sel: &UsbSelector,
     t: &Timeouts,

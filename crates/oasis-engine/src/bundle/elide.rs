@@ -1,7 +1,7 @@
 //! Keeping bundles small: a long session's transcript is mostly the package's own bytes
 //! (programmer and partition images, which the supporter has). While recording, once the
-//! transcript passed [`ELIDE_ABOVE`], raw host writes are kept only as their length and
-//! SHA-256 ([`CompactWriter`]); in the bundle they become zeros of the same length (which
+//! transcript passed `ELIDE_ABOVE`, raw host writes are kept only as their length and
+//! SHA-256 (`CompactWriter`); in the bundle they become zeros of the same length (which
 //! deflate to nothing), so the replay — then lenient about host bytes — still gets every
 //! answer of the board in order.
 
@@ -10,9 +10,9 @@ use std::io::{BufRead, Write};
 use sha2::{Digest, Sha256};
 
 /// Transcripts larger than this have their raw host writes elided.
-pub const ELIDE_ABOVE: u64 = 8 * 1024 * 1024;
+pub(crate) const ELIDE_ABOVE: u64 = 8 * 1024 * 1024;
 /// Host writes of at least this many bytes count as raw data (commands are far shorter).
-pub const RAW_MIN: usize = 4096;
+pub(crate) const RAW_MIN: usize = 4096;
 
 const TX_HEX: &str = "\"dir\":\"tx\",\"hex\":\"";
 
@@ -44,7 +44,7 @@ fn compact(line: &str) -> Option<String> {
 /// A transcript writer that stores raw host writes compactly once `threshold` bytes were
 /// written (the recording of every CLI and app flash, for bundles written on failure).
 #[derive(Debug)]
-pub struct CompactWriter<W: Write> {
+pub(crate) struct CompactWriter<W: Write> {
     inner: W,
     line: Vec<u8>,
     written: u64,

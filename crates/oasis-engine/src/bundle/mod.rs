@@ -39,7 +39,7 @@ use crate::options::FlashRequest;
 use crate::paths;
 
 /// Start of the `Info` message naming a bundle the job wrote (the path follows).
-pub const WRITTEN_PREFIX: &str = "support bundle written to ";
+pub(crate) const WRITTEN_PREFIX: &str = "support bundle written to ";
 /// Version of the bundle layout.
 pub const FORMAT: u32 = 1;
 /// Most package files listed in `package.json`.
@@ -171,7 +171,7 @@ pub struct OutcomeRecord {
 
 impl OutcomeRecord {
     /// From a job's outcome.
-    pub fn from_outcome(o: &Result<Verdict, ErrorReport>) -> Self {
+    pub(crate) fn from_outcome(o: &Result<Verdict, ErrorReport>) -> Self {
         match o {
             Ok(v) => Self {
                 ok: true,
@@ -189,7 +189,7 @@ impl OutcomeRecord {
 
 /// Everything a bundle is written from.
 #[derive(Debug, Clone, Copy)]
-pub struct BundleInput<'a> {
+pub(crate) struct BundleInput<'a> {
     /// The request (port, package, options).
     pub request: &'a FlashRequest,
     /// The event timeline.
@@ -206,7 +206,7 @@ pub struct BundleInput<'a> {
 }
 
 /// `devices.json`: the enumeration, each USB device with its interface roles.
-pub fn devices_json(snap: &Snapshot) -> serde_json::Value {
+pub(crate) fn devices_json(snap: &Snapshot) -> serde_json::Value {
     let usb: Vec<serde_json::Value> = snap
         .usb
         .iter()
@@ -259,7 +259,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<serde_json::Value>) {
 }
 
 /// `package.json`: every file of the package with its size and SHA-256 (not the contents).
-pub fn package_json(package: &Path) -> serde_json::Value {
+pub(crate) fn package_json(package: &Path) -> serde_json::Value {
     let mut files = Vec::new();
     if package.is_dir() {
         walk(package, package, &mut files);
@@ -335,7 +335,7 @@ fn redactor_for(base: &redact::Redactor, events: &[(f64, Event)]) -> redact::Red
 }
 
 /// Write a support bundle to `path` (a new zip; an existing file is replaced).
-pub fn write_bundle(path: &Path, input: &BundleInput<'_>) -> Result<(), BundleError> {
+pub(crate) fn write_bundle(path: &Path, input: &BundleInput<'_>) -> Result<(), BundleError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io("cannot create the folder of", path))?;
     }
@@ -539,7 +539,7 @@ pub fn load_bundle(path: &Path) -> Result<LoadedBundle, BundleError> {
 }
 
 /// A fresh name for an automatic bundle in `dir`: `oasis-<time>.zip` (a suffix when taken).
-pub fn auto_path(dir: &Path) -> PathBuf {
+pub(crate) fn auto_path(dir: &Path) -> PathBuf {
     let stamp = paths::compact_stamp(paths::now_unix());
     let mut p = dir.join(format!("oasis-{stamp}.zip"));
     let mut n = 2;

@@ -2,19 +2,19 @@
 //! the oldest bundles go until the folder is under a size cap (the newest bundle is always
 //! kept). One function for the CLI's automatic bundles and the app's per-job bundles.
 //!
-//! The cap is [`DEFAULT_CAP_MB`] MiB, or `OASIS_BUNDLE_CAP_MB` ([`CAP_ENV`]) when set
+//! The cap is `DEFAULT_CAP_MB` MiB, or `OASIS_BUNDLE_CAP_MB` (`CAP_ENV`) when set
 //! (`0` keeps only the newest bundle); a caller may pass its own (the app's setting).
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 /// Environment variable: the cap of the bundles folder, in MiB.
-pub const CAP_ENV: &str = "OASIS_BUNDLE_CAP_MB";
+pub(crate) const CAP_ENV: &str = "OASIS_BUNDLE_CAP_MB";
 /// Default cap of the bundles folder, in MiB.
-pub const DEFAULT_CAP_MB: u64 = 256;
+pub(crate) const DEFAULT_CAP_MB: u64 = 256;
 
 /// The cap in bytes: `OASIS_BUNDLE_CAP_MB` when it is a number, else the default.
-pub fn cap_bytes() -> u64 {
+pub(crate) fn cap_bytes() -> u64 {
     let mb = std::env::var(CAP_ENV)
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())
@@ -24,7 +24,7 @@ pub fn cap_bytes() -> u64 {
 
 /// What a prune did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Pruned {
+pub(crate) struct Pruned {
     /// Bundles removed, oldest first.
     pub removed: Vec<PathBuf>,
     /// Bytes the kept bundles take.
@@ -35,7 +35,7 @@ pub struct Pruned {
 /// newest one always, and `keep` whatever its age); remove the others. Files that are not
 /// zips, and folders, are left alone. Errors removing a file are skipped (it is tried again
 /// next time).
-pub fn prune_dir(dir: &Path, cap: u64, keep: Option<&Path>) -> Pruned {
+pub(crate) fn prune_dir(dir: &Path, cap: u64, keep: Option<&Path>) -> Pruned {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return Pruned::default();
     };

@@ -57,7 +57,7 @@ impl From<&Timeouts> for TimeoutsMs {
 
 impl TimeoutsMs {
     /// Back to [`Timeouts`].
-    pub fn to_timeouts(&self) -> Timeouts {
+    pub(crate) fn to_timeouts(self) -> Timeouts {
         let d = Duration::from_millis;
         Timeouts {
             sahara_first: d(self.sahara_first),
@@ -123,7 +123,7 @@ impl From<&FlashRequest> for RequestRecord {
 
 impl RequestRecord {
     /// The request again (no bundle options: a replay does not write bundles).
-    pub fn to_request(&self) -> FlashRequest {
+    pub(crate) fn to_request(&self) -> FlashRequest {
         let o = FlashOptions {
             verify: self.verify,
             allow_full_erase: self.allow_full_erase,

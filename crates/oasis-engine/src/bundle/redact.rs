@@ -4,7 +4,7 @@
 //! A mask is a short keyed hash plus the last four characters (`[IMEI 3fa2c1d9..4567]`): two
 //! bundles of one board, written on one computer, carry the same mask, so a supporter can still
 //! tell "the same board again" without seeing the number. The key is a random value kept in the
-//! data dir ([`KEY_FILE`]); without it an IMEI could be recovered from an unkeyed hash by trying
+//! data dir (`KEY_FILE`); without it an IMEI could be recovered from an unkeyed hash by trying
 //! the few thousand numbers its model code and last digits leave open.
 //!
 //! What is found: IMEIs (a standalone run of exactly 15 digits), ICCIDs (19 or 20 digits
@@ -20,7 +20,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use sha2::{Digest, Sha256};
 
 /// File in the data dir holding the key of the masks (hex).
-pub const KEY_FILE: &str = "identifier-key";
+pub(crate) const KEY_FILE: &str = "identifier-key";
 
 /// Which identifier a mask stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +74,7 @@ fn keys() -> &'static Mutex<HashMap<PathBuf, Vec<u8>>> {
 }
 
 /// The key of `data_dir` when this process already read it (no file access).
-pub fn cached_key(data_dir: &Path) -> Option<Vec<u8>> {
+pub(crate) fn cached_key(data_dir: &Path) -> Option<Vec<u8>> {
     keys()
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -85,7 +85,7 @@ pub fn cached_key(data_dir: &Path) -> Option<Vec<u8>> {
 /// The key kept in `data_dir` (created there on first use; remembered for this process).
 /// When it cannot be stored, a key for this process only is used: masks then differ between
 /// runs, but nothing leaks.
-pub fn load_key(data_dir: &Path) -> Vec<u8> {
+pub(crate) fn load_key(data_dir: &Path) -> Vec<u8> {
     if let Some(k) = cached_key(data_dir) {
         return k;
     }
@@ -156,7 +156,7 @@ impl Redactor {
     }
 
     /// A redactor with this key (tests).
-    pub fn with_key(key: Vec<u8>) -> Self {
+    pub(crate) fn with_key(key: Vec<u8>) -> Self {
         Self {
             key,
             serials: Vec::new(),
@@ -379,7 +379,7 @@ pub fn json(r: &Redactor, v: &mut serde_json::Value) {
 
 /// One line of a JSON-lines member masked: its strings, or (a transcript's `rx` line) the
 /// board's bytes in `hex`, length kept. A line that is no JSON is masked as text.
-pub fn json_line(r: &Redactor, line: &str) -> String {
+pub(crate) fn json_line(r: &Redactor, line: &str) -> String {
     let Ok(mut v) = serde_json::from_str::<serde_json::Value>(line) else {
         return r.text(line);
     };
@@ -439,7 +439,7 @@ pub fn member(r: &Redactor, name: &str, bytes: &[u8]) -> Vec<u8> {
 }
 
 /// A writer masking a JSON-lines stream (the transcript) line by line on its way to `inner`.
-pub struct LineWriter<'a, W: std::io::Write> {
+pub(crate) struct LineWriter<'a, W: std::io::Write> {
     inner: W,
     r: &'a Redactor,
     line: Vec<u8>,

@@ -18,7 +18,7 @@ pub fn wanted(o: &FlashOptions) -> bool {
 }
 
 /// Send every event to `sink` and, when bundling, to the timeline too.
-pub fn tee(mut sink: Sink, timeline: Option<Timeline>) -> Sink {
+pub(crate) fn tee(mut sink: Sink, timeline: Option<Timeline>) -> Sink {
     match timeline {
         Some(tl) => Box::new(move |ev| {
             tl.push(&ev);
@@ -31,7 +31,7 @@ pub fn tee(mut sink: Sink, timeline: Option<Timeline>) -> Sink {
 /// An error of the command line rather than of a board: the package path does not exist,
 /// the named port does not, or a `virtual:` port names no virtual board (unknown profile, state
 /// or quirk).
-pub fn is_usage_error(req: &FlashRequest, e: &EngineError) -> bool {
+pub(crate) fn is_usage_error(req: &FlashRequest, e: &EngineError) -> bool {
     match e {
         EngineError::Package(_) | EngineError::BadInput { .. } => {
             std::fs::symlink_metadata(&req.package).is_err()
@@ -66,7 +66,7 @@ fn scratch_transcript() -> PathBuf {
 
 /// Run `work` (given where to record the transcript), then write the bundle its outcome
 /// calls for and name it in an `Info` event.
-pub fn with_bundle<F>(
+pub(crate) fn with_bundle<F>(
     req: &FlashRequest,
     timeline: Option<&Timeline>,
     em: &mut Emitter,

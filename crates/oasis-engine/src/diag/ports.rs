@@ -31,7 +31,7 @@ fn same_board(s: &SerialPortInfo, dev: &UsbDeviceInfo) -> bool {
 }
 
 /// Every serial port of `dev` with `role`, in interface order.
-pub fn ports_for_role(snap: &Snapshot, dev: &UsbDeviceInfo, role: Role) -> Vec<String> {
+pub(crate) fn ports_for_role(snap: &Snapshot, dev: &UsbDeviceInfo, role: Role) -> Vec<String> {
     let mut out = Vec::new();
     for (iface, (number, r)) in dev.interfaces.iter().zip(device_roles(dev)) {
         if r != role {

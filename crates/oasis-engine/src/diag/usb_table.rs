@@ -8,13 +8,13 @@ use oasis_transport::enumerate::{UsbDeviceInfo, UsbInterfaceInfo};
 use serde::{Deserialize, Serialize};
 
 /// Qualcomm's USB vendor id.
-pub const VID_QUALCOMM: u16 = 0x05C6;
+pub(crate) const VID_QUALCOMM: u16 = 0x05C6;
 /// Quectel's USB vendor id.
-pub const VID_QUECTEL: u16 = 0x2C7C;
+pub(crate) const VID_QUECTEL: u16 = 0x2C7C;
 /// Emergency download mode (PBL Sahara) product id.
-pub const PID_EDL: u16 = 0x9008;
+pub(crate) const PID_EDL: u16 = 0x9008;
 /// Crash / memory-dump product id.
-pub const PID_MEMORY_DUMP: u16 = 0x900E;
+pub(crate) const PID_MEMORY_DUMP: u16 = 0x900E;
 
 /// What a USB identity says about the board's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -176,7 +176,7 @@ const EM05: &str = "EM05 (laptop card)";
 
 /// Every known USB identity. One row per VID:PID.
 #[rustfmt::skip]
-pub static KNOWN: &[KnownUsbId] = &[
+pub(crate) static KNOWN: &[KnownUsbId] = &[
     row(QC, PID_EDL, UsbMode::Edl, "Qualcomm download mode (EDL)", None, Layout::SingleEdl, None),
     row(QC, PID_MEMORY_DUMP, UsbMode::MemoryDump, "Qualcomm crash-dump mode", None, Layout::SingleDump, None),
     row(QC, 0x9006, UsbMode::MemoryDump, "Qualcomm memory-debug mode", None, Layout::SingleDump, Some("listed as a memory-debug id by edl's udev rules; meaning not confirmed")),
@@ -245,18 +245,18 @@ pub fn identify(vid: u16, pid: u16) -> Option<&'static KnownUsbId> {
 }
 
 /// Chip name for the MSM part of a HW ID (`0x000480E1` → "MDM9207").
-pub fn chip_name(msm_id: u32) -> Option<&'static str> {
+pub(crate) fn chip_name(msm_id: u32) -> Option<&'static str> {
     CHIPS.iter().find(|(id, _)| *id == msm_id).map(|(_, n)| *n)
 }
 
 /// Chip name for a 16-hex-digit HW ID string (`000480e100000000` → "MDM9207").
-pub fn chip_name_for_hw_id(hw_id: &str) -> Option<&'static str> {
+pub(crate) fn chip_name_for_hw_id(hw_id: &str) -> Option<&'static str> {
     let msm = hw_id.trim_start_matches("0x").get(..8)?;
     chip_name(u32::from_str_radix(msm, 16).ok()?)
 }
 
 /// True for the EDL signature interface: class ff, subclass ff, protocol ff/10/11/13.
-pub fn is_edl_signature(iface: &UsbInterfaceInfo) -> bool {
+pub(crate) fn is_edl_signature(iface: &UsbInterfaceInfo) -> bool {
     iface.class == 0xFF
         && iface.subclass == 0xFF
         && matches!(iface.protocol, 0xFF | 0x10 | 0x11 | 0x13)
@@ -307,7 +307,7 @@ fn role_by_layout(layout: Layout, number: u8) -> Role {
 /// DIAG, 0x40 = NMEA, 0x50 = RmNet); else the product's layout from the table; else unknown.
 /// The single-interface 05C6 download-mode fallback needs the whole device: see
 /// [`device_roles`].
-pub fn role_of(vid: u16, pid: u16, iface: &UsbInterfaceInfo) -> Role {
+pub(crate) fn role_of(vid: u16, pid: u16, iface: &UsbInterfaceInfo) -> Role {
     let known = identify(vid, pid);
     if let Some(k) = known {
         match k.layout {
@@ -436,7 +436,7 @@ pub fn device_roles(dev: &UsbDeviceInfo) -> Vec<(u8, Role)> {
 
 /// The USB_BOOT (forced download) contact of a module family, in the words of its hardware
 /// guide, where known.
-pub fn boot_pin(family: &str) -> Option<&'static str> {
+pub(crate) fn boot_pin(family: &str) -> Option<&'static str> {
     let f = family.to_ascii_uppercase();
     if f.starts_with("BG95") || f.starts_with("BG96") {
         Some("the USB_BOOT pin")

@@ -94,7 +94,7 @@ impl Firehose {
 
     /// Record the functions the programmer announced (empty = it did not say): from then on
     /// a command it did not announce is never sent.
-    pub fn set_announced(&mut self, functions: &[String]) {
+    pub(crate) fn set_announced(&mut self, functions: &[String]) {
         self.announced = functions.iter().map(|f| f.to_ascii_lowercase()).collect();
     }
 
@@ -114,14 +114,14 @@ impl Firehose {
     /// On NAND, every `<read>` carries the device's `PAGES_PER_BLOCK` (a NAND programmer
     /// refuses a read without it: "Attribute 'PAGES_PER_BLOCK'=... must be equal to disk pages
     /// per block"); qdl and edl send it too.
-    pub fn set_nand_pages_per_block(&mut self, pages_per_block: Option<u32>) {
+    pub(crate) fn set_nand_pages_per_block(&mut self, pages_per_block: Option<u32>) {
         self.read_extra = pages_per_block
             .map(|p| vec![("PAGES_PER_BLOCK".to_owned(), p.to_string())])
             .unwrap_or_default();
     }
 
     /// A `<read>` of `region` with the attributes every read of this session carries.
-    pub fn read_command(&self, region: oasis_proto::firehose::Region) -> Command {
+    pub(crate) fn read_command(&self, region: oasis_proto::firehose::Region) -> Command {
         Command::Read {
             region,
             extra: self.read_extra.clone(),
@@ -129,7 +129,7 @@ impl Firehose {
     }
 
     /// Override `ZlpAwareHost` (`--zlp on|off`); by default it follows the link.
-    pub fn set_zlp_aware(&mut self, zlp: Option<bool>) {
+    pub(crate) fn set_zlp_aware(&mut self, zlp: Option<bool>) {
         if let Some(z) = zlp {
             self.zlp_aware = z;
         }
@@ -141,7 +141,7 @@ impl Firehose {
     }
 
     /// Record what configure agreed and how verification will read the board.
-    pub fn set_session(&mut self, payload: usize, verify: VerifyMethod) {
+    pub(crate) fn set_session(&mut self, payload: usize, verify: VerifyMethod) {
         self.payload = payload.max(1);
         self.verify = verify;
     }
@@ -152,17 +152,17 @@ impl Firehose {
     }
 
     /// How verification reads the board.
-    pub fn verify_method(&self) -> VerifyMethod {
+    pub(crate) fn verify_method(&self) -> VerifyMethod {
         self.verify
     }
 
     /// Bytes received but not yet parsed (e.g. what a board sent right after its last answer).
-    pub fn take_buffered(&mut self) -> Vec<u8> {
+    pub(crate) fn take_buffered(&mut self) -> Vec<u8> {
         self.stream.take_buffered()
     }
 
     /// The board's last log lines.
-    pub fn recent_logs(&self) -> Vec<String> {
+    pub(crate) fn recent_logs(&self) -> Vec<String> {
         self.tail.iter().cloned().collect()
     }
 
@@ -452,7 +452,7 @@ impl Firehose {
 
     /// Read exactly `out.len()` raw bytes (after a `<read>` rawmode ACK). Never reads past
     /// them, so a response glued behind the data stays for the next document read.
-    pub fn read_raw(
+    pub(crate) fn read_raw(
         &mut self,
         out: &mut [u8],
         timeout: Duration,

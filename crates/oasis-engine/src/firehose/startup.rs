@@ -27,7 +27,7 @@ const FIRST_CONFIGURE_WAIT: Duration = Duration::from_secs(6);
 
 /// What the programmer said while starting.
 #[derive(Debug, Clone, Default)]
-pub struct Startup {
+pub(crate) struct Startup {
     /// Functions it lists as supported (lower-case tags); empty when it did not say.
     pub supported: Vec<String>,
     /// Chip serial from its `Chip serial num: N (0xN)` line, as 8 lower-case hex digits.
@@ -54,7 +54,7 @@ pub fn startup_serial(lines: &[String]) -> Option<String> {
 
 /// True once the start-up log holds a whole function list: the one-line form, or the
 /// per-line form up to its `End of supported functions` marker.
-pub fn function_list_complete(lines: &[String]) -> bool {
+pub(crate) fn function_list_complete(lines: &[String]) -> bool {
     lines.iter().any(|l| {
         let t = strip_level(l).to_ascii_lowercase();
         t.starts_with("end of supported functions")

@@ -26,7 +26,7 @@ use crate::session;
 use crate::steps;
 
 /// Where a job's session transcript goes (support bundles), if anywhere.
-pub type Transcript<'a> = Option<&'a Path>;
+pub(crate) type Transcript<'a> = Option<&'a Path>;
 
 /// Run one flash job, opening the port the request names on the request's bus; a board in
 /// normal mode is switched to download mode first, inside the Connect phase.

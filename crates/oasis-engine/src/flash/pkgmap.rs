@@ -15,7 +15,7 @@ use crate::plan::{JobPlan, Step, StepOp};
 
 /// A package made ready for a job.
 #[derive(Debug)]
-pub struct Prepared {
+pub(crate) struct Prepared {
     /// The device steps.
     pub plan: JobPlan,
     /// The programmer to upload.
@@ -41,7 +41,7 @@ pub struct Prepared {
 }
 
 /// Open the package of `req` and check everything that can be checked without a board.
-pub fn prepare(req: &FlashRequest) -> Result<Prepared, EngineError> {
+pub(crate) fn prepare(req: &FlashRequest) -> Result<Prepared, EngineError> {
     let opts = &req.options;
     let mut open = OpenOptions::default();
     open.programmer.clone_from(&opts.programmer);

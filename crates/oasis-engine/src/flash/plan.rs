@@ -79,7 +79,7 @@ impl Step {
 
 /// The steps of a job in order.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct JobPlan {
+pub(crate) struct JobPlan {
     /// Device steps (without the final reset, which the options decide).
     pub steps: Vec<Step>,
     /// Storage type for `configure` (`nand`, `emmc`, `ufs`, `spinor`).
@@ -90,7 +90,7 @@ pub struct JobPlan {
 
 /// Which optional phases a job runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PhaseChoice {
+pub(crate) struct PhaseChoice {
     /// Sahara command mode will be tried.
     pub identify: bool,
     /// The board-unique regions are backed up before anything is written.
@@ -110,7 +110,7 @@ impl JobPlan {
     }
 
     /// Number of device steps, the reset included when it runs.
-    pub fn step_count(&self, reset: bool) -> usize {
+    pub(crate) fn step_count(&self, reset: bool) -> usize {
         self.steps.len() + usize::from(reset)
     }
 
@@ -160,7 +160,7 @@ impl JobPlan {
     }
 
     /// The steps of one phase, in plan order, with their index in the plan.
-    pub fn steps_of(&self, phase: Phase) -> impl Iterator<Item = (usize, &Step)> {
+    pub(crate) fn steps_of(&self, phase: Phase) -> impl Iterator<Item = (usize, &Step)> {
         self.steps
             .iter()
             .enumerate()
@@ -168,7 +168,7 @@ impl JobPlan {
     }
 
     /// Index of the last boot-critical step, if any: the "do not unplug" window closes after it.
-    pub fn last_critical(&self) -> Option<usize> {
+    pub(crate) fn last_critical(&self) -> Option<usize> {
         self.steps.iter().rposition(|s| s.critical)
     }
 }

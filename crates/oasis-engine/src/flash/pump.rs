@@ -16,7 +16,7 @@ const DEPTH: usize = 3;
 
 /// Reusable payload buffers.
 #[derive(Debug, Default)]
-pub struct BufferPool {
+pub(crate) struct BufferPool {
     bufs: Vec<Vec<u8>>,
 }
 
@@ -38,7 +38,7 @@ impl BufferPool {
 }
 
 /// What to stream.
-pub struct Source<'a> {
+pub(crate) struct Source<'a> {
     /// The step's data (exactly `total` bytes, zero-padded by the package reader).
     pub reader: &'a mut dyn Read,
     /// Bytes to send.

@@ -11,10 +11,10 @@ use crate::error::EngineError;
 
 /// The marker Oasis's demo programmer carries (`assets/demo-package`): its package is a
 /// training aid, not firmware.
-pub const DEMO_MARK: &[u8] = b"QC_IMAGE_VERSION_STRING=OASIS.DEMO";
+pub(crate) const DEMO_MARK: &[u8] = b"QC_IMAGE_VERSION_STRING=OASIS.DEMO";
 
 /// Whether programmer bytes are Oasis's demo programmer.
-pub fn is_demo_programmer(bytes: &[u8]) -> bool {
+pub(crate) fn is_demo_programmer(bytes: &[u8]) -> bool {
     bytes.windows(DEMO_MARK.len()).any(|w| w == DEMO_MARK)
 }
 
@@ -27,7 +27,7 @@ pub fn is_demo_package(pkg: &Package) -> bool {
 }
 
 /// The demo package goes onto simulated boards only.
-pub fn demo_on_hardware(demo: bool, simulated: bool) -> Result<(), EngineError> {
+pub(crate) fn demo_on_hardware(demo: bool, simulated: bool) -> Result<(), EngineError> {
     if demo && !simulated {
         return Err(EngineError::Refused {
             reason: "this is Oasis's demo package, not firmware: it only goes onto virtual boards. Nothing was written".to_owned(),
@@ -39,7 +39,7 @@ pub fn demo_on_hardware(demo: bool, simulated: bool) -> Result<(), EngineError> 
 
 /// A module running its firmware whose AT port names another model than the package's is
 /// left running: nothing is switched or written.
-pub fn other_model(package: &PackageFacts, probe: &AtProbe) -> Result<(), EngineError> {
+pub(crate) fn other_model(package: &PackageFacts, probe: &AtProbe) -> Result<(), EngineError> {
     if !probe.answered {
         return Ok(());
     }

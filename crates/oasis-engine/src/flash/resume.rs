@@ -21,7 +21,7 @@ use crate::steps;
 
 /// Which steps a resumed flash leaves out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Resume {
+pub(crate) struct Resume {
     /// Plan indices of the steps not to run (program steps and their erases).
     pub skip: BTreeSet<usize>,
     /// Labels of the program steps skipped, in plan order.
@@ -57,7 +57,7 @@ fn overlaps(a: Range, b: Range) -> bool {
 }
 
 /// Program steps that may be checked, each with the erase steps skipped along with it.
-pub fn candidates(plan: &JobPlan) -> Vec<(usize, Vec<usize>)> {
+pub(crate) fn candidates(plan: &JobPlan) -> Vec<(usize, Vec<usize>)> {
     let erases: Vec<(usize, Range)> = plan
         .steps
         .iter()

@@ -31,7 +31,7 @@ pub struct Written {
 
 /// How verification reads what the board holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VerifyMethod {
+pub(crate) enum VerifyMethod {
     /// `getsha256digest` (the programmer lists it).
     Digest,
     /// `getsha256digest`, falling back to read-back if the programmer refuses it (it did not
@@ -67,7 +67,7 @@ pub(crate) fn region(step: &Step) -> Region {
 }
 
 /// Run an erase, vendor, patch or set-bootable step.
-pub fn run_simple(
+pub(crate) fn run_simple(
     fh: &mut Firehose,
     em: &mut Emitter,
     step: &Step,
@@ -130,7 +130,7 @@ pub fn run_simple(
 
 /// Stream one program step; returns the SHA-256 of the bytes sent (when `hash`). `pool`
 /// holds the payload buffers, reused across steps.
-pub fn run_program(
+pub(crate) fn run_program(
     fh: &mut Firehose,
     em: &mut Emitter,
     step: &Step,
@@ -350,7 +350,7 @@ pub fn reset(
 }
 
 /// `DelayInSeconds` sent with power commands, as qdl and QFirehose do.
-pub const DELAY_SECONDS: u32 = 10;
+pub(crate) const DELAY_SECONDS: u32 = 10;
 
 #[cfg(test)]
 mod tests {

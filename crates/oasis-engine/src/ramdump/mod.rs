@@ -135,7 +135,7 @@ fn not_crashed(state: &str) -> EngineError {
 }
 
 /// Free bytes on the disk holding `dir`, when the OS tells.
-pub fn free_space(dir: &Path) -> Option<u64> {
+pub(crate) fn free_space(dir: &Path) -> Option<u64> {
     fs4::available_space(dir).ok()
 }
 

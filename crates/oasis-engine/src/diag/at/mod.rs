@@ -90,7 +90,7 @@ pub struct AtProbe {
 
 impl AtProbe {
     /// ` (IMEI …) with SIM ICCID …` for a log line, as far as known (empty when neither is).
-    pub fn ids_suffix(&self) -> String {
+    pub(crate) fn ids_suffix(&self) -> String {
         let mut s = self
             .imei
             .as_deref()

@@ -58,14 +58,14 @@ pub fn parse_qgmr(lines: &[String]) -> Option<String> {
 
 /// Parse `AT+CGMR`: the short revision, e.g. `BG95M3LAR02A03` (accepts `+CGMR: ` and
 /// `Revision: ` prefixes).
-pub fn parse_cgmr(lines: &[String]) -> Option<String> {
+pub(crate) fn parse_cgmr(lines: &[String]) -> Option<String> {
     let v = single_value(lines, "+CGMR:")?;
     Some(strip_prefix_ci(&v, "Revision:").map_or(v.clone(), |r| r.trim().to_string()))
 }
 
 /// Parse `AT+QCCID` / `AT+CCID`: the SIM's ICCID (19 or 20 digits from `89`, an `F` pad
 /// dropped).
-pub fn parse_iccid(lines: &[String]) -> Option<String> {
+pub(crate) fn parse_iccid(lines: &[String]) -> Option<String> {
     lines.iter().find_map(|l| {
         let l = l.trim();
         let v = ["+QCCID:", "+CCID:", "+ICCID:"]

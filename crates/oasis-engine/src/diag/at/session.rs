@@ -42,7 +42,7 @@ pub struct Reply {
 
 impl Reply {
     /// Everything received for this command, echo and URCs excluded, final line included.
-    pub fn raw_lines(&self) -> Vec<String> {
+    pub(crate) fn raw_lines(&self) -> Vec<String> {
         self.lines
             .iter()
             .cloned()

@@ -28,7 +28,7 @@ fn kind_of(id: Option<&ProgrammerIdentity>) -> ProgrammerKind {
 impl ProgrammerFacts {
     /// Facts from a package's programmer entry (identity read from its bytes, storage from its
     /// file name).
-    pub fn from_info(info: &ProgrammerInfo) -> Self {
+    pub(crate) fn from_info(info: &ProgrammerInfo) -> Self {
         let file = info
             .path
             .file_name()

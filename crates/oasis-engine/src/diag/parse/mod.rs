@@ -21,11 +21,11 @@ use oasis_transport::enumerate::Snapshot;
 use super::DiagError;
 
 /// The port path a raw descriptor dump's device is given (a blob does not say where it was).
-pub const DUMP_PORT_PATH: &str = "dump";
+pub(crate) const DUMP_PORT_PATH: &str = "dump";
 
 /// A saved USB listing as a snapshot, whatever wrote it: fwupd emulation JSON, `lsusb -v`
 /// text (or an excerpt of it with the ids), `usb-devices` text (`T:`/`D:`/`P:`… lines) or a raw descriptor blob (a device
-/// descriptor first, put on port path [`DUMP_PORT_PATH`]).
+/// descriptor first, put on port path `DUMP_PORT_PATH`).
 pub fn listing(bytes: &[u8]) -> Result<Snapshot, DiagError> {
     let text = std::str::from_utf8(bytes).ok().map(str::trim_start);
     let snapshot = |usb| Snapshot {

@@ -47,7 +47,7 @@ impl Default for PollerConfig {
 }
 
 /// Called after each batch of sent events (the GUI passes `ctx.request_repaint`).
-pub type Notify = Box<dyn Fn() + Send>;
+pub(crate) type Notify = Box<dyn Fn() + Send>;
 
 /// A running enumeration poller. Dropping it stops the thread (within one sleep slice); the
 /// drop does not wait for it. [`Poller::stop`] stops and waits.
@@ -84,12 +84,6 @@ impl Poller {
             rx,
             handle: Some(handle),
         })
-    }
-
-    /// Start polling the machine's real USB and serial enumeration
-    /// ([`oasis_transport::enumerate::snapshot`]).
-    pub fn start_system(config: PollerConfig, notify: Option<Notify>) -> Result<Self, DiagError> {
-        Self::start(config, oasis_transport::enumerate::snapshot, notify)
     }
 
     /// Where events arrive.
