@@ -22,8 +22,8 @@ use oasis_engine::event::{ChipIdentity, Event};
 pub use summary::summarize;
 
 pub use types::{
-    AtPortResult, BackendError, BoardInfo, BoardMode, BoardState, BoardStateText, CompatCheck,
-    CompatReport, Diagnosis, Level, LevelText, ManualPort, ManualPortKind, Md5Status, ModeText,
+    AtPortResult, BackendError, BoardInfo, BoardMode, BoardState, BoardStateText, Compat,
+    CompatCheck, Diagnosis, Level, LevelText, ManualPort, ManualPortKind, Md5Status, ModeText,
     PackageSummary, TimelineEvent, Verification,
 };
 
@@ -106,7 +106,7 @@ pub enum BackendMsg {
         /// The package.
         package: PathBuf,
         /// One line per check.
-        report: CompatReport,
+        report: Compat,
     },
     /// One engine event of a flash job, in the engine's documented order.
     Job {

@@ -8,8 +8,7 @@ use oasis_engine::Help;
 use oasis_engine::event::ChipIdentity;
 
 use crate::backend::{
-    AtPortResult, BackendError, BoardInfo, CompatReport, Diagnosis, JobId, PackageSummary,
-    TimelineEvent,
+    AtPortResult, BackendError, BoardInfo, Compat, Diagnosis, JobId, PackageSummary, TimelineEvent,
 };
 use crate::bench::Bench;
 use crate::job::JobProgress;
@@ -107,7 +106,7 @@ pub struct FlashView {
     /// When it started (for the elapsed time).
     pub started: Option<Instant>,
     /// Compatibility of the open package with the selected board.
-    pub compat: Option<CompatReport>,
+    pub compat: Option<Compat>,
     /// The destructive-step confirmation is open.
     pub confirming: bool,
     /// The raw log is unfolded on the verdict screen.

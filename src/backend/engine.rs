@@ -29,9 +29,10 @@ use super::engine_watch::{Shared, watch};
 mod dump;
 mod flash;
 
+use super::types::blocked;
 use super::{
-    Backend, BackendError, BackendMsg, BoardMode, CompatCheck, CompatReport, FlashJob, JobId,
-    Level, Waker, no_waker, summarize,
+    Backend, BackendError, BackendMsg, BoardMode, Compat, FlashJob, JobId, Level, Waker, no_waker,
+    summarize,
 };
 use flash::start_job;
 use oasis_engine::refuse::is_demo_package;
@@ -343,18 +344,10 @@ fn compat_report(
     package: Result<Arc<Package>, String>,
     t: &Target,
     mode: Option<BoardMode>,
-) -> CompatReport {
+) -> Compat {
     let pkg = match package {
         Ok(p) => p,
-        Err(e) => {
-            return CompatReport {
-                checks: vec![CompatCheck {
-                    name: "Package".into(),
-                    status: Level::Red,
-                    reason: e,
-                }],
-            };
-        }
+        Err(e) => return blocked("Package", e),
     };
     let probes = probe_target(bus, t);
     let probe = probes.iter().map(|(p, _)| p).find(|p| p.answered);
@@ -366,16 +359,7 @@ fn compat_report(
         _ => None,
     };
     let facts = BoardFacts::from_evidence(probe, chip.as_ref());
-    let verdict = oasis_engine::diag::compat::check(&PackageFacts::from_package(&pkg), &facts);
-    let mut checks: Vec<CompatCheck> = verdict
-        .checks
-        .iter()
-        .map(|c| CompatCheck {
-            name: c.name.clone(),
-            status: c.status,
-            reason: c.reason.clone(),
-        })
-        .collect();
+    let mut verdict = oasis_engine::diag::compat::check(&PackageFacts::from_package(&pkg), &facts);
     let on_hardware = !matches!(
         t,
         Target::Usb {
@@ -384,14 +368,15 @@ fn compat_report(
         }
     );
     if on_hardware && is_demo_package(&pkg) {
-        checks.push(CompatCheck {
-            name: "Demo".into(),
-            status: Level::Red,
-            reason: "this is Oasis's demo package, not firmware: it only goes onto virtual boards"
-                .into(),
-        });
+        let demo = blocked(
+            "Demo",
+            "this is Oasis's demo package, not firmware: it only goes onto virtual boards",
+        );
+        verdict.checks.extend(demo.checks);
+        verdict.overall = Level::Red;
+        verdict.answer = demo.answer;
     }
-    CompatReport { checks }
+    verdict
 }
 
 impl Backend for EngineBackend {
@@ -464,13 +449,7 @@ impl Backend for EngineBackend {
                     );
                     compat_report(&bus, pkg, &t, mode)
                 }
-                Err(e) => CompatReport {
-                    checks: vec![CompatCheck {
-                        name: "Board".into(),
-                        status: Level::Red,
-                        reason: e.to_string(),
-                    }],
-                },
+                Err(e) => blocked("Board", e.to_string()),
             };
             BackendMsg::Compat {
                 board,

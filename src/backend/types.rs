@@ -241,21 +241,21 @@ pub struct PackageSummary {
     pub programs: usize,
 }
 
-/// A compatibility verdict: the worst check decides.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct CompatReport {
-    /// The checks, in display order.
-    pub checks: Vec<CompatCheck>,
-}
+/// A compatibility verdict (the worst check decides; the direct answer to "does this firmware
+/// fit this module?"): the engine's own.
+pub use oasis_engine::diag::compat::Compat;
 
-impl CompatReport {
-    /// The overall level (the worst check; `Warn` when there are no checks at all).
-    pub fn overall(&self) -> Level {
-        self.checks
-            .iter()
-            .map(|c| c.status)
-            .max()
-            .unwrap_or(Level::Amber)
+/// A verdict that stops at one red check: no package, no board, the demo package on hardware.
+pub fn blocked(name: &str, reason: impl Into<String>) -> Compat {
+    let reason = reason.into();
+    Compat {
+        overall: Level::Red,
+        answer: format!("No: {reason}."),
+        checks: vec![CompatCheck {
+            name: name.to_owned(),
+            status: Level::Red,
+            reason,
+        }],
     }
 }
 
@@ -424,21 +424,11 @@ mod tests {
     }
 
     #[test]
-    fn compat_overall_is_the_worst_check() {
-        let mut r = CompatReport::default();
-        assert_eq!(r.overall(), Level::Amber);
-        r.checks.push(CompatCheck {
-            name: "Chip".into(),
-            status: Level::Green,
-            reason: "MDM9205".into(),
-        });
-        assert_eq!(r.overall(), Level::Green);
-        r.checks.push(CompatCheck {
-            name: "Signing".into(),
-            status: Level::Red,
-            reason: "root differs".into(),
-        });
-        assert_eq!(r.overall(), Level::Red);
+    fn a_blocked_verdict_is_red_and_says_why() {
+        let c = blocked("Board", "board 1-1 is not attached");
+        assert_eq!(c.overall, Level::Red);
+        assert_eq!(c.checks.len(), 1);
+        assert_eq!(c.answer, "No: board 1-1 is not attached.");
     }
 
     #[test]

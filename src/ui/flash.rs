@@ -5,7 +5,7 @@
 use egui::{RichText, Vec2};
 
 use super::{UiAction, boards, level_color, package, step_heading, verdict};
-use crate::backend::{CompatReport, Level, LevelText, Md5Status, ModeText};
+use crate::backend::{Compat, Level, LevelText, Md5Status, ModeText};
 use crate::job::{JobProgress, human_bytes, human_duration};
 use crate::state::{AppState, FlashStage};
 
@@ -43,7 +43,7 @@ pub fn blocked_reason(st: &AppState) -> Option<String> {
     }
     match &st.flash.compat {
         None => Some("Checking compatibility…".into()),
-        Some(c) if c.overall() == Level::Red => {
+        Some(c) if c.overall == Level::Red => {
             Some("This package does not fit this board (see the red lines above).".into())
         }
         Some(_) => None,
@@ -130,8 +130,8 @@ fn decide(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
 }
 
 /// The compatibility verdict: a coloured box, one line per check.
-pub fn compat(ui: &mut egui::Ui, c: &CompatReport) {
-    let overall = c.overall();
+pub fn compat(ui: &mut egui::Ui, c: &Compat) {
+    let overall = c.overall;
     egui::Frame::group(ui.style())
         .stroke(egui::Stroke::new(2.0, level_color(overall)))
         .show(ui, |ui| {
@@ -147,6 +147,7 @@ pub fn compat(ui: &mut egui::Ui, c: &CompatReport) {
                     .color(level_color(overall))
                     .size(16.0),
             );
+            ui.add(egui::Label::new(&c.answer).wrap());
             for check in &c.checks {
                 ui.horizontal(|ui| {
                     ui.label(
