@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use oasis_engine::Help;
@@ -67,18 +67,15 @@ fn opened(slot: &Opened, path: &Path) -> Option<Arc<Package>> {
         .cloned()
 }
 
-/// The engine jobs the backend started (flashes, crash dumps), by the UI's job id.
-type Jobs = Arc<Mutex<HashMap<JobId, JobHandle>>>;
-
-fn lock_jobs(jobs: &Jobs) -> MutexGuard<'_, HashMap<JobId, JobHandle>> {
-    jobs.lock().unwrap_or_else(PoisonError::into_inner)
-}
+/// The engine jobs the backend started (flashes, crash dumps), by the UI's job id: only the UI
+/// thread's calls touch it, so it takes no lock.
+type Jobs = HashMap<JobId, JobHandle>;
 
 impl std::fmt::Debug for EngineBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EngineBackend")
             .field("bus", &self.bus)
-            .field("jobs", &lock_jobs(&self.jobs).len())
+            .field("jobs", &self.jobs.len())
             .finish_non_exhaustive()
     }
 }
@@ -180,7 +177,7 @@ impl EngineBackend {
             vbus,
             bus,
             shared: Arc::new(Mutex::new(Shared::default())),
-            jobs: Arc::new(Mutex::new(HashMap::new())),
+            jobs: HashMap::new(),
             workers: super::workers::Workers::default(),
             watch_usb,
             package: Opened::default(),
@@ -467,13 +464,12 @@ impl Backend for EngineBackend {
         // The engine makes every check that needs the board on its own job thread.
         let pkg = opened(&self.package, &job.package);
         let handle = start_job(&self.bus, job, pkg, target, &self.reply());
-        let mut jobs = lock_jobs(&self.jobs);
-        jobs.retain(|_, h| !h.is_finished());
-        jobs.insert(id, handle);
+        self.jobs.retain(|_, h| !h.is_finished());
+        self.jobs.insert(id, handle);
     }
 
     fn cancel(&mut self, job: JobId) {
-        if let Some(h) = lock_jobs(&self.jobs).get(&job) {
+        if let Some(h) = self.jobs.get(&job) {
             h.cancel();
         }
     }

@@ -4,7 +4,7 @@
 use oasis_engine::ramdump::RamdumpRequest;
 
 use super::super::{BackendMsg, DumpJob};
-use super::{EngineBackend, Target, lock_jobs};
+use super::{EngineBackend, Target};
 
 impl EngineBackend {
     /// Start [`oasis_engine::spawn_ramdump`] for `job`; its events arrive as
@@ -25,6 +25,7 @@ impl EngineBackend {
         let to = self.reply();
         let sink = Box::new(move |event| to.send(BackendMsg::Job { job: id, event }));
         let handle = oasis_engine::spawn_ramdump(req, sink);
-        lock_jobs(&self.jobs).insert(id, handle);
+        self.jobs.retain(|_, h| !h.is_finished());
+        self.jobs.insert(id, handle);
     }
 }
