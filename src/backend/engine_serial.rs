@@ -225,15 +225,9 @@ pub fn serial_boards(snap: &Snapshot, manual: &[ManualPort]) -> Vec<SerialBoard>
     for m in manual {
         let id = format!("{SERIAL_PREFIX}{}", m.name);
         let listed = snap.serial.iter().find(|p| p.name == m.name);
-        let port = listed.cloned().unwrap_or_else(|| SerialPortInfo {
-            name: m.name.clone(),
-            vid: None,
-            pid: None,
-            interface: None,
-            serial_number: None,
-            manufacturer: None,
-            product: None,
-        });
+        let port = listed
+            .cloned()
+            .unwrap_or_else(|| SerialPortInfo::named(m.name.clone()));
         let role = match m.kind {
             ManualPortKind::Download => PortRole::Download,
             ManualPortKind::At => PortRole::Module,

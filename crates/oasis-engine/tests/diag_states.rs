@@ -304,15 +304,9 @@ fn diag_most_urgent_board_is_diagnosed_first_and_all_are_listed() {
 #[test]
 fn diag_serial_only_module_answering_at_is_normal() {
     let mut ev = Evidence::default();
-    ev.snapshot.serial.push(SerialPortInfo {
-        name: "/dev/ttyS0".into(),
-        vid: None,
-        pid: None,
-        interface: None,
-        serial_number: None,
-        manufacturer: None,
-        product: None,
-    });
+    ev.snapshot
+        .serial
+        .push(SerialPortInfo::named("/dev/ttyS0".into()));
     ev.at.push(probe("/dev/ttyS0", true, None));
     let d = diagnose(&ev);
     assert_eq!(d.state, State::NormalAtOk);

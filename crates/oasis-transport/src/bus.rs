@@ -343,15 +343,7 @@ impl Bus for LinkBus {
             return Snapshot::default();
         }
         Snapshot {
-            serial: vec![crate::enumerate::SerialPortInfo {
-                name: self.name.clone(),
-                vid: None,
-                pid: None,
-                interface: None,
-                serial_number: None,
-                manufacturer: None,
-                product: None,
-            }],
+            serial: vec![crate::enumerate::SerialPortInfo::named(self.name.clone())],
             ..Snapshot::default()
         }
     }
@@ -414,15 +406,7 @@ mod tests {
                 serial: self
                     .ports
                     .iter()
-                    .map(|p| SerialPortInfo {
-                        name: (*p).to_owned(),
-                        vid: None,
-                        pid: None,
-                        interface: None,
-                        serial_number: None,
-                        manufacturer: None,
-                        product: None,
-                    })
+                    .map(|p| SerialPortInfo::named((*p).to_owned()))
                     .collect(),
                 ..Snapshot::default()
             }

@@ -109,6 +109,21 @@ pub struct SerialPortInfo {
     pub product: Option<String>,
 }
 
+impl SerialPortInfo {
+    /// A port known by its name alone (no USB identity): a UART, a pty, a port the user typed.
+    pub fn named(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            vid: None,
+            pid: None,
+            interface: None,
+            serial_number: None,
+            manufacturer: None,
+            product: None,
+        }
+    }
+}
+
 /// Everything seen at one moment.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Snapshot {

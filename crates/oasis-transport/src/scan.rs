@@ -316,15 +316,7 @@ pub(crate) fn serial_ports() -> Vec<SerialPortInfo> {
 }
 
 fn serial_info(p: serialport::SerialPortInfo) -> SerialPortInfo {
-    let mut info = SerialPortInfo {
-        name: p.port_name,
-        vid: None,
-        pid: None,
-        interface: None,
-        serial_number: None,
-        manufacturer: None,
-        product: None,
-    };
+    let mut info = SerialPortInfo::named(p.port_name);
     if let serialport::SerialPortType::UsbPort(u) = p.port_type {
         info.vid = Some(u.vid);
         info.pid = Some(u.pid);
