@@ -304,9 +304,7 @@ fn diag_most_urgent_board_is_diagnosed_first_and_all_are_listed() {
 #[test]
 fn diag_serial_only_module_answering_at_is_normal() {
     let mut ev = Evidence::default();
-    ev.snapshot
-        .serial
-        .push(SerialPortInfo::named("/dev/ttyS0".into()));
+    ev.snapshot.serial.push(SerialPortInfo::named("/dev/ttyS0"));
     ev.at.push(probe("/dev/ttyS0", true, None));
     let d = diagnose(&ev);
     assert_eq!(d.state, State::NormalAtOk);
