@@ -50,3 +50,25 @@ fn a_package_opened_by_the_caller_is_flashed_without_being_opened_again() {
     .unwrap_err();
     assert_eq!(r.kind, ErrorKind::BadInput, "{r:?}");
 }
+
+#[test]
+fn a_package_changed_on_disk_since_it_was_opened_is_opened_and_checked_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("BG95M3LAR02A03_01.300.01.300");
+    oasis_testkit::copy_tree(&demo_package(), &root);
+    let opened = Arc::new(Package::open(&root, &OpenOptions::default()).unwrap());
+    assert_eq!(opened.changed_on_disk(), None);
+    // Somebody replaces an image after the package was checked: md5.txt no longer agrees.
+    let image = opened
+        .plan
+        .iter()
+        .find_map(|s| s.path.clone())
+        .expect("an image in the plan");
+    let mut bytes = std::fs::read(&image).unwrap();
+    bytes.push(0);
+    std::fs::write(&image, bytes).unwrap();
+    assert_eq!(opened.changed_on_disk().as_deref(), Some(image.as_path()));
+    let r = flash(FlashRequest::new(&root, "virtual:bg95").with_package(opened)).unwrap_err();
+    assert_eq!(r.kind, ErrorKind::Refused, "{r:?}");
+    assert!(r.message.contains("md5"), "{}", r.message);
+}

@@ -108,6 +108,27 @@ pub struct Package {
     pub choices: Vec<Choice>,
     /// Keeps the unpacked zip alive as long as any clone of the package.
     unpacked: Option<Arc<tempfile::TempDir>>,
+    /// Size and modification time of every file the package was read from, when it was opened.
+    stamps: Vec<FileStamp>,
+}
+
+/// What a file looked like when the package was opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    path: PathBuf,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl FileStamp {
+    fn of(path: &Path) -> Option<FileStamp> {
+        let m = std::fs::metadata(path).ok()?;
+        Some(FileStamp {
+            path: path.to_path_buf(),
+            len: m.len(),
+            modified: m.modified().ok(),
+        })
+    }
 }
 
 impl Package {
@@ -147,12 +168,37 @@ impl Package {
         pkg.source = path.to_path_buf();
         pkg.from_zip = unpacked.is_some();
         pkg.unpacked = unpacked;
+        pkg.stamps = pkg.files_read().filter_map(|f| FileStamp::of(&f)).collect();
         if pkg.name.is_none() {
             pkg.name = path
                 .file_name()
                 .and_then(|n| crate::naming::parse_firmware_name(&n.to_string_lossy()));
         }
         Ok(pkg)
+    }
+
+    /// Every file the package is read from: the images its plan writes, the programmer, the
+    /// rawprogram and patch XMLs, md5.txt.
+    fn files_read(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        let mut files: Vec<PathBuf> = self.plan.iter().filter_map(|s| s.path.clone()).collect();
+        files.extend(self.programmer.iter().map(|p| p.path.clone()));
+        files.extend(self.rawprogram.iter().cloned());
+        files.extend(self.patch.iter().cloned());
+        files.push(self.root.join("md5.txt"));
+        files.sort();
+        files.dedup();
+        files.into_iter()
+    }
+
+    /// The first file the package was read from that has changed on disk since it was opened
+    /// (another size or modification time, or gone), if any: a package opened earlier and kept
+    /// (the app opens one when it is picked) is opened again before it is flashed when this
+    /// says so.
+    pub fn changed_on_disk(&self) -> Option<PathBuf> {
+        self.stamps
+            .iter()
+            .find(|s| FileStamp::of(&s.path).as_ref() != Some(*s))
+            .map(|s| s.path.clone())
     }
 
     /// Model (`EG25`), if the name told.
@@ -398,6 +444,7 @@ fn open_root(mut found: Found, options: &OpenOptions) -> Result<Package, Package
         oversized: output.oversized,
         skipped: output.skipped,
         ignored_patches: output.ignored_patches,
+        stamps: Vec::new(),
         plan: output.steps,
         warnings,
         choices,

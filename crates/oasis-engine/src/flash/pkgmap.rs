@@ -47,16 +47,32 @@ pub(crate) fn prepare(req: &FlashRequest) -> Result<Prepared, EngineError> {
     open.programmer.clone_from(&opts.programmer);
     open.rawprogram.clone_from(&opts.rawprogram);
     // The package the caller opened is the one the user saw and checked: it is used as it is,
-    // unless the options change what is opened.
+    // unless the options change what is opened or a file of it changed on disk since.
+    let mut reopened = None;
     let pkg = match &req.opened {
-        Some(p) if opts.programmer.is_none() && opts.rawprogram.is_none() => Arc::clone(p),
-        _ => Arc::new(Package::open(&req.package, &open)?),
+        Some(_) if opts.programmer.is_some() || opts.rawprogram.is_some() => {
+            Arc::new(Package::open(&req.package, &open)?)
+        }
+        Some(p) => match p.changed_on_disk() {
+            None => Arc::clone(p),
+            Some(file) => {
+                reopened = Some(file);
+                Arc::new(Package::open(&req.package, &open)?)
+            }
+        },
+        None => Arc::new(Package::open(&req.package, &open)?),
     };
     let mut notes: Vec<String> = pkg
         .choices
         .iter()
         .map(|c| format!("{}: {} ({})", c.what, c.chosen, c.reason))
         .collect();
+    if let Some(file) = reopened {
+        notes.push(format!(
+            "{} changed on disk since the package was opened: the package was opened and checked again",
+            file.display()
+        ));
+    }
     notes.extend(pkg.warnings.iter().cloned());
     refuse_missing(&pkg)?;
     refuse_oversized(&pkg)?;
