@@ -436,14 +436,16 @@ impl Backend for EngineBackend {
         self.work("compat", &subject, move || {
             let report = match target {
                 Ok(t) => {
-                    let pkg = opened(&slot, &package).map_or_else(
-                        || {
-                            Package::open(&package, &OpenOptions::default())
-                                .map(Arc::new)
-                                .map_err(|e| e.to_string())
-                        },
-                        Ok,
-                    );
+                    let pkg = opened(&slot, &package)
+                        .filter(|p| p.changed_on_disk().is_none())
+                        .map_or_else(
+                            || {
+                                Package::open(&package, &OpenOptions::default())
+                                    .map(Arc::new)
+                                    .map_err(|e| e.to_string())
+                            },
+                            Ok,
+                        );
                     compat_report(&bus, pkg, &t, mode)
                 }
                 Err(e) => blocked("Board", e.to_string()),
