@@ -115,6 +115,61 @@ fn a_board_plugged_in_is_diagnosed_switched_flashed_confirmed_and_unplugged() {
     );
 }
 
+/// A board switched to download mode leaves the bus for a moment and comes back on the same
+/// port: it stays the selected board (another board on the bench does not take its place) and
+/// the Diagnostics pane looks at it again in its new mode.
+#[test]
+fn a_board_that_comes_back_in_another_mode_stays_selected_and_is_diagnosed_again() {
+    let dir = temp_dir("engine-reselect");
+    let backend = EngineBackend::with_virtuals(Vec::new(), false);
+    let socket = backend.socket();
+    let mut h = app(Box::new(backend), &dir, None);
+    socket.plug(Virtual::new(
+        "virtual:6",
+        "Waiting BG95",
+        oasis_vdev::scenarios::healthy_bg95(),
+    ));
+    let board = oasis_vdev::bus::board_for("bg95@normal", "bg95").unwrap();
+    socket.plug(Virtual::new("virtual:7", "Running BG95", board));
+    run_until(
+        &mut h,
+        20,
+        "both boards, the running one asked on AT",
+        |h| {
+            let boards = &h.state().state.boards;
+            boards.len() == 2
+                && boards
+                    .iter()
+                    .any(|b| b.id == "virtual:7" && b.revision.is_some())
+        },
+    );
+    click(&mut h, "Diagnostics");
+    click(&mut h, "Running BG95");
+    run_until(
+        &mut h,
+        20,
+        "the diagnosis in normal mode",
+        |h| matches!(&h.state().state.diag.diagnosis, Some(Ok(d)) if d.state == BoardState::NormalAtOk),
+    );
+    click(&mut h, "Switch to download mode");
+    run_until(&mut h, 20, "the board back in download mode", |h| {
+        let b = h.state().state.boards.iter().find(|b| b.id == "virtual:7");
+        b.is_some_and(|b| b.mode == BoardMode::Edl)
+    });
+    assert_eq!(h.state().state.selected.as_deref(), Some("virtual:7"));
+    run_until(
+        &mut h,
+        20,
+        "the diagnosis in download mode",
+        |h| matches!(&h.state().state.diag.diagnosis, Some(Ok(d)) if d.state == BoardState::EdlWaiting),
+    );
+    let d = h.state().state.diag.diagnosis.clone().unwrap().unwrap();
+    assert!(
+        d.devices.iter().all(|u| u.port_path == "virtual:7"),
+        "{d:?}"
+    );
+}
+
 /// The diagnosis a technician expects for each of oasis-vdev's scenario boards.
 fn expected_state(scenario: &str) -> BoardState {
     match scenario {

@@ -265,8 +265,11 @@ fn diagnostics_probes_at_reads_identity_and_switches_to_download_mode() {
     let text = h.state().state.diag.switched.clone().unwrap();
     let text = text.unwrap_or_else(|e| panic!("{e:?}"));
     h.get_by_label(&text);
+    // It leaves the list for a moment and comes back as 05C6:9008, still the selected board.
     run_until(&mut h, 30, "the board in download mode", |h| {
-        h.state().state.boards[1].mode == BoardMode::Edl
+        let st = &h.state().state;
+        st.selected_board()
+            .is_some_and(|b| b.id == "virtual:2" && b.mode == BoardMode::Edl)
     });
     click(&mut h, "Read chip identity");
     run_until(&mut h, 30, "the chip identity", |h| {

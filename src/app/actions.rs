@@ -37,6 +37,7 @@ impl OasisApp {
                     self.state.selected = Some(id);
                     self.state.diag = DiagView::default();
                 }
+                self.selected_mode = self.state.selected_board().map(|b| (b.id.clone(), b.mode));
                 self.check_compat_if_needed();
                 self.auto_diagnose();
             }
@@ -152,7 +153,7 @@ impl OasisApp {
     }
 
     /// On the diagnostics tab, a selected board that has no diagnosis yet gets one.
-    fn auto_diagnose(&mut self) {
+    pub(super) fn auto_diagnose(&mut self) {
         if self.state.tab != Tab::Diagnostics
             || self.state.diag.diagnosis.is_some()
             || !self.state.diag.pending.is_empty()

@@ -74,9 +74,24 @@ impl OasisApp {
 
     fn on_boards(&mut self, list: Vec<crate::backend::BoardInfo>) {
         self.state.boards = list;
-        if self.state.selected_board().is_none() && self.state.flash.stage != FlashStage::Running {
+        // A selected board that left the list stays selected: a module re-enumerating after a
+        // switch or a reset is gone for a moment and comes back on the same port.
+        if self.state.selected.is_none() {
             let first = self.state.visible_boards().next().map(|b| b.id.clone());
             self.state.selected = first;
+        }
+        if let Some(b) = self.state.selected_board() {
+            let now = (b.id.clone(), b.mode);
+            let changed = self
+                .selected_mode
+                .as_ref()
+                .is_some_and(|(id, mode)| *id == now.0 && *mode != now.1);
+            self.selected_mode = Some(now);
+            if changed {
+                // What the Diagnostics pane showed was the board's state before; look again.
+                self.state.diag.diagnosis = None;
+                self.auto_diagnose();
+            }
         }
         let starts = self.state.bench.on_boards(&self.state.boards);
         for port in starts {

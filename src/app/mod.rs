@@ -61,6 +61,9 @@ pub struct OasisApp {
     data_dir: Option<PathBuf>,
     next_job: JobId,
     compat_key: Option<(PathBuf, String, crate::backend::BoardMode)>,
+    /// The selected board and the mode it was last listed in (a board that comes back in
+    /// another mode is diagnosed again).
+    selected_mode: Option<(String, crate::backend::BoardMode)>,
 }
 
 impl std::fmt::Debug for OasisApp {
@@ -113,6 +116,7 @@ impl OasisApp {
             data_dir: opts.data_dir,
             next_job: 1,
             compat_key: None,
+            selected_mode: None,
         };
         app.log.push(
             Severity::Info,

@@ -43,7 +43,12 @@ fn right(
 ) -> Option<UiAction> {
     let mut action = None;
     let Some(board) = st.selected_board() else {
-        ui.label("Pick a board on the left to diagnose it.");
+        ui.label(if st.selected.is_some() {
+            "The selected board is not on USB right now. A board that restarts (a switch to \
+             download mode, a reset) comes back in a moment; check the cable if it does not."
+        } else {
+            "Pick a board on the left to diagnose it."
+        });
         // A crash dump's result stays in view while its board restarts (it is off the bus
         // for a moment after the reset that ends the dump).
         return super::dump::show(ui, &st.dump);

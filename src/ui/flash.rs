@@ -30,7 +30,11 @@ pub fn blocked_reason(st: &AppState) -> Option<String> {
         ));
     }
     let Some(board) = st.selected_board() else {
-        return Some("Pick a board.".into());
+        return Some(if st.selected.is_some() {
+            "The selected board is not on USB right now; wait for it to come back.".into()
+        } else {
+            "Pick a board.".into()
+        });
     };
     if !matches!(
         board.mode,
