@@ -2,10 +2,8 @@
 //! manifest, on the same event front-end and exit statuses as `flash` (2 for an unknown label,
 //! naming the labels that exist).
 
-use std::sync::mpsc;
-
 use oasis_engine::dump::RawRange;
-use oasis_engine::event::{ErrorKind, Event};
+use oasis_engine::event::ErrorKind;
 use oasis_engine::{DumpRequest, spawn_dump};
 
 use crate::args::DumpArgs;
@@ -36,14 +34,8 @@ pub fn run(a: DumpArgs) -> i32 {
     req.raw = raw;
     req.programmer = a.programmer;
     req.timeouts = timeouts();
-    let (tx, rx) = mpsc::channel();
-    let handle = spawn_dump(
-        req,
-        Box::new(move |ev: Event| {
-            // A receiver that went away only means nobody listens any more.
-            let _ = tx.send(ev);
-        }),
-    );
+    let (sink, rx) = oasis_engine::event_channel();
+    let handle = spawn_dump(req, sink);
     let (outcome, _) = watch(handle, rx, a.json);
     let manifest = a.out.join(oasis_engine::dump::MANIFEST);
     if a.json {

@@ -1,8 +1,6 @@
 //! `oasis-cli backup`, `restore` and `replay`: the safety net's own commands, on the same
 //! event front-end and exit statuses as `flash`.
 
-use std::sync::mpsc;
-
 use oasis_engine::Help;
 use oasis_engine::bundle::load_bundle;
 use oasis_engine::bundle::replay::{ReplayReport, replay_bundle};
@@ -15,17 +13,8 @@ use crate::output::{print_error, print_json_line, result_json};
 
 type Sink = Box<dyn FnMut(Event) + Send>;
 
-fn channel() -> (Sink, mpsc::Receiver<Event>) {
-    let (tx, rx) = mpsc::channel();
-    let sink: Sink = Box::new(move |ev| {
-        // A receiver that went away only means nobody listens any more.
-        let _ = tx.send(ev);
-    });
-    (sink, rx)
-}
-
 fn run(json: bool, start: impl FnOnce(Sink) -> JobHandle) -> i32 {
-    let (sink, rx) = channel();
+    let (sink, rx) = oasis_engine::event_channel();
     let handle = start(sink);
     let (outcome, bundle) = watch(handle, rx, json);
     finish(&outcome, bundle.as_deref(), json)
@@ -81,7 +70,7 @@ pub fn run_replay(a: &ReplayArgs) -> i32 {
             return ErrorKind::BadInput.exit_code();
         }
     };
-    let (sink, rx) = channel();
+    let (sink, rx) = oasis_engine::event_channel();
     let json = a.json;
     let shown = std::thread::Builder::new()
         .name("oasis-replay-events".into())
