@@ -49,11 +49,6 @@ pub fn demo_backend() -> Box<dyn Backend> {
     Box::new(engine::EngineBackend::new(false))
 }
 
-/// A waker that does nothing (tests that poll the channel themselves).
-pub fn no_waker() -> Waker {
-    Arc::new(|| {})
-}
-
 /// A waker that repaints the given egui context.
 pub fn egui_waker(ctx: &egui::Context) -> Waker {
     let ctx = ctx.clone();
@@ -156,7 +151,7 @@ pub trait Backend {
     fn name(&self) -> String;
     /// The channel every answer arrives on.
     fn receiver(&self) -> Receiver<BackendMsg>;
-    /// Install the function workers call after each send.
+    /// Install the function workers call after each send (once, when the app starts).
     fn set_waker(&mut self, waker: Waker);
     /// Ask for a fresh board list ([`BackendMsg::Boards`]).
     fn refresh_boards(&mut self);

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use oasis_engine::Help;
@@ -24,15 +24,14 @@ use super::engine_boards::{
     Label, Virtual, board_err, demo_boards, diagnosis_view, evidence_on, probe_device, switch_real,
 };
 use super::engine_serial::{SerialBoard, link_for, serial_boards, with_port};
-use super::engine_watch::{Shared, watch};
+use super::engine_watch::{Links, Shared, View, watch};
 
 mod dump;
 mod flash;
 
 use super::types::blocked;
 use super::{
-    Backend, BackendError, BackendMsg, BoardMode, Compat, FlashJob, JobId, Level, Waker, no_waker,
-    summarize,
+    Backend, BackendError, BackendMsg, BoardMode, Compat, FlashJob, JobId, Level, Waker, summarize,
 };
 use flash::start_job;
 use oasis_engine::refuse::is_demo_package;
@@ -41,7 +40,7 @@ use oasis_engine::refuse::is_demo_package;
 pub struct EngineBackend {
     tx: Sender<BackendMsg>,
     rx: Receiver<BackendMsg>,
-    waker: Arc<Mutex<Waker>>,
+    waker: Arc<OnceLock<Waker>>,
     /// The virtual boards' bus (demo and training boards; tests plug and unplug here).
     vbus: VirtualBus,
     /// Where boards are opened: the virtual bus, then this computer.
@@ -50,21 +49,15 @@ pub struct EngineBackend {
     jobs: Jobs,
     workers: super::workers::Workers,
     watch_usb: bool,
-    /// The package the user picked last, as it was opened then: the compatibility checks and
-    /// the flash use it instead of opening (and hashing) it again.
-    package: Opened,
-}
-
-/// The package opened last, shared with the workers.
-type Opened = Arc<Mutex<Option<Arc<Package>>>>;
-
-/// The package opened from `path`, if it is the one opened last.
-fn opened(slot: &Opened, path: &Path) -> Option<Arc<Package>> {
-    slot.lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .as_ref()
-        .filter(|p| p.source == path)
-        .cloned()
+    /// The latest listing the watcher published, and where the next ones arrive.
+    view: Arc<View>,
+    views: Receiver<Arc<View>>,
+    /// Where the hand-added serial ports go to the watcher.
+    manual: Sender<Vec<super::ManualPort>>,
+    /// The package the user picked last, as it was opened then (the package worker sends it):
+    /// the compatibility checks and the flash use it instead of opening (and hashing) it again.
+    package: Option<Arc<Package>>,
+    packages: (Sender<Arc<Package>>, Receiver<Arc<Package>>),
 }
 
 /// The engine jobs the backend started (flashes, crash dumps), by the UI's job id: only the UI
@@ -84,18 +77,15 @@ impl std::fmt::Debug for EngineBackend {
 #[derive(Clone)]
 struct Reply {
     tx: Sender<BackendMsg>,
-    waker: Arc<Mutex<Waker>>,
+    waker: Arc<OnceLock<Waker>>,
 }
 
 impl Reply {
     fn send(&self, msg: BackendMsg) {
         let _ = self.tx.send(msg);
-        let w = self
-            .waker
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        w();
+        if let Some(w) = self.waker.get() {
+            w();
+        }
     }
 }
 
@@ -162,7 +152,7 @@ impl EngineBackend {
     /// A backend with these virtual boards plugged into its virtual bus.
     pub fn with_virtuals(virtuals: Vec<Virtual>, watch_usb: bool) -> EngineBackend {
         let (tx, rx) = unbounded();
-        let waker = Arc::new(Mutex::new(no_waker()));
+        let waker = Arc::new(OnceLock::new());
         let vbus = VirtualBus::new(BusTiming::default());
         let bus = BusHandle::new(JoinedBus::new(vec![vbus.handle(), BusHandle::system()]));
         let listed = if watch_usb {
@@ -170,6 +160,8 @@ impl EngineBackend {
         } else {
             vbus.handle()
         };
+        let (views_tx, views_rx) = unbounded();
+        let (manual_tx, manual_rx) = unbounded();
         let backend = EngineBackend {
             tx,
             rx,
@@ -180,7 +172,11 @@ impl EngineBackend {
             jobs: HashMap::new(),
             workers: super::workers::Workers::default(),
             watch_usb,
-            package: Opened::default(),
+            view: Arc::default(),
+            views: views_rx,
+            manual: manual_tx,
+            package: None,
+            packages: unbounded(),
         };
         for v in virtuals {
             backend.plug(v);
@@ -190,9 +186,13 @@ impl EngineBackend {
             Arc::clone(&backend.shared),
             backend.bus.clone(),
         );
+        let links = Links {
+            views: views_tx,
+            manual: manual_rx,
+        };
         let spawned = std::thread::Builder::new()
             .name("oasis-boards".into())
-            .spawn(move || watch(listed, watch_usb, &bus, &s, &|m| reply.send(m)));
+            .spawn(move || watch(listed, watch_usb, &bus, &s, &links, &|m| reply.send(m)));
         if let Err(e) = spawned {
             backend
                 .reply()
@@ -223,8 +223,24 @@ impl EngineBackend {
         }
     }
 
-    fn target(&self, id: &str) -> Result<Target, BackendError> {
-        let sh = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+    /// The latest listing the watcher published (taken from its channel: no lock).
+    fn view(&mut self) -> Arc<View> {
+        while let Ok(v) = self.views.try_recv() {
+            self.view = v;
+        }
+        Arc::clone(&self.view)
+    }
+
+    /// The package opened from `path`, if it is the one the user picked last.
+    fn opened(&mut self, path: &Path) -> Option<Arc<Package>> {
+        while let Ok(p) = self.packages.1.try_recv() {
+            self.package = Some(p);
+        }
+        self.package.clone().filter(|p| p.source == path)
+    }
+
+    fn target(&mut self, id: &str) -> Result<Target, BackendError> {
+        let sh = self.view();
         let label = sh.labels.iter().find(|l| l.id == id);
         let path = label.map_or(id, |l| l.port_path.as_str());
         let serial = || {
@@ -249,7 +265,7 @@ impl EngineBackend {
     }
 
     /// The board a job names; when there is none, job `id` fails with the reason.
-    fn job_target(&self, id: JobId, board: &str) -> Option<Target> {
+    fn job_target(&mut self, id: JobId, board: &str) -> Option<Target> {
         match self.target(board) {
             Ok(t) => Some(t),
             Err(e) => {
@@ -271,12 +287,10 @@ impl EngineBackend {
     }
 
     /// The mode board `id` is in now (`None` once it has left).
-    fn mode_of(&self, id: &str) -> Option<BoardMode> {
-        self.shared
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .board_list()
-            .into_iter()
+    fn mode_of(&mut self, id: &str) -> Option<BoardMode> {
+        self.view()
+            .boards
+            .iter()
             .find(|b| b.id == id)
             .map(|b| b.mode)
     }
@@ -390,14 +404,13 @@ impl Backend for EngineBackend {
     }
 
     fn set_waker(&mut self, waker: Waker) {
-        *self.waker.lock().unwrap_or_else(PoisonError::into_inner) = waker;
+        // Set once, when the app starts; the workers wake the UI through it without a lock.
+        let _ = self.waker.set(waker);
     }
 
     fn refresh_boards(&mut self) {
-        let (list, timeline) = {
-            let sh = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
-            (sh.board_list(), sh.timeline.clone())
-        };
+        let view = self.view();
+        let (list, timeline) = (view.boards.clone(), view.timeline.clone());
         let reply = self.reply();
         reply.send(BackendMsg::Boards(list));
         reply.send(BackendMsg::Timeline(timeline));
@@ -406,12 +419,13 @@ impl Backend for EngineBackend {
     fn open_package(&mut self, path: &Path) {
         let path = path.to_owned();
         let subject = path.display().to_string();
-        let slot = Arc::clone(&self.package);
+        let opened = self.packages.0.clone();
         self.work("package", &subject, move || {
             let result = Package::open(&path, &OpenOptions::default())
                 .map(|p| {
                     let summary = summarize(&p);
-                    *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(p));
+                    // Sent before the summary: the backend has it when the UI asks for a check.
+                    let _ = opened.send(Arc::new(p));
                     summary
                 })
                 .map_err(|e| BackendError::Package {
@@ -432,11 +446,11 @@ impl Backend for EngineBackend {
         };
         let bus = self.bus.clone();
         let subject = format!("{}@{board}", package.display());
-        let slot = Arc::clone(&self.package);
+        let picked = self.opened(&package);
         self.work("compat", &subject, move || {
             let report = match target {
                 Ok(t) => {
-                    let pkg = opened(&slot, &package)
+                    let pkg = picked
                         .filter(|p| p.changed_on_disk().is_none())
                         .map_or_else(
                             || {
@@ -464,7 +478,7 @@ impl Backend for EngineBackend {
             return;
         };
         // The engine makes every check that needs the board on its own job thread.
-        let pkg = opened(&self.package, &job.package);
+        let pkg = self.opened(&job.package);
         let handle = start_job(&self.bus, job, pkg, target, &self.reply());
         self.jobs.retain(|_, h| !h.is_finished());
         self.jobs.insert(id, handle);
@@ -479,10 +493,8 @@ impl Backend for EngineBackend {
     fn diagnose(&mut self, board: &str) {
         let board = board.to_owned();
         let target = self.target(&board);
-        let (snapshot, timeline) = {
-            let sh = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
-            (sh.snapshot.clone(), sh.engine_timeline.clone())
-        };
+        let view = self.view();
+        let (snapshot, timeline) = (view.snapshot.clone(), view.engine_timeline.clone());
         let bus = self.bus.clone();
         let subject = board.clone();
         self.work("diagnose", &subject, move || {
@@ -555,10 +567,8 @@ impl Backend for EngineBackend {
     }
 
     fn set_manual_ports(&mut self, ports: Vec<super::ManualPort>) {
-        self.shared
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .manual = ports;
+        // The watcher takes them on its next round and lists them.
+        let _ = self.manual.send(ports);
     }
 
     fn switch_to_download(&mut self, board: &str) {

@@ -39,7 +39,7 @@ impl Virtual {
 }
 
 /// A virtual board's name in the list, by the USB path it has on the virtual bus.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Label {
     /// USB path on the bus (`0-1`).
     pub port_path: String,

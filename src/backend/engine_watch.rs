@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use crossbeam_channel::RecvTimeoutError;
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use oasis_engine::diag::timeline::{
     PollEvent, Poller, PollerConfig, TimelineEvent, TimelineKind as EngineKind,
 };
@@ -36,6 +36,33 @@ pub struct Shared {
     pub labels: Vec<Label>,
     /// What the AT port of each module in normal mode said when it arrived, by USB path.
     pub at_facts: HashMap<String, AtFacts>,
+}
+
+/// What the backend's calls on the UI thread read: the latest listing, published by the
+/// watcher whenever it changes, so the UI thread never takes the watcher's lock.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct View {
+    /// The latest USB/serial enumeration of the bus.
+    pub snapshot: Snapshot,
+    /// The virtual boards' names, by USB path.
+    pub labels: Vec<Label>,
+    /// The serial ports the user added by hand.
+    pub manual: Vec<ManualPort>,
+    /// The board list as the UI shows it.
+    pub boards: Vec<BoardInfo>,
+    /// The timeline as the UI shows it.
+    pub timeline: Vec<TimelineEvent>,
+    /// The engine's own timeline events (evidence for the diagnosis).
+    pub engine_timeline: Vec<TimelineEvent>,
+}
+
+/// How the watcher talks with the backend: views out, the hand-added ports in.
+#[derive(Debug)]
+pub struct Links {
+    /// Where each new [`View`] goes.
+    pub views: Sender<Arc<View>>,
+    /// The serial ports the user added by hand, each time they change.
+    pub manual: Receiver<Vec<ManualPort>>,
 }
 
 /// What a module running its firmware told on its AT port when it arrived.
@@ -159,6 +186,7 @@ pub fn watch(
     system: bool,
     bus: &BusHandle,
     shared: &Arc<Mutex<Shared>>,
+    links: &Links,
     send: &dyn Fn(BackendMsg),
 ) {
     let mut config = PollerConfig::default();
@@ -173,8 +201,12 @@ pub fn watch(
         }
     };
     let mut last_list: Option<Vec<BoardInfo>> = None;
+    let mut last_view: Option<View> = None;
     while Arc::strong_count(shared) > 1 {
         let mut timeline_changed = false;
+        while let Ok(ports) = links.manual.try_recv() {
+            lock(shared).manual = ports;
+        }
         match poller
             .as_ref()
             .map(|p| p.receiver().recv_timeout(Duration::from_millis(300)))
@@ -204,10 +236,23 @@ pub fn watch(
         if let Some(snap) = retry {
             take_snapshot(bus, snap, shared);
         }
-        let (list, timeline) = {
+        let view = {
             let sh = lock(shared);
-            (sh.board_list(), sh.timeline.clone())
+            View {
+                snapshot: sh.snapshot.clone(),
+                labels: sh.labels.clone(),
+                manual: sh.manual.clone(),
+                boards: sh.board_list(),
+                timeline: sh.timeline.clone(),
+                engine_timeline: sh.engine_timeline.clone(),
+            }
         };
+        let (list, timeline) = (view.boards.clone(), view.timeline.clone());
+        // The backend sees a board before the UI does.
+        if last_view.as_ref() != Some(&view) {
+            let _ = links.views.send(Arc::new(view.clone()));
+            last_view = Some(view);
+        }
         if last_list.as_ref() != Some(&list) {
             send(BackendMsg::Boards(list.clone()));
             last_list = Some(list);
