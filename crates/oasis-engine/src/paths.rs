@@ -105,8 +105,62 @@ pub fn compact_stamp(unix: u64) -> String {
     format!("{y:04}{m:02}{d:02}-{hh:02}{mm:02}{ss:02}")
 }
 
+/// Bytes kept free on the disk beyond what a job writes, unless the request says otherwise.
+pub(crate) const SPACE_MARGIN: u64 = 16 * 1024 * 1024;
+
+/// Refuse a job that would write `needed` bytes into `dir` when its disk has less free than
+/// that plus `reserve` (0 = [`SPACE_MARGIN`]); `help` says what to do (and what was left as it
+/// was). A disk whose free space the OS does not tell is only noted.
+pub(crate) fn ensure_space(
+    dir: &std::path::Path,
+    needed: u64,
+    reserve: u64,
+    em: &mut crate::progress::Emitter,
+    help: &str,
+) -> Result<(), crate::error::EngineError> {
+    let reserve = if reserve == 0 { SPACE_MARGIN } else { reserve };
+    match fs4::available_space(dir) {
+        Ok(free) if free < needed.saturating_add(reserve) => {
+            Err(crate::error::EngineError::Refused {
+                reason: format!(
+                    "this needs {} but the disk of {} has only {} free",
+                    human_bytes(needed),
+                    dir.display(),
+                    human_bytes(free)
+                ),
+                help: help.to_owned(),
+            })
+        }
+        Ok(_) => Ok(()),
+        Err(_) => {
+            em.info("the free disk space could not be checked");
+            Ok(())
+        }
+    }
+}
+
+/// `1.5 MiB`, `12.0 KiB`, `1.2 GiB`.
+pub(crate) fn human_bytes(b: u64) -> String {
+    const KIB: f64 = 1024.0;
+    let f = b as f64;
+    if f >= KIB * KIB * KIB {
+        format!("{:.1} GiB", f / (KIB * KIB * KIB))
+    } else if f >= KIB * KIB {
+        format!("{:.1} MiB", f / (KIB * KIB))
+    } else {
+        format!("{:.1} KiB", f / KIB)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn byte_counts_read_in_the_largest_unit_that_fits() {
+        assert_eq!(human_bytes(512), "0.5 KiB");
+        assert_eq!(human_bytes(3 << 20), "3.0 MiB");
+        assert_eq!(human_bytes(5 << 30), "5.0 GiB");
+    }
+
     use super::*;
 
     #[test]

@@ -227,6 +227,31 @@ fn labels_and_raw_ranges_and_an_unknown_label() {
     assert!(sent.is_empty());
 }
 
+/// A disk without room for what was asked is refused before the first partition is read
+/// (a disk that fills half way would leave half a dump); the board stays in download mode.
+#[test]
+fn a_disk_without_room_for_the_dump_is_refused_before_reading() {
+    let b = flashed();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("full");
+    let mut req = DumpRequest::new("virtual:bg95", demo(), &out);
+    req.bus = oasis_vdev::bus::demand();
+    req.all = true;
+    req.timeouts = quick();
+    // More room than any disk has.
+    req.reserve = u64::MAX / 2;
+    let (outcome, _) = run(|sink| spawn_dump(req.on_link(Box::new(b.connect())), sink));
+    let r = outcome.unwrap_err();
+    assert_eq!(r.kind, ErrorKind::Refused, "{r:?}");
+    assert!(r.message.contains("free"), "{}", r.message);
+    assert!(
+        r.hint.as_deref().is_some_and(|h| h.contains("--out")),
+        "{r:?}"
+    );
+    let files: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
+    assert!(files.is_empty(), "{files:?}");
+}
+
 /// A GPT disk image: protective MBR sector, header at LBA 1, 128 entries of 128 bytes at LBA 2.
 fn gpt(entries: &[(&str, u64, u64)]) -> Vec<u8> {
     let mut d = vec![0u8; 512 * 34];

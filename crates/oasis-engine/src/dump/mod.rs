@@ -105,6 +105,8 @@ pub struct DumpRequest {
     pub programmer: Option<PathBuf>,
     /// Timeouts.
     pub timeouts: Timeouts,
+    /// Bytes that must stay free on the disk beyond the files read (0 = the default, 16 MiB).
+    pub reserve: u64,
     /// Where the port is found and opened (this computer unless the caller says otherwise).
     pub bus: oasis_transport::BusHandle,
 }
@@ -311,6 +313,14 @@ fn dump_on(
         .iter()
         .map(|(_, r)| r.sectors.saturating_mul(u64::from(src.sector_size)))
         .sum();
+    // A disk that fills half way leaves half a dump: refused before the first read.
+    crate::paths::ensure_space(
+        &req.out,
+        total,
+        req.reserve,
+        em,
+        "free some space or name a folder on another disk with --out; nothing was read and the board stays in download mode",
+    )?;
     em.start_phase(Phase::Read, total);
     let mut entries: Vec<DumpEntry> = Vec::new();
     for (label, r) in &wanted {

@@ -14,7 +14,7 @@
 //! Events: `PlanReady`, `Connect`, `RamDump` (progress per region, rate, ETA), `Reset`, then
 //! `Finished` (at least one region collected) or `Failed`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use oasis_proto::sahara::memdebug::{Limits, MAX_CHUNK, MemDebugError};
 use oasis_transport::Transport;
@@ -39,9 +39,6 @@ pub use manifest::{
     DumpIdentity, DumpManifest, DumpStatus, FORMAT, MANIFEST, ManifestRefused, ManifestRegion,
     ManifestTable, RegionStatus, SECRETS_NOTE,
 };
-
-/// Kept free on the disk beyond the dump itself.
-const SPACE_MARGIN: u64 = 16 * 1024 * 1024;
 
 /// A crash-dump job.
 #[derive(Debug, Clone, Default)]
@@ -134,19 +131,6 @@ fn not_crashed(state: &str) -> EngineError {
     }
 }
 
-/// Free bytes on the disk holding `dir`, when the OS tells.
-pub(crate) fn free_space(dir: &Path) -> Option<u64> {
-    fs4::available_space(dir).ok()
-}
-
-fn human(b: u64) -> String {
-    if b >= 1 << 20 {
-        format!("{:.1} MiB", b as f64 / f64::from(1u32 << 20))
-    } else {
-        format!("{:.1} KiB", b as f64 / 1024.0)
-    }
-}
-
 fn identity_of(link: &dyn Transport) -> DumpIdentity {
     let mut id = DumpIdentity::default();
     // Newer boot ROMs name their serial in the USB product string: `QUSB__BULK_SN:1A2B3C4D`.
@@ -214,26 +198,13 @@ fn ramdump_job(req: &RamdumpRequest, em: &mut Emitter) -> Result<Verdict, Engine
         });
     }
     let total: u64 = selected.iter().map(|r| r.length).sum();
-    let reserve = if req.reserve == 0 {
-        SPACE_MARGIN
-    } else {
-        req.reserve
-    };
-    match free_space(&req.out) {
-        Some(free) if free < total.saturating_add(reserve) => {
-            return Err(EngineError::Refused {
-                reason: format!(
-                    "the dump needs {} but the disk of {} has only {} free",
-                    human(total),
-                    req.out.display(),
-                    human(free)
-                ),
-                help: "free some space or name a folder on another disk with --out; nothing was read and the board keeps its dump".to_owned(),
-            });
-        }
-        Some(_) => {}
-        None => em.info("the free disk space could not be checked"),
-    }
+    crate::paths::ensure_space(
+        &req.out,
+        total,
+        req.reserve,
+        em,
+        "free some space or name a folder on another disk with --out; nothing was read and the board keeps its dump",
+    )?;
     let mut manifest = DumpManifest {
         format: FORMAT.to_owned(),
         version: 1,
@@ -378,7 +349,7 @@ fn ramdump_job(req: &RamdumpRequest, em: &mut Emitter) -> Result<Verdict, Engine
     let mut summary = format!(
         "crash dump: {collected} of {} regions ({}) in {}",
         manifest.regions.len(),
-        human(manifest.bytes),
+        crate::paths::human_bytes(manifest.bytes),
         req.out.display()
     );
     if !failed.is_empty() {
