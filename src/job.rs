@@ -137,20 +137,8 @@ impl JobProgress {
     }
 }
 
-/// "1.5 MiB", "512 B".
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut v = n as f64 / 1024.0;
-    let mut unit = 0;
-    while v >= 1024.0 && unit + 1 < UNITS.len() {
-        v /= 1024.0;
-        unit += 1;
-    }
-    format!("{v:.1} {}", UNITS[unit])
-}
+/// "1.5 MiB", "512 B": the engine's wording, the same as the CLI's.
+pub use oasis_engine::progress::human_bytes;
 
 /// "4 s", "2 min 05 s", "1 h 02 min".
 pub fn human_duration(secs: f64) -> String {
@@ -232,9 +220,6 @@ mod tests {
 
     #[test]
     fn formats_sizes_and_durations() {
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(3 << 20), "3.0 MiB");
         assert_eq!(human_duration(4.4), "4 s");
         assert_eq!(human_duration(125.0), "2 min 05 s");
         assert_eq!(human_duration(3720.0), "1 h 02 min");

@@ -132,7 +132,7 @@ fn print_package(pkg: &Package) {
     println!(
         "  Plan:        {} steps ({programs} program), {} to write",
         pkg.plan.len(),
-        human_bytes(pkg.total_bytes() as f64)
+        human_bytes(pkg.total_bytes())
     );
     print_plan(pkg);
     print_findings(pkg);
@@ -159,7 +159,7 @@ fn print_plan(pkg: &Package) {
     for (i, step) in pkg.plan.iter().enumerate() {
         let op = format!("{:?}", step.op).to_lowercase();
         let len = match (step.op, step.bytes()) {
-            (StepOp::Program | StepOp::Erase, Some(b)) => human_bytes(b as f64),
+            (StepOp::Program | StepOp::Erase, Some(b)) => human_bytes(b),
             (StepOp::Erase, None) => "whole disk".to_owned(),
             (StepOp::Program, None) => "?".to_owned(),
             _ => "-".to_owned(),

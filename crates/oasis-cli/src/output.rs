@@ -46,22 +46,8 @@ pub fn print_json_line(v: &Value) {
     let _ = out.flush();
 }
 
-/// Human-readable byte count.
-pub fn human_bytes(b: f64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = b.max(0.0);
-    let mut i = 0;
-    while v >= 1024.0 && i + 1 < UNITS.len() {
-        v /= 1024.0;
-        i += 1;
-    }
-    let unit = UNITS.get(i).copied().unwrap_or("B");
-    if i == 0 {
-        format!("{v:.0} {unit}")
-    } else {
-        format!("{v:.1} {unit}")
-    }
-}
+/// Human-readable byte count (the engine's wording, the same as the app's).
+pub use oasis_engine::progress::human_bytes;
 
 /// `m:ss` for an ETA.
 pub fn human_duration(secs: f64) -> String {
@@ -192,7 +178,7 @@ pub fn print_verdict(v: &Verdict) {
         out,
         "Done: {} ({} written in {:.1} s).",
         v.summary,
-        human_bytes(v.bytes as f64),
+        human_bytes(v.bytes),
         v.seconds
     );
     if !v.verified.is_empty() {
@@ -263,8 +249,6 @@ mod tests {
 
     #[test]
     fn units() {
-        assert_eq!(human_bytes(1536.0), "1.5 KiB");
-        assert_eq!(human_bytes(512.0), "512 B");
         assert_eq!(human_duration(75.0), "1:15");
         assert_eq!(human_duration(3725.0), "1:02:05");
     }

@@ -43,7 +43,7 @@ pub fn status_text(r: &Report<'_>) -> String {
         line.push_str(&format!(" {p}"));
     }
     if r.rate > 0.0 {
-        line.push_str(&format!("  {}/s", human_bytes(r.rate)));
+        line.push_str(&format!("  {}/s", human_bytes(r.rate.max(0.0) as u64)));
     }
     if let Some(e) = r.eta {
         line.push_str(&format!("  ETA {}", human_duration(e)));

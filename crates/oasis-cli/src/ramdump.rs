@@ -98,7 +98,7 @@ fn print_regions(m: &DumpManifest, out: &Path) {
             "  {:<14} {:>12} {:>10}  {state}",
             r.name,
             r.address,
-            human_bytes(r.length as f64)
+            human_bytes(r.length)
         );
     }
     for r in &m.refused {

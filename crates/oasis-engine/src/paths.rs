@@ -124,9 +124,9 @@ pub(crate) fn ensure_space(
             Err(crate::error::EngineError::Refused {
                 reason: format!(
                     "this needs {} but the disk of {} has only {} free",
-                    human_bytes(needed),
+                    crate::progress::human_bytes(needed),
                     dir.display(),
-                    human_bytes(free)
+                    crate::progress::human_bytes(free)
                 ),
                 help: help.to_owned(),
             })
@@ -139,27 +139,8 @@ pub(crate) fn ensure_space(
     }
 }
 
-/// `1.5 MiB`, `12.0 KiB`, `1.2 GiB`.
-pub(crate) fn human_bytes(b: u64) -> String {
-    const KIB: f64 = 1024.0;
-    let f = b as f64;
-    if f >= KIB * KIB * KIB {
-        format!("{:.1} GiB", f / (KIB * KIB * KIB))
-    } else if f >= KIB * KIB {
-        format!("{:.1} MiB", f / (KIB * KIB))
-    } else {
-        format!("{:.1} KiB", f / KIB)
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn byte_counts_read_in_the_largest_unit_that_fits() {
-        assert_eq!(human_bytes(512), "0.5 KiB");
-        assert_eq!(human_bytes(3 << 20), "3.0 MiB");
-        assert_eq!(human_bytes(5 << 30), "5.0 GiB");
-    }
 
     use super::*;
 

@@ -349,7 +349,7 @@ fn ramdump_job(req: &RamdumpRequest, em: &mut Emitter) -> Result<Verdict, Engine
     let mut summary = format!(
         "crash dump: {collected} of {} regions ({}) in {}",
         manifest.regions.len(),
-        crate::paths::human_bytes(manifest.bytes),
+        crate::progress::human_bytes(manifest.bytes),
         req.out.display()
     );
     if !failed.is_empty() {
