@@ -234,7 +234,7 @@ fn diagnostics_probes_at_reads_identity_and_switches_to_download_mode() {
     let ports = h.state().state.diag.at.clone().unwrap().unwrap();
     let port = &ports[0];
     assert!(port.probe.answered, "{ports:?}");
-    h.get_by_label(&format!("{} ({})", port.probe.port, port.role));
+    h.get_by_label(&format!("{} ({})", port.probe.port, port.role.describe()));
     let (cmd, answer) = port
         .answers()
         .iter()

@@ -14,6 +14,7 @@ use oasis_engine::Help;
 use oasis_engine::diag::at::AtProbe;
 use oasis_engine::diag::compat::{BoardFacts, PackageFacts};
 use oasis_engine::diag::diagnose;
+use oasis_engine::diag::usb_table::Role;
 use oasis_engine::{ErrorKind, ErrorReport, Event, JobHandle};
 use oasis_package::{OpenOptions, Package};
 use oasis_transport::enumerate::{Snapshot, UsbDeviceInfo};
@@ -336,7 +337,7 @@ fn device_of(t: &Target) -> &UsbDeviceInfo {
 }
 
 /// AT probes of a board: every AT or modem port of its device, each opened on the bus.
-fn probe_target(bus: &BusHandle, t: &Target) -> Vec<(AtProbe, String)> {
+fn probe_target(bus: &BusHandle, t: &Target) -> Vec<(AtProbe, Role)> {
     probe_device(bus, device_of(t))
 }
 
@@ -539,7 +540,7 @@ impl Backend for EngineBackend {
                 probe_target(&bus, &t)
                     .iter()
                     .map(|(probe, role)| super::AtPortResult {
-                        role: role.clone(),
+                        role: *role,
                         probe: probe.clone(),
                     })
                     .collect()

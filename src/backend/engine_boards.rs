@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use oasis_engine::diag::at::{AtProbe, ProbeConfig};
 use oasis_engine::diag::timeline::TimelineEvent;
-use oasis_engine::diag::usb_table::{device_roles, identify_device};
+use oasis_engine::diag::usb_table::{Role, device_roles, identify_device};
 use oasis_engine::diag::{Diagnosis, Evidence};
 use oasis_transport::BusHandle;
 use oasis_transport::enumerate::{Snapshot, UsbDeviceInfo};
@@ -181,23 +181,23 @@ pub fn diagnosis_view(d: &Diagnosis, port_path: &str, name: &str) -> Diagnosis {
 }
 
 /// The TTYs of a USB device with the role of their interface.
-pub fn ttys_with_roles(dev: &UsbDeviceInfo) -> Vec<(String, String)> {
+pub fn ttys_with_roles(dev: &UsbDeviceInfo) -> Vec<(String, Role)> {
     let roles = device_roles(dev);
     dev.interfaces
         .iter()
         .zip(roles)
-        .filter_map(|(i, (_, role))| i.tty.clone().map(|t| (t, role.describe().to_owned())))
+        .filter_map(|(i, (_, role))| i.tty.clone().map(|t| (t, role)))
         .collect()
 }
 
 /// AT probes of a USB device: each of its AT and modem ports, opened on `bus`. The app's
 /// probes of one device take turns (the board list's, the compatibility check's and the
 /// Diagnostics pane's would otherwise meet on its ports and find them busy).
-pub fn probe_device(bus: &BusHandle, d: &UsbDeviceInfo) -> Vec<(AtProbe, String)> {
+pub fn probe_device(bus: &BusHandle, d: &UsbDeviceInfo) -> Vec<(AtProbe, Role)> {
     super::engine_serial::with_port(&format!("usb:{}", d.port_path), || {
         ttys_with_roles(d)
             .into_iter()
-            .filter(|(_, role)| role.contains("AT") || role.contains("modem"))
+            .filter(|(_, role)| matches!(role, Role::At | Role::Modem))
             .map(|(tty, role)| {
                 let probe = oasis_engine::diag::at::probe_on(bus, &tty, &at_config());
                 (probe, role)
@@ -269,42 +269,18 @@ pub(super) fn board_err(
     }
 }
 
-/// The DIAG download-mode command on the board's DM port (opened on `bus`, claimed while it
-/// is used); the board then re-enumerates as 05C6:9008, which the board list shows.
+/// The engine's download-mode command on the board's DM port (opened on `bus`, claimed while
+/// it is used); the board then re-enumerates as 05C6:9008, which the board list shows.
 pub(super) fn switch_real(
     bus: &BusHandle,
     board: &str,
     d: &UsbDeviceInfo,
 ) -> Result<String, BackendError> {
-    let Some((dm, _)) = ttys_with_roles(d)
-        .into_iter()
-        .find(|(_, r)| r.contains("DIAG"))
-    else {
-        return Err(board_err(
-            board,
-            "switching to download mode",
-            "no DM/DIAG serial port on this board",
-        ));
-    };
-    let mut port = bus
-        .open_serial(&dm)
-        .map_err(|e| board_err(board, "opening the DM port", e.to_string()))?;
-    let outcome = oasis_engine::diag::dload::switch_to_edl(&mut *port.link, Duration::from_secs(5));
-    let how = match outcome {
-        Ok(oasis_engine::diag::dload::SwitchOutcome::Echoed) => "the module echoed it",
-        Ok(oasis_engine::diag::dload::SwitchOutcome::PortGone) => "the DM port went away at once",
-        // Not every module echoes: it restarts anyway (QFirehose looks for 9008 regardless).
-        Err(oasis_engine::diag::DiagError::NoEcho { .. }) => "the module did not echo it",
-        Err(e) => {
-            return Err(board_err(
-                board,
-                "switching to download mode",
-                e.to_string(),
-            ));
-        }
-    };
+    let (dm, sent) = oasis_engine::switch_module(bus, d, Duration::from_secs(5))
+        .map_err(|e| board_err(board, "switching to download mode", e.to_string()))?;
     Ok(format!(
-        "Sent the download-mode command on the DM port {dm}; {how}. The board restarts and re-appears as 05C6:9008."
+        "Sent the download-mode command on the DM port {dm}; {}. The board restarts and re-appears as 05C6:9008.",
+        sent.describe()
     ))
 }
 

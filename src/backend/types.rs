@@ -286,8 +286,8 @@ impl Verification {
 /// The engine's AT probe of one serial port, with the role of the interface behind it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AtPortResult {
-    /// Role of the interface behind the port ("AT command port", "modem port").
-    pub role: String,
+    /// Role of the interface behind the port (AT command port, modem port).
+    pub role: oasis_engine::diag::usb_table::Role,
     /// What the port said (the engine's own probe).
     pub probe: oasis_engine::diag::at::AtProbe,
 }

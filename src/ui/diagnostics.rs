@@ -247,7 +247,7 @@ fn at_results(ui: &mut egui::Ui, ports: &[AtPortResult]) {
             Level::Amber
         };
         ui.horizontal(|ui| {
-            ui.label(RichText::new(format!("{} ({})", p.probe.port, p.role)).strong());
+            ui.label(RichText::new(format!("{} ({})", p.probe.port, p.role.describe())).strong());
             let word = if p.probe.answered {
                 "answers"
             } else {

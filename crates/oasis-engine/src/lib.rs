@@ -62,4 +62,4 @@ pub use oasis_proto::Help;
 pub use options::{FlashOptions, FlashRequest, Timeouts};
 pub use ramdump::{RamdumpRequest, spawn_ramdump};
 pub use restore::{BackupRequest, RestoreRequest};
-pub use usbswitch::normal_mode_modules;
+pub use usbswitch::{Sent, normal_mode_modules, switch_module};

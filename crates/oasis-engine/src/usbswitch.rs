@@ -59,6 +59,57 @@ pub fn dm_port(dev: &UsbDeviceInfo) -> Option<String> {
         .and_then(|i| i.tty.clone())
 }
 
+/// What became of the download-mode command sent to a module's DM port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// The module echoed it; it restarts.
+    Echoed,
+    /// The DM port went away before the echo: the module restarts.
+    PortGone,
+    /// No echo: not every module echoes, and it restarts anyway (QFirehose looks for 9008
+    /// regardless).
+    NoEcho,
+}
+
+impl Sent {
+    /// In plain words ("the module echoed it").
+    pub fn describe(self) -> &'static str {
+        match self {
+            Sent::Echoed => "the module echoed it",
+            Sent::PortGone => "the DM port went away at once",
+            Sent::NoEcho => "the module did not echo it",
+        }
+    }
+}
+
+/// Send the download-mode command to the DM port of module `dev` (found from its interface
+/// roles, opened on `bus` and claimed while it is used). Nothing is followed: the module
+/// restarts and comes back as 05C6:9008 by itself, which the bus then lists. Returns the DM
+/// port and what became of the command.
+pub fn switch_module(
+    bus: &BusHandle,
+    dev: &UsbDeviceInfo,
+    timeout: Duration,
+) -> Result<(String, Sent), EngineError> {
+    let Some(tty) = dm_port(dev) else {
+        return Err(EngineError::BadInput {
+            what: format!(
+                "the module {:04X}:{:04X} on usb:{} has no DM/DIAG serial port",
+                dev.vid, dev.pid, dev.port_path
+            ),
+            help: Some("load the option/qcserial driver for the module, or put it into download mode with its USB_BOOT pin".to_owned()),
+        });
+    };
+    let mut dm = bus.open_serial(&tty)?;
+    let sent = match switch_to_edl(&mut *dm.link, timeout) {
+        Ok(SwitchOutcome::Echoed) => Sent::Echoed,
+        Ok(SwitchOutcome::PortGone) => Sent::PortGone,
+        Err(DiagError::NoEcho { .. }) => Sent::NoEcho,
+        Err(e) => return Err(diag_error(&e)),
+    };
+    Ok((tty, sent))
+}
+
 /// The download-mode link of a switched module, and what its AT port said before the switch.
 pub type Switched = (Opened, Option<AtProbe>);
 
@@ -105,21 +156,13 @@ pub(crate) fn switch_and_open(
         "module {:04X}:{:04X} on usb:{} is in normal mode: switching it to download mode through its DM port {tty}",
         dev.vid, dev.pid, dev.port_path
     ));
-    {
-        let mut dm = bus.open_serial(&tty).map_err(|e| Some(e.into()))?;
-        match switch_to_edl(&mut *dm.link, t.command) {
-            Ok(SwitchOutcome::Echoed) => {
-                em.info("the module echoed the download-mode command; it restarts");
-            }
-            Ok(SwitchOutcome::PortGone) => {
-                em.info("the DM port went away before the echo: the module restarts");
-            }
-            // Not every module echoes: poll for 9008 anyway, as QFirehose does.
-            Err(DiagError::NoEcho { .. }) => em.info(
-                "the module did not echo the download-mode command; looking for it in download mode anyway",
-            ),
-            Err(e) => return Err(Some(diag_error(&e))),
-        }
+    match switch_module(bus, &dev, t.command).map_err(Some)?.1 {
+        Sent::Echoed => em.info("the module echoed the download-mode command; it restarts"),
+        Sent::PortGone => em.info("the DM port went away before the echo: the module restarts"),
+        // Not every module echoes: poll for 9008 anyway, as QFirehose does.
+        Sent::NoEcho => em.info(
+            "the module did not echo the download-mode command; looking for it in download mode anyway",
+        ),
     }
     let edl = follow_to_edl(|| bus.snapshot(), Some(&dev.port_path), t.edl_switch, POLL)
         .map_err(|e| Some(diag_error(&e)))?;
