@@ -23,8 +23,8 @@ pub use summary::summarize;
 
 pub use types::{
     AtPortResult, BackendError, BoardInfo, BoardMode, BoardState, BoardStateText, Compat,
-    CompatCheck, Diagnosis, Level, LevelText, ManualPort, ManualPortKind, Md5Status, ModeText,
-    PackageSummary, TimelineEvent, Verification,
+    CompatCheck, Destructive, Diagnosis, Level, LevelText, ManualPort, ManualPortKind, Md5Status,
+    ModeText, PackageSummary, TimelineEvent, Verification,
 };
 
 /// Stable identity of a board in the list (the virtual board name, the USB port path, or

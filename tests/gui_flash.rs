@@ -408,7 +408,9 @@ fn a_destructive_flash_without_a_backup_needs_the_override_ticked() {
     h.run();
     let destructive = h.state().state.package.summary.clone().unwrap().destructive;
     assert!(
-        destructive.iter().any(|d| d.contains("the whole flash")),
+        destructive
+            .iter()
+            .any(|d| d.whole_flash && d.why.contains("the whole flash")),
         "{destructive:?}"
     );
     // Backup on (the default): the dialog says so and needs no override.

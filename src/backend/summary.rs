@@ -63,7 +63,13 @@ pub fn summarize(pkg: &Package) -> PackageSummary {
                 } else {
                     s.label.clone()
                 };
-                s.destructive.as_ref().map(|why| format!("{name} ({why})"))
+                s.destructive.as_ref().map(|why| super::Destructive {
+                    name,
+                    why: why.clone(),
+                    whole_flash: s.op == StepOp::Erase
+                        && s.sectors.is_none()
+                        && pkg.storage == oasis_package::StorageType::Nand,
+                })
             })
             .collect(),
         programs: pkg.plan.iter().filter(|s| s.op == StepOp::Program).count(),

@@ -208,6 +208,23 @@ impl Md5Status {
     }
 }
 
+/// A step of the plan that destroys board-unique data the package does not rewrite.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Destructive {
+    /// The partition it touches (its label), or `sector N`.
+    pub name: String,
+    /// Why, in the package reader's words.
+    pub why: String,
+    /// It erases the whole NAND flash (an erase with no sector count on NAND).
+    pub whole_flash: bool,
+}
+
+impl std::fmt::Display for Destructive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.name, self.why)
+    }
+}
+
 /// What the package card shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PackageSummary {
@@ -236,7 +253,7 @@ pub struct PackageSummary {
     /// The erases that destroy board-unique data the package does not rewrite (whole-disk
     /// erase, EFS2/NV...), named with the reason; empty for a plan that keeps calibration.
     #[serde(default)]
-    pub destructive: Vec<String>,
+    pub destructive: Vec<Destructive>,
     /// Number of program steps.
     pub programs: usize,
 }

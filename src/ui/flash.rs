@@ -5,7 +5,7 @@
 use egui::{RichText, Vec2};
 
 use super::{UiAction, boards, level_color, package, step_heading, verdict};
-use crate::backend::{Compat, Level, LevelText, Md5Status, ModeText};
+use crate::backend::{Compat, Destructive, Level, LevelText, Md5Status, ModeText};
 use crate::job::{JobProgress, human_bytes, human_duration};
 use crate::state::{AppState, FlashStage};
 
@@ -222,14 +222,13 @@ fn confirm(ui: &mut egui::Ui, st: &AppState) -> Option<UiAction> {
 }
 
 /// The checkbox text that lets a destructive plan run without a backup.
-pub fn override_text(destructive: &[String]) -> String {
-    let whole = destructive.iter().any(|d| d.contains("whole flash"));
-    let region = if whole {
+pub fn override_text(destructive: &[Destructive]) -> String {
+    let region = if destructive.iter().any(|d| d.whole_flash) {
         "the whole flash".to_owned()
     } else {
         destructive
             .iter()
-            .map(|d| d.split(" (").next().unwrap_or(d))
+            .map(|d| d.name.as_str())
             .collect::<Vec<_>>()
             .join(", ")
     };
