@@ -103,16 +103,14 @@ impl Socket {
         let Some(shared) = self.shared.upgrade() else {
             return;
         };
+        // Plugged and named under the watcher's lock: no listing shows it nameless.
+        let mut sh = shared.lock().unwrap_or_else(PoisonError::into_inner);
         let n = self.vbus.plug_as(v.board, Some(&v.id));
-        shared
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .labels
-            .push(Label {
-                port_path: VirtualBus::port_path(n),
-                id: v.id,
-                title: v.title,
-            });
+        sh.labels.push(Label {
+            port_path: VirtualBus::port_path(n),
+            id: v.id,
+            title: v.title,
+        });
     }
 
     /// Pull the board listed as `id` out (a cable pulled); `false` when there is none.
