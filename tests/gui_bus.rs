@@ -61,6 +61,10 @@ fn a_board_plugged_in_is_diagnosed_switched_flashed_confirmed_and_unplugged() {
         d.devices.iter().any(|u| u.port_path == "virtual:7"),
         "{d:?}"
     );
+    // Every line names the board as the list does, not by its path on the virtual bus.
+    let lines = || d.evidence.iter().chain(std::iter::once(&d.summary));
+    assert!(lines().any(|l| l.contains("virtual:7")), "{d:?}");
+    assert!(!lines().any(|l| l.contains("USB port 0-")), "{d:?}");
     // Switch.
     click(&mut h, "Switch to download mode");
     run_until(&mut h, 20, "the switch", |h| {

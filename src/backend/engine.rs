@@ -25,7 +25,7 @@ use super::engine_boards::{
     Label, Virtual, board_err, demo_boards, diagnosis_view, evidence_on, probe_device, switch_real,
 };
 use super::engine_serial::{SerialBoard, link_for, serial_boards, with_port};
-use super::engine_watch::{Links, Shared, View, watch};
+use super::engine_watch::{Links, Shared, View, relabelled, watch};
 
 mod dump;
 mod flash;
@@ -509,20 +509,35 @@ impl Backend for EngineBackend {
                     ),
                 };
                 let d = device_of(&t);
-                let evidence = evidence_on(&bus, snapshot, d, timeline);
-                // A virtual board is shown under its name.
-                let name = if matches!(
+                let mut evidence = evidence_on(&bus, snapshot, d, timeline);
+                let virtual_board = matches!(
                     t,
                     Target::Usb {
                         is_virtual: true,
                         ..
                     }
-                ) {
-                    board.clone()
-                } else {
-                    d.port_path.clone()
+                );
+                if !virtual_board {
+                    return diagnosis_view(&diagnose(&evidence), &d.port_path, &d.port_path);
+                }
+                // A virtual board is named as the list names it, in every line of its
+                // diagnosis (not by its path on the virtual bus).
+                let path = d.port_path.clone();
+                let rename = |p: &str| {
+                    if p == path {
+                        board.clone()
+                    } else {
+                        p.to_owned()
+                    }
                 };
-                diagnosis_view(&diagnose(&evidence), &d.port_path, &name)
+                for u in &mut evidence.snapshot.usb {
+                    u.port_path = rename(&u.port_path);
+                }
+                evidence.timeline = evidence
+                    .timeline
+                    .take()
+                    .map(|t| t.into_iter().map(|e| relabelled(e, rename)).collect());
+                diagnosis_view(&diagnose(&evidence), &board, &board)
             });
             BackendMsg::Diagnosis { board, result }
         });

@@ -267,7 +267,7 @@ pub fn watch(
 }
 
 /// `ev` with its port paths named as the board list names them.
-fn relabelled(mut ev: TimelineEvent, name_of: impl Fn(&str) -> String) -> TimelineEvent {
+pub(super) fn relabelled(mut ev: TimelineEvent, name_of: impl Fn(&str) -> String) -> TimelineEvent {
     match &mut ev.kind {
         EngineKind::Appeared { port_path, .. }
         | EngineKind::Disappeared { port_path, .. }
