@@ -106,7 +106,7 @@ impl Socket {
         // Plugged and named under the watcher's lock: no listing shows it nameless.
         let mut sh = shared.lock().unwrap_or_else(PoisonError::into_inner);
         let n = self.vbus.plug_as(v.board, Some(&v.id));
-        sh.labels.push(Label {
+        sh.view.labels.push(Label {
             port_path: VirtualBus::port_path(n),
             id: v.id,
             title: v.title,
@@ -121,6 +121,7 @@ impl Socket {
         let path = shared
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+            .view
             .labels
             .iter()
             .find(|l| l.id == id)

@@ -24,16 +24,8 @@ use super::{BackendMsg, BoardInfo, BoardState, ManualPort};
 /// What the watcher shares with the backend (the backend's bookkeeping, never the UI's).
 #[derive(Debug, Default)]
 pub struct Shared {
-    /// The latest USB/serial enumeration of the bus.
-    pub snapshot: Snapshot,
-    /// The timeline as the UI shows it (virtual boards under their names).
-    pub timeline: Vec<TimelineEvent>,
-    /// The engine's own timeline events (evidence for the diagnosis).
-    pub engine_timeline: Vec<TimelineEvent>,
-    /// The serial ports the user added by hand.
-    pub manual: Vec<ManualPort>,
-    /// The virtual boards' names, by USB path.
-    pub labels: Vec<Label>,
+    /// The listing as the watcher keeps it (its `boards` are worked out when it is published).
+    pub view: View,
     /// What the AT port of each module in normal mode said when it arrived, by USB path.
     pub at_facts: HashMap<String, AtFacts>,
 }
@@ -50,7 +42,7 @@ pub struct View {
     pub manual: Vec<ManualPort>,
     /// The board list as the UI shows it.
     pub boards: Vec<BoardInfo>,
-    /// The timeline as the UI shows it.
+    /// The timeline as the UI shows it (virtual boards under their names).
     pub timeline: Vec<TimelineEvent>,
     /// The engine's own timeline events (evidence for the diagnosis).
     pub engine_timeline: Vec<TimelineEvent>,
@@ -121,7 +113,7 @@ fn take_snapshot(bus: &BusHandle, snap: Snapshot, shared: &Mutex<Shared>) {
     }
     let mut sh = lock(shared);
     sh.at_facts = facts;
-    sh.snapshot = snap;
+    sh.view.snapshot = snap;
 }
 
 fn ids(d: &oasis_transport::enumerate::UsbDeviceInfo) -> String {
@@ -132,7 +124,7 @@ impl Shared {
     /// Every board: the USB devices (virtual ones under their names), then the boards seen
     /// only as serial ports (the OS's port list and the ports added by hand).
     pub fn board_list(&self) -> Vec<BoardInfo> {
-        let mut list = real_boards(&self.snapshot);
+        let mut list = real_boards(&self.view.snapshot);
         for b in &mut list {
             if let Some(f) = self.at_facts.get(&b.port_path) {
                 b.revision.clone_from(&f.revision);
@@ -143,9 +135,9 @@ impl Shared {
                 }
             }
         }
-        label(&mut list, &self.labels);
+        label(&mut list, &self.view.labels);
         list.extend(
-            serial_boards(&self.snapshot, &self.manual)
+            serial_boards(&self.view.snapshot, &self.view.manual)
                 .iter()
                 .filter_map(serial_board_info),
         );
@@ -154,7 +146,8 @@ impl Shared {
 
     /// The name the UI knows a USB path by (a virtual board's id, else the path).
     fn name_of(&self, port_path: &str) -> String {
-        self.labels
+        self.view
+            .labels
             .iter()
             .find(|l| l.port_path == port_path)
             .map_or_else(|| port_path.to_owned(), |l| l.id.clone())
@@ -205,7 +198,7 @@ pub fn watch(
     while Arc::strong_count(shared) > 1 {
         let mut timeline_changed = false;
         while let Ok(ports) = links.manual.try_recv() {
-            lock(shared).manual = ports;
+            lock(shared).view.manual = ports;
         }
         match poller
             .as_ref()
@@ -215,10 +208,10 @@ pub fn watch(
             Some(Ok(PollEvent::Timeline(ev))) => {
                 let mut sh = lock(shared);
                 let shown = relabelled(ev.clone(), |p| sh.name_of(p));
-                sh.timeline.push(shown);
-                sh.engine_timeline.push(ev);
-                cap(&mut sh.timeline, TIMELINE_MAX);
-                cap(&mut sh.engine_timeline, TIMELINE_MAX);
+                sh.view.timeline.push(shown);
+                sh.view.engine_timeline.push(ev);
+                cap(&mut sh.view.timeline, TIMELINE_MAX);
+                cap(&mut sh.view.engine_timeline, TIMELINE_MAX);
                 timeline_changed = true;
             }
             Some(Err(RecvTimeoutError::Timeout)) => {}
@@ -231,7 +224,7 @@ pub fn watch(
             sh.at_facts
                 .values()
                 .any(|f| f.revision.is_none() && f.tries < AT_TRIES)
-                .then(|| sh.snapshot.clone())
+                .then(|| sh.view.snapshot.clone())
         };
         if let Some(snap) = retry {
             take_snapshot(bus, snap, shared);
@@ -239,12 +232,8 @@ pub fn watch(
         let view = {
             let sh = lock(shared);
             View {
-                snapshot: sh.snapshot.clone(),
-                labels: sh.labels.clone(),
-                manual: sh.manual.clone(),
                 boards: sh.board_list(),
-                timeline: sh.timeline.clone(),
-                engine_timeline: sh.engine_timeline.clone(),
+                ..sh.view.clone()
             }
         };
         let (list, timeline) = (view.boards.clone(), view.timeline.clone());
