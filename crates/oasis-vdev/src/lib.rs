@@ -6,7 +6,7 @@
 //! A board in normal mode also has its DM (DIAG) port ([`VirtualBoard::connect_dm`]): the DIAG
 //! download-mode command sends it back to EDL the way a running module goes. Boards can start
 //! in every state a technician meets ([`StartIn`], [`HostAccess`], `BoardOptions::flap`, the
-//! [`scenarios`]): normal mode with or without AT, EDL, programmer running, memory dump,
+//! [`scenarios()`]): normal mode with or without AT, EDL, programmer running, memory dump,
 //! claimed by another program, no permission, off the bus, flapping, or a module that is not
 //! a Qualcomm one.
 //!

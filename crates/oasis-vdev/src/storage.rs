@@ -87,7 +87,7 @@ impl Storage {
     }
 
     /// Read `count` sectors from `start` (never-written sectors read as the erased value).
-    /// Out-of-range parts read as erased too; use [`Storage::check`] first to refuse them.
+    /// Out-of-range parts read as erased too; use `Storage::check` first to refuse them.
     pub fn read(&self, lun: u32, start: u64, count: u64) -> Vec<u8> {
         let ss = self.sector_size();
         let erased = self.kind.erased_byte();

@@ -90,7 +90,7 @@ pub struct CommonMetadata {
     pub sw_id: u32,
     /// Application id.
     pub app_id: u32,
-    /// Hash table algorithm (2 = SHA-256, 3 = SHA-384 [unconfirmed]).
+    /// Hash table algorithm (2 = SHA-256, 3 = SHA-384 \[unconfirmed\]).
     pub hash_table_algorithm: u32,
     /// Measurement register.
     pub measurement_register: u32,

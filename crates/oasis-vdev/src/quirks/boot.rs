@@ -40,7 +40,7 @@ pub const AT_BOOT: std::time::Duration = std::time::Duration::from_millis(800);
 pub const AT_FIRST_ANSWER: std::time::Duration = std::time::Duration::from_millis(1200);
 
 impl BootQuirks {
-    /// Names accepted by [`BootQuirks::set`], with a one-line description.
+    /// Names accepted by `BootQuirks::set`, with a one-line description.
     pub const NAMES: &'static [(&'static str, &'static str)] = &[
         (
             "no-command-mode",

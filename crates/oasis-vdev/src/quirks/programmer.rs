@@ -6,7 +6,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ProgrammerQuirks {
-    /// Log lines follow every ACK (qdl: "db410c sometimes sends a <response> followed by <log>
+    /// Log lines follow every ACK (qdl: "db410c sometimes sends a `<response>` followed by `<log>`
     /// entries"; MSM8916 programmers log after their response). Not after the rawmode ACK of a
     /// `<read>`: its data follows at once.
     pub logs_after_ack: bool,
@@ -24,7 +24,7 @@ impl ProgrammerQuirks {
     /// the first configure takes seconds on some NAND parts.
     pub const SLOW_CONFIGURE: Duration = Duration::from_millis(2500);
 
-    /// Names accepted by [`ProgrammerQuirks::set`], with a one-line description.
+    /// Names accepted by `ProgrammerQuirks::set`, with a one-line description.
     pub const NAMES: &'static [(&'static str, &'static str)] = &[
         (
             "logs-after-ack",

@@ -12,7 +12,7 @@ use super::{MAX_TABLE_LEN, MemDebugError, RawRegion, TableWidth, parse_table};
 pub enum DumpStep {
     /// Write these bytes to the board.
     Send(Vec<u8>),
-    /// The region table arrived (not yet checked: call [`check_table`]).
+    /// The region table arrived (not yet checked: call [`check_table`](super::check_table)).
     Table {
         /// Table width.
         width: TableWidth,
@@ -187,7 +187,7 @@ impl DumpHost {
         Err(MemDebugError::Timeout { waiting_for })
     }
 
-    /// Ask for `len` bytes at `addr` (at most [`MAX_CHUNK`]); returns the packet to send.
+    /// Ask for `len` bytes at `addr` (at most [`MAX_CHUNK`](super::MAX_CHUNK)); returns the packet to send.
     pub fn read(&mut self, addr: u64, len: u64) -> Result<Vec<u8>, MemDebugError> {
         let (State::Idle, Some(width)) = (&self.state, self.width) else {
             return Err(MemDebugError::NotReady {
