@@ -193,10 +193,9 @@ pub fn watch(
             None
         }
     };
-    let mut last_list: Option<Vec<BoardInfo>> = None;
-    let mut last_view: Option<View> = None;
+    let mut last: Arc<View> = Arc::default();
+    let mut first = true;
     while Arc::strong_count(shared) > 1 {
-        let mut timeline_changed = false;
         while let Ok(ports) = links.manual.try_recv() {
             lock(shared).view.manual = ports;
         }
@@ -212,7 +211,6 @@ pub fn watch(
                 sh.view.engine_timeline.push(ev);
                 cap(&mut sh.view.timeline, TIMELINE_MAX);
                 cap(&mut sh.view.engine_timeline, TIMELINE_MAX);
-                timeline_changed = true;
             }
             Some(Err(RecvTimeoutError::Timeout)) => {}
             Some(Err(RecvTimeoutError::Disconnected)) => poller = None,
@@ -236,19 +234,20 @@ pub fn watch(
                 ..sh.view.clone()
             }
         };
-        let (list, timeline) = (view.boards.clone(), view.timeline.clone());
+        if !first && *last == view {
+            continue;
+        }
+        let view = Arc::new(view);
         // The backend sees a board before the UI does.
-        if last_view.as_ref() != Some(&view) {
-            let _ = links.views.send(Arc::new(view.clone()));
-            last_view = Some(view);
+        let _ = links.views.send(Arc::clone(&view));
+        if first || last.boards != view.boards {
+            send(BackendMsg::Boards(view.boards.clone()));
         }
-        if last_list.as_ref() != Some(&list) {
-            send(BackendMsg::Boards(list.clone()));
-            last_list = Some(list);
+        if last.timeline != view.timeline {
+            send(BackendMsg::Timeline(view.timeline.clone()));
         }
-        if timeline_changed {
-            send(BackendMsg::Timeline(timeline));
-        }
+        first = false;
+        last = view;
     }
     if let Some(p) = poller {
         p.stop();

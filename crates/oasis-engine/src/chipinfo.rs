@@ -1,9 +1,6 @@
 //! `chipinfo`: Sahara command mode only — serial, HW ID, PK hash — then SWITCH_MODE back to
 //! image transfer, so the board waits for a programmer exactly as before (ready for a flash).
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-
 use oasis_proto::sahara::{HostGoal, Outcome};
 use oasis_transport::Transport;
 
@@ -21,7 +18,7 @@ pub fn read_chip_identity(
     port_name: &str,
 ) -> Result<ChipIdentity, ErrorReport> {
     let t = Timeouts::default();
-    let mut em = quiet_emitter();
+    let mut em = Emitter::quiet();
     let opened = port::open(bus, port_name, "eg25", &t, &mut em)
         .map_err(|e| e.into_report(Some(Phase::Connect), None))?;
     let mut link = opened.link;
@@ -29,10 +26,6 @@ pub fn read_chip_identity(
     drop(link);
     drop(opened.claim);
     result
-}
-
-fn quiet_emitter() -> Emitter {
-    Emitter::new(Box::new(|_| {}), Arc::new(AtomicBool::new(false)))
 }
 
 /// Read the chip identity over an open link.
@@ -48,7 +41,7 @@ fn identify(link: &mut dyn Transport, t: &Timeouts) -> Result<ChipIdentity, Engi
         first: t.sahara_first,
         packet: t.sahara_packet,
     };
-    let mut em = quiet_emitter();
+    let mut em = Emitter::quiet();
     let mut host = sahara::host(HostGoal::IdentityOnly, None);
     match sahara::run(link, &mut host, &[], st, &mut em, Session::Identify)? {
         RunEnd::Done(Outcome::IdentityRead { identity, .. }) => {

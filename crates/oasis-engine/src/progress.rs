@@ -95,6 +95,11 @@ impl std::fmt::Debug for Emitter {
 }
 
 impl Emitter {
+    /// An emitter nobody listens to and nobody cancels (a one-off read outside a job, tests).
+    pub(crate) fn quiet() -> Self {
+        Self::new(Box::new(|_| {}), Arc::new(AtomicBool::new(false)))
+    }
+
     /// An emitter over `sink`, watching `cancel`.
     pub fn new(sink: Sink, cancel: Arc<AtomicBool>) -> Self {
         Self {

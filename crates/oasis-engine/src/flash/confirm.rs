@@ -350,16 +350,10 @@ fn follow_usb(
 mod tests {
     use super::*;
     use crate::Help;
-    use std::sync::Arc;
-    use std::sync::atomic::AtomicBool;
-
-    fn em() -> Emitter {
-        Emitter::new(Box::new(|_| {}), Arc::new(AtomicBool::new(false)))
-    }
 
     #[test]
     fn revisions_are_judged_against_the_package_and_the_old_one() {
-        let mut e = em();
+        let mut e = Emitter::quiet();
         judge(
             "EG25GGBR07A08M2G_30.006.30.006",
             Some("EG25GGBR07A08M2G"),

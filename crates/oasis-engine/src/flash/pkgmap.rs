@@ -48,19 +48,13 @@ pub(crate) fn prepare(req: &FlashRequest) -> Result<Prepared, EngineError> {
     open.rawprogram.clone_from(&opts.rawprogram);
     // The package the caller opened is the one the user saw and checked: it is used as it is,
     // unless the options change what is opened or a file of it changed on disk since.
-    let mut reopened = None;
-    let pkg = match &req.opened {
-        Some(_) if opts.programmer.is_some() || opts.rawprogram.is_some() => {
-            Arc::new(Package::open(&req.package, &open)?)
-        }
-        Some(p) => match p.changed_on_disk() {
-            None => Arc::clone(p),
-            Some(file) => {
-                reopened = Some(file);
-                Arc::new(Package::open(&req.package, &open)?)
-            }
-        },
-        None => Arc::new(Package::open(&req.package, &open)?),
+    let kept = (opts.programmer.is_none() && opts.rawprogram.is_none())
+        .then_some(req.opened.as_ref())
+        .flatten();
+    let reopened = kept.and_then(|p| p.changed_on_disk());
+    let pkg = match kept {
+        Some(p) if reopened.is_none() => Arc::clone(p),
+        _ => Arc::new(Package::open(&req.package, &open)?),
     };
     let mut notes: Vec<String> = pkg
         .choices

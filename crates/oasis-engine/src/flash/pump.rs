@@ -165,12 +165,6 @@ fn feed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
-    use std::sync::atomic::AtomicBool;
-
-    fn em() -> Emitter {
-        Emitter::new(Box::new(|_| {}), Arc::new(AtomicBool::new(false)))
-    }
 
     #[test]
     fn hashes_exactly_what_was_written_in_payload_chunks() {
@@ -191,7 +185,7 @@ mod tests {
             payload: 4096,
             hash: true,
         };
-        let digest = stream(src, &mut pool, &mut em(), &mut write)
+        let digest = stream(src, &mut pool, &mut Emitter::quiet(), &mut write)
             .unwrap()
             .unwrap();
         assert_eq!(seen, data);
@@ -222,7 +216,7 @@ mod tests {
             payload: 1000,
             hash: true,
         };
-        let r = stream(src, &mut pool, &mut em(), &mut write);
+        let r = stream(src, &mut pool, &mut Emitter::quiet(), &mut write);
         assert!(matches!(r, Err(EngineError::Cancelled)));
         assert_eq!(calls, 2);
         let mut short: &[u8] = &data[..10];
@@ -233,7 +227,7 @@ mod tests {
             payload: 64,
             hash: false,
         };
-        let r = stream(src, &mut pool, &mut em(), &mut |_, _| Ok(()));
+        let r = stream(src, &mut pool, &mut Emitter::quiet(), &mut |_, _| Ok(()));
         assert!(matches!(r, Err(EngineError::Io { .. })));
     }
 }
