@@ -340,14 +340,12 @@ fn probe_target(bus: &BusHandle, t: &Target) -> Vec<(AtProbe, Role)> {
     probe_device(bus, device_of(t))
 }
 
-fn identity_of(bus: &BusHandle, t: &Target) -> Result<oasis_engine::ChipIdentity, String> {
+fn identity_of(bus: &BusHandle, t: &Target) -> Result<oasis_engine::ChipIdentity, ErrorReport> {
     let port = match t {
         Target::Usb { device, .. } => link_for(device),
         Target::Serial(b) => b.flash_port.clone(),
     };
-    with_port(&port, || {
-        oasis_engine::read_chip_identity(bus, &port).map_err(|r| r.message)
-    })
+    with_port(&port, || oasis_engine::read_chip_identity(bus, &port))
 }
 
 fn compat_report(
@@ -456,7 +454,11 @@ impl Backend for EngineBackend {
                             || {
                                 Package::open(&package, &OpenOptions::default())
                                     .map(Arc::new)
-                                    .map_err(|e| e.to_string())
+                                    // The package reader's advice goes with its reason.
+                                    .map_err(|e| match e.help() {
+                                        Some(h) => format!("{e}; {h}"),
+                                        None => e.to_string(),
+                                    })
                             },
                             Ok,
                         );
@@ -571,7 +573,7 @@ impl Backend for EngineBackend {
         self.work("identity", &subject, move || {
             let result = target.and_then(|t| {
                 identity_of(&bus, &t)
-                    .map_err(|why| board_err(&board, "reading the chip identity", why))
+                    .map_err(|r| board_err(&board, "reading the chip identity", r.message, r.hint))
             });
             BackendMsg::Identity { board, result }
         });

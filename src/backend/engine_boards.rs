@@ -256,16 +256,19 @@ fn event_path(ev: &TimelineEvent) -> Option<&str> {
     }
 }
 
-/// A board request that failed, naming the board and what was asked.
+/// A board request that failed, naming the board and what was asked, with the cause's own
+/// advice when it has some.
 pub(super) fn board_err(
     board: &str,
     action: &'static str,
     reason: impl Into<String>,
+    help: Option<String>,
 ) -> BackendError {
     BackendError::Board {
         board: board.to_owned(),
         action,
         reason: reason.into(),
+        help,
     }
 }
 
@@ -276,8 +279,10 @@ pub(super) fn switch_real(
     board: &str,
     d: &UsbDeviceInfo,
 ) -> Result<String, BackendError> {
-    let (dm, sent) = oasis_engine::switch_module(bus, d, Duration::from_secs(5))
-        .map_err(|e| board_err(board, "switching to download mode", e.to_string()))?;
+    let (dm, sent) = oasis_engine::switch_module(bus, d, Duration::from_secs(5)).map_err(|e| {
+        let help = oasis_engine::Help::help(&e).map(String::from);
+        board_err(board, "switching to download mode", e.to_string(), help)
+    })?;
     Ok(format!(
         "Sent the download-mode command on the DM port {dm}; {}. The board restarts and re-appears as 05C6:9008.",
         sent.describe()

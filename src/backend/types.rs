@@ -376,6 +376,8 @@ pub enum BackendError {
         action: &'static str,
         /// What went wrong.
         reason: String,
+        /// What the cause says to do about it, when it says (the engine's own advice).
+        help: Option<String>,
     },
 }
 
@@ -392,7 +394,8 @@ impl Help for BackendError {
                 "The board is in {} mode; open Diagnostics to see which actions fit.",
                 mode.badge()
             )),
-            BackendError::Board { .. } => {
+            BackendError::Board { help: Some(h), .. } => Cow::Borrowed(h),
+            BackendError::Board { help: None, .. } => {
                 Cow::Borrowed("Unplug and replug the board, then run Diagnostics on it.")
             }
         })
@@ -419,6 +422,7 @@ impl fmt::Display for BackendError {
                 board,
                 action,
                 reason,
+                ..
             } => write!(f, "{action} on board {board} failed: {reason}"),
         }
     }
@@ -446,6 +450,23 @@ mod tests {
         assert_eq!(c.overall, Level::Red);
         assert_eq!(c.checks.len(), 1);
         assert_eq!(c.answer, "No: board 1-1 is not attached.");
+    }
+
+    #[test]
+    fn a_board_error_keeps_its_causes_advice() {
+        let board = |help: Option<&str>| BackendError::Board {
+            board: "1-1.4".into(),
+            action: "switching to download mode",
+            reason: "the module has no DM/DIAG serial port".into(),
+            help: help.map(String::from),
+        };
+        let own = board(Some("load the option/qcserial driver for the module"));
+        assert!(own.to_string().contains("1-1.4"));
+        assert_eq!(
+            own.help().as_deref(),
+            Some("load the option/qcserial driver for the module")
+        );
+        assert!(board(None).help().is_some_and(|h| h.contains("replug")));
     }
 
     #[test]
